@@ -1,0 +1,28 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+#ifndef __GST_SOCKETIO_ELEMENTS_H__
+#define __GST_SOCKETIO_ELEMENTS_H__
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* Binds the plugin's translations once, whichever element registers first. */
+void gst_socketio_element_init (GstPlugin * plugin);
+
+/* element declarations */
+
+G_END_DECLS
+
+#endif /* __GST_SOCKETIO_ELEMENTS_H__ */

@@ -1,0 +1,131 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Library General Public License for more details.
+ */
+
+/* Engine.IO v4 and Socket.IO v5 packet codec.
+ *
+ * Pure GLib + json-glib: no GStreamer here, so it can be unit-tested with
+ * the wire strings of PROTOCOL.md and fuzzed on its own. The decoder never
+ * reads past the length it is given and rejects, with a GError, anything a
+ * Socket.IO v5 server would not send. */
+
+#ifndef __SIO_PROTOCOL_H__
+#define __SIO_PROTOCOL_H__
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SIO_EIO_OPEN = 0,
+  SIO_EIO_CLOSE = 1,
+  SIO_EIO_PING = 2,
+  SIO_EIO_PONG = 3,
+  SIO_EIO_MESSAGE = 4,
+  SIO_EIO_UPGRADE = 5,
+  SIO_EIO_NOOP = 6,
+} SioEioType;
+
+typedef enum
+{
+  SIO_PACKET_CONNECT = 0,
+  SIO_PACKET_DISCONNECT = 1,
+  SIO_PACKET_EVENT = 2,
+  SIO_PACKET_ACK = 3,
+  SIO_PACKET_CONNECT_ERROR = 4,
+  SIO_PACKET_BINARY_EVENT = 5,
+  SIO_PACKET_BINARY_ACK = 6,
+} SioPacketType;
+
+#define SIO_PROTOCOL_ERROR (sio_protocol_error_quark ())
+GQuark sio_protocol_error_quark (void);
+
+typedef enum
+{
+  SIO_PROTOCOL_ERROR_MALFORMED,
+  SIO_PROTOCOL_ERROR_TOO_LARGE,
+} SioProtocolError;
+
+/* Most attachments one packet may announce: socket.io-parser 4.2.6 and
+ * later refuse more than 10, so no real server sends more. */
+#define SIO_MAX_ATTACHMENTS 10
+
+/* Deepest JSON nesting accepted; json-glib parses recursively, so a
+ * hostile "[[[[…" must be refused before it reaches the parser. */
+#define SIO_MAX_JSON_DEPTH 64
+
+/* The Engine.IO handshake, the server's first packet. */
+typedef struct
+{
+  gchar *sid;
+  guint ping_interval_ms;
+  guint ping_timeout_ms;
+  /* 0 when the server does not announce one (older python-engineio) */
+  guint64 max_payload;
+} SioEioOpen;
+
+gboolean sio_eio_decode_text (const gchar * message, gsize length,
+    SioEioType * type, const gchar ** data, gsize * data_length,
+    GError ** error);
+
+gboolean sio_eio_parse_open (const gchar * data, gsize length,
+    SioEioOpen * open, GError ** error);
+
+void sio_eio_open_clear (SioEioOpen * open);
+
+/* One decoded Socket.IO packet. */
+typedef struct
+{
+  SioPacketType type;
+  gchar *nsp;                   /* never NULL: "/" when omitted */
+  gint64 ack_id;                /* -1 when absent */
+  guint attachments;            /* binary packet types only */
+  JsonNode *data;               /* NULL when the packet carries none */
+} SioPacket;
+
+gboolean sio_packet_decode (const gchar * data, gsize length,
+    SioPacket * packet, GError ** error);
+
+void sio_packet_clear (SioPacket * packet);
+
+/* Appends a whole Engine.IO text message ("4" + Socket.IO packet) to @out.
+ * @nsp may be NULL for "/", @ack_id < 0 means no ack id, @json_data may be
+ * NULL. The JSON text is copied as given: callers pass valid JSON. */
+void sio_packet_encode (GString * out, SioPacketType type, const gchar * nsp,
+    guint attachments, gint64 ack_id, const gchar * json_data);
+
+/* Appends @str as a JSON string literal, quotes included. */
+void sio_json_append_string (GString * out, const gchar * str);
+
+/* The event name of an EVENT or BINARY_EVENT packet, or NULL. */
+const gchar *sio_packet_get_event_name (const SioPacket * packet);
+
+/* The arguments of an EVENT/ACK packet as JSON array text (without the
+ * event name for events). Free with g_free(). */
+gchar *sio_packet_dup_args_json (const SioPacket * packet);
+
+/* The message of a CONNECT_ERROR packet (v5 object or v4 string). */
+gchar *sio_packet_dup_error_message (const SioPacket * packet);
+
+/* TRUE if @nsp is a namespace a client may join: "/" or "/name" with no
+ * ',' and no control characters. */
+gboolean sio_namespace_is_valid (const gchar * nsp);
+
+/* TRUE if @json is a JSON object (used to validate the auth payload). */
+gboolean sio_json_is_object (const gchar * json, GError ** error);
+
+G_END_DECLS
+
+#endif /* __SIO_PROTOCOL_H__ */
