@@ -1,0 +1,521 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/* Unit tests of the Engine.IO v4 / Socket.IO v5 codec, with the wire
+ * strings of shared/PROTOCOL.md and malformed input. */
+
+#include <string.h>
+
+#include "sio-protocol.h"
+
+static void
+decode_ok (const gchar * wire, SioPacket * packet)
+{
+  GError *error = NULL;
+  SioEioType type;
+  const gchar *data;
+  gsize data_length;
+
+  g_assert_true (sio_eio_decode_text (wire, strlen (wire), &type, &data,
+          &data_length, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (type, ==, SIO_EIO_MESSAGE);
+  g_assert_true (sio_packet_decode (data, data_length, packet, &error));
+  g_assert_no_error (error);
+}
+
+static void
+decode_fails (const gchar * wire)
+{
+  GError *error = NULL;
+  SioPacket packet;
+  SioEioType type;
+  const gchar *data;
+  gsize data_length;
+
+  if (!sio_eio_decode_text (wire, strlen (wire), &type, &data, &data_length,
+          &error)) {
+    g_assert_nonnull (error);
+    g_clear_error (&error);
+    return;
+  }
+  if (type != SIO_EIO_MESSAGE)
+    return;
+  g_assert_false (sio_packet_decode (data, data_length, &packet, &error));
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == SIO_PROTOCOL_ERROR);
+  g_test_message ("'%s' -> %s", wire, error->message);
+  g_clear_error (&error);
+  /* a failed decode leaves nothing to free */
+  g_assert_null (packet.nsp);
+  g_assert_null (packet.data);
+}
+
+static gchar *
+encode (SioPacketType type, const gchar * nsp, guint attachments,
+    gint64 ack_id, const gchar * json)
+{
+  GString *out = g_string_new (NULL);
+
+  sio_packet_encode (out, type, nsp, attachments, ack_id, json);
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_engineio_open (void)
+{
+  const gchar *wire = "0{\"sid\":\"lv_VI97HAXpY6yYWAAAC\",\"upgrades\":[],"
+      "\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}";
+  const gchar *python_wire = "0{\"sid\":\"x5kKD0ZP\",\"upgrades\":[],"
+      "\"pingTimeout\":20000,\"pingInterval\":25000}";
+  SioEioType type;
+  const gchar *data;
+  gsize length;
+  SioEioOpen open;
+  GError *error = NULL;
+
+  g_assert_true (sio_eio_decode_text (wire, strlen (wire), &type, &data,
+          &length, &error));
+  g_assert_cmpint (type, ==, SIO_EIO_OPEN);
+  g_assert_true (sio_eio_parse_open (data, length, &open, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (open.sid, ==, "lv_VI97HAXpY6yYWAAAC");
+  g_assert_cmpuint (open.ping_interval_ms, ==, 25000);
+  g_assert_cmpuint (open.ping_timeout_ms, ==, 20000);
+  g_assert_cmpuint (open.max_payload, ==, 1000000);
+  sio_eio_open_clear (&open);
+
+  /* older python-engineio: no maxPayload */
+  g_assert_true (sio_eio_decode_text (python_wire, strlen (python_wire),
+          &type, &data, &length, &error));
+  g_assert_true (sio_eio_parse_open (data, length, &open, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (open.max_payload, ==, 0);
+  g_assert_cmpuint (open.ping_interval_ms, ==, 25000);
+  sio_eio_open_clear (&open);
+
+  /* broken handshakes */
+  g_assert_false (sio_eio_parse_open ("{}", 2, &open, &error));
+  g_clear_error (&error);
+  g_assert_false (sio_eio_parse_open ("[1]", 3, &open, &error));
+  g_clear_error (&error);
+  g_assert_false (sio_eio_parse_open ("{\"sid\":1,\"pingInterval\":1,"
+          "\"pingTimeout\":1}", 44, &open, &error));
+  g_clear_error (&error);
+  g_assert_false (sio_eio_parse_open ("{\"sid\":\"a\",\"pingInterval\":-5,"
+          "\"pingTimeout\":1}", 45, &open, &error));
+  g_clear_error (&error);
+  g_assert_false (sio_eio_parse_open ("{\"sid\":\"a\",\"pingInterval\":\"5\","
+          "\"pingTimeout\":1}", 46, &open, &error));
+  g_clear_error (&error);
+  g_assert_null (open.sid);
+}
+
+static void
+test_engineio_control (void)
+{
+  SioEioType type;
+  const gchar *data;
+  gsize length;
+  GError *error = NULL;
+  const gchar *wires[] = { "1", "2", "3", "6" };
+  const SioEioType types[] = { SIO_EIO_CLOSE, SIO_EIO_PING, SIO_EIO_PONG,
+    SIO_EIO_NOOP
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (wires); i++) {
+    g_assert_true (sio_eio_decode_text (wires[i], 1, &type, &data, &length,
+            &error));
+    g_assert_cmpint (type, ==, types[i]);
+    g_assert_cmpuint (length, ==, 0);
+  }
+  g_assert_false (sio_eio_decode_text ("", 0, &type, &data, &length, &error));
+  g_clear_error (&error);
+  g_assert_false (sio_eio_decode_text ("7", 1, &type, &data, &length, &error));
+  g_clear_error (&error);
+  g_assert_false (sio_eio_decode_text ("a", 1, &type, &data, &length, &error));
+  g_clear_error (&error);
+}
+
+static void
+test_encode_connect (void)
+{
+  gchar *wire;
+
+  wire = encode (SIO_PACKET_CONNECT, NULL, 0, -1, NULL);
+  g_assert_cmpstr (wire, ==, "40");
+  g_free (wire);
+  wire = encode (SIO_PACKET_CONNECT, "/", 0, -1, "{\"token\":\"abc\"}");
+  g_assert_cmpstr (wire, ==, "40{\"token\":\"abc\"}");
+  g_free (wire);
+  wire = encode (SIO_PACKET_CONNECT, "/audio", 0, -1, "{\"token\":\"abc\"}");
+  g_assert_cmpstr (wire, ==, "40/audio,{\"token\":\"abc\"}");
+  g_free (wire);
+  wire = encode (SIO_PACKET_DISCONNECT, "/", 0, -1, NULL);
+  g_assert_cmpstr (wire, ==, "41");
+  g_free (wire);
+  wire = encode (SIO_PACKET_DISCONNECT, "/audio", 0, -1, NULL);
+  g_assert_cmpstr (wire, ==, "41/audio,");
+  g_free (wire);
+}
+
+static void
+test_encode_events (void)
+{
+  const gchar *args = "[\"audio_data\",{\"audio_data\":"
+      "{\"_placeholder\":true,\"num\":0}}]";
+  gchar *wire, *expected;
+
+  wire = encode (SIO_PACKET_EVENT, NULL, 0, -1, "[\"audio_data\",{}]");
+  g_assert_cmpstr (wire, ==, "42[\"audio_data\",{}]");
+  g_free (wire);
+  wire = encode (SIO_PACKET_EVENT, "/", 0, 17, "[\"audio_data\",{}]");
+  g_assert_cmpstr (wire, ==, "4217[\"audio_data\",{}]");
+  g_free (wire);
+  wire = encode (SIO_PACKET_EVENT, "/audio", 0, 17, "[\"audio_data\",{}]");
+  g_assert_cmpstr (wire, ==, "42/audio,17[\"audio_data\",{}]");
+  g_free (wire);
+
+  wire = encode (SIO_PACKET_BINARY_EVENT, NULL, 1, -1, args);
+  expected = g_strconcat ("451-", args, NULL);
+  g_assert_cmpstr (wire, ==, expected);
+  g_free (expected);
+  g_free (wire);
+  wire = encode (SIO_PACKET_BINARY_EVENT, "/", 1, 17, args);
+  expected = g_strconcat ("451-17", args, NULL);
+  g_assert_cmpstr (wire, ==, expected);
+  g_free (expected);
+  g_free (wire);
+  wire = encode (SIO_PACKET_BINARY_EVENT, "/audio", 1, 0, args);
+  expected = g_strconcat ("451-/audio,0", args, NULL);
+  g_assert_cmpstr (wire, ==, expected);
+  g_free (expected);
+  g_free (wire);
+}
+
+static void
+test_decode_connect_replies (void)
+{
+  SioPacket packet;
+  gchar *message;
+
+  decode_ok ("40{\"sid\":\"wZX3oN0bSVIhsaknAAAI\"}", &packet);
+  g_assert_cmpint (packet.type, ==, SIO_PACKET_CONNECT);
+  g_assert_cmpstr (packet.nsp, ==, "/");
+  g_assert_cmpint (packet.ack_id, ==, -1);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (packet.data));
+  sio_packet_clear (&packet);
+
+  decode_ok ("40/audio,{\"sid\":\"abc\"}", &packet);
+  g_assert_cmpstr (packet.nsp, ==, "/audio");
+  sio_packet_clear (&packet);
+
+  decode_ok ("44{\"message\":\"Not authorized\"}", &packet);
+  g_assert_cmpint (packet.type, ==, SIO_PACKET_CONNECT_ERROR);
+  message = sio_packet_dup_error_message (&packet);
+  g_assert_cmpstr (message, ==, "Not authorized");
+  g_free (message);
+  sio_packet_clear (&packet);
+
+  decode_ok ("44/audio,{\"message\":\"Not authorized\",\"data\":{\"x\":1}}",
+      &packet);
+  g_assert_cmpstr (packet.nsp, ==, "/audio");
+  message = sio_packet_dup_error_message (&packet);
+  g_assert_cmpstr (message, ==, "Not authorized");
+  g_free (message);
+  sio_packet_clear (&packet);
+
+  /* Socket.IO v4 servers sent a bare string */
+  decode_ok ("44\"Invalid namespace\"", &packet);
+  message = sio_packet_dup_error_message (&packet);
+  g_assert_cmpstr (message, ==, "Invalid namespace");
+  g_free (message);
+  sio_packet_clear (&packet);
+
+  decode_ok ("41", &packet);
+  g_assert_cmpint (packet.type, ==, SIO_PACKET_DISCONNECT);
+  g_assert_null (packet.data);
+  sio_packet_clear (&packet);
+
+  decode_ok ("41/audio,", &packet);
+  g_assert_cmpstr (packet.nsp, ==, "/audio");
+  sio_packet_clear (&packet);
+
+  /* socket.io-parser also reads a namespace that ends the packet */
+  decode_ok ("41/audio", &packet);
+  g_assert_cmpstr (packet.nsp, ==, "/audio");
+  sio_packet_clear (&packet);
+}
+
+static void
+test_decode_events_and_acks (void)
+{
+  SioPacket packet;
+  gchar *args;
+
+  decode_ok ("42[\"transcript\",{\"text\":\"hello\"},3]", &packet);
+  g_assert_cmpint (packet.type, ==, SIO_PACKET_EVENT);
+  g_assert_cmpstr (sio_packet_get_event_name (&packet), ==, "transcript");
+  args = sio_packet_dup_args_json (&packet);
+  g_assert_cmpstr (args, ==, "[{\"text\":\"hello\"},3]");
+  g_free (args);
+  sio_packet_clear (&packet);
+
+  decode_ok ("4217[\"audio_data\",{}]", &packet);
+  g_assert_cmpint (packet.ack_id, ==, 17);
+  sio_packet_clear (&packet);
+
+  decode_ok ("42/audio,17[\"audio_data\",{}]", &packet);
+  g_assert_cmpstr (packet.nsp, ==, "/audio");
+  g_assert_cmpint (packet.ack_id, ==, 17);
+  sio_packet_clear (&packet);
+
+  decode_ok ("451-[\"audio_data\",{\"audio_data\":"
+      "{\"_placeholder\":true,\"num\":0}}]", &packet);
+  g_assert_cmpint (packet.type, ==, SIO_PACKET_BINARY_EVENT);
+  g_assert_cmpuint (packet.attachments, ==, 1);
+  g_assert_cmpint (packet.ack_id, ==, -1);
+  g_assert_cmpstr (sio_packet_get_event_name (&packet), ==, "audio_data");
+  sio_packet_clear (&packet);
+
+  decode_ok ("451-17[\"audio_data\",{\"audio_data\":"
+      "{\"_placeholder\":true,\"num\":0}}]", &packet);
+  g_assert_cmpuint (packet.attachments, ==, 1);
+  g_assert_cmpint (packet.ack_id, ==, 17);
+  sio_packet_clear (&packet);
+
+  decode_ok ("430[{\"ok\":true}]", &packet);
+  g_assert_cmpint (packet.type, ==, SIO_PACKET_ACK);
+  g_assert_cmpint (packet.ack_id, ==, 0);
+  args = sio_packet_dup_args_json (&packet);
+  g_assert_cmpstr (args, ==, "[{\"ok\":true}]");
+  g_free (args);
+  sio_packet_clear (&packet);
+
+  decode_ok ("4312[]", &packet);
+  g_assert_cmpint (packet.ack_id, ==, 12);
+  sio_packet_clear (&packet);
+
+  decode_ok ("43/audio,999999999999999[]", &packet);
+  g_assert_cmpint (packet.ack_id, ==, G_GINT64_CONSTANT (999999999999999));
+  sio_packet_clear (&packet);
+
+  decode_ok ("461-5[{\"_placeholder\":true,\"num\":0}]", &packet);
+  g_assert_cmpint (packet.type, ==, SIO_PACKET_BINARY_ACK);
+  g_assert_cmpuint (packet.attachments, ==, 1);
+  g_assert_cmpint (packet.ack_id, ==, 5);
+  sio_packet_clear (&packet);
+
+  /* ten attachments is the most socket.io-parser allows */
+  decode_ok ("4510-[\"many\"]", &packet);
+  g_assert_cmpuint (packet.attachments, ==, 10);
+  sio_packet_clear (&packet);
+
+  /* numeric event names are legal */
+  decode_ok ("42[7,\"x\"]", &packet);
+  g_assert_null (sio_packet_get_event_name (&packet));
+  sio_packet_clear (&packet);
+}
+
+static void
+test_decode_malformed (void)
+{
+  GString *deep;
+  guint i;
+  const gchar *bad[] = {
+    "4",                        /* no Socket.IO type */
+    "47",                       /* unknown Socket.IO type */
+    "4x",
+    "42",                       /* event without payload */
+    "42[",                      /* broken JSON */
+    "42{}",                     /* event payload not an array */
+    "42[]",                     /* event without name */
+    "42[null]",
+    "42[\"a\"]trailing",
+    "43[]",                     /* ack without id */
+    "4312",                     /* ack without payload */
+    "4312{}",
+    "41{}",                     /* disconnect carries nothing */
+    "44",                       /* connect error without message */
+    "44[1]",
+    "40[]",                     /* connect payload must be an object */
+    "45[\"a\"]",                /* binary event without count */
+    "45-[\"a\"]",
+    "451[\"a\"]",
+    "4511-[\"a\"]",             /* more than ten attachments */
+    "451000-[\"a\"]",
+    "4599999999999999999-[\"a\"]",
+    "461-[]",                   /* binary ack without id */
+    "4212345678901234567[\"a\"]",       /* ack id too long */
+    "42/a\x01,[\"a\"]",         /* control character in namespace */
+    "42/audio,x",
+    "42/audio,17",
+    "42[\"a\",\"\\ud800\"",
+  };
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    decode_fails (bad[i]);
+
+  /* deep nesting is refused before it reaches the recursive parser */
+  deep = g_string_new ("42[\"a\",");
+  for (i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  decode_fails (deep->str);
+  g_string_free (deep, TRUE);
+
+  /* nesting inside strings does not count */
+  deep = g_string_new ("42[\"");
+  for (i = 0; i < 1000; i++)
+    g_string_append_c (deep, '[');
+  g_string_append (deep, "\"]");
+  {
+    SioPacket packet;
+
+    decode_ok (deep->str, &packet);
+    sio_packet_clear (&packet);
+  }
+  g_string_free (deep, TRUE);
+}
+
+static void
+test_decode_not_nul_terminated (void)
+{
+  /* the decoder must honour the length, not look for a NUL */
+  const gchar buffer[] = { '4', '2', '[', '"', 'a', '"', ']', 'X', 'Y' };
+  gchar *copy;
+  SioPacket packet;
+  GError *error = NULL;
+
+  copy = g_memdup2 (buffer, 7);
+  g_assert_true (sio_packet_decode (copy + 1, 6, &packet, &error));
+  g_assert_cmpstr (sio_packet_get_event_name (&packet), ==, "a");
+  sio_packet_clear (&packet);
+  /* cut short at every length: never a crash, never out of bounds */
+  for (gsize n = 0; n < 6; n++) {
+    if (sio_packet_decode (copy + 1, n, &packet, &error))
+      sio_packet_clear (&packet);
+    g_clear_error (&error);
+  }
+  g_free (copy);
+}
+
+static void
+test_decode_random (void)
+{
+  const gchar *seeds[] = {
+    "2", "40{\"sid\":\"abc\"}", "44{\"message\":\"Not authorized\"}",
+    "42[\"transcript\",{\"text\":\"hello\"}]", "4217[\"a\",1,2.5,null]",
+    "451-17[\"audio_data\",{\"audio_data\":{\"_placeholder\":true,\"num\":0}}]",
+    "43/audio,5[{\"ok\":true}]", "461-5[{\"_placeholder\":true,\"num\":0}]",
+  };
+  GRand *rand = g_rand_new_with_seed (20261121);
+  guint iterations = g_test_slow ()? 2000000 : 200000;
+  guint i, accepted = 0;
+
+  for (i = 0; i < iterations; i++) {
+    const gchar *seed = seeds[g_rand_int_range (rand, 0, G_N_ELEMENTS (seeds))];
+    gsize length = strlen (seed);
+    /* an exact-size heap copy lets valgrind catch any overread */
+    guint8 *bytes = g_malloc (length + 8);
+    gsize n = length, j, mutations;
+    SioEioType type;
+    const gchar *data;
+    gsize data_length;
+    SioPacket packet;
+    GError *error = NULL;
+
+    memcpy (bytes, seed, length);
+    mutations = g_rand_int_range (rand, 1, 5);
+    for (j = 0; j < mutations; j++) {
+      switch (g_rand_int_range (rand, 0, 4)) {
+        case 0:
+          bytes[g_rand_int_range (rand, 0, n)] = g_rand_int_range (rand, 0, 256);
+          break;
+        case 1:
+          n = g_rand_int_range (rand, 0, n + 1);
+          break;
+        case 2:
+          if (n < length + 8)
+            bytes[n++] = "[]{},-/\"0123456789"[g_rand_int_range (rand, 0, 18)];
+          break;
+        default:
+          if (n > 0)
+            bytes[g_rand_int_range (rand, 0, n)] =
+                "[]{},-/\"09"[g_rand_int_range (rand, 0, 10)];
+          break;
+      }
+      if (n == 0)
+        break;
+    }
+    {
+      gchar *exact = g_memdup2 (bytes, n);
+
+      if (sio_eio_decode_text (exact, n, &type, &data, &data_length, &error)) {
+        if (sio_packet_decode (data, data_length, &packet, &error)) {
+          accepted++;
+          sio_packet_clear (&packet);
+        }
+      }
+      g_clear_error (&error);
+      g_free (exact);
+    }
+    g_free (bytes);
+  }
+  g_test_message ("%u of %u mutated packets were still valid", accepted,
+      iterations);
+  g_rand_free (rand);
+}
+
+static void
+test_helpers (void)
+{
+  GString *out = g_string_new (NULL);
+  GError *error = NULL;
+
+  sio_json_append_string (out, "a\"b\\c\n\x01é");
+  g_assert_cmpstr (out->str, ==, "\"a\\\"b\\\\c\\n\\u0001é\"");
+  g_string_free (out, TRUE);
+
+  g_assert_true (sio_namespace_is_valid ("/"));
+  g_assert_true (sio_namespace_is_valid ("/audio"));
+  g_assert_false (sio_namespace_is_valid ("audio"));
+  g_assert_false (sio_namespace_is_valid ("/a,b"));
+  g_assert_false (sio_namespace_is_valid (""));
+  g_assert_false (sio_namespace_is_valid (NULL));
+
+  g_assert_true (sio_json_is_object ("{\"token\":\"abc\"}", &error));
+  g_assert_no_error (error);
+  g_assert_false (sio_json_is_object ("[1]", &error));
+  g_clear_error (&error);
+  g_assert_false (sio_json_is_object ("{token:abc}", &error));
+  g_clear_error (&error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/protocol/engineio/open", test_engineio_open);
+  g_test_add_func ("/protocol/engineio/control", test_engineio_control);
+  g_test_add_func ("/protocol/encode/connect", test_encode_connect);
+  g_test_add_func ("/protocol/encode/events", test_encode_events);
+  g_test_add_func ("/protocol/decode/connect-replies",
+      test_decode_connect_replies);
+  g_test_add_func ("/protocol/decode/events-and-acks",
+      test_decode_events_and_acks);
+  g_test_add_func ("/protocol/decode/malformed", test_decode_malformed);
+  g_test_add_func ("/protocol/decode/length-bounded",
+      test_decode_not_nul_terminated);
+  g_test_add_func ("/protocol/decode/random-mutations", test_decode_random);
+  g_test_add_func ("/protocol/helpers", test_helpers);
+
+  return g_test_run ();
+}
