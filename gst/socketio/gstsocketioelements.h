@@ -17,12 +17,10 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
-
 /* Binds the plugin's translations once, whichever element registers first. */
 void gst_socketio_element_init (GstPlugin * plugin);
 
-/* element declarations */
+GST_ELEMENT_REGISTER_DECLARE (socketiosink);
 
 G_END_DECLS
-
 #endif /* __GST_SOCKETIO_ELEMENTS_H__ */

@@ -34,7 +34,7 @@ plugin_init (GstPlugin * plugin)
 {
   gboolean ret = FALSE;
 
-  /* elements register here */
+  ret |= GST_ELEMENT_REGISTER (socketiosink, plugin);
 
   return ret;
 }

@@ -16,7 +16,7 @@
 
 #include "sio-protocol.h"
 
-G_DEFINE_QUARK (sio-protocol-error-quark, sio_protocol_error);
+G_DEFINE_QUARK (sio - protocol - error - quark, sio_protocol_error);
 
 /* Ack ids are decimal and must stay exact in a JS number (2^53). */
 #define SIO_MAX_ACK_ID_DIGITS 15

@@ -25,9 +25,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-G_BEGIN_DECLS
-
-typedef enum
+G_BEGIN_DECLS typedef enum
 {
   SIO_EIO_OPEN = 0,
   SIO_EIO_CLOSE = 1,
@@ -127,5 +125,4 @@ gboolean sio_namespace_is_valid (const gchar * nsp);
 gboolean sio_json_is_object (const gchar * json, GError ** error);
 
 G_END_DECLS
-
 #endif /* __SIO_PROTOCOL_H__ */

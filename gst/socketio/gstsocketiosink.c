@@ -1,0 +1,1186 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Library General Public License for more details.
+ */
+
+/**
+ * SECTION:element-socketiosink
+ * @title: socketiosink
+ *
+ * Sends raw audio to a Socket.IO v5 server (socket.io 3.x/4.x for Node,
+ * python-socketio 5.x) as binary events, one event per batch:
+ *
+ *     ["audio_data", {"audio_data": <binary>, "seq": 0, "pts": 0,
+ *      "duration": 64000000, "format": "S16LE", "rate": 16000,
+ *      "channels": 1}]
+ *
+ * which is what servers written for `sio.emit("audio_data", {"audio_data":
+ * chunk})` clients expect. The event name and the binary key are the
+ * #GstSocketIoSink:event and #GstSocketIoSink:payload-key properties.
+ *
+ * The element connects over Engine.IO v4 WebSocket directly (no polling),
+ * joins #GstSocketIoSink:namespace with the optional #GstSocketIoSink:auth
+ * object and answers the server's pings from its own network thread.
+ *
+ * With #GstSocketIoSink:ack (the default) every emit asks for an
+ * acknowledgement and at most #GstSocketIoSink:max-in-flight emits wait
+ * for one: when the window is full, the streaming thread blocks, which is
+ * the backpressure upstream elements see. Without acks the same window
+ * counts emits the socket has not taken yet. Either way memory is bounded
+ * by max-in-flight × max-batch-bytes, whatever the server does.
+ *
+ * Events the server sends to the client are posted on the bus as element
+ * messages named `socketio-event` (fields `name`, `args` as JSON array
+ * text and, for binary events, `attachments` as a #GstBufferList) and
+ * emitted as the #GstSocketIoSink::server-event signal.
+ *
+ * At EOS the element waits (at most #GstSocketIoSink:ack-timeout) for the
+ * outstanding acks, then leaves cleanly. Going to NULL returns promptly
+ * whatever the server does.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -e pulsesrc ! audioconvert ! audioresample ! \
+ *     audio/x-raw,format=S16LE,rate=16000,channels=1 ! \
+ *     socketiosink location=http://127.0.0.1:5000 event=audio_data
+ * ]|
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "gstsocketioelements.h"
+#include "gstsocketiosink.h"
+#include "sio-protocol.h"
+
+GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
+#define GST_CAT_DEFAULT gst_socketio_sink_debug
+
+#define DEFAULT_LOCATION NULL
+#define DEFAULT_NAMESPACE "/"
+#define DEFAULT_AUTH NULL
+#define DEFAULT_EVENT "audio_data"
+#define DEFAULT_PAYLOAD_KEY "audio_data"
+#define DEFAULT_BATCH_DURATION 0
+#define MAX_BATCH_DURATION (60 * GST_SECOND)
+#define DEFAULT_MAX_BATCH_BYTES (64 * 1024)
+#define DEFAULT_ACK TRUE
+#define DEFAULT_MAX_IN_FLIGHT 32
+#define DEFAULT_ACK_TIMEOUT (10 * GST_SECOND)
+#define MAX_TIMEOUT (3600 * GST_SECOND)
+#define DEFAULT_CONNECT_TIMEOUT (10 * GST_SECOND)
+#define MIN_CONNECT_TIMEOUT (100 * GST_MSECOND)
+
+/* How long EOS lets the server answer the clean close. */
+#define CLOSE_WAIT (1 * GST_SECOND)
+
+enum
+{
+  PROP_0,
+  PROP_LOCATION,
+  PROP_NAMESPACE,
+  PROP_AUTH,
+  PROP_EVENT,
+  PROP_PAYLOAD_KEY,
+  PROP_BATCH_DURATION,
+  PROP_MAX_BATCH_BYTES,
+  PROP_ACK,
+  PROP_MAX_IN_FLIGHT,
+  PROP_ACK_TIMEOUT,
+  PROP_CONNECT_TIMEOUT,
+  PROP_STATS,
+};
+
+enum
+{
+  SIGNAL_SERVER_EVENT,
+  LAST_SIGNAL
+};
+
+static guint signals[LAST_SIGNAL];
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_AUDIO_CAPS_MAKE (GST_AUDIO_FORMATS_ALL)
+        ", layout = (string) interleaved"));
+
+#define gst_socketio_sink_parent_class parent_class
+G_DEFINE_TYPE (GstSocketIoSink, gst_socketio_sink, GST_TYPE_BASE_SINK);
+
+static gboolean socketiosink_element_init (GstPlugin * plugin);
+GST_ELEMENT_REGISTER_DEFINE_CUSTOM (socketiosink, socketiosink_element_init);
+
+static guint
+ns_to_ms (guint64 ns)
+{
+  return (guint) MIN ((ns + GST_MSECOND - 1) / GST_MSECOND, G_MAXUINT);
+}
+
+/* Builds the Engine.IO endpoint from the location property: http(s) and
+ * ws(s) are accepted, the path is the Engine.IO path (socket.io's "path"
+ * option, /socket.io/ when none is given) and any query is kept. */
+static gchar *
+build_engineio_url (const gchar * location, GError ** error)
+{
+  GUri *uri;
+  const gchar *scheme, *path, *query;
+  const gchar *http_scheme;
+  gchar *url, *authority;
+
+  if (location == NULL || *location == '\0') {
+    g_set_error_literal (error, G_URI_ERROR, G_URI_ERROR_FAILED,
+        "no location is set");
+    return NULL;
+  }
+
+  uri = g_uri_parse (location, G_URI_FLAGS_ENCODED, error);
+  if (uri == NULL)
+    return NULL;
+
+  scheme = g_uri_get_scheme (uri);
+  if (g_ascii_strcasecmp (scheme, "http") == 0 ||
+      g_ascii_strcasecmp (scheme, "ws") == 0)
+    http_scheme = "http";
+  else if (g_ascii_strcasecmp (scheme, "https") == 0 ||
+      g_ascii_strcasecmp (scheme, "wss") == 0)
+    http_scheme = "https";
+  else {
+    g_set_error (error, G_URI_ERROR, G_URI_ERROR_BAD_SCHEME,
+        "scheme '%s' is not http, https, ws or wss", scheme);
+    g_uri_unref (uri);
+    return NULL;
+  }
+
+  if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0') {
+    g_set_error_literal (error, G_URI_ERROR, G_URI_ERROR_BAD_HOST,
+        "the URL has no host");
+    g_uri_unref (uri);
+    return NULL;
+  }
+
+  path = g_uri_get_path (uri);
+  if (path == NULL || *path == '\0' || strcmp (path, "/") == 0)
+    path = "/socket.io/";
+  query = g_uri_get_query (uri);
+
+  authority = g_uri_join (G_URI_FLAGS_ENCODED, NULL, g_uri_get_userinfo (uri),
+      g_uri_get_host (uri), g_uri_get_port (uri), "", NULL, NULL);
+  url = g_strdup_printf ("%s:%s%s%s?%s%sEIO=4&transport=websocket",
+      http_scheme, authority, path, g_str_has_suffix (path, "/") ? "" : "/",
+      query ? query : "", query ? "&" : "");
+  g_free (authority);
+  g_uri_unref (uri);
+  return url;
+}
+
+static void
+post_connection_error (GstSocketIoSink * self, const GError * error)
+{
+  const gchar *location = self->location;
+
+  if (error->domain != SIO_CLIENT_ERROR) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+        (_("Socket.IO connection to %s failed."), location),
+        ("%s", error->message));
+    return;
+  }
+
+  switch ((SioClientError) error->code) {
+    case SIO_CLIENT_ERROR_CONNECT_FAILED:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          (_("Could not connect to the Socket.IO server at %s. Check the "
+                  "location property and that the server is running."),
+              location), ("%s", error->message));
+      break;
+    case SIO_CLIENT_ERROR_CONNECT_TIMEOUT:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          (_("Could not connect to the Socket.IO server at %s within the "
+                  "connect-timeout. Check the location property and that the "
+                  "server is running."), location), ("%s", error->message));
+      break;
+    case SIO_CLIENT_ERROR_REFUSED:
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
+          (_("The Socket.IO server at %s refused to let this client join "
+                  "namespace \"%s\": %s. Check the namespace and auth "
+                  "properties."), location, self->configured_nsp,
+              error->message), (NULL));
+      break;
+    case SIO_CLIENT_ERROR_SERVER_DISCONNECT:
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          (_("The Socket.IO server at %s disconnected this client."),
+              location), ("%s", error->message));
+      break;
+    case SIO_CLIENT_ERROR_CONNECTION_LOST:
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          (_("Lost the connection to the Socket.IO server at %s."),
+              location), ("%s", error->message));
+      break;
+    case SIO_CLIENT_ERROR_PROTOCOL:
+      GST_ELEMENT_ERROR (self, STREAM, DECODE,
+          (_("The server at %s does not speak Socket.IO v5 correctly."),
+              location), ("%s", error->message));
+      break;
+  }
+}
+
+/* network thread */
+static void
+on_state_changed (SioClient * client, SioClientState state,
+    const GError * error, gpointer user_data)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (user_data);
+  gboolean post_error = FALSE;
+  GstStructure *s = NULL;
+
+  g_mutex_lock (&self->lock);
+  self->state = state;
+  if (error && self->connection_error == NULL) {
+    self->connection_error = g_error_copy (error);
+    post_error = !self->error_posted;
+    self->error_posted = TRUE;
+  }
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  if (state == SIO_CLIENT_STATE_CONNECTED) {
+    GST_INFO_OBJECT (self, "connected to %s, namespace %s", self->location,
+        self->configured_nsp);
+    s = gst_structure_new ("socketio-connected",
+        "location", G_TYPE_STRING, self->location,
+        "namespace", G_TYPE_STRING, self->configured_nsp,
+        "max-payload", G_TYPE_UINT64, sio_client_get_max_payload (client),
+        NULL);
+  } else if (state == SIO_CLIENT_STATE_CLOSED) {
+    s = gst_structure_new ("socketio-disconnected",
+        "location", G_TYPE_STRING, self->location,
+        "clean", G_TYPE_BOOLEAN, error == NULL,
+        "reason", G_TYPE_STRING, error ? error->message : "closed", NULL);
+  }
+  if (s)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+
+  if (post_error)
+    post_connection_error (self, error);
+}
+
+/* network thread */
+static void
+on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
+    gint64 rtt_us, gpointer user_data)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (user_data);
+
+  g_mutex_lock (&self->lock);
+  g_assert (self->in_flight > 0);
+  self->in_flight--;
+  switch (result) {
+    case SIO_EMIT_ACKED:
+      self->acked++;
+      self->last_rtt_us = rtt_us;
+      self->rtt_sum_us += rtt_us;
+      self->rtt_count++;
+      break;
+    case SIO_EMIT_WRITTEN:
+      self->written_without_ack++;
+      break;
+    case SIO_EMIT_ACK_TIMEOUT:
+      self->ack_timeouts++;
+      break;
+    case SIO_EMIT_LOST:
+      self->dropped++;
+      break;
+  }
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT " done: %d", token, result);
+  if (result == SIO_EMIT_ACK_TIMEOUT)
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        (_("The Socket.IO server did not acknowledge an event within "
+                "ack-timeout.")), ("emit %" G_GUINT64_FORMAT, token));
+}
+
+/* network thread */
+static void
+on_server_event (SioClient * client, const gchar * name,
+    const gchar * args_json, GPtrArray * attachments, gpointer user_data)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (user_data);
+  GstStructure *s;
+
+  g_mutex_lock (&self->lock);
+  self->server_events++;
+  g_mutex_unlock (&self->lock);
+
+  s = gst_structure_new ("socketio-event",
+      "namespace", G_TYPE_STRING, self->configured_nsp,
+      "name", G_TYPE_STRING, name, "args", G_TYPE_STRING, args_json, NULL);
+  if (attachments->len > 0) {
+    GstBufferList *list = gst_buffer_list_new_sized (attachments->len);
+    guint i;
+
+    for (i = 0; i < attachments->len; i++)
+      gst_buffer_list_add (list,
+          gst_buffer_new_wrapped_bytes (g_ptr_array_index (attachments, i)));
+    gst_structure_set (s, "attachments", GST_TYPE_BUFFER_LIST, list, NULL);
+    gst_buffer_list_unref (list);
+  }
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+  g_signal_emit (self, signals[SIGNAL_SERVER_EVENT], 0, name, args_json);
+}
+
+static const SioClientCallbacks client_callbacks = {
+  on_state_changed, on_emit_done, on_server_event
+};
+
+static void
+start_client (GstSocketIoSink * self)
+{
+  SioClientConfig config = { 0 };
+
+  GST_OBJECT_LOCK (self);
+  config.url = self->engineio_url;
+  config.nsp = self->configured_nsp;
+  config.auth_json = self->auth;
+  config.connect_timeout_ms = ns_to_ms (self->connect_timeout);
+  config.ack_timeout_ms = ns_to_ms (self->ack_timeout);
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->lock);
+  self->state = SIO_CLIENT_STATE_IDLE;
+  g_clear_error (&self->connection_error);
+  self->error_posted = FALSE;
+  g_mutex_unlock (&self->lock);
+
+  GST_DEBUG_OBJECT (self, "connecting to %s", config.url);
+  /* the client calls back from its thread as soon as it exists */
+  self->client = sio_client_new (&config, &client_callbacks, self);
+  self->closed_at_eos = FALSE;
+}
+
+static void
+stop_client (GstSocketIoSink * self)
+{
+  SioClient *client = self->client;
+
+  if (client == NULL)
+    return;
+  sio_client_free (client);
+  g_mutex_lock (&self->lock);
+  self->client = NULL;
+  self->in_flight = 0;
+  g_mutex_unlock (&self->lock);
+}
+
+/* streaming thread, with self->lock held: FLUSHING, OK when connected, or
+ * ERROR once the connection failed (the error is already posted). */
+static GstFlowReturn
+wait_connected_locked (GstSocketIoSink * self)
+{
+  while (!self->flushing && self->state != SIO_CLIENT_STATE_CONNECTED &&
+      self->state != SIO_CLIENT_STATE_CLOSED)
+    g_cond_wait (&self->cond, &self->lock);
+
+  if (self->flushing)
+    return GST_FLOW_FLUSHING;
+  if (self->state != SIO_CLIENT_STATE_CONNECTED)
+    return GST_FLOW_ERROR;
+  return GST_FLOW_OK;
+}
+
+static void
+unmap_and_unref (gpointer data)
+{
+  GstMapInfo *map = data;
+  GstBuffer *buffer = map->user_data[0];
+
+  gst_buffer_unmap (buffer, map);
+  gst_buffer_unref (buffer);
+  g_free (map);
+}
+
+/* Wraps the buffer's memory without a copy: libsoup copies each frame as
+ * it masks it, so the buffer is released as soon as it is written. */
+static GBytes *
+buffer_to_bytes (GstBuffer * buffer)
+{
+  GstMapInfo *map = g_new (GstMapInfo, 1);
+
+  if (!gst_buffer_map (buffer, map, GST_MAP_READ)) {
+    g_free (map);
+    gst_buffer_unref (buffer);
+    return NULL;
+  }
+  map->user_data[0] = buffer;
+  return g_bytes_new_with_free_func (map->data, map->size, unmap_and_unref,
+      map);
+}
+
+static void
+prepare_event_args (GstSocketIoSink * self)
+{
+  GString *prefix = g_string_new ("[");
+  GString *format = g_string_new (",\"format\":");
+
+  GST_OBJECT_LOCK (self);
+  sio_json_append_string (prefix, self->event);
+  g_string_append_c (prefix, ',');
+  g_string_append_c (prefix, '{');
+  sio_json_append_string (prefix, self->payload_key);
+  GST_OBJECT_UNLOCK (self);
+  g_string_append (prefix, ":{\"_placeholder\":true,\"num\":0},\"seq\":");
+
+  sio_json_append_string (format,
+      gst_audio_format_to_string (GST_AUDIO_INFO_FORMAT (&self->info)));
+  g_string_append_printf (format, ",\"rate\":%d,\"channels\":%d}]",
+      GST_AUDIO_INFO_RATE (&self->info), GST_AUDIO_INFO_CHANNELS (&self->info));
+
+  g_free (self->args_prefix);
+  g_free (self->args_format);
+  self->args_prefix = g_string_free (prefix, FALSE);
+  self->args_format = g_string_free (format, FALSE);
+}
+
+static gchar *
+build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
+    GstClockTime duration)
+{
+  GString *args = g_string_sized_new (256);
+
+  g_string_append (args, self->args_prefix);
+  g_string_append_printf (args, "%" G_GUINT64_FORMAT, seq);
+  if (GST_CLOCK_TIME_IS_VALID (pts))
+    g_string_append_printf (args, ",\"pts\":%" G_GUINT64_FORMAT, pts);
+  else
+    g_string_append (args, ",\"pts\":null");
+  g_string_append_printf (args, ",\"duration\":%" G_GUINT64_FORMAT, duration);
+  g_string_append (args, self->args_format);
+  return g_string_free (args, FALSE);
+}
+
+/* Hands one batch to the client once the in-flight window has room. */
+static GstFlowReturn
+emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts)
+{
+  GstClockTime duration;
+  GstFlowReturn ret;
+  guint64 seq;
+  gsize size = gst_buffer_get_size (batch);
+  gboolean ack;
+  GBytes *bytes;
+
+  duration = gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF (&self->info),
+      GST_SECOND, GST_AUDIO_INFO_RATE (&self->info));
+
+  GST_OBJECT_LOCK (self);
+  ack = self->ack;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->lock);
+  while (TRUE) {
+    ret = wait_connected_locked (self);
+    if (ret != GST_FLOW_OK || self->in_flight < self->max_in_flight)
+      break;
+    GST_LOG_OBJECT (self, "window full: %u emits in flight", self->in_flight);
+    g_cond_wait (&self->cond, &self->lock);
+  }
+  if (ret != GST_FLOW_OK) {
+    g_mutex_unlock (&self->lock);
+    gst_buffer_unref (batch);
+    return ret;
+  }
+  seq = self->next_seq++;
+  self->in_flight++;
+  self->emitted++;
+  self->audio_bytes += size;
+  g_mutex_unlock (&self->lock);
+
+  bytes = buffer_to_bytes (batch);
+  if (bytes == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
+        ("could not map a buffer for reading"));
+    on_emit_done (self->client, seq, SIO_EMIT_LOST, -1, self);
+    return GST_FLOW_ERROR;
+  }
+
+  GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT ": %" G_GSIZE_FORMAT
+      " bytes, pts %" GST_TIME_FORMAT, seq, size, GST_TIME_ARGS (pts));
+  sio_client_emit (self->client, seq, build_event_args (self, seq, pts,
+          duration), bytes, ack);
+  return GST_FLOW_OK;
+}
+
+/* The most bytes one attachment may carry: max-batch-bytes, the server's
+ * maxPayload, and whole sample frames. */
+static gsize
+batch_limit (GstSocketIoSink * self)
+{
+  guint64 limit, max_payload;
+  gint bpf = GST_AUDIO_INFO_BPF (&self->info);
+
+  GST_OBJECT_LOCK (self);
+  limit = self->max_batch_bytes;
+  GST_OBJECT_UNLOCK (self);
+
+  max_payload = sio_client_get_max_payload (self->client);
+  if (max_payload > 0)
+    limit = MIN (limit, max_payload);
+  limit -= limit % bpf;
+  return MAX (limit, (guint64) bpf);
+}
+
+/* Emits what the batch holds: whole batches, or everything when
+ * @drain is set (EOS). */
+static GstFlowReturn
+emit_ready_batches (GstSocketIoSink * self, gboolean drain)
+{
+  gsize limit = batch_limit (self);
+  gint bpf = GST_AUDIO_INFO_BPF (&self->info);
+  gint rate = GST_AUDIO_INFO_RATE (&self->info);
+  guint64 batch_duration;
+
+  GST_OBJECT_LOCK (self);
+  batch_duration = self->batch_duration;
+  GST_OBJECT_UNLOCK (self);
+
+  while (TRUE) {
+    gsize available = gst_adapter_available (self->batch);
+    gsize size;
+    guint64 distance;
+    GstClockTime pts;
+    GstFlowReturn ret;
+
+    if (available == 0)
+      break;
+    if (!drain && available < limit && batch_duration > 0 &&
+        gst_util_uint64_scale_int (available / bpf, GST_SECOND,
+            rate) < batch_duration)
+      break;
+
+    size = MIN (available, limit);
+    if (size > (gsize) bpf)
+      size -= size % bpf;
+
+    pts = gst_adapter_prev_pts (self->batch, &distance);
+    if (GST_CLOCK_TIME_IS_VALID (pts))
+      pts += gst_util_uint64_scale_int (distance / bpf, GST_SECOND, rate);
+
+    ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size), pts);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
+  GstFlowReturn ret;
+
+  if (!self->info_valid) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        (_("socketiosink received data before an audio format was "
+                "negotiated.")), (NULL));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  if (self->closed_at_eos) {
+    /* data after EOS and a flush: connect again */
+    stop_client (self);
+    start_client (self);
+  }
+
+  g_mutex_lock (&self->lock);
+  ret = wait_connected_locked (self);
+  g_mutex_unlock (&self->lock);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  if (gst_buffer_get_size (buffer) == 0)
+    return GST_FLOW_OK;
+
+  gst_adapter_push (self->batch, gst_buffer_ref (buffer));
+  return emit_ready_batches (self, FALSE);
+}
+
+/* EOS: send the partial batch, wait (at most ack-timeout) for the acks,
+ * then leave cleanly. */
+static void
+finish_stream (GstSocketIoSink * self)
+{
+  guint64 ack_timeout;
+  gint64 deadline;
+  guint unacknowledged;
+
+  if (self->client == NULL || emit_ready_batches (self, TRUE) != GST_FLOW_OK) {
+    gst_adapter_clear (self->batch);
+    return;
+  }
+
+  GST_OBJECT_LOCK (self);
+  ack_timeout = self->ack_timeout;
+  GST_OBJECT_UNLOCK (self);
+  deadline = g_get_monotonic_time () + ack_timeout / GST_USECOND;
+
+  g_mutex_lock (&self->lock);
+  while (self->in_flight > 0 && !self->flushing &&
+      self->state == SIO_CLIENT_STATE_CONNECTED) {
+    if (ack_timeout == 0)
+      g_cond_wait (&self->cond, &self->lock);
+    else if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
+      break;
+  }
+  unacknowledged = self->in_flight;
+  g_mutex_unlock (&self->lock);
+
+  if (unacknowledged > 0) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        (_("%u events were not acknowledged by the Socket.IO server before "
+                "the end of the stream."), unacknowledged), (NULL));
+  }
+
+  GST_DEBUG_OBJECT (self, "end of stream: leaving cleanly");
+  sio_client_close (self->client);
+  self->closed_at_eos = TRUE;
+
+  deadline = g_get_monotonic_time () + CLOSE_WAIT / GST_USECOND;
+  g_mutex_lock (&self->lock);
+  while (self->state != SIO_CLIENT_STATE_CLOSED && !self->flushing)
+    if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
+      break;
+  g_mutex_unlock (&self->lock);
+}
+
+static gboolean
+gst_socketio_sink_event (GstBaseSink * bsink, GstEvent * event)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_EOS:
+      finish_stream (self);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      gst_adapter_clear (self->batch);
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
+}
+
+static gboolean
+gst_socketio_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
+  GstAudioInfo info;
+
+  if (!gst_audio_info_from_caps (&info, caps)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        (_("socketiosink sends raw interleaved audio only, not %"
+                GST_PTR_FORMAT "."), caps), (NULL));
+    return FALSE;
+  }
+
+  /* what is batched so far belongs to the old format */
+  if (self->info_valid && gst_adapter_available (self->batch) > 0 &&
+      !gst_audio_info_is_equal (&info, &self->info)) {
+    if (emit_ready_batches (self, TRUE) != GST_FLOW_OK)
+      gst_adapter_clear (self->batch);
+  }
+
+  self->info = info;
+  self->info_valid = TRUE;
+  prepare_event_args (self);
+  GST_DEBUG_OBJECT (self, "sending %s, %d Hz, %d channels",
+      gst_audio_format_to_string (GST_AUDIO_INFO_FORMAT (&info)),
+      GST_AUDIO_INFO_RATE (&info), GST_AUDIO_INFO_CHANNELS (&info));
+  return TRUE;
+}
+
+static gboolean
+gst_socketio_sink_start (GstBaseSink * bsink)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
+
+  g_mutex_lock (&self->lock);
+  self->flushing = FALSE;
+  self->in_flight = 0;
+  self->next_seq = 0;
+  self->emitted = self->acked = self->written_without_ack = 0;
+  self->ack_timeouts = self->dropped = self->audio_bytes = 0;
+  self->server_events = 0;
+  self->last_rtt_us = self->rtt_sum_us = self->rtt_count = 0;
+  g_mutex_unlock (&self->lock);
+
+  gst_audio_info_init (&self->info);
+  self->info_valid = FALSE;
+  start_client (self);
+  return TRUE;
+}
+
+static gboolean
+gst_socketio_sink_stop (GstBaseSink * bsink)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
+
+  stop_client (self);
+  gst_adapter_clear (self->batch);
+  self->info_valid = FALSE;
+  return TRUE;
+}
+
+static gboolean
+gst_socketio_sink_unlock (GstBaseSink * bsink)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
+
+  g_mutex_lock (&self->lock);
+  self->flushing = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static gboolean
+gst_socketio_sink_unlock_stop (GstBaseSink * bsink)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
+
+  g_mutex_lock (&self->lock);
+  self->flushing = FALSE;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+/* Checks what can be checked before connecting, so a bad setting fails
+ * the NULL→READY change with a message that names it. */
+static gboolean
+validate_settings (GstSocketIoSink * self)
+{
+  GError *error = NULL;
+  gchar *url;
+  gboolean ok = TRUE;
+
+  GST_OBJECT_LOCK (self);
+  url = build_engineio_url (self->location, &error);
+  if (url == NULL) {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        (_("Invalid location \"%s\": %s. Use a URL such as "
+                "http://127.0.0.1:5000 (http, https, ws or wss)."),
+            GST_STR_NULL (self->location), error->message), (NULL));
+    g_clear_error (&error);
+    return FALSE;
+  }
+  g_free (self->engineio_url);
+  self->engineio_url = url;
+
+  if (!sio_namespace_is_valid (self->nsp)) {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        (_("Invalid namespace \"%s\": it must start with '/' and contain no "
+                "','."), GST_STR_NULL (self->nsp)), (NULL));
+    return FALSE;
+  }
+  g_free (self->configured_nsp);
+  self->configured_nsp = g_strdup (self->nsp);
+
+  if (self->auth && !sio_json_is_object (self->auth, &error)) {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        (_("Invalid auth \"%s\": it must be a JSON object such as "
+                "{\"token\":\"abc\"} (%s)."), self->auth, error->message),
+        (NULL));
+    g_clear_error (&error);
+    return FALSE;
+  }
+  if (self->event == NULL || *self->event == '\0' ||
+      self->payload_key == NULL || *self->payload_key == '\0')
+    ok = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!ok)
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        (_("The event and payload-key properties must not be empty.")), (NULL));
+  return ok;
+}
+
+static GstStateChangeReturn
+gst_socketio_sink_change_state (GstElement * element, GstStateChange transition)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (element);
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !validate_settings (self))
+    return GST_STATE_CHANGE_FAILURE;
+
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+}
+
+static GstStructure *
+get_stats (GstSocketIoSink * self)
+{
+  GstStructure *s, *base;
+  guint64 bytes_sent = 0, rendered = 0, late = 0;
+  gdouble average_rate = 0;
+
+  /* this property shadows GstBaseSink's: keep what that one reports */
+  base = gst_base_sink_get_stats (GST_BASE_SINK (self));
+  gst_structure_get (base, "rendered", G_TYPE_UINT64, &rendered,
+      "dropped", G_TYPE_UINT64, &late, "average-rate", G_TYPE_DOUBLE,
+      &average_rate, NULL);
+  gst_structure_free (base);
+
+  g_mutex_lock (&self->lock);
+  if (self->client)
+    bytes_sent = sio_client_get_bytes_written (self->client);
+  s = gst_structure_new ("socketiosink-stats",
+      "connected", G_TYPE_BOOLEAN, self->state == SIO_CLIENT_STATE_CONNECTED,
+      "state", G_TYPE_STRING, sio_client_state_get_name (self->state),
+      "emitted", G_TYPE_UINT64, self->emitted,
+      "acked", G_TYPE_UINT64, self->acked,
+      "written-without-ack", G_TYPE_UINT64, self->written_without_ack,
+      "in-flight", G_TYPE_UINT, self->in_flight,
+      "ack-timeouts", G_TYPE_UINT64, self->ack_timeouts,
+      "dropped", G_TYPE_UINT64, self->dropped,
+      "audio-bytes", G_TYPE_UINT64, self->audio_bytes,
+      "bytes-sent", G_TYPE_UINT64, bytes_sent,
+      "server-events", G_TYPE_UINT64, self->server_events,
+      "ack-rtt-last", G_TYPE_UINT64, self->last_rtt_us * GST_USECOND,
+      "ack-rtt-mean", G_TYPE_UINT64, self->rtt_count ?
+      self->rtt_sum_us * GST_USECOND / self->rtt_count : 0,
+      "rendered", G_TYPE_UINT64, rendered,
+      "late-dropped", G_TYPE_UINT64, late,
+      "average-rate", G_TYPE_DOUBLE, average_rate, NULL);
+  g_mutex_unlock (&self->lock);
+  return s;
+}
+
+static void
+set_string (GstSocketIoSink * self, gchar ** field, const GValue * value)
+{
+  GST_OBJECT_LOCK (self);
+  g_free (*field);
+  *field = g_value_dup_string (value);
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_socketio_sink_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (object);
+
+  switch (prop_id) {
+    case PROP_LOCATION:
+      set_string (self, &self->location, value);
+      break;
+    case PROP_NAMESPACE:
+      set_string (self, &self->nsp, value);
+      break;
+    case PROP_AUTH:{
+      const gchar *auth = g_value_get_string (value);
+
+      /* an empty string means no auth, like an unset property */
+      GST_OBJECT_LOCK (self);
+      g_free (self->auth);
+      self->auth = (auth && *auth) ? g_strdup (auth) : NULL;
+      GST_OBJECT_UNLOCK (self);
+      break;
+    }
+    case PROP_EVENT:
+      set_string (self, &self->event, value);
+      break;
+    case PROP_PAYLOAD_KEY:
+      set_string (self, &self->payload_key, value);
+      break;
+    case PROP_BATCH_DURATION:
+      GST_OBJECT_LOCK (self);
+      self->batch_duration = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MAX_BATCH_BYTES:
+      GST_OBJECT_LOCK (self);
+      self->max_batch_bytes = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_ACK:
+      GST_OBJECT_LOCK (self);
+      self->ack = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      /* read by the streaming thread under the window lock */
+      g_mutex_lock (&self->lock);
+      self->max_in_flight = g_value_get_uint (value);
+      g_cond_broadcast (&self->cond);
+      g_mutex_unlock (&self->lock);
+      break;
+    case PROP_ACK_TIMEOUT:
+      GST_OBJECT_LOCK (self);
+      self->ack_timeout = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      GST_OBJECT_LOCK (self);
+      self->connect_timeout = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_socketio_sink_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (object);
+
+  switch (prop_id) {
+    case PROP_STATS:
+      g_value_take_boxed (value, get_stats (self));
+      return;
+    case PROP_MAX_IN_FLIGHT:
+      g_mutex_lock (&self->lock);
+      g_value_set_uint (value, self->max_in_flight);
+      g_mutex_unlock (&self->lock);
+      return;
+    default:
+      break;
+  }
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_LOCATION:
+      g_value_set_string (value, self->location);
+      break;
+    case PROP_NAMESPACE:
+      g_value_set_string (value, self->nsp);
+      break;
+    case PROP_AUTH:
+      g_value_set_string (value, self->auth);
+      break;
+    case PROP_EVENT:
+      g_value_set_string (value, self->event);
+      break;
+    case PROP_PAYLOAD_KEY:
+      g_value_set_string (value, self->payload_key);
+      break;
+    case PROP_BATCH_DURATION:
+      g_value_set_uint64 (value, self->batch_duration);
+      break;
+    case PROP_MAX_BATCH_BYTES:
+      g_value_set_uint (value, self->max_batch_bytes);
+      break;
+    case PROP_ACK:
+      g_value_set_boolean (value, self->ack);
+      break;
+    case PROP_ACK_TIMEOUT:
+      g_value_set_uint64 (value, self->ack_timeout);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint64 (value, self->connect_timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_socketio_sink_finalize (GObject * object)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (object);
+
+  g_free (self->location);
+  g_free (self->nsp);
+  g_free (self->auth);
+  g_free (self->event);
+  g_free (self->payload_key);
+  g_free (self->args_prefix);
+  g_free (self->args_format);
+  g_free (self->engineio_url);
+  g_free (self->configured_nsp);
+  g_clear_error (&self->connection_error);
+  g_object_unref (self->batch);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_socketio_sink_init (GstSocketIoSink * self)
+{
+  self->location = g_strdup (DEFAULT_LOCATION);
+  self->nsp = g_strdup (DEFAULT_NAMESPACE);
+  self->auth = g_strdup (DEFAULT_AUTH);
+  self->event = g_strdup (DEFAULT_EVENT);
+  self->payload_key = g_strdup (DEFAULT_PAYLOAD_KEY);
+  self->batch_duration = DEFAULT_BATCH_DURATION;
+  self->max_batch_bytes = DEFAULT_MAX_BATCH_BYTES;
+  self->ack = DEFAULT_ACK;
+  self->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
+  self->ack_timeout = DEFAULT_ACK_TIMEOUT;
+  self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+  self->batch = gst_adapter_new ();
+  self->state = SIO_CLIENT_STATE_IDLE;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+}
+
+static void
+gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+
+  gobject_class->set_property = gst_socketio_sink_set_property;
+  gobject_class->get_property = gst_socketio_sink_get_property;
+  gobject_class->finalize = gst_socketio_sink_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Location",
+          "URL of the Socket.IO server: http://, https://, ws:// or wss://"
+          "host:port. A path, if any, is the Engine.IO path (socket.io's "
+          "'path' option); without one it is /socket.io/. Query parameters "
+          "are kept.", DEFAULT_LOCATION, flags));
+
+  g_object_class_install_property (gobject_class, PROP_NAMESPACE,
+      g_param_spec_string ("namespace", "Namespace",
+          "Socket.IO namespace to join, e.g. / or /audio",
+          DEFAULT_NAMESPACE, flags));
+
+  g_object_class_install_property (gobject_class, PROP_AUTH,
+      g_param_spec_string ("auth", "Auth",
+          "JSON object sent when joining the namespace (the server's "
+          "socket.handshake.auth), e.g. {\"token\":\"abc\"}; unset or empty "
+          "for none", DEFAULT_AUTH, flags));
+
+  g_object_class_install_property (gobject_class, PROP_EVENT,
+      g_param_spec_string ("event", "Event",
+          "Name of the event each batch of audio is emitted as",
+          DEFAULT_EVENT, flags));
+
+  g_object_class_install_property (gobject_class, PROP_PAYLOAD_KEY,
+      g_param_spec_string ("payload-key", "Payload key",
+          "Key of the binary audio in the event's object argument",
+          DEFAULT_PAYLOAD_KEY, flags));
+
+  g_object_class_install_property (gobject_class, PROP_BATCH_DURATION,
+      g_param_spec_uint64 ("batch-duration", "Batch duration",
+          "Collect this much audio (in nanoseconds) into one event; 0 emits "
+          "every buffer as it comes. Batches never exceed max-batch-bytes "
+          "or the server's maxPayload.", 0, MAX_BATCH_DURATION,
+          DEFAULT_BATCH_DURATION, flags));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_BATCH_BYTES,
+      g_param_spec_uint ("max-batch-bytes", "Max batch bytes",
+          "Most audio bytes in one event; larger buffers are split on sample "
+          "boundaries. The server's maxPayload lowers it further.",
+          64, G_MAXINT32, DEFAULT_MAX_BATCH_BYTES, flags));
+
+  g_object_class_install_property (gobject_class, PROP_ACK,
+      g_param_spec_boolean ("ack", "Ack",
+          "Ask the server to acknowledge every event and block when "
+          "max-in-flight events are unacknowledged. Without acks the window "
+          "counts events the socket has not taken yet.", DEFAULT_ACK, flags));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_IN_FLIGHT,
+      g_param_spec_uint ("max-in-flight", "Max in flight",
+          "Most events not yet acknowledged (or, without ack, not yet "
+          "written to the socket); rendering blocks while that many are "
+          "outstanding", 1, 65535, DEFAULT_MAX_IN_FLIGHT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_ACK_TIMEOUT,
+      g_param_spec_uint64 ("ack-timeout", "Ack timeout",
+          "Nanoseconds to wait for each acknowledgement before counting it "
+          "in stats as an ack timeout and freeing its place in the window; "
+          "also bounds the wait for acks at EOS. 0 waits forever.",
+          0, MAX_TIMEOUT, DEFAULT_ACK_TIMEOUT, flags));
+
+  g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
+      g_param_spec_uint64 ("connect-timeout", "Connect timeout",
+          "Nanoseconds allowed to connect and join the namespace before "
+          "failing with an error", MIN_CONNECT_TIMEOUT, MAX_TIMEOUT,
+          DEFAULT_CONNECT_TIMEOUT, flags));
+
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Connection and delivery counters: connected, state, emitted, "
+          "acked, written-without-ack, in-flight, ack-timeouts, dropped "
+          "(events lost with the connection), audio-bytes, bytes-sent, "
+          "server-events, ack-rtt-last and ack-rtt-mean (ns), and "
+          "GstBaseSink's rendered, late-dropped (its dropped) and "
+          "average-rate",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstSocketIoSink::server-event:
+   * @sink: the socketiosink
+   * @name: the event name
+   * @args: the event's arguments as JSON array text
+   *
+   * Emitted from the element's network thread for every event the server
+   * sends to this client. The same event is posted on the bus as a
+   * `socketio-event` element message.
+   */
+  signals[SIGNAL_SERVER_EVENT] = g_signal_new ("server-event",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Socket.IO sink", "Sink/Network",
+      "Streams raw audio to a Socket.IO v5 server as binary events, with "
+      "acknowledgement-driven backpressure and bounded memory",
+      "gst-socketio contributors");
+
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_socketio_sink_change_state);
+
+  basesink_class->start = GST_DEBUG_FUNCPTR (gst_socketio_sink_start);
+  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_socketio_sink_stop);
+  basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_socketio_sink_set_caps);
+  basesink_class->render = GST_DEBUG_FUNCPTR (gst_socketio_sink_render);
+  basesink_class->event = GST_DEBUG_FUNCPTR (gst_socketio_sink_event);
+  basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_socketio_sink_unlock);
+  basesink_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_socketio_sink_unlock_stop);
+}
+
+static gboolean
+socketiosink_element_init (GstPlugin * plugin)
+{
+  gst_socketio_element_init (plugin);
+  GST_DEBUG_CATEGORY_INIT (gst_socketio_sink_debug, "socketiosink", 0,
+      "Socket.IO sink");
+  return gst_element_register (plugin, "socketiosink", GST_RANK_NONE,
+      GST_TYPE_SOCKETIO_SINK);
+}

@@ -1,0 +1,75 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+#ifndef __GST_SOCKETIO_SINK_H__
+#define __GST_SOCKETIO_SINK_H__
+
+#include <gst/gst.h>
+#include <gst/base/gstbasesink.h>
+#include <gst/base/gstadapter.h>
+#include <gst/audio/audio.h>
+
+#include "sio-client.h"
+
+G_BEGIN_DECLS
+#define GST_TYPE_SOCKETIO_SINK (gst_socketio_sink_get_type ())
+G_DECLARE_FINAL_TYPE (GstSocketIoSink, gst_socketio_sink, GST, SOCKETIO_SINK,
+    GstBaseSink);
+
+struct _GstSocketIoSink
+{
+  GstBaseSink parent;
+
+  /* properties, under the object lock */
+  gchar *location;
+  gchar *nsp;
+  gchar *auth;
+  gchar *event;
+  gchar *payload_key;
+  guint64 batch_duration;
+  guint max_batch_bytes;
+  gboolean ack;
+  guint max_in_flight;
+  guint64 ack_timeout;
+  guint64 connect_timeout;
+
+  /* streaming thread */
+  GstAudioInfo info;
+  gboolean info_valid;
+  GstAdapter *batch;
+  gchar *args_prefix;           /* ["event",{"key":{placeholder},"seq": */
+  gchar *args_format;           /* ,"format":"S16LE","rate":…,"channels":…}] */
+  gchar *engineio_url;
+  gchar *configured_nsp;
+  gboolean closed_at_eos;
+
+  /* shared with the network thread, under lock */
+  GMutex lock;
+  GCond cond;
+  SioClient *client;
+  gboolean flushing;
+  SioClientState state;
+  GError *connection_error;
+  gboolean error_posted;
+  guint in_flight;
+  guint64 next_seq;
+  guint64 emitted;
+  guint64 acked;
+  guint64 written_without_ack;
+  guint64 ack_timeouts;
+  guint64 dropped;
+  guint64 audio_bytes;
+  guint64 server_events;
+  guint64 last_rtt_us;
+  guint64 rtt_sum_us;
+  guint64 rtt_count;
+};
+
+G_END_DECLS
+#endif /* __GST_SOCKETIO_SINK_H__ */

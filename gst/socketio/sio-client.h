@@ -1,0 +1,118 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/* A Socket.IO v5 client connection over an Engine.IO v4 WebSocket.
+ *
+ * The client owns one network thread with its own GMainContext; that
+ * thread owns the SoupSession, the WebSocket and every timer, answers
+ * server pings whatever the caller's thread is doing, and calls the
+ * callbacks below. Callers hand over emits from any thread with
+ * sio_client_emit(); they are written to the WebSocket only while the
+ * socket can take them and libsoup's own (unbounded) send queue is empty,
+ * so memory is bounded by what the caller hands over.
+ *
+ * Kept apart from the element so the element stays GStreamer glue. */
+
+#ifndef __SIO_CLIENT_H__
+#define __SIO_CLIENT_H__
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS typedef struct _SioClient SioClient;
+
+typedef enum
+{
+  SIO_CLIENT_STATE_IDLE,
+  SIO_CLIENT_STATE_CONNECTING,  /* TCP, TLS and WebSocket handshake */
+  SIO_CLIENT_STATE_OPENING,     /* waiting for the Engine.IO open packet */
+  SIO_CLIENT_STATE_JOINING,     /* waiting for the namespace CONNECT reply */
+  SIO_CLIENT_STATE_CONNECTED,
+  SIO_CLIENT_STATE_CLOSING,     /* leaving cleanly: 41, 1, WebSocket close */
+  SIO_CLIENT_STATE_CLOSED,
+} SioClientState;
+
+const gchar *sio_client_state_get_name (SioClientState state);
+
+#define SIO_CLIENT_ERROR (sio_client_error_quark ())
+GQuark sio_client_error_quark (void);
+
+typedef enum
+{
+  /* no connection could be made (refused, unreachable, TLS, HTTP error) */
+  SIO_CLIENT_ERROR_CONNECT_FAILED,
+  /* not connected to the namespace within the connect timeout */
+  SIO_CLIENT_ERROR_CONNECT_TIMEOUT,
+  /* the server answered CONNECT_ERROR; the message is the server's */
+  SIO_CLIENT_ERROR_REFUSED,
+  /* the server sent DISCONNECT or an Engine.IO close */
+  SIO_CLIENT_ERROR_SERVER_DISCONNECT,
+  /* the link broke: socket error, WebSocket closed, no ping in time */
+  SIO_CLIENT_ERROR_CONNECTION_LOST,
+  /* the server sent something a Socket.IO v5 server never sends */
+  SIO_CLIENT_ERROR_PROTOCOL,
+} SioClientError;
+
+typedef enum
+{
+  SIO_EMIT_WRITTEN,             /* written to the socket, no ack asked */
+  SIO_EMIT_ACKED,               /* the server acknowledged it */
+  SIO_EMIT_ACK_TIMEOUT,         /* written, but no ack within ack-timeout */
+  SIO_EMIT_LOST,                /* the connection ended before it completed */
+} SioEmitResult;
+
+typedef struct
+{
+  /* Network thread. @error is NULL for a clean close. */
+  void (*state_changed) (SioClient * client, SioClientState state,
+      const GError * error, gpointer user_data);
+  /* Network thread, once per emit. @rtt_us is the ack round trip or -1. */
+  void (*emit_done) (SioClient * client, guint64 token, SioEmitResult result,
+      gint64 rtt_us, gpointer user_data);
+  /* Network thread. @attachments holds GBytes, may be empty. */
+  void (*server_event) (SioClient * client, const gchar * name,
+      const gchar * args_json, GPtrArray * attachments, gpointer user_data);
+} SioClientCallbacks;
+
+typedef struct
+{
+  /* http, https, ws or wss URL of the Engine.IO endpoint, path included */
+  const gchar *url;
+  const gchar *nsp;             /* NULL for "/" */
+  const gchar *auth_json;       /* NULL, or a JSON object */
+  guint connect_timeout_ms;
+  guint ack_timeout_ms;         /* 0: wait for acks forever */
+} SioClientConfig;
+
+/* Starts the network thread and connects at once. */
+SioClient *sio_client_new (const SioClientConfig * config,
+    const SioClientCallbacks * callbacks, gpointer user_data);
+
+/* Queues one binary event: @args_json is the whole JSON array (event name
+ * first) with a placeholder for attachment 0; @attachment is sent as the
+ * single binary frame. emit_done() reports @token exactly once. */
+void sio_client_emit (SioClient * client, guint64 token, gchar * args_json,
+    GBytes * attachment, gboolean want_ack);
+
+/* Leaves cleanly: DISCONNECT for the namespace, Engine.IO close, WebSocket
+ * close. Call it once every emit has completed. state_changed() reports
+ * CLOSED when done. */
+void sio_client_close (SioClient * client);
+
+/* Tears everything down at once, whatever the server does, joins the
+ * network thread and frees the client. Queued emits are reported LOST. */
+void sio_client_free (SioClient * client);
+
+/* The server's maxPayload, 0 until known or when the server has none. */
+guint64 sio_client_get_max_payload (SioClient * client);
+
+/* Bytes handed to the socket: WebSocket payloads, text and binary. */
+guint64 sio_client_get_bytes_written (SioClient * client);
+
+G_END_DECLS
+#endif /* __SIO_CLIENT_H__ */
