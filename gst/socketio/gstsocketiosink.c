@@ -248,12 +248,20 @@ on_state_changed (SioClient * client, SioClientState state,
   GstStructure *s = NULL;
 
   g_mutex_lock (&self->lock);
-  self->state = state;
   if (error && self->connection_error == NULL) {
     self->connection_error = g_error_copy (error);
     post_error = !self->error_posted;
     self->error_posted = TRUE;
   }
+  g_mutex_unlock (&self->lock);
+
+  /* posted before the streaming thread learns of it, so the application
+   * sees this error first, not the upstream "internal data flow error" */
+  if (post_error)
+    post_connection_error (self, error);
+
+  g_mutex_lock (&self->lock);
+  self->state = state;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
@@ -274,9 +282,6 @@ on_state_changed (SioClient * client, SioClientState state,
   if (s)
     gst_element_post_message (GST_ELEMENT (self),
         gst_message_new_element (GST_OBJECT (self), s));
-
-  if (post_error)
-    post_connection_error (self, error);
 }
 
 /* network thread */
@@ -341,9 +346,10 @@ on_server_event (SioClient * client, const gchar * name,
     gst_structure_set (s, "attachments", GST_TYPE_BUFFER_LIST, list, NULL);
     gst_buffer_list_unref (list);
   }
+  /* handlers have run by the time the application sees the message */
+  g_signal_emit (self, signals[SIGNAL_SERVER_EVENT], 0, name, args_json);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
-  g_signal_emit (self, signals[SIGNAL_SERVER_EVENT], 0, name, args_json);
 }
 
 static const SioClientCallbacks client_callbacks = {

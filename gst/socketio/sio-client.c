@@ -818,6 +818,9 @@ network_thread (gpointer user_data)
 
   client->session = soup_session_new_with_options ("timeout", 0,
       "idle-timeout", 0, NULL);
+  /* no permessage-deflate: compressing audio costs CPU and saves nothing */
+  soup_session_remove_feature_by_type (client->session,
+      SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER);
   client->tick = g_timeout_source_new (TICK_INTERVAL_MS);
   g_source_set_callback (client->tick, on_tick, client, NULL);
   g_source_attach (client->tick, client->context);

@@ -436,7 +436,8 @@ test_decode_random (void)
     for (j = 0; j < mutations; j++) {
       switch (g_rand_int_range (rand, 0, 4)) {
         case 0:
-          bytes[g_rand_int_range (rand, 0, n)] = g_rand_int_range (rand, 0, 256);
+          bytes[g_rand_int_range (rand, 0, n)] =
+              g_rand_int_range (rand, 0, 256);
           break;
         case 1:
           n = g_rand_int_range (rand, 0, n + 1);

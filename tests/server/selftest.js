@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// Self-test of the test servers: checks server.js and server.py (or the one
+// named on the command line: `node selftest.js js|py`) behave as the
+// gst-socketio tests expect, with socket.io-client as the peer.
+'use strict';
+
+const { spawn } = require('child_process');
+const path = require('path');
+const crypto = require('crypto');
+const http = require('http');
+const assert = require('assert/strict');
+const { io } = require('socket.io-client');
+
+const SERVERS = {
+  js: [process.execPath, [path.join(__dirname, 'server.js')]],
+  py: ['/usr/bin/python3', [path.join(__dirname, 'server.py')]],
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function startServer(kind, args) {
+  const [cmd, base] = SERVERS[kind];
+  const child = spawn(cmd, [...base, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => child.on('exit', (code, sig) => r({ code, sig })));
+  const port = new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/^LISTENING (\d+)\n/);
+      if (m) resolve(Number(m[1]));
+    });
+    exited.then(() => reject(new Error(`${kind} server exited before listening`)));
+  });
+  return { child, port, exited };
+}
+
+function get(port, p) {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: p }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(body) }));
+    }).on('error', reject);
+  });
+}
+const control = async (port, p) => (await get(port, `/control/${p}`)).json;
+
+function connect(port, nsp, auth) {
+  const s = io(`http://127.0.0.1:${port}${nsp}`, {
+    transports: ['websocket'], reconnection: false, forceNew: true, auth,
+  });
+  return new Promise((resolve, reject) => {
+    s.once('connect', () => resolve(s));
+    s.once('connect_error', (e) => { s.close(); reject(e); });
+  });
+}
+
+function payload(seq, buf) {
+  return { audio_data: buf, seq, pts: seq * 1000, duration: 1000, format: 'S16LE', rate: 16000, channels: 1 };
+}
+
+async function waitFor(fn, what, ms = 3000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function testServer(kind) {
+  const srv = startServer(kind, ['--token', 'secret', '--ack-delay-ms', '0']);
+  const port = await srv.port;
+  try {
+    assert.equal((await get(port, '/control/nope')).status, 404);
+
+    // auth: missing and wrong tokens are refused with the server's message
+    for (const auth of [undefined, { token: 'wrong' }]) {
+      await assert.rejects(connect(port, '/', auth), { message: 'Not authorized' });
+    }
+    const a = await connect(port, '/', { token: 'secret' });
+    const b = await connect(port, '/audio', { token: 'secret' });
+    let st = await control(port, 'stats');
+    assert.equal(st.connected, 2);
+    assert.deepEqual(st.namespaces, ['/', '/audio']);
+    assert.equal(st.rejected, 2);
+    assert.deepEqual(st.auths.at(-1), { token: 'secret' });
+
+    // events, bytes and the running hash
+    const h = crypto.createHash('sha256');
+    for (let i = 0; i < 20; i++) {
+      const buf = crypto.randomBytes(100 + i);
+      h.update(buf);
+      const r = await b.emitWithAck('audio_data', payload(i, buf));
+      assert.deepEqual(r, { ok: true });
+    }
+    b.emit('audio_data', payload(20, Buffer.alloc(0)));  // no ack asked
+    b.emit('other', 1);
+    st = await waitFor(async () => {
+      const s = await control(port, 'stats');
+      return s.events === 21 && s.clientEvents.other === 1 && s;
+    }, 'events');
+    assert.equal(st.bytes, 20 * 100 + 190);
+    assert.equal(st.sha256, h.digest('hex'));
+    assert.equal(st.acks, 20);
+    assert.equal(st.eventsWithoutAck, 1);
+    assert.equal(st.seqErrors, 0);
+    assert.equal(st.lastSeq, 20);
+    assert.equal(st.maxAttachment, 119);
+    assert.deepEqual(st.last, { seq: 20, pts: 20000, duration: 1000, format: 'S16LE', rate: 16000, channels: 1, size: 0 });
+
+    // a held ack is sent by /control/release
+    assert.deepEqual(await control(port, 'config?ack=0'), { ackDelayMs: 0, ack: false });
+    const held = [0, 1, 2].map((i) => b.timeout(3000).emitWithAck('audio_data', payload(21 + i, Buffer.alloc(4))));
+    await waitFor(async () => (await control(port, 'stats')).pending === 3, 'pending=3');
+    await sleep(200);
+    assert.equal((await control(port, 'stats')).acks, 20);
+    await control(port, 'config?ack=1');
+    assert.equal((await control(port, 'release')).released, 3);
+    await Promise.all(held);
+
+    // ack delay
+    await control(port, 'config?ackDelayMs=150');
+    const t0 = Date.now();
+    await b.emitWithAck('audio_data', payload(24, Buffer.alloc(4)));
+    assert.ok(Date.now() - t0 >= 130, 'ack delay');
+    await control(port, 'config?ackDelayMs=0');
+
+    // held acks of a client that leaves are dropped from pending
+    await control(port, 'config?ack=0');
+    const c = await connect(port, '/x/y', { token: 'secret' });
+    c.emit('audio_data', payload(0, Buffer.alloc(1)), () => {});
+    c.emit('audio_data', payload(1, Buffer.alloc(1)), () => {});
+    await waitFor(async () => (await control(port, 'stats')).pending === 2, 'pending=2');
+    c.disconnect();
+    st = await waitFor(async () => {
+      const s = await control(port, 'stats');
+      return s.pending === 0 && s;
+    }, 'pending=0');
+    assert.equal(st.abandonedAcks, 2);
+    assert.equal(st.disconnectReasons.at(-1), 'client namespace disconnect');
+    assert.ok(st.namespaces.includes('/x/y'));
+    await control(port, 'config?ack=1');
+
+    // server -> client events
+    const got = Promise.all([a, b].map((s) => new Promise((r) => s.once('transcript', (...args) => r(args)))));
+    const args = encodeURIComponent(JSON.stringify(['hello', { n: 1 }]));
+    assert.equal((await control(port, `emit?event=transcript&args=${args}`)).sent, 2);
+    for (const r of await got) assert.deepEqual(r, ['hello', { n: 1 }]);
+
+    // server-side disconnect: the client gets 41 ("io server disconnect")
+    const reasons = Promise.all([a, b].map((s) => new Promise((r) => s.once('disconnect', r))));
+    assert.equal((await control(port, 'disconnect')).disconnected, 2);
+    assert.deepEqual(await reasons, ['io server disconnect', 'io server disconnect']);
+    st = await waitFor(async () => {
+      const s = await control(port, 'stats');
+      return s.connected === 0 && s;
+    }, 'connected=0');
+    assert.equal(st.disconnectReasons.filter((r) => r === 'server namespace disconnect').length, 2);
+
+    await control(port, 'reset');
+    st = await control(port, 'stats');
+    assert.equal(st.events, 0);
+    assert.equal(st.sha256, crypto.createHash('sha256').digest('hex'));
+    assert.equal(st.lastSeq, null);
+
+    // stdin EOF ends the server
+    srv.child.stdin.end();
+    await Promise.race([srv.exited, sleep(3000).then(() => { throw new Error('no exit on stdin EOF'); })]);
+  } finally {
+    srv.child.kill('SIGKILL');
+  }
+
+  // SIGTERM ends it too, promptly
+  const srv2 = startServer(kind, []);
+  await srv2.port;
+  const t0 = Date.now();
+  srv2.child.kill('SIGTERM');
+  await srv2.exited;
+  assert.ok(Date.now() - t0 < 2000, 'SIGTERM exit');
+  console.log(`ok ${kind}`);
+}
+
+(async () => {
+  const kinds = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(SERVERS);
+  for (const k of kinds) await testServer(k);
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,335 @@
+#!/usr/bin/env node
+// Official Socket.IO server (npm socket.io 4.8.x) used by the gst-socketio
+// tests, with a small HTTP control API to inspect what it received and to
+// change its behaviour while a pipeline runs.
+//
+//   node server.js [--host 127.0.0.1] [--port 0] [--token T] [--ack-delay-ms N]
+//                  [--no-ack] [--max-payload BYTES] [--event audio_data]
+//                  [--payload-key audio_data] [--ping-interval MS]
+//                  [--ping-timeout MS] [--ignore-stdin]
+//
+// Prints exactly one line "LISTENING <port>" once it accepts connections.
+// Exits on SIGTERM/SIGINT and when stdin reaches EOF, so a test that dies
+// never leaves a server behind (the parent keeps a pipe on our stdin);
+// --ignore-stdin disables the latter for manual use.
+//
+// Control API (GET, JSON), on the same port:
+//   /control/stats       counters, running SHA-256 of all attachments, ...
+//   /control/config?ackDelayMs=N&ack=0|1   change ack behaviour live
+//   /control/release     ack every callback held so far (ack=0 or delayed)
+//   /control/emit?event=NAME&args=<JSON array>   emit to every socket
+//   /control/disconnect  server-side disconnect of every socket (client gets 41)
+//   /control/reset       zero counters and hash
+'use strict';
+
+const http = require('http');
+const crypto = require('crypto');
+const { Server } = require('socket.io');
+
+function parseArgs(argv) {
+  const opts = {
+    host: '127.0.0.1',
+    port: 0,
+    token: null,
+    ackDelayMs: 0,
+    ack: true,
+    maxPayload: 1e6,
+    event: 'audio_data',
+    payloadKey: 'audio_data',
+    pingInterval: 25000,
+    pingTimeout: 20000,
+    ignoreStdin: false,
+  };
+  const intArg = (name, v) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < 0) {
+      usage(`${name} needs a non-negative integer`);
+    }
+    return n;
+  };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    switch (a) {
+      case '--host': opts.host = v; i++; break;
+      case '--port': opts.port = intArg(a, v); i++; break;
+      case '--token': opts.token = v; i++; break;
+      case '--ack-delay-ms': opts.ackDelayMs = intArg(a, v); i++; break;
+      case '--no-ack': opts.ack = false; break;
+      case '--max-payload': opts.maxPayload = intArg(a, v); i++; break;
+      case '--event': opts.event = v; i++; break;
+      case '--payload-key': opts.payloadKey = v; i++; break;
+      case '--ping-interval': opts.pingInterval = intArg(a, v); i++; break;
+      case '--ping-timeout': opts.pingTimeout = intArg(a, v); i++; break;
+      case '--ignore-stdin': opts.ignoreStdin = true; break;
+      case '-h': case '--help': usage(null); break;
+      default: usage(`unknown argument ${a}`);
+    }
+    if (v === undefined && !['--no-ack', '--ignore-stdin'].includes(a)) {
+      usage(`${a} needs a value`);
+    }
+  }
+  return opts;
+}
+
+function usage(err) {
+  const text = 'usage: node server.js [--host H] [--port P] [--token T] ' +
+    '[--ack-delay-ms N] [--no-ack] [--max-payload BYTES] [--event NAME] ' +
+    '[--payload-key KEY] [--ping-interval MS] [--ping-timeout MS] [--ignore-stdin]';
+  if (err) {
+    process.stderr.write(`server.js: ${err}\n${text}\n`);
+    process.exit(2);
+  }
+  process.stdout.write(text + '\n');
+  process.exit(0);
+}
+
+const opts = parseArgs(process.argv);
+const config = { ackDelayMs: opts.ackDelayMs, ack: opts.ack };
+
+// --- statistics --------------------------------------------------------------
+
+let stats;
+let hash;
+function resetStats() {
+  hash = crypto.createHash('sha256');
+  stats = {
+    connections: 0,          // successful namespace joins since start/reset
+    namespaces: [],          // namespace of each join, in order
+    auths: [],               // handshake auth of each attempt (rejected ones too)
+    rejected: 0,             // joins refused by the token check
+    events: 0,
+    bytes: 0,
+    maxAttachment: 0,
+    maxPending: pending.size,
+    acks: 0,
+    abandonedAcks: 0,        // held callbacks dropped because their socket left
+    eventsWithoutAck: 0,
+    badPayloads: 0,          // configured event without an object + Buffer
+    lastSeq: null,
+    seqErrors: 0,            // seq !== lastSeq + 1 (first event exempt)
+    seqGaps: 0,              // ... of which seq > lastSeq + 1
+    seqRepeats: 0,           // ... of which seq <= lastSeq (replays, duplicates)
+    last: null,
+    disconnectReasons: [],
+    clientEvents: {},
+  };
+}
+
+// Every callback not yet called: {socket, cb, timer}. Kept per entry (not a
+// bare counter) so /control/release can ack them and a disconnect can forget
+// them: otherwise a reconnecting client would inherit its dead session's
+// pending count and maxPending would no longer mean "in flight".
+const pending = new Set();
+resetStats();
+
+function ackEntry(entry) {
+  if (!pending.delete(entry)) return;
+  if (entry.timer) clearTimeout(entry.timer);
+  stats.acks++;
+  entry.cb({ ok: true });
+}
+
+function holdOrAck(socket, cb) {
+  const entry = { socket, cb, timer: null };
+  pending.add(entry);
+  stats.maxPending = Math.max(stats.maxPending, pending.size);
+  if (!config.ack) return;  // held until /control/release or disconnect
+  if (config.ackDelayMs === 0) {
+    ackEntry(entry);
+  } else {
+    entry.timer = setTimeout(() => ackEntry(entry), config.ackDelayMs);
+  }
+}
+
+function dropPendingOf(socket) {
+  for (const entry of pending) {
+    if (entry.socket !== socket) continue;
+    if (entry.timer) clearTimeout(entry.timer);
+    pending.delete(entry);
+    stats.abandonedAcks++;
+  }
+}
+
+function onAudio(socket, args) {
+  const cb = typeof args[args.length - 1] === 'function' ? args.pop() : null;
+  const payload = args[0];
+  const data = payload && typeof payload === 'object' ? payload[opts.payloadKey] : undefined;
+  if (!Buffer.isBuffer(data)) {
+    stats.badPayloads++;
+  } else {
+    stats.events++;
+    stats.bytes += data.length;
+    hash.update(data);
+    stats.maxAttachment = Math.max(stats.maxAttachment, data.length);
+    const seq = payload.seq;
+    if (stats.lastSeq !== null) {
+      if (seq !== stats.lastSeq + 1) {
+        stats.seqErrors++;
+        if (typeof seq === 'number' && seq > stats.lastSeq + 1) stats.seqGaps++;
+        else stats.seqRepeats++;
+      }
+    }
+    stats.lastSeq = typeof seq === 'number' ? seq : null;
+    // null rather than absent, so the JSON has the same keys as server.py's
+    const f = (k) => (payload[k] === undefined ? null : payload[k]);
+    stats.last = {
+      seq: f('seq'), pts: f('pts'), duration: f('duration'), format: f('format'),
+      rate: f('rate'), channels: f('channels'), size: data.length,
+    };
+  }
+  if (cb) holdOrAck(socket, cb);
+  else stats.eventsWithoutAck++;
+}
+
+// --- Socket.IO ---------------------------------------------------------------
+
+const httpServer = http.createServer(onControl);
+const io = new Server(httpServer, {
+  transports: ['polling', 'websocket'],
+  maxHttpBufferSize: opts.maxPayload,
+  pingInterval: opts.pingInterval,
+  pingTimeout: opts.pingTimeout,
+  serveClient: false,
+});
+
+const sockets = new Set();
+
+function authMiddleware(socket, next) {
+  const auth = socket.handshake.auth;
+  stats.auths.push(auth);
+  if (opts.token !== null && (!auth || auth.token !== opts.token)) {
+    stats.rejected++;
+    next(new Error('Not authorized'));  // client receives 44{"message":"Not authorized"}
+    return;
+  }
+  next();
+}
+
+function onConnection(socket) {
+  sockets.add(socket);
+  stats.connections++;
+  stats.namespaces.push(socket.nsp.name);
+  socket.on(opts.event, (...args) => onAudio(socket, args));
+  socket.onAny((event, ...args) => {
+    if (event === opts.event) return;
+    stats.clientEvents[event] = (stats.clientEvents[event] || 0) + 1;
+    // Other events are acked at once whatever the ack config, so a client
+    // can use one as a barrier ("everything before this was processed").
+    const cb = args[args.length - 1];
+    if (typeof cb === 'function') cb({ ok: true });
+  });
+  socket.on('disconnect', (reason) => {
+    sockets.delete(socket);
+    dropPendingOf(socket);
+    stats.disconnectReasons.push(reason);
+  });
+}
+
+// "/" is a static namespace and is not matched by the regex parent, so both
+// get the same middleware and connection handler. Children of the parent
+// namespace copy its middleware and listeners when they are created.
+for (const nsp of [io.of('/'), io.of(/^\/.*/)]) {
+  nsp.use(authMiddleware);
+  nsp.on('connection', onConnection);
+}
+
+// --- control API ---------------------------------------------------------------
+
+function reply(res, code, obj) {
+  const body = JSON.stringify(obj);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+function snapshot() {
+  return {
+    ...stats,
+    connected: sockets.size,
+    pending: pending.size,
+    sha256: hash.copy().digest('hex'),
+    config: { ...config },
+  };
+}
+
+function onControl(req, res) {
+  const url = new URL(req.url, 'http://localhost');
+  if (req.method !== 'GET' || !url.pathname.startsWith('/control/')) {
+    return reply(res, 404, { error: 'not found' });
+  }
+  const q = url.searchParams;
+  switch (url.pathname) {
+    case '/control/stats':
+      return reply(res, 200, snapshot());
+    case '/control/config': {
+      if (q.has('ackDelayMs')) {
+        const n = Number(q.get('ackDelayMs'));
+        if (!Number.isInteger(n) || n < 0) return reply(res, 400, { error: 'bad ackDelayMs' });
+        config.ackDelayMs = n;
+      }
+      if (q.has('ack')) {
+        const a = q.get('ack');
+        if (a !== '0' && a !== '1') return reply(res, 400, { error: 'ack must be 0 or 1' });
+        config.ack = a === '1';
+      }
+      return reply(res, 200, { ...config });
+    }
+    case '/control/release': {
+      const n = pending.size;
+      for (const entry of [...pending]) ackEntry(entry);
+      return reply(res, 200, { released: n });
+    }
+    case '/control/emit': {
+      const event = q.get('event');
+      let args = [];
+      try {
+        if (q.has('args')) args = JSON.parse(q.get('args'));
+      } catch (e) {
+        return reply(res, 400, { error: `bad args: ${e.message}` });
+      }
+      if (!event || !Array.isArray(args)) {
+        return reply(res, 400, { error: 'need event and a JSON array in args' });
+      }
+      for (const s of sockets) s.emit(event, ...args);
+      return reply(res, 200, { sent: sockets.size });
+    }
+    case '/control/disconnect': {
+      const n = sockets.size;
+      for (const s of [...sockets]) s.disconnect(true);
+      return reply(res, 200, { disconnected: n });
+    }
+    case '/control/reset':
+      resetStats();
+      return reply(res, 200, { ok: true });
+    default:
+      return reply(res, 404, { error: 'not found' });
+  }
+}
+
+// --- lifecycle -------------------------------------------------------------------
+
+function quit() {
+  // No graceful close: a test server must go away at once, whatever its
+  // clients are doing; the kernel closes the sockets.
+  process.exit(0);
+}
+process.on('SIGTERM', quit);
+process.on('SIGINT', quit);
+if (!opts.ignoreStdin) {
+  process.stdin.on('end', quit);
+  process.stdin.on('error', quit);
+  process.stdin.resume();
+}
+
+httpServer.on('error', (err) => {
+  process.stderr.write(`server.js: ${err.message}\n`);
+  process.exit(1);
+});
+httpServer.listen(opts.port, opts.host, () => {
+  // A single write() on a pipe is flushed before the next event loop turn.
+  process.stdout.write(`LISTENING ${httpServer.address().port}\n`);
+});
