@@ -230,6 +230,14 @@ post_connection_error (GstSocketIoSink * self, const GError * error)
           (_("Lost the connection to the Socket.IO server at %s."),
               location), ("%s", error->message));
       break;
+    case SIO_CLIENT_ERROR_OLD_PROTOCOL:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          (_("The server at %s speaks the older Socket.IO v4 protocol "
+                  "(socket.io 2.x or python-socketio 4.x); socketiosink needs "
+                  "a Socket.IO v5 server (socket.io 3 or later, "
+                  "python-socketio 5 or later)."), location),
+          ("%s", error->message));
+      break;
     case SIO_CLIENT_ERROR_PROTOCOL:
       GST_ELEMENT_ERROR (self, STREAM, DECODE,
           (_("The server at %s does not speak Socket.IO v5 correctly."),

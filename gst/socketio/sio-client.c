@@ -489,6 +489,14 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
 
   switch (packet.type) {
     case SIO_PACKET_CONNECT:
+      /* v5 servers always answer with {"sid":…}; v4 servers send a bare
+       * "40", unasked, for the main namespace */
+      if (packet.data == NULL) {
+        close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+                SIO_CLIENT_ERROR_OLD_PROTOCOL, "CONNECT without a sid: "
+                "Socket.IO protocol v4"));
+        break;
+      }
       if (get_state (client) == SIO_CLIENT_STATE_JOINING) {
         set_state (client, SIO_CLIENT_STATE_CONNECTED, NULL);
         /* emits queued while connecting can go now */

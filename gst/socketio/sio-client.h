@@ -56,6 +56,9 @@ typedef enum
   SIO_CLIENT_ERROR_CONNECTION_LOST,
   /* the server sent something a Socket.IO v5 server never sends */
   SIO_CLIENT_ERROR_PROTOCOL,
+  /* the server speaks the older Socket.IO v4 protocol (socket.io 2.x,
+   * python-socketio 4.x) */
+  SIO_CLIENT_ERROR_OLD_PROTOCOL,
 } SioClientError;
 
 typedef enum

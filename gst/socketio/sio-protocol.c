@@ -47,46 +47,213 @@ sio_eio_decode_text (const gchar * message, gsize length, SioEioType * type,
   return TRUE;
 }
 
-/* Linear scan for the nesting depth, skipping string contents, so the
- * recursive json-glib parser never sees input deep enough to exhaust the
- * stack of the network thread. */
-static gboolean
-json_depth_is_acceptable (const gchar * json, gsize length)
+/* JSON syntax check (RFC 8259) before json-glib sees the text: json-glib
+ * parses recursively, so deep nesting could exhaust the network thread's
+ * stack, and json-glib 1.6 leaks the nodes it built when it rejects
+ * input. Iterative, with the nesting depth capped. */
+typedef enum
 {
-  gsize i;
-  guint depth = 0;
-  gboolean in_string = FALSE;
+  EXPECT_VALUE,
+  EXPECT_VALUE_OR_CLOSE,        /* after '[' */
+  EXPECT_KEY,                   /* after ',' in an object */
+  EXPECT_KEY_OR_CLOSE,          /* after '{' */
+  AFTER_VALUE,
+} JsonScanState;
 
-  for (i = 0; i < length; i++) {
-    gchar c = json[i];
+static void
+skip_whitespace (const gchar * json, gsize length, gsize * pos)
+{
+  while (*pos < length && (json[*pos] == ' ' || json[*pos] == '\t' ||
+          json[*pos] == '\n' || json[*pos] == '\r'))
+    (*pos)++;
+}
 
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
+static gint
+hex_quad (const gchar * json, gsize length, gsize pos)
+{
+  gint value = 0, i;
+
+  if (length - pos < 4)
+    return -1;
+  for (i = 0; i < 4; i++) {
+    gint digit = g_ascii_xdigit_value (json[pos + i]);
+
+    if (digit < 0)
+      return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+/* @pos is just past the opening quote; leaves it past the closing one. */
+static gboolean
+scan_string (const gchar * json, gsize length, gsize * pos)
+{
+  while (*pos < length) {
+    guchar c = (guchar) json[(*pos)++];
+
+    if (c == '"')
+      return TRUE;
+    if (c < 0x20)
+      return FALSE;
+    if (c != '\\')
       continue;
-    }
+    if (*pos >= length)
+      return FALSE;
+    c = (guchar) json[(*pos)++];
+    if (c == 'u') {
+      gint unit = hex_quad (json, length, *pos);
 
-    switch (c) {
-      case '"':
-        in_string = TRUE;
-        break;
-      case '[':
-      case '{':
-        if (++depth > SIO_MAX_JSON_DEPTH)
+      if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF))
+        return FALSE;
+      *pos += 4;
+      if (unit >= 0xD800 && unit <= 0xDBFF) {
+        /* a high surrogate must be followed by a low one */
+        if (length - *pos < 6 || json[*pos] != '\\' || json[*pos + 1] != 'u')
           return FALSE;
-        break;
-      case ']':
-      case '}':
-        if (depth > 0)
+        unit = hex_quad (json, length, *pos + 2);
+        if (unit < 0xDC00 || unit > 0xDFFF)
+          return FALSE;
+        *pos += 6;
+      }
+    } else if (!strchr ("\"\\/bfnrt", c) || c == '\0') {
+      return FALSE;
+    }
+  }
+  return FALSE;
+}
+
+static gboolean
+scan_digits (const gchar * json, gsize length, gsize * pos)
+{
+  gsize start = *pos;
+
+  while (*pos < length && g_ascii_isdigit (json[*pos]))
+    (*pos)++;
+  return *pos > start;
+}
+
+static gboolean
+scan_number (const gchar * json, gsize length, gsize * pos)
+{
+  if (json[*pos] == '-')
+    (*pos)++;
+  if (*pos < length && json[*pos] == '0')
+    (*pos)++;
+  else if (!scan_digits (json, length, pos))
+    return FALSE;
+  if (*pos < length && json[*pos] == '.') {
+    (*pos)++;
+    if (!scan_digits (json, length, pos))
+      return FALSE;
+  }
+  if (*pos < length && (json[*pos] == 'e' || json[*pos] == 'E')) {
+    (*pos)++;
+    if (*pos < length && (json[*pos] == '+' || json[*pos] == '-'))
+      (*pos)++;
+    if (!scan_digits (json, length, pos))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+scan_literal (const gchar * json, gsize length, gsize * pos,
+    const gchar * literal)
+{
+  gsize n = strlen (literal);
+
+  if (length - *pos < n || memcmp (json + *pos, literal, n) != 0)
+    return FALSE;
+  *pos += n;
+  return TRUE;
+}
+
+static gboolean
+json_syntax_is_valid (const gchar * json, gsize length, gboolean * too_deep)
+{
+  gchar stack[SIO_MAX_JSON_DEPTH];
+  guint depth = 0;
+  gsize pos = 0;
+  JsonScanState state = EXPECT_VALUE;
+
+  *too_deep = FALSE;
+  while (TRUE) {
+    gchar c;
+
+    skip_whitespace (json, length, &pos);
+    if (state == AFTER_VALUE && depth == 0)
+      return pos == length;
+    if (pos >= length)
+      return FALSE;
+    c = json[pos];
+
+    switch (state) {
+      case EXPECT_VALUE:
+      case EXPECT_VALUE_OR_CLOSE:
+        if (c == ']' && state == EXPECT_VALUE_OR_CLOSE) {
           depth--;
+          pos++;
+          state = AFTER_VALUE;
+        } else if (c == '[' || c == '{') {
+          if (depth == SIO_MAX_JSON_DEPTH) {
+            *too_deep = TRUE;
+            return FALSE;
+          }
+          stack[depth++] = c;
+          pos++;
+          state = c == '[' ? EXPECT_VALUE_OR_CLOSE : EXPECT_KEY_OR_CLOSE;
+        } else {
+          gboolean ok;
+
+          if (c == '"') {
+            pos++;
+            ok = scan_string (json, length, &pos);
+          } else if (c == '-' || g_ascii_isdigit (c)) {
+            ok = scan_number (json, length, &pos);
+          } else {
+            ok = scan_literal (json, length, &pos, "true") ||
+                scan_literal (json, length, &pos, "false") ||
+                scan_literal (json, length, &pos, "null");
+          }
+          if (!ok)
+            return FALSE;
+          state = AFTER_VALUE;
+        }
         break;
-      default:
+      case EXPECT_KEY:
+      case EXPECT_KEY_OR_CLOSE:
+        if (c == '}' && state == EXPECT_KEY_OR_CLOSE) {
+          depth--;
+          pos++;
+          state = AFTER_VALUE;
+          break;
+        }
+        if (c != '"')
+          return FALSE;
+        pos++;
+        if (!scan_string (json, length, &pos))
+          return FALSE;
+        skip_whitespace (json, length, &pos);
+        if (pos >= length || json[pos] != ':')
+          return FALSE;
+        pos++;
+        state = EXPECT_VALUE;
+        break;
+      case AFTER_VALUE:
+        if (c == ',') {
+          state = stack[depth - 1] == '{' ? EXPECT_KEY : EXPECT_VALUE;
+        } else if ((c == ']' && stack[depth - 1] == '[') ||
+            (c == '}' && stack[depth - 1] == '{')) {
+          depth--;
+          state = AFTER_VALUE;
+        } else {
+          return FALSE;
+        }
+        pos++;
         break;
     }
   }
-  return TRUE;
 }
 
 static JsonNode *
@@ -95,6 +262,7 @@ parse_json (const gchar * json, gsize length, GError ** error)
   JsonParser *parser;
   JsonNode *root = NULL;
   GError *parse_error = NULL;
+  gboolean too_deep;
 
   if (length > G_MAXSSIZE) {
     g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_TOO_LARGE,
@@ -102,10 +270,18 @@ parse_json (const gchar * json, gsize length, GError ** error)
     return NULL;
   }
 
-  if (!json_depth_is_acceptable (json, length)) {
-    g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED,
-        "malformed packet: JSON nested deeper than %d levels",
-        SIO_MAX_JSON_DEPTH);
+  if (!g_utf8_validate_len (json, length, NULL)) {
+    set_malformed (error, "JSON is not valid UTF-8");
+    return NULL;
+  }
+
+  if (!json_syntax_is_valid (json, length, &too_deep)) {
+    if (too_deep)
+      g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED,
+          "malformed packet: JSON nested deeper than %d levels",
+          SIO_MAX_JSON_DEPTH);
+    else
+      set_malformed (error, "invalid JSON");
     return NULL;
   }
 
@@ -116,7 +292,8 @@ parse_json (const gchar * json, gsize length, GError ** error)
       set_malformed (error, "empty JSON payload");
   } else {
     g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED,
-        "malformed packet: invalid JSON: %s", parse_error->message);
+        "malformed packet: json-glib rejected checked JSON: %s",
+        parse_error->message);
     g_clear_error (&parse_error);
   }
   g_object_unref (parser);

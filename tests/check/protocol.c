@@ -462,6 +462,10 @@ test_decode_random (void)
         if (sio_packet_decode (data, data_length, &packet, &error)) {
           accepted++;
           sio_packet_clear (&packet);
+        } else {
+          /* our syntax check must never pass what json-glib then rejects:
+           * json-glib leaks on rejection */
+          g_assert_null (strstr (error->message, "json-glib rejected"));
         }
       }
       g_clear_error (&error);
@@ -472,6 +476,36 @@ test_decode_random (void)
   g_test_message ("%u of %u mutated packets were still valid", accepted,
       iterations);
   g_rand_free (rand);
+}
+
+static void
+test_json_syntax (void)
+{
+  const gchar *valid[] = {
+    "42[\"a\",1.5e-3,-0,0,1E+2,true,false,null]",
+    "42[\"a\",{\"k\":{\"n\":[[],{}]}},\"\\u00e9\\ud83d\\ude00\\n\"]",
+    "42 [ \"a\" , { \"k\" : 1 } ] ",
+    "42[\"é😀\"]",
+  };
+  const gchar *invalid[] = {
+    "42[\"a\",01]", "42[\"a\",1.]", "42[\"a\",.5]", "42[\"a\",-]",
+    "42[\"a\",1e]", "42[\"a\",\"\\x\"]", "42[\"a\",\"\\ud800\"]",
+    "42[\"a\",\"\\udc00\"]", "42[\"a\",\"\\u12\"]", "42[\"a\",]",
+    "42[\"a\",{\"b\"}]", "42[\"a\",{\"b\":}]", "42[\"a\" 2]",
+    "42[\"a\",{\"b\":1,}]", "42[\"a\",tru]", "42[\"a\",nul]",
+    "42[\"a\"]]", "42[\"a\"}", "42[\"a\",{1:2}]", "42[\"a\",\"\t\"]",
+    "42[\"a\",\"\xff\"]", "42[\"a\",'b']", "42[\"a\",NaN]",
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (valid); i++) {
+    SioPacket packet;
+
+    decode_ok (valid[i], &packet);
+    sio_packet_clear (&packet);
+  }
+  for (i = 0; i < G_N_ELEMENTS (invalid); i++)
+    decode_fails (invalid[i]);
 }
 
 static void
@@ -516,6 +550,7 @@ main (int argc, char **argv)
   g_test_add_func ("/protocol/decode/length-bounded",
       test_decode_not_nul_terminated);
   g_test_add_func ("/protocol/decode/random-mutations", test_decode_random);
+  g_test_add_func ("/protocol/decode/json-syntax", test_json_syntax);
   g_test_add_func ("/protocol/helpers", test_helpers);
 
   return g_test_run ();

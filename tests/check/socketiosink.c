@@ -1,0 +1,818 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/* socketiosink unit tests with GstHarness. Protocol edge cases (refusals,
+ * old servers, hostile packets, binary server events, out-of-order and
+ * missing acks) use a scripted WebSocket server in this process, so the
+ * exact frames are under the test's control. */
+
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <libsoup/soup.h>
+
+#define AUDIO_CAPS "audio/x-raw,format=S16LE,rate=16000,channels=1," \
+    "layout=interleaved"
+#define OPEN_PACKET "0{\"sid\":\"fake\",\"upgrades\":[],\"pingInterval\":" \
+    "25000,\"pingTimeout\":20000,\"maxPayload\":1000000}"
+
+/* ---- a scripted Engine.IO/Socket.IO server ---------------------------- */
+
+typedef struct
+{
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  SoupServer *server;
+  guint port;
+  gchar *url;
+
+  /* script, set before the client connects */
+  const gchar *connect_reply;   /* answer to the namespace CONNECT */
+  const gchar *const *after_join;       /* frames sent after joining;
+                                           "bin:" prefix = binary */
+  gboolean ack;
+  gboolean reverse_acks;        /* ack every pair of events backwards */
+
+  /* what was seen, under lock */
+  GMutex lock;
+  GCond cond;
+  SoupWebsocketConnection *conn;
+  GPtrArray *texts;
+  guint binaries;
+  gint64 held_ack;
+  gint64 pending_ack;
+} FakeServer;
+
+static void
+fake_send (FakeServer * fake, const gchar * frame)
+{
+  if (g_str_has_prefix (frame, "bin:")) {
+    GBytes *bytes = g_bytes_new (frame + 4, strlen (frame + 4));
+
+    soup_websocket_connection_send_message (fake->conn,
+        SOUP_WEBSOCKET_DATA_BINARY, bytes);
+    g_bytes_unref (bytes);
+  } else {
+    soup_websocket_connection_send_text (fake->conn, frame);
+  }
+}
+
+static void
+fake_send_ack (FakeServer * fake, gint64 id)
+{
+  gchar *ack = g_strdup_printf ("43%" G_GINT64_FORMAT "[{\"ok\":true}]", id);
+
+  soup_websocket_connection_send_text (fake->conn, ack);
+  g_free (ack);
+}
+
+static void
+fake_on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
+    FakeServer * fake)
+{
+  const gchar *text = g_bytes_get_data (message, NULL);
+
+  g_mutex_lock (&fake->lock);
+  if (type == SOUP_WEBSOCKET_DATA_BINARY) {
+    fake->binaries++;
+    if (fake->ack && fake->pending_ack >= 0) {
+      if (!fake->reverse_acks) {
+        fake_send_ack (fake, fake->pending_ack);
+      } else if (fake->held_ack < 0) {
+        fake->held_ack = fake->pending_ack;
+      } else {
+        fake_send_ack (fake, fake->pending_ack);
+        fake_send_ack (fake, fake->held_ack);
+        fake->held_ack = -1;
+      }
+    }
+    fake->pending_ack = -1;
+  } else {
+    g_ptr_array_add (fake->texts, g_strdup (text));
+    if (g_str_has_prefix (text, "40")) {
+      const gchar *const *frame;
+
+      fake_send (fake, fake->connect_reply);
+      for (frame = fake->after_join; frame && *frame; frame++)
+        fake_send (fake, *frame);
+    } else if (g_str_has_prefix (text, "451-")) {
+      const gchar *id = text + 4;
+
+      fake->pending_ack = g_ascii_isdigit (*id) ?
+          g_ascii_strtoll (id, NULL, 10) : -1;
+    }
+  }
+  g_cond_broadcast (&fake->cond);
+  g_mutex_unlock (&fake->lock);
+}
+
+static void
+fake_on_websocket (SoupServer * server, SoupServerMessage * msg,
+    const gchar * path, SoupWebsocketConnection * conn, gpointer user_data)
+{
+  FakeServer *fake = user_data;
+
+  g_mutex_lock (&fake->lock);
+  g_clear_object (&fake->conn);
+  fake->conn = g_object_ref (conn);
+  g_mutex_unlock (&fake->lock);
+  g_signal_connect (conn, "message", G_CALLBACK (fake_on_message), fake);
+  soup_websocket_connection_send_text (conn, OPEN_PACKET);
+}
+
+static gpointer
+fake_thread (gpointer user_data)
+{
+  FakeServer *fake = user_data;
+  GError *error = NULL;
+  GSList *uris;
+  SoupWebsocketConnection *conn;
+  gint64 deadline;
+
+  g_main_context_push_thread_default (fake->context);
+  fake->server = soup_server_new (NULL, NULL);
+  soup_server_add_websocket_handler (fake->server, "/socket.io", NULL, NULL,
+      fake_on_websocket, fake, NULL);
+  soup_server_listen_local (fake->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY,
+      &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (fake->server);
+  g_mutex_lock (&fake->lock);
+  fake->port = g_uri_get_port (uris->data);
+  g_cond_broadcast (&fake->cond);
+  g_mutex_unlock (&fake->lock);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  g_main_loop_run (fake->loop);
+
+  /* close and wait (bounded) until libsoup has let go of the socket */
+  g_mutex_lock (&fake->lock);
+  conn = fake->conn;
+  fake->conn = NULL;
+  g_mutex_unlock (&fake->lock);
+  if (conn) {
+    g_object_add_weak_pointer (G_OBJECT (conn), (gpointer *) & conn);
+    if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (conn, 1000, NULL);
+    g_object_unref (conn);
+  }
+  soup_server_disconnect (fake->server);
+  g_object_unref (fake->server);
+  deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (conn && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (fake->context, FALSE);
+  while (g_main_context_iteration (fake->context, FALSE));
+  g_main_context_pop_thread_default (fake->context);
+  return NULL;
+}
+
+static FakeServer *
+fake_server_new (const gchar * connect_reply,
+    const gchar * const *after_join, gboolean ack)
+{
+  FakeServer *fake = g_new0 (FakeServer, 1);
+
+  fake->connect_reply = connect_reply ? connect_reply :
+      "40{\"sid\":\"fake-socket\"}";
+  fake->after_join = after_join;
+  fake->ack = ack;
+  fake->held_ack = fake->pending_ack = -1;
+  fake->texts = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_init (&fake->lock);
+  g_cond_init (&fake->cond);
+  fake->context = g_main_context_new ();
+  fake->loop = g_main_loop_new (fake->context, FALSE);
+  fake->thread = g_thread_new ("fake-server", fake_thread, fake);
+
+  g_mutex_lock (&fake->lock);
+  while (fake->port == 0)
+    g_cond_wait (&fake->cond, &fake->lock);
+  g_mutex_unlock (&fake->lock);
+  fake->url = g_strdup_printf ("http://127.0.0.1:%u", fake->port);
+  return fake;
+}
+
+static gboolean
+quit_loop (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fake_server_free (FakeServer * fake)
+{
+  g_main_context_invoke (fake->context, quit_loop, fake->loop);
+  g_thread_join (fake->thread);
+  g_main_loop_unref (fake->loop);
+  g_main_context_unref (fake->context);
+  g_ptr_array_unref (fake->texts);
+  g_mutex_clear (&fake->lock);
+  g_cond_clear (&fake->cond);
+  g_free (fake->url);
+  g_free (fake);
+}
+
+static gboolean
+fake_saw_text (FakeServer * fake, const gchar * prefix, GstClockTime timeout)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+  gboolean seen = FALSE;
+  guint i;
+
+  g_mutex_lock (&fake->lock);
+  while (!seen) {
+    for (i = 0; i < fake->texts->len && !seen; i++)
+      seen = g_str_has_prefix (g_ptr_array_index (fake->texts, i), prefix);
+    if (!seen && !g_cond_wait_until (&fake->cond, &fake->lock, deadline))
+      break;
+  }
+  g_mutex_unlock (&fake->lock);
+  return seen;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static GstHarness *
+harness_new (const gchar * url, const gchar * extra)
+{
+  gchar *launch = g_strdup_printf ("socketiosink sync=false location=%s %s",
+      url, extra ? extra : "");
+  GstHarness *h = gst_harness_new_parse (launch);
+
+  g_free (launch);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  return h;
+}
+
+static GstBuffer *
+audio_buffer (gsize size, guint8 fill, GstClockTime pts)
+{
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, size, NULL);
+
+  gst_buffer_memset (buffer, 0, fill, size);
+  GST_BUFFER_PTS (buffer) = pts;
+  return buffer;
+}
+
+/* The first error posted by @element, or NULL after @timeout. */
+static GError *
+element_error (GstElement * element, GstClockTime timeout)
+{
+  GstBus *bus = GST_ELEMENT_BUS (element);
+  GstMessage *msg;
+  GError *error = NULL;
+
+  g_assert_nonnull (bus);
+  msg = gst_bus_timed_pop_filtered (bus, timeout, GST_MESSAGE_ERROR);
+  if (msg == NULL)
+    return NULL;
+  gst_message_parse_error (msg, &error, NULL);
+  GST_INFO ("error: %s", error->message);
+  gst_message_unref (msg);
+  return error;
+}
+
+/* Drops queued messages first: each holds its source element, and the
+ * element holds the bus, a cycle that would keep both alive. */
+static void
+teardown (GstHarness * h)
+{
+  GstBus *bus = gst_element_get_bus (h->element);
+
+  if (bus) {
+    gst_bus_set_flushing (bus, TRUE);
+    gst_object_unref (bus);
+  }
+  gst_harness_teardown (h);
+}
+
+/* A bus so errors posted by a harnessed element can be read. */
+static void
+attach_bus (GstHarness * h)
+{
+  GstBus *bus = gst_bus_new ();
+
+  gst_element_set_bus (h->element, bus);
+  gst_object_unref (bus);
+}
+
+static GstStructure *
+sink_stats (GstHarness * h)
+{
+  GstElement *sink = gst_harness_find_element (h, "socketiosink");
+  GstStructure *stats;
+
+  g_object_get (sink, "stats", &stats, NULL);
+  gst_object_unref (sink);
+  return stats;
+}
+
+static guint64
+stats_uint64 (GstStructure * stats, const gchar * field)
+{
+  guint64 value = 0;
+
+  g_assert_true (gst_structure_get_uint64 (stats, field, &value));
+  return value;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+GST_START_TEST (test_defaults)
+{
+  GstElement *sink = gst_element_factory_make ("socketiosink", NULL);
+  gchar *location, *nsp, *auth, *event, *key;
+  guint64 batch_duration, ack_timeout, connect_timeout;
+  guint max_batch_bytes, max_in_flight;
+  gboolean ack;
+  GstStructure *stats;
+
+  g_object_get (sink, "location", &location, "namespace", &nsp, "auth", &auth,
+      "event", &event, "payload-key", &key, "batch-duration",
+      &batch_duration, "max-batch-bytes", &max_batch_bytes, "ack", &ack,
+      "max-in-flight", &max_in_flight, "ack-timeout", &ack_timeout,
+      "connect-timeout", &connect_timeout, "stats", &stats, NULL);
+  g_assert_null (location);
+  g_assert_cmpstr (nsp, ==, "/");
+  g_assert_null (auth);
+  g_assert_cmpstr (event, ==, "audio_data");
+  g_assert_cmpstr (key, ==, "audio_data");
+  g_assert_cmpuint (batch_duration, ==, 0);
+  g_assert_cmpuint (max_batch_bytes, ==, 65536);
+  g_assert_true (ack);
+  g_assert_cmpuint (max_in_flight, ==, 32);
+  g_assert_cmpuint (ack_timeout, ==, 10 * GST_SECOND);
+  g_assert_cmpuint (connect_timeout, ==, 10 * GST_SECOND);
+  g_assert_true (gst_structure_has_name (stats, "socketiosink-stats"));
+  g_assert_cmpuint (stats_uint64 (stats, "emitted"), ==, 0);
+  gst_structure_free (stats);
+  g_free (location);
+  g_free (nsp);
+  g_free (event);
+  g_free (key);
+
+  /* an empty auth means none */
+  g_object_set (sink, "auth", "", NULL);
+  g_object_get (sink, "auth", &auth, NULL);
+  g_assert_null (auth);
+  gst_object_unref (sink);
+}
+
+GST_END_TEST;
+
+/* Bad settings fail NULL->READY with a message naming what to fix. */
+static void
+check_bad_setting (const gchar * property, const gchar * value,
+    const gchar * expected)
+{
+  GstElement *sink = gst_element_factory_make ("socketiosink", NULL);
+  GstBus *bus = gst_bus_new ();
+  GError *error;
+
+  gst_element_set_bus (sink, bus);
+  if (strcmp (property, "location") != 0)
+    g_object_set (sink, "location", "http://127.0.0.1:1", NULL);
+  g_object_set (sink, property, value, NULL);
+  g_assert_cmpint (gst_element_set_state (sink, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_FAILURE);
+  error = element_error (sink, 0);
+  g_assert_nonnull (error);
+  g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_SETTINGS));
+  if (strstr (error->message, expected) == NULL)
+    g_error ("'%s' does not mention '%s'", error->message, expected);
+  g_error_free (error);
+  gst_element_set_state (sink, GST_STATE_NULL);
+  gst_element_set_bus (sink, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (sink);
+}
+
+GST_START_TEST (test_bad_settings)
+{
+  check_bad_setting ("location", NULL, "Invalid location");
+  check_bad_setting ("location", "foo://example", "foo://example");
+  check_bad_setting ("location", "ftp://127.0.0.1:21", "ftp");
+  check_bad_setting ("location", "http://", "Invalid location");
+  check_bad_setting ("location", "not a url", "not a url");
+  check_bad_setting ("namespace", "audio", "Invalid namespace \"audio\"");
+  check_bad_setting ("namespace", "/a,b", "Invalid namespace");
+  check_bad_setting ("auth", "[1]", "Invalid auth \"[1]\"");
+  check_bad_setting ("auth", "{token:abc}", "Invalid auth");
+  check_bad_setting ("event", "", "event");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_not_negotiated)
+{
+  GstHarness *h = gst_harness_new_parse
+      ("socketiosink location=http://127.0.0.1:1");
+
+  attach_bus (h);
+  gst_harness_set_src_caps_str (h, "video/x-raw,format=I420,width=8,"
+      "height=8,framerate=1/1");
+  g_assert_cmpint (gst_harness_push (h, gst_buffer_new_allocate (NULL, 96,
+              NULL)), ==, GST_FLOW_NOT_NEGOTIATED);
+  teardown (h);
+}
+
+GST_END_TEST;
+
+/* A port nobody listens on: the error names the URL. */
+GST_START_TEST (test_unreachable)
+{
+  GSocketListener *listener = g_socket_listener_new ();
+  guint16 port = g_socket_listener_add_any_inet_port (listener, NULL, NULL);
+  gchar *url;
+  GstHarness *h;
+  GError *error;
+
+  /* a port that was free a moment ago and is closed now */
+  g_socket_listener_close (listener);
+  g_object_unref (listener);
+  url = g_strdup_printf ("http://127.0.0.1:%u", port);
+  h = harness_new (url, NULL);
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (2048, 0, 0)), ==,
+      GST_FLOW_ERROR);
+  error = element_error (h->element, 5 * GST_SECOND);
+  g_assert_nonnull (error);
+  g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_OPEN_WRITE));
+  g_assert_nonnull (strstr (error->message, url));
+  g_error_free (error);
+  teardown (h);
+  g_free (url);
+}
+
+GST_END_TEST;
+
+/* A server that accepts TCP and never answers: connect-timeout applies,
+ * and a state change while waiting returns at once. */
+GST_START_TEST (test_connect_timeout)
+{
+  GSocketListener *listener = g_socket_listener_new ();
+  guint16 port = g_socket_listener_add_any_inet_port (listener, NULL, NULL);
+  gchar *url = g_strdup_printf ("http://127.0.0.1:%u", port);
+  GstHarness *h = harness_new (url, "connect-timeout=300000000");
+  gint64 start = g_get_monotonic_time ();
+  GError *error;
+
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (2048, 0, 0)), ==,
+      GST_FLOW_ERROR);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 290 * 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2000 * 1000);
+  error = element_error (h->element, 0);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, url));
+  g_assert_nonnull (strstr (error->message, "connect-timeout"));
+  g_error_free (error);
+  teardown (h);
+  g_socket_listener_close (listener);
+  g_object_unref (listener);
+  g_free (url);
+}
+
+GST_END_TEST;
+
+static gpointer
+push_one (GstHarness * h)
+{
+  return GINT_TO_POINTER (gst_harness_push (h, audio_buffer (2048, 0, 0)));
+}
+
+GST_START_TEST (test_unlock_while_connecting)
+{
+  GSocketListener *listener = g_socket_listener_new ();
+  guint16 port = g_socket_listener_add_any_inet_port (listener, NULL, NULL);
+  gchar *url = g_strdup_printf ("http://127.0.0.1:%u", port);
+  GstHarness *h = harness_new (url, NULL);
+  GThread *thread = g_thread_new ("push", (GThreadFunc) push_one, h);
+  gint64 start;
+
+  g_usleep (100 * 1000);
+  start = g_get_monotonic_time ();
+  g_assert_cmpint (gst_element_set_state (h->element, GST_STATE_NULL), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 200 * 1000);
+  g_assert_cmpint (GPOINTER_TO_INT (g_thread_join (thread)), ==,
+      GST_FLOW_FLUSHING);
+  teardown (h);
+  g_socket_listener_close (listener);
+  g_object_unref (listener);
+  g_free (url);
+}
+
+GST_END_TEST;
+
+/* The exact frames of one emit, and the answer to a ping. */
+GST_START_TEST (test_wire_format)
+{
+  const gchar *ping[] = { "2", NULL };
+  FakeServer *fake = fake_server_new ("40/audio,{\"sid\":\"s\"}", ping,
+      TRUE);
+  GstHarness *h = harness_new (fake->url, "namespace=/audio "
+      "auth={\\\"token\\\":\\\"abc\\\"}");
+
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (2048, 7, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "40/audio,{\"token\":\"abc\"}",
+          5 * GST_SECOND));
+  g_assert_true (fake_saw_text (fake, "451-/audio,0[\"audio_data\","
+          "{\"audio_data\":{\"_placeholder\":true,\"num\":0},\"seq\":0,"
+          "\"pts\":0,\"duration\":64000000,\"format\":\"S16LE\","
+          "\"rate\":16000,\"channels\":1}]", 5 * GST_SECOND));
+  g_assert_true (fake_saw_text (fake, "3", 5 * GST_SECOND));
+  teardown (h);
+  /* state change to NULL: DISCONNECT for the namespace */
+  g_assert_true (fake_saw_text (fake, "41/audio,", 5 * GST_SECOND));
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+static void
+check_connect_failure (const gchar * reply, const gchar * const *after_join,
+    GQuark domain, gint code, const gchar * expected)
+{
+  FakeServer *fake = fake_server_new (reply, after_join, TRUE);
+  GstHarness *h = harness_new (fake->url, NULL);
+  GError *error;
+
+  attach_bus (h);
+  gst_harness_push (h, audio_buffer (2048, 0, 0));
+  gst_harness_push (h, audio_buffer (2048, 0, 0));
+  error = element_error (h->element, 5 * GST_SECOND);
+  g_assert_nonnull (error);
+  if (!g_error_matches (error, domain, code) ||
+      strstr (error->message, expected) == NULL)
+    g_error ("unexpected error '%s' (%s %d), wanted '%s'", error->message,
+        g_quark_to_string (error->domain), error->code, expected);
+  g_error_free (error);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_START_TEST (test_namespace_refused)
+{
+  check_connect_failure ("44{\"message\":\"Not today\"}", NULL,
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "Not today");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_old_server_detected)
+{
+  check_connect_failure ("40", NULL, GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_OPEN_WRITE, "Socket.IO v4");
+}
+
+GST_END_TEST;
+
+/* Hostile or broken packets end the connection with a clear error; they
+ * never crash or leak. */
+GST_START_TEST (test_malformed_packets)
+{
+  const gchar *nested_frames[2] = { NULL, NULL };
+  const gchar *bad[][2] = {
+    {"42[", NULL},
+    {"4511-[\"a\"]", NULL},
+    {"bin:unannounced", NULL},
+    {"9", NULL},
+    {"43[]", NULL},
+    {"0{\"sid\":\"again\",\"pingInterval\":1,\"pingTimeout\":1}", NULL},
+  };
+  GString *nested = g_string_new ("42[\"x\",");
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    check_connect_failure (NULL, bad[i], GST_STREAM_ERROR,
+        GST_STREAM_ERROR_DECODE, "Socket.IO v5");
+
+  for (i = 0; i < 200000; i++)
+    g_string_append_c (nested, '[');
+  nested_frames[0] = nested->str;
+  check_connect_failure (NULL, nested_frames, GST_STREAM_ERROR,
+      GST_STREAM_ERROR_DECODE, "Socket.IO v5");
+  g_string_free (nested, TRUE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_server_disconnect_and_close)
+{
+  const gchar *disconnect[] = { "41", NULL };
+  const gchar *close[] = { "1", NULL };
+
+  check_connect_failure (NULL, disconnect, GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_WRITE, "disconnected this client");
+  check_connect_failure (NULL, close, GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_WRITE, "disconnected this client");
+}
+
+GST_END_TEST;
+
+/* A binary event from the server reaches the bus with its attachment. */
+GST_START_TEST (test_binary_server_event)
+{
+  const gchar *frames[] = {
+    "451-[\"transcript\",{\"audio\":{\"_placeholder\":true,\"num\":0},"
+        "\"n\":1}]",
+    "bin:hello",
+    "42[\"other\",2]",
+    NULL
+  };
+  FakeServer *fake = fake_server_new (NULL, frames, TRUE);
+  GstHarness *h = harness_new (fake->url, NULL);
+  GstBus *bus;
+  GstMessage *msg;
+  const GstStructure *s;
+  const GValue *value;
+  GstBufferList *list;
+  GstMapInfo map;
+
+  attach_bus (h);
+  bus = GST_ELEMENT_BUS (h->element);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (2048, 0, 0)), ==,
+      GST_FLOW_OK);
+
+  do {
+    msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ELEMENT);
+    g_assert_nonnull (msg);
+    s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, "socketio-event"))
+      break;
+    gst_message_unref (msg);
+  } while (TRUE);
+
+  g_assert_cmpstr (gst_structure_get_string (s, "name"), ==, "transcript");
+  g_assert_cmpstr (gst_structure_get_string (s, "args"), ==,
+      "[{\"audio\":{\"_placeholder\":true,\"num\":0},\"n\":1}]");
+  value = gst_structure_get_value (s, "attachments");
+  g_assert_nonnull (value);
+  list = g_value_get_boxed (value);
+  g_assert_cmpuint (gst_buffer_list_length (list), ==, 1);
+  gst_buffer_map (gst_buffer_list_get (list, 0), &map, GST_MAP_READ);
+  g_assert_cmpmem (map.data, map.size, "hello", 5);
+  gst_buffer_unmap (gst_buffer_list_get (list, 0), &map);
+  gst_message_unref (msg);
+
+  /* and the next plain event still parses */
+  do {
+    msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ELEMENT);
+    g_assert_nonnull (msg);
+    s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, "socketio-event"))
+      break;
+    gst_message_unref (msg);
+  } while (TRUE);
+  g_assert_cmpstr (gst_structure_get_string (s, "name"), ==, "other");
+  g_assert_cmpstr (gst_structure_get_string (s, "args"), ==, "[2]");
+  g_assert_null (gst_structure_get_value (s, "attachments"));
+  gst_message_unref (msg);
+
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+static void
+wait_acked (GstHarness * h, guint64 count)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  GstStructure *stats;
+  guint64 acked;
+
+  do {
+    stats = sink_stats (h);
+    acked = stats_uint64 (stats, "acked");
+    gst_structure_free (stats);
+    if (acked >= count)
+      return;
+    g_usleep (1000);
+  } while (g_get_monotonic_time () < deadline);
+  g_error ("only %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " acked",
+      acked, count);
+}
+
+GST_START_TEST (test_acks_out_of_order)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url, "max-in-flight=2");
+  GstStructure *stats;
+  guint i;
+
+  fake->reverse_acks = TRUE;
+  for (i = 0; i < 20; i++)
+    g_assert_cmpint (gst_harness_push (h, audio_buffer (320, i, i *
+                10 * GST_MSECOND)), ==, GST_FLOW_OK);
+  wait_acked (h, 20);
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "emitted"), ==, 20);
+  g_assert_cmpuint (stats_uint64 (stats, "ack-timeouts"), ==, 0);
+  g_assert_cmpuint (g_value_get_uint (gst_structure_get_value (stats,
+              "in-flight")), ==, 0);
+  gst_structure_free (stats);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* A server that never acks: each emit times out, is counted and warned
+ * about, and frees its place, so the stream goes on. */
+GST_START_TEST (test_ack_timeout)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, FALSE);
+  GstHarness *h = harness_new (fake->url,
+      "max-in-flight=1 ack-timeout=100000000");
+  GstStructure *stats;
+  GstMessage *msg;
+  guint i;
+
+  attach_bus (h);
+  for (i = 0; i < 3; i++)
+    g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+        GST_FLOW_OK);
+  g_usleep (400 * 1000);
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "ack-timeouts"), ==, 3);
+  g_assert_cmpuint (stats_uint64 (stats, "acked"), ==, 0);
+  gst_structure_free (stats);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (h->element), 0,
+      GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* Buffers larger than max-batch-bytes are split on sample boundaries and
+ * keep exact timestamps. */
+GST_START_TEST (test_split_timestamps)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url, "max-batch-bytes=1001");
+
+  gst_harness_set_src_caps_str (h, "audio/x-raw,format=S16LE,rate=16000,"
+      "channels=2,layout=interleaved");
+  /* 1001 bytes round down to 250 stereo frames = 1000 bytes, 15.625 ms */
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (2500, 0, GST_SECOND)),
+      ==, GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-0[\"audio_data\",{\"audio_data\":"
+          "{\"_placeholder\":true,\"num\":0},\"seq\":0,\"pts\":1000000000,"
+          "\"duration\":15625000,", 5 * GST_SECOND));
+  g_assert_true (fake_saw_text (fake, "451-1[\"audio_data\",{\"audio_data\":"
+          "{\"_placeholder\":true,\"num\":0},\"seq\":1,\"pts\":1015625000,"
+          "\"duration\":15625000,", 5 * GST_SECOND));
+  g_assert_true (fake_saw_text (fake, "451-2[\"audio_data\",{\"audio_data\":"
+          "{\"_placeholder\":true,\"num\":0},\"seq\":2,\"pts\":1031250000,"
+          "\"duration\":7812500,\"format\":\"S16LE\",\"rate\":16000,"
+          "\"channels\":2}]", 5 * GST_SECOND));
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+static Suite *
+socketiosink_suite (void)
+{
+  Suite *s = suite_create ("socketiosink");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_defaults);
+  tcase_add_test (tc, test_bad_settings);
+  tcase_add_test (tc, test_not_negotiated);
+  tcase_add_test (tc, test_unreachable);
+  tcase_add_test (tc, test_connect_timeout);
+  tcase_add_test (tc, test_unlock_while_connecting);
+  tcase_add_test (tc, test_wire_format);
+  tcase_add_test (tc, test_namespace_refused);
+  tcase_add_test (tc, test_old_server_detected);
+  tcase_add_test (tc, test_malformed_packets);
+  tcase_add_test (tc, test_server_disconnect_and_close);
+  tcase_add_test (tc, test_binary_server_event);
+  tcase_add_test (tc, test_acks_out_of_order);
+  tcase_add_test (tc, test_ack_timeout);
+  tcase_add_test (tc, test_split_timestamps);
+  return s;
+}
+
+GST_CHECK_MAIN (socketiosink);
