@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what gst-socketio needs on Debian 12 and builds it in ./build.
+# Sourced by tools/demo.sh and tools/test.sh; safe to run again: it only
+# calls apt-get when a package is missing and npm ci when the lockfile
+# changed.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+packages=(
+  meson ninja-build pkg-config gcc libc6-dev gettext
+  libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  libsoup-3.0-dev libjson-glib-dev glib-networking
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-pulseaudio pulseaudio
+  python3 python3-socketio python3-aiohttp
+  valgrind procps
+)
+# Node.js may come from elsewhere (e.g. NodeSource, which bundles npm).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The real Socket.IO server the demo and the tests run, from its lockfile.
+server="$top/tests/server"
+if [ ! -f "$server/node_modules/.package-lock.json" ] ||
+   ! cmp -s "$server/package-lock.json" "$server/node_modules/.gst-socketio-lock"; then
+  echo "== npm ci in tests/server"
+  (cd "$server" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$server/package-lock.json" "$server/node_modules/.gst-socketio-lock"
+fi
+
+if [ ! -f "$top/build/build.ninja" ]; then
+  echo "== meson setup build"
+  meson setup "$top/build" "$top" >/dev/null
+fi
+echo "== building"
+ninja -C "$top/build" >/dev/null

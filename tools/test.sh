@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit and integration tests (against the real
+# socket.io and python-socketio servers, which the tests start themselves),
+# again under GStreamer's leaks tracer, and the unit tests under valgrind.
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$top/tools/setup.sh"
+set +e
+
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run() {
+  local name=$1
+  shift
+  echo "== $name"
+  meson test -C "$top/build" --print-errorlogs "$@" 2>&1 | tee "$log"
+  local ok fail
+  ok=$(awk '/^Ok:/ {print $2}' "$log")
+  fail=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$log")
+  [ -n "$ok" ] || fail=$((fail + 1))   # meson itself failed
+  passed=$((passed + ${ok:-0}))
+  failed=$((failed + fail))
+}
+
+run "tests" --num-processes 1
+run "tests under the leaks tracer" --setup leaks --num-processes 1
+run "unit tests under valgrind" --setup valgrind --suite unit
+
+# Servers are children of the tests; none may outlive them.
+if pgrep -f "$top/tests/server/server\.(js|py)" >/dev/null; then
+  echo "== a test server was left running:"
+  pgrep -af "$top/tests/server/server\.(js|py)"
+  pkill -f "$top/tests/server/server\.(js|py)"
+  failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
