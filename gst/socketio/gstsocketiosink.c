@@ -319,7 +319,10 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
       self->dropped++;
       break;
   }
-  g_cond_broadcast (&self->cond);
+  /* a full window is refilled in bursts: the streaming thread sleeps
+   * until half of it has drained, not once per ack */
+  if (self->in_flight <= self->wake_threshold)
+    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT " done: %d", token, result);
@@ -513,7 +516,9 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts)
     if (ret != GST_FLOW_OK || self->in_flight < self->max_in_flight)
       break;
     GST_LOG_OBJECT (self, "window full: %u emits in flight", self->in_flight);
+    self->wake_threshold = self->max_in_flight / 2;
     g_cond_wait (&self->cond, &self->lock);
+    self->wake_threshold = 0;
   }
   if (ret != GST_FLOW_OK) {
     g_mutex_unlock (&self->lock);
@@ -1168,6 +1173,8 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
   signals[SIGNAL_SERVER_EVENT] = g_signal_new ("server-event",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  sio_client_init_types ();
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class,

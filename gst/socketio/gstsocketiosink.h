@@ -58,6 +58,7 @@ struct _GstSocketIoSink
   GError *connection_error;
   gboolean error_posted;
   guint in_flight;
+  guint wake_threshold;         /* on_emit_done() wakes waiters at or below */
   guint64 next_seq;
   guint64 emitted;
   guint64 acked;

@@ -63,6 +63,7 @@ typedef struct
   GSource source;
   SioClient *client;
   gpointer fd_tag;
+  GIOCondition fd_events;       /* what fd_tag watches now */
 } GateSource;
 
 struct _SioClient
@@ -98,6 +99,13 @@ struct _SioClient
   GPtrArray *incoming_attachments;
   GString *scratch;
   gboolean close_requested;
+  /* WebSocket frames we write ourselves, one write per batch; libsoup
+   * only writes its control frames (close, pong) */
+  GPollableOutputStream *ostream;
+  GByteArray *out;
+  gsize out_sent;
+  guint32 mask_state;
+  gboolean close_after_flush;
 
   /* shared with the caller's threads */
   GMutex lock;
@@ -203,6 +211,13 @@ clear_incoming (SioClient * client)
   g_ptr_array_set_size (client->incoming_attachments, 0);
 }
 
+static gboolean
+release_websocket (gpointer ws)
+{
+  g_object_unref (ws);
+  return G_SOURCE_REMOVE;
+}
+
 /* Drops the WebSocket at once. Closing the socket first makes sure no
  * close handshake or TLS close_notify can wait on a frozen server. */
 static void
@@ -218,11 +233,22 @@ drop_connection (SioClient * client)
   }
 
   if (client->ws) {
+    GSource *idle = g_idle_source_new ();
+
     g_signal_handlers_disconnect_by_data (client->ws, client);
     if (client->socket)
       g_socket_close (client->socket, NULL);
-    g_clear_object (&client->ws);
+    /* this may run inside one of the WebSocket's own signal emissions:
+     * let go of it from the main loop, not from under libsoup's feet */
+    g_source_set_callback (idle, release_websocket, client->ws, NULL);
+    g_source_attach (idle, client->context);
+    g_source_unref (idle);
+    client->ws = NULL;
   }
+  client->ostream = NULL;
+  g_byte_array_set_size (client->out, 0);
+  client->out_sent = 0;
+  client->close_after_flush = FALSE;
   g_clear_object (&client->socket);
   clear_incoming (client);
 }
@@ -243,15 +269,148 @@ close_with_error (SioClient * client, GError * error)
   g_clear_error (&error);
 }
 
+static guint32
+next_mask (SioClient * client)
+{
+  /* xorshift32: masks only need to be unpredictable to the page script
+   * RFC 6455 guards against, not cryptographic */
+  guint32 x = client->mask_state;
+
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  client->mask_state = x;
+  return x;
+}
+
+/* Appends one masked client frame to client->out. */
+static void
+append_frame (SioClient * client, guint8 opcode, const guint8 * data,
+    gsize length)
+{
+  guint8 header[14], mask[8];
+  gsize h = 0, old = client->out->len, i;
+  guint32 m = next_mask (client);
+  guint64 m64;
+  guint8 *dst;
+
+  header[h++] = 0x80 | opcode;
+  if (length < 126) {
+    header[h++] = 0x80 | (guint8) length;
+  } else if (length < 65536) {
+    header[h++] = 0x80 | 126;
+    header[h++] = (length >> 8) & 0xff;
+    header[h++] = length & 0xff;
+  } else {
+    gint shift;
+
+    header[h++] = 0x80 | 127;
+    for (shift = 56; shift >= 0; shift -= 8)
+      header[h++] = ((guint64) length >> shift) & 0xff;
+  }
+  memcpy (mask, &m, 4);
+  memcpy (mask + 4, &m, 4);
+  memcpy (header + h, mask, 4);
+  h += 4;
+
+  g_byte_array_set_size (client->out, old + h + length);
+  dst = client->out->data + old;
+  memcpy (dst, header, h);
+  dst += h;
+  memcpy (&m64, mask, 8);
+  for (i = 0; i + 8 <= length; i += 8) {
+    guint64 v;
+
+    memcpy (&v, data + i, 8);
+    v ^= m64;
+    memcpy (dst + i, &v, 8);
+  }
+  for (; i < length; i++)
+    dst[i] = data[i] ^ mask[i & 3];
+  g_atomic_pointer_add (&client->bytes_written, length);
+}
+
+/* Waits until the socket takes more, the link is declared dead or the
+ * client is being freed (its cancellable). */
+static gboolean
+wait_writable (SioClient * client, gint64 deadline_us)
+{
+  GPollFD fds[2];
+  guint n = 1;
+  gint64 now = g_get_monotonic_time ();
+
+  if (client->socket == NULL || now >= deadline_us ||
+      g_cancellable_is_cancelled (client->cancellable))
+    return FALSE;
+
+  fds[0].fd = g_socket_get_fd (client->socket);
+  fds[0].events = G_IO_OUT;
+  fds[0].revents = 0;
+  if (g_cancellable_make_pollfd (client->cancellable, &fds[1]))
+    n = 2;
+  g_poll (fds, n, (gint) MIN ((deadline_us - now + 999) / 1000, G_MAXINT));
+  if (n == 2)
+    g_cancellable_release_fd (client->cancellable);
+  return !g_cancellable_is_cancelled (client->cancellable);
+}
+
+/* Writes everything client->out holds before returning. libsoup writes
+ * its own control frames (pong, close) on the same stream from this
+ * thread's main loop: a frame of ours left half-written when control goes
+ * back to the loop could be cut in two by one of them. While the socket is
+ * full nothing else could go out anyway, so this waits, for at most the
+ * server's ping window, and the client's cancellable ends the wait at
+ * once. TRUE when all was written. */
+static gboolean
+flush_out (SioClient * client)
+{
+  gint64 deadline = g_get_monotonic_time () +
+      (gint64) MAX (client->ping_window_ms, 1000) * 1000;
+
+  while (client->out_sent < client->out->len) {
+    GError *error = NULL;
+    gssize n;
+
+    n = g_pollable_output_stream_write_nonblocking (client->ostream,
+        client->out->data + client->out_sent,
+        client->out->len - client->out_sent, NULL, &error);
+    if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+      g_clear_error (&error);
+      if (wait_writable (client, deadline))
+        continue;
+      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+              SIO_CLIENT_ERROR_CONNECTION_LOST, "the server took no data "
+              "for %u ms", MAX (client->ping_window_ms, 1000)));
+      return FALSE;
+    }
+    if (n < 0) {
+      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+              SIO_CLIENT_ERROR_CONNECTION_LOST, "write failed: %s",
+              error->message));
+      g_clear_error (&error);
+      return FALSE;
+    }
+    client->out_sent += n;
+  }
+  g_byte_array_set_size (client->out, 0);
+  client->out_sent = 0;
+  if (client->close_after_flush && client->ws) {
+    client->close_after_flush = FALSE;
+    soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL,
+        NULL);
+  }
+  return TRUE;
+}
+
 static void
 send_text (SioClient * client, const gchar * text)
 {
-  if (client->ws == NULL ||
+  if (client->ws == NULL || client->ostream == NULL ||
       soup_websocket_connection_get_state (client->ws) !=
       SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  soup_websocket_connection_send_text (client->ws, text);
-  g_atomic_pointer_add (&client->bytes_written, strlen (text));
+  append_frame (client, 0x1, (const guint8 *) text, strlen (text));
+  flush_out (client);
 }
 
 static gboolean
@@ -259,6 +418,7 @@ write_one_emit (SioClient * client, SioEmit * emit)
 {
   gint64 ack_id = -1;
   gsize size;
+  const guint8 *data;
 
   if (emit->want_ack)
     ack_id = client->next_ack_id++;
@@ -266,13 +426,11 @@ write_one_emit (SioClient * client, SioEmit * emit)
   g_string_truncate (client->scratch, 0);
   sio_packet_encode (client->scratch, SIO_PACKET_BINARY_EVENT, client->nsp, 1,
       ack_id, emit->args_json);
-  /* header and attachment go out back to back: nothing else is sent
-   * from another thread, and this thread writes both now */
-  soup_websocket_connection_send_text (client->ws, client->scratch->str);
-  soup_websocket_connection_send_message (client->ws,
-      SOUP_WEBSOCKET_DATA_BINARY, emit->attachment);
-  size = client->scratch->len + g_bytes_get_size (emit->attachment);
-  g_atomic_pointer_add (&client->bytes_written, size);
+  /* header and attachment go out back to back, in the same buffer */
+  append_frame (client, 0x1, (const guint8 *) client->scratch->str,
+      client->scratch->len);
+  data = g_bytes_get_data (emit->attachment, &size);
+  append_frame (client, 0x2, data, size);
 
   if (emit->want_ack) {
     PendingAck *pending = g_new (PendingAck, 1);
@@ -297,8 +455,12 @@ write_one_emit (SioClient * client, SioEmit * emit)
 static gboolean
 gate_wanted (SioClient * client)
 {
+  if (client->ws == NULL || client->ostream == NULL)
+    return FALSE;
+  if (client->out->len > 0)
+    return TRUE;
   return g_atomic_int_get (&client->outgoing_length) > 0 &&
-      get_state (client) == SIO_CLIENT_STATE_CONNECTED && client->ws != NULL;
+      get_state (client) == SIO_CLIENT_STATE_CONNECTED;
 }
 
 static gboolean
@@ -308,9 +470,16 @@ gate_prepare (GSource * source, gint * timeout)
   gboolean wanted = gate_wanted (gate->client);
 
   *timeout = -1;
-  if (gate->fd_tag)
-    g_source_modify_unix_fd (source, gate->fd_tag, wanted ? G_IO_OUT : 0);
-  else if (wanted)
+  if (gate->fd_tag) {
+    GIOCondition events = wanted ? G_IO_OUT : 0;
+
+    /* g_source_modify_unix_fd() wakes the context up: calling it on every
+     * prepare makes the next poll return at once, forever (a busy loop) */
+    if (events != gate->fd_events) {
+      g_source_modify_unix_fd (source, gate->fd_tag, events);
+      gate->fd_events = events;
+    }
+  } else if (wanted)
     return TRUE;                /* no socket to watch: hand over directly */
   return FALSE;
 }
@@ -334,14 +503,13 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
   gsize bytes = 0;
   guint emits = 0;
 
-  while (emits < GATE_MAX_EMITS && bytes < GATE_MAX_BYTES &&
-      gate_wanted (client)) {
-    SioEmit *emit;
+  /* the last batch first: frames never interleave */
+  if (client->out->len > 0 && !flush_out (client))
+    return G_SOURCE_CONTINUE;
 
-    /* once libsoup had to keep part of a frame, the socket is full */
-    if (emits > 0 && client->socket &&
-        !(g_socket_condition_check (client->socket, G_IO_OUT) & G_IO_OUT))
-      break;
+  while (emits < GATE_MAX_EMITS && bytes < GATE_MAX_BYTES &&
+      get_state (client) == SIO_CLIENT_STATE_CONNECTED && client->ws) {
+    SioEmit *emit;
 
     g_mutex_lock (&client->lock);
     emit = g_queue_pop_head (&client->outgoing);
@@ -355,6 +523,10 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
     write_one_emit (client, emit);
     emits++;
   }
+  /* one write for the whole batch; what the socket cannot take waits for
+   * the next dispatch (the gate watches for G_IO_OUT meanwhile) */
+  if (client->out->len > 0 && client->ostream)
+    flush_out (client);
   return G_SOURCE_CONTINUE;
 }
 
@@ -434,20 +606,26 @@ deliver_event (SioClient * client, SioPacket * packet)
 }
 
 static void
-handle_ack (SioClient * client, SioPacket * packet)
+handle_ack_id (SioClient * client, gint64 ack_id)
 {
   PendingAck *pending;
 
-  pending = g_hash_table_lookup (client->pending_acks, &packet->ack_id);
+  pending = g_hash_table_lookup (client->pending_acks, &ack_id);
   if (pending == NULL) {
     /* late ack after a timeout, or never asked for */
     GST_DEBUG ("%s: ack %" G_GINT64_FORMAT " matches no emit", client->url,
-        packet->ack_id);
+        ack_id);
     return;
   }
   client->callbacks.emit_done (client, pending->token, SIO_EMIT_ACKED,
       g_get_monotonic_time () - pending->sent_us, client->user_data);
-  g_hash_table_remove (client->pending_acks, &packet->ack_id);
+  g_hash_table_remove (client->pending_acks, &ack_id);
+}
+
+static void
+handle_ack (SioClient * client, SioPacket * packet)
+{
+  handle_ack_id (client, packet->ack_id);
 }
 
 static void
@@ -473,6 +651,20 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
 {
   SioPacket packet;
   GError *error = NULL;
+  const gchar *ack_nsp;
+  gsize ack_nsp_length;
+  gint64 ack_id;
+
+  /* acks are nearly all a streaming client receives and it ignores their
+   * arguments: no JSON tree for them */
+  if (sio_packet_peek_ack (data, length, &ack_nsp, &ack_nsp_length, &ack_id)) {
+    const gchar *nsp = client->nsp ? client->nsp : "/";
+
+    if (ack_nsp_length == strlen (nsp) &&
+        memcmp (ack_nsp, nsp, ack_nsp_length) == 0)
+      handle_ack_id (client, ack_id);
+    return;
+  }
 
   if (!sio_packet_decode (data, length, &packet, &error)) {
     close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
@@ -670,6 +862,9 @@ on_ws_connected (GObject * source, GAsyncResult * result, gpointer user_data)
   }
 
   client->ws = ws;
+  client->ostream = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream
+      (soup_websocket_connection_get_io_stream (ws)));
+  client->mask_state = g_random_int () | 1;
   /* libsoup closes the stream asynchronously once the last ref is gone:
    * shutdown waits for that in this thread */
   g_atomic_int_inc (&client->live_websockets);
@@ -685,6 +880,7 @@ on_ws_connected (GObject * source, GAsyncResult * result, gpointer user_data)
 
     gate->fd_tag = g_source_add_unix_fd (client->gate,
         g_socket_get_fd (client->socket), 0);
+    gate->fd_events = 0;
   } else {
     GST_WARNING ("%s: no socket to watch; libsoup's queue is not gated",
         client->url);
@@ -782,10 +978,13 @@ do_close (gpointer user_data)
       -1, NULL);
   send_text (client, client->scratch->str);
   send_text (client, "1");
-  /* libsoup sends the close frame after the queued ones, then waits for
-   * the server's; on_ws_closed() finishes */
-  soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL,
-      NULL);
+  /* libsoup sends the close frame once our frames are all out, then waits
+   * for the server's; on_ws_closed() finishes */
+  if (client->out->len == 0)
+    soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL,
+        NULL);
+  else
+    client->close_after_flush = TRUE;
   return G_SOURCE_REMOVE;
 }
 
@@ -867,6 +1066,29 @@ network_thread (gpointer user_data)
   return NULL;
 }
 
+void
+sio_client_init_types (void)
+{
+  SoupSession *session;
+  SoupMessage *msg;
+
+  g_type_ensure (G_TYPE_TASK);
+  g_type_ensure (G_TYPE_CANCELLABLE);
+  g_type_ensure (G_TYPE_SOCKET);
+  g_type_ensure (G_TYPE_SOCKET_CLIENT);
+  g_type_ensure (G_TYPE_SOCKET_CONNECTION);
+  g_type_ensure (G_TYPE_TCP_CONNECTION);
+  g_type_ensure (G_TYPE_INET_SOCKET_ADDRESS);
+  g_type_ensure (G_TYPE_NETWORK_ADDRESS);
+  g_type_ensure (SOUP_TYPE_WEBSOCKET_CONNECTION);
+  g_type_ensure (SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER);
+  /* a session and a message initialize the classes they pull in */
+  session = soup_session_new ();
+  msg = soup_message_new (SOUP_METHOD_GET, "http://127.0.0.1/");
+  g_object_unref (msg);
+  g_object_unref (session);
+}
+
 SioClient *
 sio_client_new (const SioClientConfig * config,
     const SioClientCallbacks * callbacks, gpointer user_data)
@@ -889,6 +1111,7 @@ sio_client_new (const SioClientConfig * config,
   client->incoming_attachments =
       g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   client->scratch = g_string_sized_new (256);
+  client->out = g_byte_array_sized_new (64 * 1024);
   client->cancellable = g_cancellable_new ();
   client->context = g_main_context_new ();
   client->loop = g_main_loop_new (client->context, FALSE);
@@ -933,6 +1156,9 @@ sio_client_free (SioClient * client)
   if (client == NULL)
     return;
 
+  /* ends a write blocked on a full socket, so the thread gets to run
+   * do_shutdown() at once */
+  g_cancellable_cancel (client->cancellable);
   g_main_context_invoke (client->context, do_shutdown, client);
   g_thread_join (client->thread);
 
@@ -942,6 +1168,7 @@ sio_client_free (SioClient * client)
   g_hash_table_unref (client->pending_acks);
   g_ptr_array_unref (client->incoming_attachments);
   g_string_free (client->scratch, TRUE);
+  g_byte_array_unref (client->out);
   g_object_unref (client->cancellable);
   g_main_loop_unref (client->loop);
   g_main_context_unref (client->context);

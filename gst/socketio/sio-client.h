@@ -92,6 +92,13 @@ typedef struct
   guint ack_timeout_ms;         /* 0: wait for acks forever */
 } SioClientConfig;
 
+/* Registers and initializes, in the calling thread, the GIO and libsoup
+ * types the network thread uses. GLib 2.74 can deadlock when two threads
+ * initialize related types at once (a class_init registering another type
+ * while the other thread registers that type), so call this once before
+ * any client thread exists, e.g. from the element's class_init. */
+void sio_client_init_types (void);
+
 /* Starts the network thread and connects at once. */
 SioClient *sio_client_new (const SioClientConfig * config,
     const SioClientCallbacks * callbacks, gpointer user_data);

@@ -518,6 +518,64 @@ sio_packet_decode (const gchar * data, gsize length, SioPacket * packet,
   return TRUE;
 }
 
+gboolean
+sio_packet_peek_ack (const gchar * data, gsize length, const gchar ** nsp,
+    gsize * nsp_length, gint64 * ack_id)
+{
+  gsize pos = 1, start, json_pos, i;
+  gint64 id = 0;
+  gboolean too_deep;
+
+  if (length < 3 || data[0] != '0' + SIO_PACKET_ACK)
+    return FALSE;
+
+  if (data[pos] == '/') {
+    start = pos;
+    while (pos < length && data[pos] != ',')
+      pos++;
+    if (pos == length)
+      return FALSE;
+    *nsp = data + start;
+    *nsp_length = pos - start;
+    /* what sio_namespace_is_valid() checks: UTF-8, no control chars */
+    for (i = start; i < pos; i++)
+      if ((guchar) data[i] < 0x20)
+        return FALSE;
+    if (!g_utf8_validate_len (*nsp, *nsp_length, NULL))
+      return FALSE;
+    pos++;
+  } else {
+    *nsp = "/";
+    *nsp_length = 1;
+  }
+
+  start = pos;
+  while (pos < length && g_ascii_isdigit (data[pos])) {
+    if (pos - start >= SIO_MAX_ACK_ID_DIGITS)
+      return FALSE;
+    id = id * 10 + (data[pos] - '0');
+    pos++;
+  }
+  if (pos == start)
+    return FALSE;
+
+  /* the arguments are checked as sio_packet_decode() would, but no tree
+   * is built: an array of valid JSON */
+  json_pos = pos;
+  while (json_pos < length && (data[json_pos] == ' ' ||
+          data[json_pos] == '\t' || data[json_pos] == '\n' ||
+          data[json_pos] == '\r'))
+    json_pos++;
+  if (json_pos >= length || data[json_pos] != '[')
+    return FALSE;
+  if (!g_utf8_validate_len (data + pos, length - pos, NULL) ||
+      !json_syntax_is_valid (data + pos, length - pos, &too_deep))
+    return FALSE;
+
+  *ack_id = id;
+  return TRUE;
+}
+
 void
 sio_packet_clear (SioPacket * packet)
 {

@@ -98,6 +98,13 @@ gboolean sio_packet_decode (const gchar * data, gsize length,
 
 void sio_packet_clear (SioPacket * packet);
 
+/* TRUE if @data is a valid plain ACK packet ("3[/nsp,]<id>[...]"), with
+ * its namespace (not NUL-terminated) and id, without building the JSON tree
+ * of its arguments. FALSE for anything else, malformed ACKs included:
+ * sio_packet_decode() then says what is wrong. */
+gboolean sio_packet_peek_ack (const gchar * data, gsize length,
+    const gchar ** nsp, gsize * nsp_length, gint64 * ack_id);
+
 /* Appends a whole Engine.IO text message ("4" + Socket.IO packet) to @out.
  * @nsp may be NULL for "/", @ack_id < 0 means no ack id, @json_data may be
  * NULL. The JSON text is copied as given: callers pass valid JSON. */

@@ -50,7 +50,13 @@ decode_fails (const gchar * wire)
   g_assert_false (sio_packet_decode (data, data_length, &packet, &error));
   g_assert_nonnull (error);
   g_assert_true (error->domain == SIO_PROTOCOL_ERROR);
-  g_test_message ("'%s' -> %s", wire, error->message);
+  {
+    /* escaped: raw bytes would break the TAP stream */
+    gchar *escaped = g_strescape (wire, NULL);
+
+    g_test_message ("'%.80s' -> %s", escaped, error->message);
+    g_free (escaped);
+  }
   g_clear_error (&error);
   /* a failed decode leaves nothing to free */
   g_assert_null (packet.nsp);
@@ -414,6 +420,7 @@ test_decode_random (void)
     "42[\"transcript\",{\"text\":\"hello\"}]", "4217[\"a\",1,2.5,null]",
     "451-17[\"audio_data\",{\"audio_data\":{\"_placeholder\":true,\"num\":0}}]",
     "43/audio,5[{\"ok\":true}]", "461-5[{\"_placeholder\":true,\"num\":0}]",
+    "4312[{\"ok\":true,\"n\":[1,2]}]",
   };
   GRand *rand = g_rand_new_with_seed (20261121);
   guint iterations = g_test_slow ()? 2000000 : 200000;
@@ -459,6 +466,26 @@ test_decode_random (void)
       gchar *exact = g_memdup2 (bytes, n);
 
       if (sio_eio_decode_text (exact, n, &type, &data, &data_length, &error)) {
+        const gchar *ack_nsp;
+        gsize ack_nsp_length;
+        gint64 ack_id;
+
+        /* the ack fast path never accepts what the full decoder refuses,
+         * and agrees with it on namespace and id */
+        if (sio_packet_peek_ack (data, data_length, &ack_nsp, &ack_nsp_length,
+                &ack_id)) {
+          if (!sio_packet_decode (data, data_length, &packet, &error)) {
+            gchar *escaped = g_strndup (data, data_length);
+
+            g_error ("the ack fast path took '%s', the decoder says %s",
+                escaped, error->message);
+          }
+          g_assert_cmpint (packet.type, ==, SIO_PACKET_ACK);
+          g_assert_cmpint (packet.ack_id, ==, ack_id);
+          g_assert_cmpmem (packet.nsp, strlen (packet.nsp), ack_nsp,
+              ack_nsp_length);
+          sio_packet_clear (&packet);
+        }
         if (sio_packet_decode (data, data_length, &packet, &error)) {
           accepted++;
           sio_packet_clear (&packet);
@@ -509,6 +536,31 @@ test_json_syntax (void)
 }
 
 static void
+test_peek_ack (void)
+{
+  const gchar *nsp;
+  gsize nsp_length;
+  gint64 id;
+  const gchar *not_acks[] = {
+    "3[]x", "3", "3[]", "312", "312{}", "312[", "31x[]", "2[\"a\"]",
+    "3/audio12[]", "3/audio", "312[\"\\ud800\"]", "61-5[]",
+  };
+  guint i;
+
+  g_assert_true (sio_packet_peek_ack ("30[{\"ok\":true}]", 15, &nsp,
+          &nsp_length, &id));
+  g_assert_cmpint (id, ==, 0);
+  g_assert_cmpmem (nsp, nsp_length, "/", 1);
+  g_assert_true (sio_packet_peek_ack ("3/audio,17[]", 12, &nsp, &nsp_length,
+          &id));
+  g_assert_cmpint (id, ==, 17);
+  g_assert_cmpmem (nsp, nsp_length, "/audio", 6);
+  for (i = 0; i < G_N_ELEMENTS (not_acks); i++)
+    g_assert_false (sio_packet_peek_ack (not_acks[i], strlen (not_acks[i]),
+            &nsp, &nsp_length, &id));
+}
+
+static void
 test_helpers (void)
 {
   GString *out = g_string_new (NULL);
@@ -551,6 +603,7 @@ main (int argc, char **argv)
       test_decode_not_nul_terminated);
   g_test_add_func ("/protocol/decode/random-mutations", test_decode_random);
   g_test_add_func ("/protocol/decode/json-syntax", test_json_syntax);
+  g_test_add_func ("/protocol/decode/peek-ack", test_peek_ack);
   g_test_add_func ("/protocol/helpers", test_helpers);
 
   return g_test_run ();

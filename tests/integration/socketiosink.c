@@ -13,6 +13,7 @@
  * reports it over its control API. */
 
 #include <string.h>
+#include <sys/resource.h>
 
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
@@ -648,6 +649,47 @@ GST_START_TEST (test_no_ack_memory_bounded_when_server_stops_reading)
 
 GST_END_TEST;
 
+static gdouble
+process_cpu_seconds (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+      usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+/* A live stream at real-time rate leaves the process nearly idle. The
+ * bound is loose on purpose (other processes do not count against it): it
+ * catches a network thread that spins, which costs a whole core. */
+GST_START_TEST (test_no_busy_loop_when_live)
+{
+  SioTestServer *server = start_server (NULL);
+  gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
+      "samplesperbuffer=160 ! audio/x-raw,format=S16LE,rate=16000,"
+      "channels=1 ! socketiosink location=%s",
+      sio_test_server_get_url (server));
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+  gdouble cpu_before, cpu;
+
+  g_assert_nonnull (pipeline);
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  wait_server_events (server, 10);
+  cpu_before = process_cpu_seconds ();
+  g_usleep (2 * G_USEC_PER_SEC);
+  cpu = process_cpu_seconds () - cpu_before;
+  GST_INFO ("%.3f s of CPU for 2 s of live audio", cpu);
+  g_assert_cmpfloat (cpu, <, 0.5);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (description);
+  sio_test_server_stop (server);
+}
+
+GST_END_TEST;
+
 static Suite *
 socketiosink_integration_suite (void)
 {
@@ -668,6 +710,7 @@ socketiosink_integration_suite (void)
   tcase_add_test (tc, test_server_disconnect);
   tcase_add_test (tc, test_pings_while_blocked_and_dead_link);
   tcase_add_test (tc, test_no_ack_memory_bounded_when_server_stops_reading);
+  tcase_add_test (tc, test_no_busy_loop_when_live);
   return s;
 }
 
