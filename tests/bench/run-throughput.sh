@@ -119,9 +119,12 @@ echo "# bench-sink: $sink_bin" >&2
 
 clients=(sink node python)
 start_server node "$srvdir/server.js"
-# warm the server's JIT up before anything is measured
+# warm the server's JIT up (with both kinds of client) before anything is
+# measured: a cold server.js is several times slower for ~50k events
 curl -sf "http://127.0.0.1:$port/control/reset" >/dev/null
-node "$here/node-client.js" --url "http://127.0.0.1:$port" --events 5000 \
+node "$here/node-client.js" --url "http://127.0.0.1:$port" --events 20000 \
+  --size "$size" --in-flight "$inflight" >/dev/null
+"$sink_bin" --url "http://127.0.0.1:$port" --events 20000 \
   --size "$size" --in-flight "$inflight" >/dev/null
 for round in $(seq 1 "$rounds"); do
   for k in 0 1 2; do
