@@ -94,15 +94,15 @@ enum
 };
 
 /* Counters shared by the element and every pool it created: a pool (and
- * the frames downstream still holds) can outlive the element. */
+ * the frames downstream still holds) can outlive the element. Atomic. */
 typedef struct
 {
   gint allocated;               /* buffers allocated by the pools */
-  gint outstanding;             /* acquired and not yet returned */
+  gint returned;                /* buffers that came back to a pool */
 } LfpCounters;
 
-/* The pool: a plain GstBufferPool that counts what it allocates and what
- * is out of it. */
+/* The pool: a GstBufferPool that counts the buffers it allocates and the
+ * ones that come back, and resets returning frames cheaply. */
 #define LFP_TYPE_BUFFER_POOL (lfp_buffer_pool_get_type ())
 G_DECLARE_FINAL_TYPE (LfpBufferPool, lfp_buffer_pool, LFP, BUFFER_POOL,
     GstBufferPool);
@@ -112,49 +112,72 @@ struct _LfpBufferPool
   GstBufferPool parent;
 
   LfpCounters *counters;
+  guint size;                   /* of every buffer, from the config */
 };
 
 G_DEFINE_TYPE (LfpBufferPool, lfp_buffer_pool, GST_TYPE_BUFFER_POOL);
+
+/* unchecked casts for the per-frame paths */
+#define LFP_BUFFER_POOL_CAST(obj) ((LfpBufferPool *) (obj))
+#define PARENT_POOL_CLASS ((GstBufferPoolClass *) lfp_buffer_pool_parent_class)
+
+static gboolean
+lfp_buffer_pool_set_config (GstBufferPool * pool, GstStructure * config)
+{
+  LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
+  guint size;
+
+  if (!gst_buffer_pool_config_get_params (config, NULL, &size, NULL, NULL))
+    return FALSE;
+  self->size = size;
+
+  return PARENT_POOL_CLASS->set_config (pool, config);
+}
 
 static GstFlowReturn
 lfp_buffer_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
     GstBufferPoolAcquireParams * params)
 {
-  LfpBufferPool *self = LFP_BUFFER_POOL (pool);
+  LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
   GstFlowReturn ret;
 
-  ret = GST_BUFFER_POOL_CLASS (lfp_buffer_pool_parent_class)->alloc_buffer
-      (pool, buffer, params);
+  ret = PARENT_POOL_CLASS->alloc_buffer (pool, buffer, params);
   if (ret == GST_FLOW_OK)
     g_atomic_int_inc (&self->counters->allocated);
 
   return ret;
 }
 
-static GstFlowReturn
-lfp_buffer_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
-    GstBufferPoolAcquireParams * params)
-{
-  LfpBufferPool *self = LFP_BUFFER_POOL (pool);
-  GstFlowReturn ret;
-
-  ret = GST_BUFFER_POOL_CLASS (lfp_buffer_pool_parent_class)->acquire_buffer
-      (pool, buffer, params);
-  if (ret == GST_FLOW_OK)
-    g_atomic_int_inc (&self->counters->outstanding);
-
-  return ret;
-}
-
-/* reset_buffer is called exactly once for every buffer coming back */
+/* Called exactly once for every buffer coming back. A frame normally comes
+ * back with only its timestamps, offsets, flags and perhaps its size (a
+ * short last frame) changed: those are reset here directly. Anything else
+ * (metas added downstream, memory replaced or trimmed) goes through the
+ * default reset, and the default release then decides whether to keep the
+ * buffer. */
 static void
 lfp_buffer_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
-  LfpBufferPool *self = LFP_BUFFER_POOL (pool);
+  LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
+  gpointer state = NULL;
+  gsize offset, size, maxsize;
 
-  GST_BUFFER_POOL_CLASS (lfp_buffer_pool_parent_class)->reset_buffer (pool,
-      buffer);
-  g_atomic_int_add (&self->counters->outstanding, -1);
+  size = gst_buffer_get_sizes (buffer, &offset, &maxsize);
+  if (G_LIKELY (offset == 0 && maxsize >= self->size
+          && !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY)
+          && gst_buffer_iterate_meta (buffer, &state) == NULL)) {
+    GST_BUFFER_FLAGS (buffer) = 0;
+    GST_BUFFER_PTS (buffer) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DURATION (buffer) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_OFFSET (buffer) = GST_BUFFER_OFFSET_NONE;
+    GST_BUFFER_OFFSET_END (buffer) = GST_BUFFER_OFFSET_NONE;
+    if (G_UNLIKELY (size != self->size))
+      gst_buffer_set_size (buffer, self->size);
+  } else {
+    PARENT_POOL_CLASS->reset_buffer (pool, buffer);
+  }
+
+  g_atomic_int_inc (&self->counters->returned);
 }
 
 static void
@@ -174,8 +197,8 @@ lfp_buffer_pool_class_init (LfpBufferPoolClass * klass)
   GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
 
   gobject_class->finalize = lfp_buffer_pool_finalize;
+  pool_class->set_config = lfp_buffer_pool_set_config;
   pool_class->alloc_buffer = lfp_buffer_pool_alloc_buffer;
-  pool_class->acquire_buffer = lfp_buffer_pool_acquire_buffer;
   pool_class->reset_buffer = lfp_buffer_pool_reset_buffer;
 }
 
@@ -218,7 +241,7 @@ struct _GstLeakyFramePool
   gboolean live;
   GstClockTime latency;
   guint pool_size;
-  gboolean holding_frame;
+  guint frames_let_go;          /* acquired, then pushed or discarded */
   guint64 frames_out;
   guint64 frames_dropped;
   guint64 samples_dropped;
@@ -243,6 +266,7 @@ struct _GstLeakyFramePool
 
   guint64 qos_processed;
   guint64 qos_dropped;
+  guint pending_out;            /* pushed, not yet in the stats */
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -473,10 +497,11 @@ gst_leaky_frame_pool_get_stats (GstLeakyFramePool * self)
   gint held;
 
   GST_OBJECT_LOCK (self);
-  held = g_atomic_int_get (&self->counters->outstanding);
-  if (self->holding_frame)
-    held--;
-  /* the snapshot races with downstream releasing frames */
+  /* buffers of any pool of ours that we let go and that did not come back
+   * yet; unsigned arithmetic copes with wrapping, and the snapshot may see a
+   * frame come back before it is counted as pushed */
+  held = (gint) (self->frames_let_go -
+      (guint) g_atomic_int_get (&self->counters->returned));
   held = MAX (held, 0);
 
   s = gst_structure_new ("leakyframepool-stats",
@@ -623,14 +648,27 @@ gst_leaky_frame_pool_push_frame (GstLeakyFramePool * self)
     self->discont_pending = FALSE;
   }
 
-  GST_OBJECT_LOCK (self);
-  self->frames_out++;
-  self->holding_frame = FALSE;
-  GST_OBJECT_UNLOCK (self);
+  /* published in the stats by gst_leaky_frame_pool_publish_stats() */
+  self->pending_out++;
 
   GST_LOG_OBJECT (self, "pushing frame %" GST_PTR_FORMAT, frame);
 
   return gst_pad_push (self->srcpad, frame);
+}
+
+/* Adds the frames pushed since the last call to the stats: once per input
+ * buffer or event rather than once per frame. */
+static void
+gst_leaky_frame_pool_publish_stats (GstLeakyFramePool * self)
+{
+  if (self->pending_out == 0)
+    return;
+
+  GST_OBJECT_LOCK (self);
+  self->frames_out += self->pending_out;
+  self->frames_let_go += self->pending_out;
+  GST_OBJECT_UNLOCK (self);
+  self->pending_out = 0;
 }
 
 /* Accounts for the frame slot that could not get a buffer. */
@@ -673,13 +711,16 @@ gst_leaky_frame_pool_finish_drop (GstLeakyFramePool * self)
 static GstFlowReturn
 gst_leaky_frame_pool_drain (GstLeakyFramePool * self)
 {
-  if (self->frame)
-    return gst_leaky_frame_pool_push_frame (self);
+  GstFlowReturn ret = GST_FLOW_OK;
 
-  if (self->dropping)
+  if (self->frame)
+    ret = gst_leaky_frame_pool_push_frame (self);
+  else if (self->dropping)
     gst_leaky_frame_pool_finish_drop (self);
 
-  return GST_FLOW_OK;
+  gst_leaky_frame_pool_publish_stats (self);
+
+  return ret;
 }
 
 /* Forgets the current frame slot (flush, stop): the frame goes back to the
@@ -692,7 +733,7 @@ gst_leaky_frame_pool_discard (GstLeakyFramePool * self)
     gst_buffer_unref (self->frame);
     self->frame = NULL;
     GST_OBJECT_LOCK (self);
-    self->holding_frame = FALSE;
+    self->frames_let_go++;
     GST_OBJECT_UNLOCK (self);
   }
   self->dropping = FALSE;
@@ -970,9 +1011,6 @@ gst_leaky_frame_pool_start_frame (GstLeakyFramePool * self,
           (_("Could not write into a frame of the pool.")), (NULL));
       return GST_FLOW_ERROR;
     }
-    GST_OBJECT_LOCK (self);
-    self->holding_frame = TRUE;
-    GST_OBJECT_UNLOCK (self);
     return GST_FLOW_OK;
   }
 
@@ -1025,7 +1063,8 @@ gst_leaky_frame_pool_chain (GstPad * pad, GstObject * parent,
   GST_OBJECT_LOCK (self);
   leaky = self->leaky == GST_LEAKY_FRAME_POOL_LEAKY_DROP;
   threshold = self->alignment_threshold;
-  pool = self->pool ? gst_object_ref (self->pool) : NULL;
+  /* only this thread replaces the pool while streaming: no ref needed */
+  pool = self->pool;
   GST_OBJECT_UNLOCK (self);
 
   if (G_UNLIKELY (!pool)) {
@@ -1119,8 +1158,8 @@ gst_leaky_frame_pool_chain (GstPad * pad, GstObject * parent,
   gst_buffer_unmap (buffer, &map);
 
 done:
+  gst_leaky_frame_pool_publish_stats (self);
   gst_buffer_unref (buffer);
-  gst_object_unref (pool);
 
   return ret;
 }
@@ -1144,6 +1183,7 @@ gst_leaky_frame_pool_change_state (GstElement * element,
       self->flushing = FALSE;
       self->live = FALSE;
       self->frames_out = 0;
+      self->pending_out = 0;
       self->frames_dropped = 0;
       self->samples_dropped = 0;
       GST_OBJECT_UNLOCK (self);
