@@ -101,8 +101,14 @@ typedef struct
   gint returned;                /* buffers that came back to a pool */
 } LfpCounters;
 
-/* The pool: a GstBufferPool that counts the buffers it allocates and the
- * ones that come back, and resets returning frames cheaply. */
+/* The pool: a GstBufferPool that keeps its free buffers on a stack rather
+ * than the default queue, so that the frame just released (still in the
+ * CPU cache) is the next one filled; counts the buffers it allocates and
+ * the ones that come back; and resets returning frames cheaply.
+ *
+ * It never holds more than max-buffers buffers: a buffer is only allocated
+ * while fewer are alive, which after the start means only to replace one
+ * that came back unusable (its memory shared or replaced downstream). */
 #define LFP_TYPE_BUFFER_POOL (lfp_buffer_pool_get_type ())
 G_DECLARE_FINAL_TYPE (LfpBufferPool, lfp_buffer_pool, LFP, BUFFER_POOL,
     GstBufferPool);
@@ -112,7 +118,19 @@ struct _LfpBufferPool
   GstBufferPool parent;
 
   LfpCounters *counters;
-  guint size;                   /* of every buffer, from the config */
+
+  /* from the config */
+  guint size;
+  guint min_buffers;
+  guint max_buffers;
+
+  GMutex lock;
+  GCond cond;                   /* a buffer came back, or flushing */
+  GstBuffer **free;             /* stack of max_buffers entries */
+  guint n_free;
+  guint alive;                  /* allocated and not freed */
+  guint waiting;
+  gboolean flushing;
 };
 
 G_DEFINE_TYPE (LfpBufferPool, lfp_buffer_pool, GST_TYPE_BUFFER_POOL);
@@ -125,11 +143,20 @@ static gboolean
 lfp_buffer_pool_set_config (GstBufferPool * pool, GstStructure * config)
 {
   LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
-  guint size;
+  guint size, min_buffers, max_buffers;
 
-  if (!gst_buffer_pool_config_get_params (config, NULL, &size, NULL, NULL))
+  if (!gst_buffer_pool_config_get_params (config, NULL, &size, &min_buffers,
+          &max_buffers) || max_buffers == 0 || min_buffers > max_buffers) {
+    GST_WARNING_OBJECT (pool, "needs 0 < min-buffers <= max-buffers");
     return FALSE;
+  }
+
+  /* only called while inactive, with every buffer back and freed */
   self->size = size;
+  self->min_buffers = min_buffers;
+  self->max_buffers = max_buffers;
+  g_free (self->free);
+  self->free = g_new0 (GstBuffer *, max_buffers);
 
   return PARENT_POOL_CLASS->set_config (pool, config);
 }
@@ -142,8 +169,117 @@ lfp_buffer_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
   GstFlowReturn ret;
 
   ret = PARENT_POOL_CLASS->alloc_buffer (pool, buffer, params);
-  if (ret == GST_FLOW_OK)
-    g_atomic_int_inc (&self->counters->allocated);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  /* untagged: that is how a buffer must come back to be reused */
+  GST_BUFFER_FLAG_UNSET (*buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+  g_atomic_int_inc (&self->counters->allocated);
+
+  return GST_FLOW_OK;
+}
+
+/* Allocates one more buffer; the caller reserved its place in alive. */
+static GstFlowReturn
+lfp_buffer_pool_alloc_reserved (LfpBufferPool * self, GstBuffer ** buffer)
+{
+  GstBufferPool *pool = GST_BUFFER_POOL_CAST (self);
+  GstFlowReturn ret;
+
+  ret = GST_BUFFER_POOL_GET_CLASS (pool)->alloc_buffer (pool, buffer, NULL);
+  if (ret != GST_FLOW_OK) {
+    g_mutex_lock (&self->lock);
+    self->alive--;
+    g_mutex_unlock (&self->lock);
+  }
+
+  return ret;
+}
+
+static gboolean
+lfp_buffer_pool_stop (GstBufferPool * pool)
+{
+  LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
+  GstBufferPoolClass *klass = GST_BUFFER_POOL_GET_CLASS (pool);
+  GstBuffer *buffer;
+  gboolean all_freed;
+
+  g_mutex_lock (&self->lock);
+  while (self->n_free > 0) {
+    buffer = self->free[--self->n_free];
+    self->alive--;
+    g_mutex_unlock (&self->lock);
+    klass->free_buffer (pool, buffer);
+    g_mutex_lock (&self->lock);
+  }
+  all_freed = self->alive == 0;
+  g_mutex_unlock (&self->lock);
+
+  return all_freed;
+}
+
+static gboolean
+lfp_buffer_pool_start (GstBufferPool * pool)
+{
+  LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
+  GstBuffer *buffer;
+  guint i;
+
+  for (i = 0; i < self->min_buffers; i++) {
+    g_mutex_lock (&self->lock);
+    self->alive++;
+    g_mutex_unlock (&self->lock);
+
+    if (lfp_buffer_pool_alloc_reserved (self, &buffer) != GST_FLOW_OK) {
+      lfp_buffer_pool_stop (pool);
+      return FALSE;
+    }
+
+    g_mutex_lock (&self->lock);
+    self->free[self->n_free++] = buffer;
+    g_mutex_unlock (&self->lock);
+  }
+
+  return TRUE;
+}
+
+static GstFlowReturn
+lfp_buffer_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
+  GstFlowReturn ret;
+
+  g_mutex_lock (&self->lock);
+  while (TRUE) {
+    if (G_UNLIKELY (self->flushing)) {
+      ret = GST_FLOW_FLUSHING;
+      break;
+    }
+
+    if (G_LIKELY (self->n_free > 0)) {
+      *buffer = self->free[--self->n_free];
+      ret = GST_FLOW_OK;
+      break;
+    }
+
+    if (self->alive < self->max_buffers) {
+      self->alive++;
+      g_mutex_unlock (&self->lock);
+      return lfp_buffer_pool_alloc_reserved (self, buffer);
+    }
+
+    /* empty, and may not grow */
+    if (params && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT)) {
+      ret = GST_FLOW_EOS;
+      break;
+    }
+
+    self->waiting++;
+    g_cond_wait (&self->cond, &self->lock);
+    self->waiting--;
+  }
+  g_mutex_unlock (&self->lock);
 
   return ret;
 }
@@ -152,7 +288,7 @@ lfp_buffer_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
  * back with only its timestamps, offsets, flags and perhaps its size (a
  * short last frame) changed: those are reset here directly. Anything else
  * (metas added downstream, memory replaced or trimmed) goes through the
- * default reset, and the default release then decides whether to keep the
+ * default reset, and release_buffer then decides whether to keep the
  * buffer. */
 static void
 lfp_buffer_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
@@ -181,10 +317,63 @@ lfp_buffer_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 }
 
 static void
+lfp_buffer_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
+{
+  LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
+
+  /* reusable only if untouched: same memory, same size, not shared */
+  if (G_UNLIKELY (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY)
+          || gst_buffer_get_size (buffer) != self->size
+          || !gst_buffer_is_all_memory_writable (buffer))) {
+    GST_DEBUG_OBJECT (pool,
+        "discarding buffer %p: its memory changed downstream", buffer);
+    GST_BUFFER_POOL_GET_CLASS (pool)->free_buffer (pool, buffer);
+    g_mutex_lock (&self->lock);
+    self->alive--;
+    /* a waiter may allocate its replacement */
+    if (self->waiting)
+      g_cond_signal (&self->cond);
+    g_mutex_unlock (&self->lock);
+    return;
+  }
+
+  g_mutex_lock (&self->lock);
+  self->free[self->n_free++] = buffer;
+  if (self->waiting)
+    g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+lfp_buffer_pool_flush_start (GstBufferPool * pool)
+{
+  LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
+
+  g_mutex_lock (&self->lock);
+  self->flushing = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+lfp_buffer_pool_flush_stop (GstBufferPool * pool)
+{
+  LfpBufferPool *self = LFP_BUFFER_POOL_CAST (pool);
+
+  g_mutex_lock (&self->lock);
+  self->flushing = FALSE;
+  g_mutex_unlock (&self->lock);
+}
+
+static void
 lfp_buffer_pool_finalize (GObject * object)
 {
   LfpBufferPool *self = LFP_BUFFER_POOL (object);
 
+  /* dispose deactivated the pool: stop freed every buffer */
+  g_free (self->free);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
   g_atomic_rc_box_release (self->counters);
 
   G_OBJECT_CLASS (lfp_buffer_pool_parent_class)->finalize (object);
@@ -198,13 +387,23 @@ lfp_buffer_pool_class_init (LfpBufferPoolClass * klass)
 
   gobject_class->finalize = lfp_buffer_pool_finalize;
   pool_class->set_config = lfp_buffer_pool_set_config;
+  pool_class->start = lfp_buffer_pool_start;
+  pool_class->stop = lfp_buffer_pool_stop;
   pool_class->alloc_buffer = lfp_buffer_pool_alloc_buffer;
+  pool_class->acquire_buffer = lfp_buffer_pool_acquire_buffer;
   pool_class->reset_buffer = lfp_buffer_pool_reset_buffer;
+  pool_class->release_buffer = lfp_buffer_pool_release_buffer;
+  pool_class->flush_start = lfp_buffer_pool_flush_start;
+  pool_class->flush_stop = lfp_buffer_pool_flush_stop;
 }
 
 static void
 lfp_buffer_pool_init (LfpBufferPool * self)
 {
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  /* like the base class: flushing until activated */
+  self->flushing = TRUE;
 }
 
 static GstBufferPool *

@@ -464,6 +464,91 @@ GST_START_TEST (test_pool_never_grows)
 
 GST_END_TEST;
 
+typedef struct
+{
+  Fixture *f;
+  GstFlowReturn ret;
+  gint done;
+} PushThread;
+
+static gpointer
+push_thread_func (gpointer data)
+{
+  PushThread *t = data;
+
+  t->ret = push_samples (t->f, 1024, TRUE);
+  g_atomic_int_set (&t->done, 1);
+
+  return NULL;
+}
+
+static GThread *
+start_blocked_push (PushThread * t, Fixture * f)
+{
+  GThread *thread;
+
+  t->f = f;
+  t->done = 0;
+  t->ret = GST_FLOW_CUSTOM_ERROR;
+  thread = g_thread_new ("push", push_thread_func, t);
+  /* it must still be waiting for a frame a while later */
+  g_usleep (200 * 1000);
+  fail_if (g_atomic_int_get (&t->done), "leaky=no did not block");
+
+  return thread;
+}
+
+GST_START_TEST (test_pool_replaces_unusable_frames)
+{
+  Fixture f;
+  GstBuffer *frame, *copy;
+  PushThread t;
+  GThread *thread;
+
+  fixture_init (&f, S16_MONO_16K, 1024, 2);
+
+  /* a copy shares the frame's memory: when the frame comes back the pool
+   * cannot reuse it, frees it and allocates a replacement, never more than
+   * max-frames alive */
+  fail_unless_equals_int (push_samples (&f, 1024, TRUE), GST_FLOW_OK);
+  frame = gst_harness_pull (f.h);
+  copy = gst_buffer_copy (frame);
+  gst_buffer_unref (frame);
+  fail_unless_equals_int (stat_uint (&f, "frames-held-downstream"), 0);
+
+  fail_unless_equals_int (push_samples (&f, 2048, TRUE), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (f.h), 2);
+  fail_unless_equals_uint64 (stat_u64 (&f, "buffers-allocated"), 3);
+  fail_unless_equals_uint64 (stat_u64 (&f, "frames-dropped"), 0);
+  /* both alive buffers are held: the next frame is dropped */
+  fail_unless_equals_int (push_samples (&f, 1024, TRUE), GST_FLOW_OK);
+  fail_unless_equals_uint64 (stat_u64 (&f, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (&f, "buffers-allocated"), 3);
+  gst_buffer_unref (copy);
+
+  /* a waiting leaky=no push is woken up by an unusable frame coming back,
+   * and gets a new buffer */
+  gst_util_set_object_arg (G_OBJECT (f.h->element), "leaky", "no");
+  frame = gst_harness_pull (f.h);
+  copy = gst_buffer_copy (frame);
+  gst_buffer_unref (frame);     /* back, unusable: replaced at once */
+  fail_unless_equals_int (push_samples (&f, 1024, TRUE), GST_FLOW_OK);
+  fail_unless_equals_uint64 (stat_u64 (&f, "buffers-allocated"), 4);
+  thread = start_blocked_push (&t, &f);
+  frame = gst_harness_pull (f.h);
+  gst_buffer_unref (copy);
+  copy = gst_buffer_copy (frame);
+  gst_buffer_unref (frame);
+  g_thread_join (thread);
+  fail_unless_equals_int (t.ret, GST_FLOW_OK);
+  fail_unless_equals_uint64 (stat_u64 (&f, "buffers-allocated"), 5);
+  gst_buffer_unref (copy);
+
+  fixture_clear (&f);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_flush)
 {
   Fixture f;
@@ -641,40 +726,6 @@ GST_START_TEST (test_eos_padding)
 }
 
 GST_END_TEST;
-
-typedef struct
-{
-  Fixture *f;
-  GstFlowReturn ret;
-  gint done;
-} PushThread;
-
-static gpointer
-push_thread_func (gpointer data)
-{
-  PushThread *t = data;
-
-  t->ret = push_samples (t->f, 1024, TRUE);
-  g_atomic_int_set (&t->done, 1);
-
-  return NULL;
-}
-
-static GThread *
-start_blocked_push (PushThread * t, Fixture * f)
-{
-  GThread *thread;
-
-  t->f = f;
-  t->done = 0;
-  t->ret = GST_FLOW_CUSTOM_ERROR;
-  thread = g_thread_new ("push", push_thread_func, t);
-  /* it must still be waiting for a frame a while later */
-  g_usleep (200 * 1000);
-  fail_if (g_atomic_int_get (&t->done), "leaky=no did not block");
-
-  return thread;
-}
 
 GST_START_TEST (test_leaky_no_blocks)
 {
@@ -950,6 +1001,7 @@ leakyframepool_suite (void)
   tcase_add_test (tc, test_drop_when_downstream_holds_every_frame);
   tcase_add_test (tc, test_drop_partial_slots);
   tcase_add_test (tc, test_pool_never_grows);
+  tcase_add_test (tc, test_pool_replaces_unusable_frames);
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_caps_change);
   tcase_add_test (tc, test_eos_padding);
