@@ -25,7 +25,10 @@
  * as tracing slows everything down), minus the baseline's, per output
  * frame; and the pool's own buffers-allocated counter.
  *
- * Usage: leakyframepool-bench [-b INPUT-BUFFERS] [-r ROUNDS] [-o CASE]
+ * Usage: leakyframepool-bench [-b INPUT-BUFFERS] [-r ROUNDS] [-f] [-o CASE]
+ *
+ * -f makes fakesrc write its buffers (zeros) as a capture source would;
+ * by default it leaves them untouched, the cheapest source possible.
  *
  * -o runs one case only (baseline, leakyframepool or audiobuffersplit), for
  * profilers: valgrind --tool=callgrind leakyframepool-bench -o ... */
@@ -68,6 +71,8 @@ typedef struct
 {
   GstTracerClass parent_class;
 } BenchTracerClass;
+
+static gboolean fill;
 
 static GType bench_tracer_get_type (void);
 G_DEFINE_TYPE (BenchTracer, bench_tracer, GST_TYPE_TRACER);
@@ -138,10 +143,11 @@ run_once (gint which, guint n_input, RunResult * result)
   gboolean ok = TRUE;
 
   desc = g_strdup_printf ("fakesrc num-buffers=%u sizetype=fixed "
-      "sizemax=%d filltype=nothing datarate=32000 format=time "
+      "sizemax=%d filltype=%s datarate=32000 format=time "
       "! " CAPS " ! %s%s fakesink name=sink sync=false "
       "enable-last-sample=false", n_input,
-      BUFFER_BYTES, case_elements[which] ? case_elements[which] : "",
+      BUFFER_BYTES, fill ? "zero" : "nothing",
+      case_elements[which] ? case_elements[which] : "",
       case_elements[which] ? " !" : "");
   pipeline = gst_parse_launch (desc, &err);
   g_free (desc);
@@ -215,6 +221,8 @@ main (int argc, char **argv)
     {"buffers", 'b', 0, G_OPTION_ARG_INT, &n_input,
         "Input buffers of 4096 bytes per run", "N"},
     {"rounds", 'r', 0, G_OPTION_ARG_INT, &rounds, "Timed rounds", "N"},
+    {"fill", 'f', 0, G_OPTION_ARG_NONE, &fill,
+        "The source writes its buffers", NULL},
     {"only", 'o', 0, G_OPTION_ARG_STRING, &only, "Run this case only",
         "CASE"},
     {NULL}
@@ -261,8 +269,10 @@ main (int argc, char **argv)
 
   expected = (guint64) n_input *FRAMES_PER_BUFFER;
   g_print ("input: %u buffers of %d bytes S16LE 16 kHz mono (%.0f s of "
-      "audio), frames of %d samples, %u rounds\n", n_input, BUFFER_BYTES,
-      n_input * BUFFER_BYTES / 32000.0, FRAME_SAMPLES, rounds);
+      "audio, %s), frames of %d samples, %u rounds\n", n_input,
+      BUFFER_BYTES, n_input * BUFFER_BYTES / 32000.0,
+      fill ? "written by the source" : "left untouched by the source",
+      FRAME_SAMPLES, rounds);
 
   if (only) {
     for (which = 0; which < N_CASES; which++) {
