@@ -565,8 +565,9 @@ gst_leaky_frame_pool_class_init (GstLeakyFramePoolClass * klass)
   /**
    * GstLeakyFramePool:max-frames:
    *
-   * Number of buffers in the pool, allocated when the pool starts. The pool
-   * never holds more, so this bounds the audio memory in flight downstream.
+   * Number of buffers in the pool, all allocated when the caps are
+   * negotiated (max-frames times the frame size in bytes). The pool never
+   * holds more, so this bounds the audio memory in flight downstream.
    * Takes effect at the next caps negotiation.
    */
   g_object_class_install_property (gobject_class, PROP_MAX_FRAMES,
