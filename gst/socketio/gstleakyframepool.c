@@ -621,9 +621,10 @@ gst_leaky_frame_pool_class_init (GstLeakyFramePoolClass * klass)
    * GstLeakyFramePool:stats:
    *
    * A "leakyframepool-stats" structure: frames-out, frames-dropped,
-   * samples-dropped, buffers-allocated (all #guint64, since the element
-   * last started), pool-size and frames-held-downstream (#guint, the pool
-   * buffers downstream holds right now).
+   * samples-dropped, buffers-allocated (all #guint64, counted since the
+   * element last went to PAUSED), pool-size (#guint, the max-frames of the
+   * current pool, 0 while there is none) and frames-held-downstream
+   * (#guint, the frames pushed and not yet released, right now).
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
