@@ -21,6 +21,7 @@ G_BEGIN_DECLS
 void gst_socketio_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DECLARE (socketiosink);
+GST_ELEMENT_REGISTER_DECLARE (leakyframepool);
 
 G_END_DECLS
 #endif /* __GST_SOCKETIO_ELEMENTS_H__ */

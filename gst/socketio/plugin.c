@@ -35,6 +35,7 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   ret |= GST_ELEMENT_REGISTER (socketiosink, plugin);
+  ret |= GST_ELEMENT_REGISTER (leakyframepool, plugin);
 
   return ret;
 }

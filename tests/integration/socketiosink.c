@@ -624,8 +624,12 @@ GST_START_TEST (test_no_ack_memory_bounded_when_server_stops_reading)
   sink = sink_stats (stream);
   emitted_after = stats_uint64 (sink, "emitted");
   GST_INFO ("%" GST_PTR_FORMAT, sink);
+  /* stuck with the window (nearly) full: the streaming thread sleeps
+   * until half of it drains, which it never does */
   g_assert_cmpuint (g_value_get_uint (gst_structure_get_value (sink,
-              "in-flight")), ==, 8);
+              "in-flight")), <=, 8);
+  g_assert_cmpuint (g_value_get_uint (gst_structure_get_value (sink,
+              "in-flight")), >, 4);
   gst_structure_free (sink);
   rss_after = sio_test_rss_kib ();
 
