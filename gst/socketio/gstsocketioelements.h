@@ -22,6 +22,7 @@ G_BEGIN_DECLS
 void gst_socketio_element_init (GstPlugin * plugin);
 
 /* element declarations */
+GST_ELEMENT_REGISTER_DECLARE (ackqueue);
 
 G_END_DECLS
 

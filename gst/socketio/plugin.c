@@ -35,6 +35,7 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   /* elements register here */
+  ret |= GST_ELEMENT_REGISTER (ackqueue, plugin);
 
   return ret;
 }
