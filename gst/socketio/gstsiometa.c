@@ -21,7 +21,13 @@ gst_sio_seq_meta_api_get_type (void)
   static const gchar *tags[] = { NULL };
 
   if (g_once_init_enter (&type)) {
-    GType _type = gst_meta_api_type_register ("GstSioSeqMetaAPI", tags);
+    /* another copy of this file (a test program linking it while the plugin
+     * is loaded) may have registered it already: a second registration of
+     * the same name would fail */
+    GType _type = g_type_from_name ("GstSioSeqMetaAPI");
+
+    if (_type == 0)
+      _type = gst_meta_api_type_register ("GstSioSeqMetaAPI", tags);
     g_once_init_leave (&type, _type);
   }
   return type;
@@ -64,9 +70,12 @@ gst_sio_seq_meta_get_info (void)
   static const GstMetaInfo *info = NULL;
 
   if (g_once_init_enter ((GstMetaInfo **) & info)) {
-    const GstMetaInfo *meta = gst_meta_register (GST_SIO_SEQ_META_API_TYPE,
-        "GstSioSeqMeta", sizeof (GstSioSeqMeta), gst_sio_seq_meta_init,
-        NULL, gst_sio_seq_meta_transform);
+    const GstMetaInfo *meta = gst_meta_get_info ("GstSioSeqMeta");
+
+    if (meta == NULL)
+      meta = gst_meta_register (GST_SIO_SEQ_META_API_TYPE, "GstSioSeqMeta",
+          sizeof (GstSioSeqMeta), gst_sio_seq_meta_init, NULL,
+          gst_sio_seq_meta_transform);
     g_once_init_leave ((GstMetaInfo **) & info, (GstMetaInfo *) meta);
   }
   return info;
