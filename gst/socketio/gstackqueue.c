@@ -890,8 +890,11 @@ gst_ack_queue_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
 
   /* The acks of whatever is downstream of us come to us, not to an ackqueue
    * upstream of us: it must not wait for them. */
-  if (gst_sio_ack_support_query_set_supported (query, FALSE))
+  if (gst_sio_ack_support_query_parse (query, NULL)) {
+    if (gst_query_is_writable (query))
+      gst_sio_ack_support_query_set_supported (query, FALSE);
     return TRUE;
+  }
 
   if (!GST_QUERY_IS_SERIALIZED (query))
     return gst_pad_query_default (pad, parent, query);
