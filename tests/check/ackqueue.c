@@ -1050,6 +1050,47 @@ GST_START_TEST (test_serialized_query)
 
 GST_END_TEST;
 
+static GstPadProbeReturn
+fail_buffers (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  gst_buffer_unref (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = GST_FLOW_ERROR;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+/* Downstream fails while upstream has finished: nobody upstream will report
+ * it, so the ackqueue posts the error, once. */
+GST_START_TEST (test_downstream_error_after_eos)
+{
+  GstHarness *h = setup (TRUE);
+  GstBus *bus = attach_bus (h);
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *debug = NULL;
+
+  gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER, fail_buffers,
+      NULL, NULL);
+  push_n (h, 0, 1);
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, &debug);
+  fail_unless (g_error_matches (err, GST_STREAM_ERROR,
+          GST_STREAM_ERROR_FAILED));
+  fail_unless (strstr (debug, "error") != NULL, "%s", debug);
+  g_clear_error (&err);
+  g_free (debug);
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* A mixed run: every counter keeps adding up. */
 GST_START_TEST (test_stats_add_up)
 {
@@ -1118,6 +1159,7 @@ ackqueue_suite (void)
   tcase_add_test (tc, test_ackqueue_does_not_claim_acks);
   tcase_add_test (tc, test_serialized_query);
   tcase_add_test (tc, test_stats_add_up);
+  tcase_add_test (tc, test_downstream_error_after_eos);
   return s;
 }
 
