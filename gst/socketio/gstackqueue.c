@@ -296,6 +296,13 @@ static gboolean gst_ack_queue_src_activate_mode (GstPad * pad,
     GstObject * parent, GstPadMode mode, gboolean active);
 static void gst_ack_queue_loop (GstPad * pad);
 
+static gboolean
+start_task (GstAckQueue * q)
+{
+  return gst_pad_start_task (q->srcpad, (GstTaskFunction) gst_ack_queue_loop,
+      q->srcpad, NULL);
+}
+
 GType
 gst_ack_queue_leaky_get_type (void)
 {
@@ -812,8 +819,7 @@ gst_ack_queue_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       q->ack_support_stale = TRUE;
       gst_segment_init (&q->sink_segment, GST_FORMAT_UNDEFINED);
       if (gst_pad_is_active (q->srcpad))
-        gst_pad_start_task (q->srcpad, (GstTaskFunction) gst_ack_queue_loop,
-            q->srcpad, NULL);
+        start_task (q);
       STATUS (q, pad, "after flush");
       UNLOCK (q);
       free_items (&discard);
@@ -834,8 +840,7 @@ gst_ack_queue_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     if (q->srcresult == GST_FLOW_EOS) {
       q->srcresult = GST_FLOW_OK;
       if (GST_PAD_MODE (q->srcpad) == GST_PAD_MODE_PUSH)
-        gst_pad_start_task (q->srcpad, (GstTaskFunction) gst_ack_queue_loop,
-            q->srcpad, NULL);
+        start_task (q);
     }
   }
 
@@ -1305,7 +1310,7 @@ gst_ack_queue_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
     q->ack_support_stale = TRUE;
     if (q->srcresult == GST_FLOW_NOT_LINKED) {
       q->srcresult = GST_FLOW_OK;
-      gst_pad_start_task (pad, (GstTaskFunction) gst_ack_queue_loop, pad, NULL);
+      start_task (q);
     }
     UNLOCK (q);
     return gst_pad_push_event (q->sinkpad, event);
@@ -1364,8 +1369,7 @@ gst_ack_queue_src_activate_mode (GstPad * pad, GstObject * parent,
     q->srcresult = GST_FLOW_OK;
     q->eos = q->unexpected = FALSE;
     q->ack_support_stale = TRUE;
-    res = gst_pad_start_task (pad, (GstTaskFunction) gst_ack_queue_loop, pad,
-        NULL);
+    res = start_task (q);
     UNLOCK (q);
     return res;
   }
