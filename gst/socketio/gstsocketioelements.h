@@ -22,6 +22,7 @@ void gst_socketio_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DECLARE (socketiosink);
 GST_ELEMENT_REGISTER_DECLARE (leakyframepool);
+GST_ELEMENT_REGISTER_DECLARE (ackqueue);
 
 G_END_DECLS
 #endif /* __GST_SOCKETIO_ELEMENTS_H__ */

@@ -36,6 +36,7 @@ plugin_init (GstPlugin * plugin)
 
   ret |= GST_ELEMENT_REGISTER (socketiosink, plugin);
   ret |= GST_ELEMENT_REGISTER (leakyframepool, plugin);
+  ret |= GST_ELEMENT_REGISTER (ackqueue, plugin);
 
   return ret;
 }
