@@ -68,8 +68,8 @@ static void
 print_stats (App * app, const gchar * prefix)
 {
   GstStructure *s;
-  guint64 emitted = 0, acked = 0, audio = 0, sent = 0, dropped = 0;
-  guint64 timeouts = 0, rtt = 0, events = 0;
+  guint64 emitted = 0, acked = 0, audio = 0, sent = 0, lost = 0;
+  guint64 timeouts = 0, rtt = 0, events = 0, reconnects = 0;
   guint in_flight = 0;
   gboolean connected = FALSE;
 
@@ -77,16 +77,18 @@ print_stats (App * app, const gchar * prefix)
   gst_structure_get (s, "connected", G_TYPE_BOOLEAN, &connected,
       "emitted", G_TYPE_UINT64, &emitted, "acked", G_TYPE_UINT64, &acked,
       "in-flight", G_TYPE_UINT, &in_flight, "audio-bytes", G_TYPE_UINT64,
-      &audio, "bytes-sent", G_TYPE_UINT64, &sent, "dropped", G_TYPE_UINT64,
-      &dropped, "ack-timeouts", G_TYPE_UINT64, &timeouts, "ack-rtt-mean",
-      G_TYPE_UINT64, &rtt, "server-events", G_TYPE_UINT64, &events, NULL);
+      &audio, "bytes-sent", G_TYPE_UINT64, &sent, "lost", G_TYPE_UINT64,
+      &lost, "reconnects", G_TYPE_UINT64, &reconnects, "ack-timeouts",
+      G_TYPE_UINT64, &timeouts, "ack-rtt-mean", G_TYPE_UINT64, &rtt,
+      "server-events", G_TYPE_UINT64, &events, NULL);
   g_print ("%s%5.1fs %-12s emitted %6" G_GUINT64_FORMAT " acked %6"
       G_GUINT64_FORMAT " in-flight %2u audio %7.1f KiB wire %7.1f KiB"
-      " rtt %5.2f ms dropped %" G_GUINT64_FORMAT " ack-timeouts %"
-      G_GUINT64_FORMAT " server-events %" G_GUINT64_FORMAT "\n", prefix,
-      (g_get_monotonic_time () - app->started) / 1e6,
+      " rtt %5.2f ms lost %" G_GUINT64_FORMAT " reconnects %" G_GUINT64_FORMAT
+      " ack-timeouts %" G_GUINT64_FORMAT " server-events %" G_GUINT64_FORMAT
+      "\n", prefix, (g_get_monotonic_time () - app->started) / 1e6,
       connected ? "connected" : "disconnected", emitted, acked, in_flight,
-      audio / 1024.0, sent / 1024.0, rtt / 1e6, dropped, timeouts, events);
+      audio / 1024.0, sent / 1024.0, rtt / 1e6, lost, reconnects, timeouts,
+      events);
   gst_structure_free (s);
 }
 

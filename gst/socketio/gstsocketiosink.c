@@ -65,6 +65,8 @@
 
 #include "gstsocketioelements.h"
 #include "gstsocketiosink.h"
+#include "gstsioevents.h"
+#include "gstsiometa.h"
 #include "sio-protocol.h"
 
 GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
@@ -85,6 +87,12 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define DEFAULT_CONNECT_TIMEOUT (10 * GST_SECOND)
 #define MIN_CONNECT_TIMEOUT (100 * GST_MSECOND)
 
+#define DEFAULT_RECONNECT TRUE
+#define DEFAULT_RECONNECT_DELAY (500 * GST_MSECOND)
+#define DEFAULT_RECONNECT_DELAY_MAX (10 * GST_SECOND)
+#define DEFAULT_MAX_RECONNECT_ATTEMPTS 0
+#define DEFAULT_DISCONNECTED_POLICY GST_SOCKETIO_SINK_DISCONNECTED_BLOCK
+
 /* How long EOS lets the server answer the clean close. */
 #define CLOSE_WAIT (1 * GST_SECOND)
 
@@ -102,8 +110,43 @@ enum
   PROP_MAX_IN_FLIGHT,
   PROP_ACK_TIMEOUT,
   PROP_CONNECT_TIMEOUT,
+  PROP_RECONNECT,
+  PROP_RECONNECT_DELAY,
+  PROP_RECONNECT_DELAY_MAX,
+  PROP_MAX_RECONNECT_ATTEMPTS,
+  PROP_DISCONNECTED_POLICY,
   PROP_STATS,
 };
+
+/* One buffer's bytes in the batch adapter, for the ack bookkeeping. */
+typedef struct
+{
+  guint64 seq;
+  gsize bytes;
+  gboolean has_seq;
+  gboolean replay;
+} BatchSeq;
+
+GType
+gst_socketio_sink_disconnected_policy_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_SOCKETIO_SINK_DISCONNECTED_BLOCK,
+        "Wait for the connection to come back (backpressure)", "block"},
+    {GST_SOCKETIO_SINK_DISCONNECTED_DROP,
+          "Discard and count the audio that arrives while disconnected",
+        "drop"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSocketIoSinkDisconnectedPolicy",
+        values);
+    g_once_init_leave (&type, t);
+  }
+  return (GType) type;
+}
 
 enum
 {
@@ -124,6 +167,8 @@ G_DEFINE_TYPE (GstSocketIoSink, gst_socketio_sink, GST_TYPE_BASE_SINK);
 
 static gboolean socketiosink_element_init (GstPlugin * plugin);
 GST_ELEMENT_REGISTER_DEFINE_CUSTOM (socketiosink, socketiosink_element_init);
+
+static void announce_drop (GstSocketIoSink * self);
 
 static guint
 ns_to_ms (guint64 ns)
@@ -255,8 +300,14 @@ on_state_changed (SioClient * client, SioClientState state,
   gboolean post_error = FALSE;
   GstStructure *s = NULL;
 
+  gboolean reconnected = FALSE;
+  guint64 reconnects;
+
   g_mutex_lock (&self->lock);
-  if (error && self->connection_error == NULL) {
+  /* only a final state carries a fatal error; RECONNECTING says why the
+   * connection was lost, and the stream goes on */
+  if (state == SIO_CLIENT_STATE_CLOSED && error &&
+      self->connection_error == NULL) {
     self->connection_error = g_error_copy (error);
     post_error = !self->error_posted;
     self->error_posted = TRUE;
@@ -269,22 +320,41 @@ on_state_changed (SioClient * client, SioClientState state,
     post_connection_error (self, error);
 
   g_mutex_lock (&self->lock);
+  if (state == SIO_CLIENT_STATE_CONNECTED) {
+    reconnected = self->has_connected;
+    if (reconnected)
+      self->reconnects++;
+    self->has_connected = TRUE;
+    self->generation++;
+  } else if (state == SIO_CLIENT_STATE_RECONNECTING) {
+    self->disconnects++;
+  }
+  reconnects = self->reconnects;
   self->state = state;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
   if (state == SIO_CLIENT_STATE_CONNECTED) {
-    GST_INFO_OBJECT (self, "connected to %s, namespace %s", self->location,
+    GST_INFO_OBJECT (self, "%s to %s, namespace %s",
+        reconnected ? "reconnected" : "connected", self->location,
         self->configured_nsp);
-    s = gst_structure_new ("socketio-connected",
+    s = gst_structure_new (reconnected ? "socketio-reconnected" :
+        "socketio-connected",
         "location", G_TYPE_STRING, self->location,
         "namespace", G_TYPE_STRING, self->configured_nsp,
         "max-payload", G_TYPE_UINT64, sio_client_get_max_payload (client),
-        NULL);
-  } else if (state == SIO_CLIENT_STATE_CLOSED) {
+        "reconnects", G_TYPE_UINT64, reconnects, NULL);
+  } else if (state == SIO_CLIENT_STATE_CLOSED ||
+      state == SIO_CLIENT_STATE_RECONNECTING) {
+    gboolean again = state == SIO_CLIENT_STATE_RECONNECTING;
+
+    if (again)
+      GST_WARNING_OBJECT (self, "connection to %s lost, reconnecting: %s",
+          self->location, error ? error->message : "");
     s = gst_structure_new ("socketio-disconnected",
         "location", G_TYPE_STRING, self->location,
         "clean", G_TYPE_BOOLEAN, error == NULL,
+        "reconnecting", G_TYPE_BOOLEAN, again,
         "reason", G_TYPE_STRING, error ? error->message : "closed", NULL);
   }
   if (s)
@@ -293,11 +363,43 @@ on_state_changed (SioClient * client, SioClientState state,
 }
 
 /* network thread */
+/* With self->lock held: one emit carrying parts of these buffers was
+ * acknowledged; the buffers whose every part is now acknowledged go to
+ * @safe. Emits that failed keep their buffers unacknowledged: an ackqueue
+ * upstream replays them after the next reconnection. */
+static void
+release_emit_buffers (GstSocketIoSink * self, guint64 token, gboolean acked,
+    GArray * safe)
+{
+  GArray *seqs = g_hash_table_lookup (self->emit_buffers, &token);
+  guint i;
+
+  if (seqs == NULL)
+    return;
+  for (i = 0; acked && i < seqs->len; i++) {
+    guint64 seq = g_array_index (seqs, guint64, i);
+    guint parts = GPOINTER_TO_UINT (g_hash_table_lookup (self->unacked_parts,
+            &seq));
+
+    if (parts > 1) {
+      g_hash_table_insert (self->unacked_parts, g_memdup2 (&seq,
+              sizeof (seq)), GUINT_TO_POINTER (parts - 1));
+    } else if (parts == 1) {
+      g_hash_table_remove (self->unacked_parts, &seq);
+      g_array_append_val (safe, seq);
+    }
+  }
+  g_hash_table_remove (self->emit_buffers, &token);
+}
+
+/* network thread */
 static void
 on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
     gint64 rtt_us, gpointer user_data)
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (user_data);
+  GArray *safe = NULL;
+  guint i;
 
   g_mutex_lock (&self->lock);
   g_assert (self->in_flight > 0);
@@ -316,14 +418,26 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
       self->ack_timeouts++;
       break;
     case SIO_EMIT_LOST:
-      self->dropped++;
+      self->lost++;
       break;
+  }
+  if (g_hash_table_size (self->emit_buffers) > 0) {
+    safe = g_array_new (FALSE, FALSE, sizeof (guint64));
+    release_emit_buffers (self, token, result == SIO_EMIT_ACKED, safe);
+    self->acks_upstream += safe->len;
   }
   /* a full window is refilled in bursts: the streaming thread sleeps
    * until half of it has drained, not once per ack */
   if (self->in_flight <= self->wake_threshold)
     g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+
+  /* upstream, non-serialized: fine from this thread */
+  for (i = 0; safe && i < safe->len; i++)
+    gst_pad_push_event (GST_BASE_SINK_PAD (self),
+        gst_sio_ack_event_new (g_array_index (safe, guint64, i)));
+  if (safe)
+    g_array_free (safe, TRUE);
 
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT " done: %d", token, result);
   if (result == SIO_EMIT_ACK_TIMEOUT)
@@ -378,10 +492,17 @@ start_client (GstSocketIoSink * self)
   config.auth_json = self->auth;
   config.connect_timeout_ms = ns_to_ms (self->connect_timeout);
   config.ack_timeout_ms = ns_to_ms (self->ack_timeout);
+  config.reconnect = self->reconnect;
+  config.reconnect_delay_ms = ns_to_ms (self->reconnect_delay);
+  config.reconnect_delay_max_ms = ns_to_ms (self->reconnect_delay_max);
+  config.max_reconnect_attempts = self->max_reconnect_attempts;
   GST_OBJECT_UNLOCK (self);
 
   g_mutex_lock (&self->lock);
   self->state = SIO_CLIENT_STATE_IDLE;
+  self->has_connected = FALSE;
+  self->generation = 0;
+  self->render_generation = 0;
   g_clear_error (&self->connection_error);
   self->error_posted = FALSE;
   g_mutex_unlock (&self->lock);
@@ -406,20 +527,92 @@ stop_client (GstSocketIoSink * self)
   g_mutex_unlock (&self->lock);
 }
 
-/* streaming thread, with self->lock held: FLUSHING, OK when connected, or
- * ERROR once the connection failed (the error is already posted). */
+/* Custom flow returns inside the element, never returned to upstream. */
+#define FLOW_DROP GST_FLOW_CUSTOM_SUCCESS       /* policy: drop while away */
+#define FLOW_REPLAYING GST_FLOW_CUSTOM_SUCCESS_1        /* data comes back */
+
+/* Streaming thread, with self->lock held: waits for the connection. OK when
+ * connected; FLUSHING; ERROR once the connection failed for good (the
+ * error is already posted); FLOW_DROP while reconnecting when
+ * disconnected-policy is drop and nothing upstream retains the audio. */
 static GstFlowReturn
 wait_connected_locked (GstSocketIoSink * self)
 {
   while (!self->flushing && self->state != SIO_CLIENT_STATE_CONNECTED &&
-      self->state != SIO_CLIENT_STATE_CLOSED)
+      self->state != SIO_CLIENT_STATE_CLOSED) {
+    if (self->has_connected && !self->upstream_retains &&
+        self->disconnected_policy == GST_SOCKETIO_SINK_DISCONNECTED_DROP)
+      return FLOW_DROP;
     g_cond_wait (&self->cond, &self->lock);
+  }
 
   if (self->flushing)
     return GST_FLOW_FLUSHING;
   if (self->state != SIO_CLIENT_STATE_CONNECTED)
     return GST_FLOW_ERROR;
   return GST_FLOW_OK;
+}
+
+static void
+clear_batch (GstSocketIoSink * self)
+{
+  gst_adapter_clear (self->batch);
+  g_queue_clear_full (&self->batch_seqs, g_free);
+}
+
+/* Streaming thread, with self->lock held. After a reconnection, when an
+ * ackqueue upstream retains the audio, finds the lowest buffer not yet
+ * acknowledged (in flight when the link broke, or still batched here):
+ * everything from there on will be pushed again, so what is batched is
+ * dropped and the caller drops what it holds. TRUE with @from_seq set when
+ * a replay must be requested. */
+static gboolean
+need_replay_locked (GstSocketIoSink * self, guint64 * from_seq)
+{
+  GHashTableIter iter;
+  gpointer key;
+  GList *l;
+  gboolean first, found = FALSE;
+  guint64 lowest = G_MAXUINT64;
+
+  if (self->render_generation == self->generation)
+    return FALSE;
+  first = self->render_generation == 0;
+  self->render_generation = self->generation;
+  if (first || !self->upstream_retains || self->closed_at_eos)
+    return FALSE;
+
+  g_hash_table_iter_init (&iter, self->unacked_parts);
+  while (g_hash_table_iter_next (&iter, &key, NULL)) {
+    lowest = MIN (lowest, *(guint64 *) key);
+    found = TRUE;
+  }
+  for (l = self->batch_seqs.head; l; l = l->next) {
+    BatchSeq *entry = l->data;
+
+    if (entry->has_seq) {
+      lowest = MIN (lowest, entry->seq);
+      found = TRUE;
+    }
+  }
+  if (!found)
+    return FALSE;
+
+  g_hash_table_remove_all (self->unacked_parts);
+  g_hash_table_remove_all (self->emit_buffers);
+  clear_batch (self);
+  self->replays++;
+  *from_seq = lowest;
+  return TRUE;
+}
+
+static void
+request_replay (GstSocketIoSink * self, guint64 from_seq)
+{
+  GST_INFO_OBJECT (self, "reconnected: asking upstream to replay from seq %"
+      G_GUINT64_FORMAT, from_seq);
+  gst_pad_push_event (GST_BASE_SINK_PAD (self),
+      gst_sio_replay_event_new (from_seq));
 }
 
 static void
@@ -477,7 +670,7 @@ prepare_event_args (GstSocketIoSink * self)
 
 static gchar *
 build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
-    GstClockTime duration)
+    GstClockTime duration, gboolean replay)
 {
   GString *args = g_string_sized_new (256);
 
@@ -488,20 +681,56 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
   else
     g_string_append (args, ",\"pts\":null");
   g_string_append_printf (args, ",\"duration\":%" G_GUINT64_FORMAT, duration);
+  if (replay)
+    g_string_append (args, ",\"replay\":true");
   g_string_append (args, self->args_format);
   return g_string_free (args, FALSE);
 }
 
-/* Hands one batch to the client once the in-flight window has room. */
+/* Takes from the bookkeeping queue the buffers behind the next @size
+ * bytes of the batch: one entry per buffer part in @seqs, and the first
+ * buffer's seq and replay flag. */
+static void
+take_batch_seqs (GstSocketIoSink * self, gsize size, GArray * seqs,
+    gboolean * has_seq, guint64 * first_seq, gboolean * replay)
+{
+  gboolean first = TRUE;
+
+  *has_seq = FALSE;
+  *replay = FALSE;
+  while (size > 0 && !g_queue_is_empty (&self->batch_seqs)) {
+    BatchSeq *entry = g_queue_peek_head (&self->batch_seqs);
+    gsize take = MIN (entry->bytes, size);
+
+    if (entry->has_seq) {
+      g_array_append_val (seqs, entry->seq);
+      if (first) {
+        *has_seq = TRUE;
+        *first_seq = entry->seq;
+        *replay = entry->replay;
+      }
+    }
+    first = FALSE;
+    entry->bytes -= take;
+    size -= take;
+    if (entry->bytes == 0)
+      g_free (g_queue_pop_head (&self->batch_seqs));
+  }
+}
+
+/* Hands one batch to the client once the in-flight window has room.
+ * @seqs: the buffers (their seqs) the batch carries parts of; taken. */
 static GstFlowReturn
-emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts)
+emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
+    GArray * seqs, gboolean has_seq, guint64 first_seq, gboolean replay)
 {
   GstClockTime duration;
   GstFlowReturn ret;
-  guint64 seq;
+  guint64 token, from_seq = 0, payload_seq;
   gsize size = gst_buffer_get_size (batch);
   gboolean ack;
   GBytes *bytes;
+  guint i;
 
   duration = gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF (&self->info),
       GST_SECOND, GST_AUDIO_INFO_RATE (&self->info));
@@ -513,36 +742,68 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts)
   g_mutex_lock (&self->lock);
   while (TRUE) {
     ret = wait_connected_locked (self);
-    if (ret != GST_FLOW_OK || self->in_flight < self->max_in_flight)
+    if (ret != GST_FLOW_OK)
+      break;
+    if (need_replay_locked (self, &from_seq)) {
+      ret = FLOW_REPLAYING;
+      break;
+    }
+    if (self->in_flight < self->max_in_flight)
       break;
     GST_LOG_OBJECT (self, "window full: %u emits in flight", self->in_flight);
     self->wake_threshold = self->max_in_flight / 2;
     g_cond_wait (&self->cond, &self->lock);
     self->wake_threshold = 0;
   }
+  if (ret == FLOW_DROP) {
+    self->dropped_buffers++;
+    self->dropped_bytes += size;
+  }
   if (ret != GST_FLOW_OK) {
     g_mutex_unlock (&self->lock);
     gst_buffer_unref (batch);
+    g_array_free (seqs, TRUE);
+    if (ret == FLOW_REPLAYING)
+      request_replay (self, from_seq);
     return ret;
   }
-  seq = self->next_seq++;
+  token = self->next_seq++;
   self->in_flight++;
   self->emitted++;
   self->audio_bytes += size;
+  if (seqs->len > 0) {
+    for (i = 0; i < seqs->len; i++) {
+      guint64 seq = g_array_index (seqs, guint64, i);
+      guint parts = GPOINTER_TO_UINT (g_hash_table_lookup
+          (self->unacked_parts, &seq));
+
+      g_hash_table_insert (self->unacked_parts, g_memdup2 (&seq,
+              sizeof (seq)), GUINT_TO_POINTER (parts + 1));
+    }
+    g_hash_table_insert (self->emit_buffers, g_memdup2 (&token,
+            sizeof (token)), seqs);
+    seqs = NULL;
+  }
   g_mutex_unlock (&self->lock);
+  if (seqs)
+    g_array_free (seqs, TRUE);
 
   bytes = buffer_to_bytes (batch);
   if (bytes == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
         ("could not map a buffer for reading"));
-    on_emit_done (self->client, seq, SIO_EMIT_LOST, -1, self);
+    on_emit_done (self->client, token, SIO_EMIT_LOST, -1, self);
     return GST_FLOW_ERROR;
   }
 
+  /* the payload's seq is the first buffer's when an ackqueue numbers
+   * them, so a server can spot replayed duplicates */
+  payload_seq = has_seq ? first_seq : token;
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT ": %" G_GSIZE_FORMAT
-      " bytes, pts %" GST_TIME_FORMAT, seq, size, GST_TIME_ARGS (pts));
-  sio_client_emit (self->client, seq, build_event_args (self, seq, pts,
-          duration), bytes, ack);
+      " bytes, seq %" G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, token, size,
+      payload_seq, GST_TIME_ARGS (pts));
+  sio_client_emit (self->client, token, build_event_args (self, payload_seq,
+          pts, duration, replay), bytes, ack);
   return GST_FLOW_OK;
 }
 
@@ -601,18 +862,61 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain)
     if (GST_CLOCK_TIME_IS_VALID (pts))
       pts += gst_util_uint64_scale_int (distance / bpf, GST_SECOND, rate);
 
-    ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size), pts);
+    {
+      GArray *seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+      gboolean has_seq, replay;
+      guint64 first_seq = 0;
+
+      take_batch_seqs (self, size, seqs, &has_seq, &first_seq, &replay);
+      ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size),
+          pts, seqs, has_seq, first_seq, replay);
+    }
+    /* a replay was requested: the batch was cleared, the data comes back */
+    if (ret == FLOW_REPLAYING)
+      return GST_FLOW_OK;
+    if (ret == FLOW_DROP) {
+      announce_drop (self);
+      continue;
+    }
     if (ret != GST_FLOW_OK)
       return ret;
   }
   return GST_FLOW_OK;
 }
 
+/* Audio dropped by disconnected-policy=drop: said once per outage. */
+static void
+announce_drop (GstSocketIoSink * self)
+{
+  if (self->drop_announced)
+    return;
+  self->drop_announced = TRUE;
+  GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+      (_("Dropping audio while reconnecting to the Socket.IO server at %s "
+              "(disconnected-policy=drop); stats counts it."), self->location),
+      (NULL));
+}
+
+static void
+ack_buffer_now (GstSocketIoSink * self, GstBuffer * buffer)
+{
+  GstSioSeqMeta *meta = gst_buffer_get_sio_seq_meta (buffer);
+
+  if (meta)
+    gst_pad_push_event (GST_BASE_SINK_PAD (self),
+        gst_sio_ack_event_new (meta->seq));
+}
+
 static GstFlowReturn
 gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
+  GstSioSeqMeta *meta;
+  BatchSeq *entry;
   GstFlowReturn ret;
+  guint64 from_seq = 0;
+  gboolean replay;
+  gsize size = gst_buffer_get_size (buffer);
 
   if (!self->info_valid) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
@@ -629,13 +933,42 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 
   g_mutex_lock (&self->lock);
   ret = wait_connected_locked (self);
-  g_mutex_unlock (&self->lock);
-  if (ret != GST_FLOW_OK)
-    return ret;
-
-  if (gst_buffer_get_size (buffer) == 0)
+  if (ret == FLOW_DROP) {
+    self->dropped_buffers++;
+    self->dropped_bytes += size;
+    g_mutex_unlock (&self->lock);
+    announce_drop (self);
     return GST_FLOW_OK;
+  }
+  if (ret != GST_FLOW_OK) {
+    g_mutex_unlock (&self->lock);
+    return ret;
+  }
+  replay = need_replay_locked (self, &from_seq);
+  g_mutex_unlock (&self->lock);
+  self->drop_announced = FALSE;
 
+  if (replay) {
+    /* this buffer is newer than from_seq: it comes back with the replay */
+    request_replay (self, from_seq);
+    return GST_FLOW_OK;
+  }
+
+  if (size == 0) {
+    /* nothing to send: an ackqueue must not keep it */
+    ack_buffer_now (self, buffer);
+    return GST_FLOW_OK;
+  }
+
+  meta = gst_buffer_get_sio_seq_meta (buffer);
+  entry = g_new0 (BatchSeq, 1);
+  entry->bytes = size;
+  if (meta) {
+    entry->has_seq = TRUE;
+    entry->seq = meta->seq;
+    entry->replay = meta->replay;
+  }
+  g_queue_push_tail (&self->batch_seqs, entry);
   gst_adapter_push (self->batch, gst_buffer_ref (buffer));
   return emit_ready_batches (self, FALSE);
 }
@@ -649,8 +982,11 @@ finish_stream (GstSocketIoSink * self)
   gint64 deadline;
   guint unacknowledged;
 
+  /* an ackqueue cannot replay after EOS: what the connection loses now is
+   * counted as lost */
+  self->closed_at_eos = TRUE;
   if (self->client == NULL || emit_ready_batches (self, TRUE) != GST_FLOW_OK) {
-    gst_adapter_clear (self->batch);
+    clear_batch (self);
     return;
   }
 
@@ -678,7 +1014,6 @@ finish_stream (GstSocketIoSink * self)
 
   GST_DEBUG_OBJECT (self, "end of stream: leaving cleanly");
   sio_client_close (self->client);
-  self->closed_at_eos = TRUE;
 
   deadline = g_get_monotonic_time () + CLOSE_WAIT / GST_USECOND;
   g_mutex_lock (&self->lock);
@@ -698,12 +1033,41 @@ gst_socketio_sink_event (GstBaseSink * bsink, GstEvent * event)
       finish_stream (self);
       break;
     case GST_EVENT_FLUSH_STOP:
-      gst_adapter_clear (self->batch);
+      /* upstream dropped what it retained: nothing to replay any more */
+      clear_batch (self);
+      g_mutex_lock (&self->lock);
+      g_hash_table_remove_all (self->unacked_parts);
+      g_hash_table_remove_all (self->emit_buffers);
+      g_mutex_unlock (&self->lock);
       break;
     default:
       break;
   }
   return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
+}
+
+/* An ackqueue upstream asks whether this sink will acknowledge buffers:
+ * yes when the server is asked for acks. */
+static gboolean
+gst_socketio_sink_query (GstBaseSink * bsink, GstQuery * query)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
+
+  if (gst_sio_ack_support_query_parse (query, NULL)) {
+    gboolean ack;
+
+    GST_OBJECT_LOCK (self);
+    ack = self->ack;
+    GST_OBJECT_UNLOCK (self);
+    gst_sio_ack_support_query_set_supported (query, ack);
+    g_mutex_lock (&self->lock);
+    self->upstream_retains = ack;
+    g_mutex_unlock (&self->lock);
+    GST_DEBUG_OBJECT (self, "upstream retains buffers until acked: %s",
+        ack ? "yes" : "no (ack=false)");
+    return TRUE;
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->query (bsink, query);
 }
 
 static gboolean
@@ -745,7 +1109,12 @@ gst_socketio_sink_start (GstBaseSink * bsink)
   self->in_flight = 0;
   self->next_seq = 0;
   self->emitted = self->acked = self->written_without_ack = 0;
-  self->ack_timeouts = self->dropped = self->audio_bytes = 0;
+  self->ack_timeouts = self->lost = self->audio_bytes = 0;
+  self->dropped_buffers = self->dropped_bytes = 0;
+  self->reconnects = self->disconnects = self->replays = 0;
+  self->acks_upstream = 0;
+  g_hash_table_remove_all (self->unacked_parts);
+  g_hash_table_remove_all (self->emit_buffers);
   self->server_events = 0;
   self->last_rtt_us = self->rtt_sum_us = self->rtt_count = 0;
   g_mutex_unlock (&self->lock);
@@ -762,7 +1131,12 @@ gst_socketio_sink_stop (GstBaseSink * bsink)
   GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
 
   stop_client (self);
-  gst_adapter_clear (self->batch);
+  clear_batch (self);
+  g_mutex_lock (&self->lock);
+  g_hash_table_remove_all (self->unacked_parts);
+  g_hash_table_remove_all (self->emit_buffers);
+  self->upstream_retains = FALSE;
+  g_mutex_unlock (&self->lock);
   self->info_valid = FALSE;
   return TRUE;
 }
@@ -879,7 +1253,14 @@ get_stats (GstSocketIoSink * self)
       "written-without-ack", G_TYPE_UINT64, self->written_without_ack,
       "in-flight", G_TYPE_UINT, self->in_flight,
       "ack-timeouts", G_TYPE_UINT64, self->ack_timeouts,
-      "dropped", G_TYPE_UINT64, self->dropped,
+      "lost", G_TYPE_UINT64, self->lost,
+      "dropped-buffers", G_TYPE_UINT64, self->dropped_buffers,
+      "dropped-bytes", G_TYPE_UINT64, self->dropped_bytes,
+      "disconnects", G_TYPE_UINT64, self->disconnects,
+      "reconnects", G_TYPE_UINT64, self->reconnects,
+      "replays", G_TYPE_UINT64, self->replays,
+      "acks-upstream", G_TYPE_UINT64, self->acks_upstream,
+      "upstream-retains", G_TYPE_BOOLEAN, self->upstream_retains,
       "audio-bytes", G_TYPE_UINT64, self->audio_bytes,
       "bytes-sent", G_TYPE_UINT64, bytes_sent,
       "server-events", G_TYPE_UINT64, self->server_events,
@@ -963,6 +1344,33 @@ gst_socketio_sink_set_property (GObject * object, guint prop_id,
       self->connect_timeout = g_value_get_uint64 (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_RECONNECT:
+      GST_OBJECT_LOCK (self);
+      self->reconnect = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_RECONNECT_DELAY:
+      GST_OBJECT_LOCK (self);
+      self->reconnect_delay = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_RECONNECT_DELAY_MAX:
+      GST_OBJECT_LOCK (self);
+      self->reconnect_delay_max = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MAX_RECONNECT_ATTEMPTS:
+      GST_OBJECT_LOCK (self);
+      self->max_reconnect_attempts = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_DISCONNECTED_POLICY:
+      /* read by the streaming thread under the window lock */
+      g_mutex_lock (&self->lock);
+      self->disconnected_policy = g_value_get_enum (value);
+      g_cond_broadcast (&self->cond);
+      g_mutex_unlock (&self->lock);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -982,6 +1390,11 @@ gst_socketio_sink_get_property (GObject * object, guint prop_id,
     case PROP_MAX_IN_FLIGHT:
       g_mutex_lock (&self->lock);
       g_value_set_uint (value, self->max_in_flight);
+      g_mutex_unlock (&self->lock);
+      return;
+    case PROP_DISCONNECTED_POLICY:
+      g_mutex_lock (&self->lock);
+      g_value_set_enum (value, self->disconnected_policy);
       g_mutex_unlock (&self->lock);
       return;
     default:
@@ -1020,6 +1433,18 @@ gst_socketio_sink_get_property (GObject * object, guint prop_id,
     case PROP_CONNECT_TIMEOUT:
       g_value_set_uint64 (value, self->connect_timeout);
       break;
+    case PROP_RECONNECT:
+      g_value_set_boolean (value, self->reconnect);
+      break;
+    case PROP_RECONNECT_DELAY:
+      g_value_set_uint64 (value, self->reconnect_delay);
+      break;
+    case PROP_RECONNECT_DELAY_MAX:
+      g_value_set_uint64 (value, self->reconnect_delay_max);
+      break;
+    case PROP_MAX_RECONNECT_ATTEMPTS:
+      g_value_set_uint (value, self->max_reconnect_attempts);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1043,6 +1468,9 @@ gst_socketio_sink_finalize (GObject * object)
   g_free (self->configured_nsp);
   g_clear_error (&self->connection_error);
   g_object_unref (self->batch);
+  g_queue_clear_full (&self->batch_seqs, g_free);
+  g_hash_table_unref (self->unacked_parts);
+  g_hash_table_unref (self->emit_buffers);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
 
@@ -1063,7 +1491,17 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
   self->ack_timeout = DEFAULT_ACK_TIMEOUT;
   self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+  self->reconnect = DEFAULT_RECONNECT;
+  self->reconnect_delay = DEFAULT_RECONNECT_DELAY;
+  self->reconnect_delay_max = DEFAULT_RECONNECT_DELAY_MAX;
+  self->max_reconnect_attempts = DEFAULT_MAX_RECONNECT_ATTEMPTS;
+  self->disconnected_policy = DEFAULT_DISCONNECTED_POLICY;
   self->batch = gst_adapter_new ();
+  g_queue_init (&self->batch_seqs);
+  self->unacked_parts = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, NULL);
+  self->emit_buffers = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, (GDestroyNotify) g_array_unref);
   self->state = SIO_CLIENT_STATE_IDLE;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
@@ -1150,11 +1588,52 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
           "failing with an error", MIN_CONNECT_TIMEOUT, MAX_TIMEOUT,
           DEFAULT_CONNECT_TIMEOUT, flags));
 
+  g_object_class_install_property (gobject_class, PROP_RECONNECT,
+      g_param_spec_boolean ("reconnect", "Reconnect",
+          "Reconnect when an established connection is lost (never after the "
+          "server's own DISCONNECT or a refused namespace; a first connection "
+          "that fails is an error)", DEFAULT_RECONNECT, flags));
+
+  g_object_class_install_property (gobject_class, PROP_RECONNECT_DELAY,
+      g_param_spec_uint64 ("reconnect-delay", "Reconnect delay",
+          "Nanoseconds before the first reconnection attempt; each further "
+          "attempt waits twice as long, up to reconnect-delay-max, and a "
+          "random half of every wait spreads clients out", 0, MAX_TIMEOUT,
+          DEFAULT_RECONNECT_DELAY, flags));
+
+  g_object_class_install_property (gobject_class, PROP_RECONNECT_DELAY_MAX,
+      g_param_spec_uint64 ("reconnect-delay-max", "Reconnect delay max",
+          "Longest wait, in nanoseconds, between reconnection attempts",
+          0, MAX_TIMEOUT, DEFAULT_RECONNECT_DELAY_MAX, flags));
+
+  g_object_class_install_property (gobject_class,
+      PROP_MAX_RECONNECT_ATTEMPTS, g_param_spec_uint ("max-reconnect-attempts",
+          "Max reconnect attempts",
+          "Failed reconnection attempts in a row before giving up with an "
+          "error; 0 tries forever", 0, G_MAXUINT,
+          DEFAULT_MAX_RECONNECT_ATTEMPTS, flags));
+
+  g_object_class_install_property (gobject_class, PROP_DISCONNECTED_POLICY,
+      g_param_spec_enum ("disconnected-policy", "Disconnected policy",
+          "What to do with audio that arrives while reconnecting, when no "
+          "ackqueue upstream retains it: block (backpressure: upstream waits "
+          "and, if live, drops by its own rules) or drop (discard it here, "
+          "counted in stats as dropped-buffers/dropped-bytes). With an "
+          "ackqueue upstream the sink always blocks and the ackqueue "
+          "replays what was not acknowledged.",
+          GST_TYPE_SOCKETIO_SINK_DISCONNECTED_POLICY,
+          DEFAULT_DISCONNECTED_POLICY, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Connection and delivery counters: connected, state, emitted, "
-          "acked, written-without-ack, in-flight, ack-timeouts, dropped "
-          "(events lost with the connection), audio-bytes, bytes-sent, "
+          "acked, written-without-ack, in-flight, ack-timeouts, lost "
+          "(events the connection ended before they were acknowledged; an "
+          "ackqueue upstream replays them), dropped-buffers and dropped-bytes "
+          "(discarded by disconnected-policy=drop), disconnects, reconnects, "
+          "replays (requested from upstream), acks-upstream, "
+          "upstream-retains, audio-bytes, bytes-sent, "
           "server-events, ack-rtt-last and ack-rtt-mean (ns), and "
           "GstBaseSink's rendered, late-dropped (its dropped) and "
           "average-rate",
@@ -1175,6 +1654,7 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 
   sio_client_init_types ();
+  gst_type_mark_as_plugin_api (GST_TYPE_SOCKETIO_SINK_DISCONNECTED_POLICY, 0);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class,
@@ -1191,6 +1671,7 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_socketio_sink_set_caps);
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_socketio_sink_render);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_socketio_sink_event);
+  basesink_class->query = GST_DEBUG_FUNCPTR (gst_socketio_sink_query);
   basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_socketio_sink_unlock);
   basesink_class->unlock_stop =
       GST_DEBUG_FUNCPTR (gst_socketio_sink_unlock_stop);

@@ -18,6 +18,27 @@
 #include "sio-client.h"
 
 G_BEGIN_DECLS
+
+/**
+ * GstSocketIoSinkDisconnectedPolicy:
+ * @GST_SOCKETIO_SINK_DISCONNECTED_BLOCK: wait for the connection to come
+ *     back: upstream sees backpressure
+ * @GST_SOCKETIO_SINK_DISCONNECTED_DROP: discard the audio that arrives while
+ *     disconnected, counting it in stats
+ *
+ * What socketiosink does with audio while it reconnects and no ackqueue
+ * upstream retains it.
+ */
+typedef enum
+{
+  GST_SOCKETIO_SINK_DISCONNECTED_BLOCK,
+  GST_SOCKETIO_SINK_DISCONNECTED_DROP,
+} GstSocketIoSinkDisconnectedPolicy;
+
+#define GST_TYPE_SOCKETIO_SINK_DISCONNECTED_POLICY \
+    (gst_socketio_sink_disconnected_policy_get_type ())
+GType gst_socketio_sink_disconnected_policy_get_type (void);
+
 #define GST_TYPE_SOCKETIO_SINK (gst_socketio_sink_get_type ())
 G_DECLARE_FINAL_TYPE (GstSocketIoSink, gst_socketio_sink, GST, SOCKETIO_SINK,
     GstBaseSink);
@@ -38,8 +59,16 @@ struct _GstSocketIoSink
   guint max_in_flight;
   guint64 ack_timeout;
   guint64 connect_timeout;
+  gboolean reconnect;
+  guint64 reconnect_delay;
+  guint64 reconnect_delay_max;
+  guint max_reconnect_attempts;
+  GstSocketIoSinkDisconnectedPolicy disconnected_policy;
 
   /* streaming thread */
+  GQueue batch_seqs;            /* BatchSeq: which buffers the batch holds */
+  guint render_generation;      /* the connection render last saw */
+  gboolean drop_announced;
   GstAudioInfo info;
   gboolean info_valid;
   GstAdapter *batch;
@@ -58,13 +87,24 @@ struct _GstSocketIoSink
   GError *connection_error;
   gboolean error_posted;
   guint in_flight;
+  guint generation;             /* counts CONNECTED transitions */
+  gboolean has_connected;
+  gboolean upstream_retains;    /* an ackqueue answered GstSioAckSupport */
+  GHashTable *emit_buffers;     /* emit token -> GArray of buffer seqs */
+  GHashTable *unacked_parts;    /* buffer seq -> emits not yet acked */
   guint wake_threshold;         /* on_emit_done() wakes waiters at or below */
   guint64 next_seq;
   guint64 emitted;
   guint64 acked;
   guint64 written_without_ack;
   guint64 ack_timeouts;
-  guint64 dropped;
+  guint64 lost;
+  guint64 dropped_buffers;
+  guint64 dropped_bytes;
+  guint64 reconnects;
+  guint64 disconnects;
+  guint64 replays;
+  guint64 acks_upstream;
   guint64 audio_bytes;
   guint64 server_events;
   guint64 last_rtt_us;

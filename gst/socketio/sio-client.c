@@ -74,6 +74,10 @@ struct _SioClient
   gchar *auth_json;
   guint connect_timeout_ms;
   guint ack_timeout_ms;
+  gboolean reconnect;
+  guint reconnect_delay_ms;
+  guint reconnect_delay_max_ms;
+  guint max_reconnect_attempts;
   SioClientCallbacks callbacks;
   gpointer user_data;
 
@@ -83,7 +87,12 @@ struct _SioClient
 
   /* network thread only */
   SoupSession *session;
-  GCancellable *cancellable;
+  GCancellable *cancellable;    /* cancelled once, by sio_client_free() */
+  GCancellable *connect_cancellable;    /* one per connection attempt */
+  GSource *reconnect_timer;
+  guint reconnect_attempt;
+  gboolean has_connected;
+  GRand *rand;
   gboolean connect_pending;
   SoupWebsocketConnection *ws;
   GSocket *socket;
@@ -137,6 +146,8 @@ sio_client_state_get_name (SioClientState state)
       return "closing";
     case SIO_CLIENT_STATE_CLOSED:
       return "closed";
+    case SIO_CLIENT_STATE_RECONNECTING:
+      return "reconnecting";
   }
   return "unknown";
 }
@@ -253,20 +264,104 @@ drop_connection (SioClient * client)
   clear_incoming (client);
 }
 
-/* Ends the connection for good and tells the caller why. */
+static void start_connect (SioClient * client);
+
+/* Losses worth another attempt. The server's own DISCONNECT, a refused
+ * namespace and an old protocol will not get better by retrying. */
+static gboolean
+error_is_retriable (const GError * error)
+{
+  if (error == NULL || error->domain != SIO_CLIENT_ERROR)
+    return FALSE;
+  switch ((SioClientError) error->code) {
+    case SIO_CLIENT_ERROR_CONNECT_FAILED:
+    case SIO_CLIENT_ERROR_CONNECT_TIMEOUT:
+    case SIO_CLIENT_ERROR_CONNECTION_LOST:
+    case SIO_CLIENT_ERROR_PROTOCOL:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+/* delay × 2^(attempt-1) capped at delay_max, with "equal jitter": half
+ * fixed, half random, so clients that lost the same server do not all
+ * come back at the same instant. */
+static guint
+reconnect_delay_ms (SioClient * client)
+{
+  guint64 base = client->reconnect_delay_ms;
+  guint i;
+
+  for (i = 1; i < client->reconnect_attempt &&
+      base < client->reconnect_delay_max_ms; i++)
+    base *= 2;
+  base = MIN (base, client->reconnect_delay_max_ms);
+  return (guint) (base / 2 + g_rand_int_range (client->rand, 0,
+          (gint32) MIN (base / 2 + 1, G_MAXINT32)));
+}
+
+static gboolean
+on_reconnect_timer (gpointer user_data)
+{
+  SioClient *client = user_data;
+
+  g_clear_pointer (&client->reconnect_timer, g_source_unref);
+  GST_INFO ("%s: reconnection attempt %u", client->url,
+      client->reconnect_attempt);
+  start_connect (client);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ends the connection. A retriable loss of a connection that had been
+ * established schedules the next attempt (RECONNECTING); anything else is
+ * final (CLOSED), with @error saying why, or NULL for a clean close. */
 static void
 close_with_error (SioClient * client, GError * error)
 {
+  guint delay;
+
   if (get_state (client) == SIO_CLIENT_STATE_CLOSED) {
     g_clear_error (&error);
     return;
   }
   GST_INFO ("%s: connection ends: %s", client->url,
       error ? error->message : "cleanly");
+  if (client->connect_cancellable)
+    g_cancellable_cancel (client->connect_cancellable);
   drop_connection (client);
   fail_all_emits (client);
-  set_state (client, SIO_CLIENT_STATE_CLOSED, error);
+
+  if (!client->reconnect || !client->has_connected ||
+      client->close_requested || g_cancellable_is_cancelled
+      (client->cancellable) || !error_is_retriable (error)) {
+    set_state (client, SIO_CLIENT_STATE_CLOSED, error);
+    g_clear_error (&error);
+    return;
+  }
+
+  if (client->max_reconnect_attempts > 0 &&
+      client->reconnect_attempt >= client->max_reconnect_attempts) {
+    GError *final = g_error_new (SIO_CLIENT_ERROR, error->code,
+        "gave up after %u reconnection attempts: %s",
+        client->reconnect_attempt, error->message);
+
+    set_state (client, SIO_CLIENT_STATE_CLOSED, final);
+    g_error_free (final);
+    g_clear_error (&error);
+    return;
+  }
+
+  client->reconnect_attempt++;
+  delay = reconnect_delay_ms (client);
+  GST_INFO ("%s: reconnecting in %u ms (attempt %u)", client->url, delay,
+      client->reconnect_attempt);
+  set_state (client, SIO_CLIENT_STATE_RECONNECTING, error);
   g_clear_error (&error);
+  client->reconnect_timer = g_timeout_source_new (delay);
+  g_source_set_callback (client->reconnect_timer, on_reconnect_timer, client,
+      NULL);
+  g_source_attach (client->reconnect_timer, client->context);
 }
 
 static guint32
@@ -690,6 +785,8 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
         break;
       }
       if (get_state (client) == SIO_CLIENT_STATE_JOINING) {
+        client->has_connected = TRUE;
+        client->reconnect_attempt = 0;
         set_state (client, SIO_CLIENT_STATE_CONNECTED, NULL);
         /* emits queued while connecting can go now */
         g_main_context_wakeup (client->context);
@@ -905,10 +1002,13 @@ start_connect (SioClient * client)
   client->connect_deadline_us = g_get_monotonic_time () +
       (gint64) client->connect_timeout_ms * 1000;
   client->next_ack_id = 0;
+  client->ping_window_ms = 0;
+  g_clear_object (&client->connect_cancellable);
+  client->connect_cancellable = g_cancellable_new ();
   set_state (client, SIO_CLIENT_STATE_CONNECTING, NULL);
   client->connect_pending = TRUE;
   soup_session_websocket_connect_async (client->session, msg, NULL, NULL,
-      G_PRIORITY_DEFAULT, client->cancellable, on_ws_connected, client);
+      G_PRIORITY_DEFAULT, client->connect_cancellable, on_ws_connected, client);
   g_object_unref (msg);
 }
 
@@ -922,7 +1022,6 @@ on_tick (gpointer user_data)
   if (state >= SIO_CLIENT_STATE_CONNECTING &&
       state <= SIO_CLIENT_STATE_JOINING && client->connect_timeout_ms > 0 &&
       now >= client->connect_deadline_us) {
-    g_cancellable_cancel (client->cancellable);
     close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_CONNECT_TIMEOUT,
             "not connected after %u ms (stuck while %s)",
@@ -966,8 +1065,11 @@ do_close (gpointer user_data)
   if (get_state (client) == SIO_CLIENT_STATE_CLOSED)
     return G_SOURCE_REMOVE;
 
+  if (client->reconnect_timer) {
+    g_source_destroy (client->reconnect_timer);
+    g_clear_pointer (&client->reconnect_timer, g_source_unref);
+  }
   if (get_state (client) != SIO_CLIENT_STATE_CONNECTED || client->ws == NULL) {
-    g_cancellable_cancel (client->cancellable);
     close_with_error (client, NULL);
     return G_SOURCE_REMOVE;
   }
@@ -994,6 +1096,10 @@ do_shutdown (gpointer user_data)
   SioClient *client = user_data;
 
   g_cancellable_cancel (client->cancellable);
+  if (client->reconnect_timer) {
+    g_source_destroy (client->reconnect_timer);
+    g_clear_pointer (&client->reconnect_timer, g_source_unref);
+  }
   if (client->ws && get_state (client) == SIO_CLIENT_STATE_CONNECTED) {
     /* best effort, never waited for: the socket closes right after */
     g_string_truncate (client->scratch, 0);
@@ -1101,6 +1207,12 @@ sio_client_new (const SioClientConfig * config,
   client->auth_json = g_strdup (config->auth_json);
   client->connect_timeout_ms = config->connect_timeout_ms;
   client->ack_timeout_ms = config->ack_timeout_ms;
+  client->reconnect = config->reconnect;
+  client->reconnect_delay_ms = config->reconnect_delay_ms;
+  client->reconnect_delay_max_ms = MAX (config->reconnect_delay_max_ms,
+      config->reconnect_delay_ms);
+  client->max_reconnect_attempts = config->max_reconnect_attempts;
+  client->rand = g_rand_new ();
   client->callbacks = *callbacks;
   client->user_data = user_data;
 
@@ -1170,6 +1282,8 @@ sio_client_free (SioClient * client)
   g_string_free (client->scratch, TRUE);
   g_byte_array_unref (client->out);
   g_object_unref (client->cancellable);
+  g_clear_object (&client->connect_cancellable);
+  g_rand_free (client->rand);
   g_main_loop_unref (client->loop);
   g_main_context_unref (client->context);
   g_mutex_clear (&client->lock);

@@ -35,6 +35,7 @@ typedef enum
   SIO_CLIENT_STATE_CONNECTED,
   SIO_CLIENT_STATE_CLOSING,     /* leaving cleanly: 41, 1, WebSocket close */
   SIO_CLIENT_STATE_CLOSED,
+  SIO_CLIENT_STATE_RECONNECTING,        /* lost; waiting to try again */
 } SioClientState;
 
 const gchar *sio_client_state_get_name (SioClientState state);
@@ -71,7 +72,9 @@ typedef enum
 
 typedef struct
 {
-  /* Network thread. @error is NULL for a clean close. */
+  /* Network thread. @error is NULL for a clean close. CLOSED is final;
+   * RECONNECTING carries the error that ended the connection, and a
+   * CONNECTED may follow. */
   void (*state_changed) (SioClient * client, SioClientState state,
       const GError * error, gpointer user_data);
   /* Network thread, once per emit. @rtt_us is the ack round trip or -1. */
@@ -90,6 +93,14 @@ typedef struct
   const gchar *auth_json;       /* NULL, or a JSON object */
   guint connect_timeout_ms;
   guint ack_timeout_ms;         /* 0: wait for acks forever */
+  /* Reconnect after a connection that had been established is lost
+   * (never after the server's DISCONNECT or CONNECT_ERROR, nor when the
+   * very first connection fails), waiting delay × 2^(attempt-1), capped
+   * at delay_max, with jitter. */
+  gboolean reconnect;
+  guint reconnect_delay_ms;
+  guint reconnect_delay_max_ms;
+  guint max_reconnect_attempts; /* 0: forever */
 } SioClientConfig;
 
 /* Registers and initializes, in the calling thread, the GIO and libsoup

@@ -345,7 +345,7 @@ main (int argc, char **argv)
   gst_structure_get (stats, "emitted", G_TYPE_UINT64, &emitted,
       "acked", G_TYPE_UINT64, &acked,
       "written-without-ack", G_TYPE_UINT64, &written,
-      "dropped", G_TYPE_UINT64, &dropped,
+      "lost", G_TYPE_UINT64, &dropped,
       "ack-timeouts", G_TYPE_UINT64, &timeouts,
       "audio-bytes", G_TYPE_UINT64, &audio_bytes,
       "bytes-sent", G_TYPE_UINT64, &bytes_sent,

@@ -548,7 +548,8 @@ check_connect_failure (const gchar * reply, const gchar * const *after_join,
     GQuark domain, gint code, const gchar * expected)
 {
   FakeServer *fake = fake_server_new (reply, after_join, TRUE);
-  GstHarness *h = harness_new (fake->url, NULL);
+  /* errors, not reconnections, are what these check */
+  GstHarness *h = harness_new (fake->url, "reconnect=false");
   GError *error;
 
   attach_bus (h);
