@@ -19,6 +19,9 @@
 #include <gst/check/gstharness.h>
 #include <libsoup/soup.h>
 
+#include "gstsioevents.h"
+#include "gstsiometa.h"
+
 #define AUDIO_CAPS "audio/x-raw,format=S16LE,rate=16000,channels=1," \
     "layout=interleaved"
 #define OPEN_PACKET "0{\"sid\":\"fake\",\"upgrades\":[],\"pingInterval\":" \
@@ -220,6 +223,38 @@ fake_server_free (FakeServer * fake)
   g_cond_clear (&fake->cond);
   g_free (fake->url);
   g_free (fake);
+}
+
+static gboolean
+fake_drop_in_thread (gpointer user_data)
+{
+  FakeServer *fake = user_data;
+
+  g_mutex_lock (&fake->lock);
+  if (fake->conn)
+    g_io_stream_close (soup_websocket_connection_get_io_stream (fake->conn),
+        NULL, NULL);
+  g_mutex_unlock (&fake->lock);
+  return G_SOURCE_REMOVE;
+}
+
+/* Cuts the connection like a crashed server would: no close frame. */
+static void
+fake_server_drop (FakeServer * fake)
+{
+  g_main_context_invoke (fake->context, fake_drop_in_thread, fake);
+}
+
+static guint
+fake_count_texts (FakeServer * fake, const gchar * prefix)
+{
+  guint i, count = 0;
+
+  g_mutex_lock (&fake->lock);
+  for (i = 0; i < fake->texts->len; i++)
+    count += g_str_has_prefix (g_ptr_array_index (fake->texts, i), prefix);
+  g_mutex_unlock (&fake->lock);
+  return count;
 }
 
 static gboolean
@@ -791,6 +826,212 @@ GST_START_TEST (test_split_timestamps)
 
 GST_END_TEST;
 
+static GstBuffer *
+numbered_buffer (gsize size, guint64 seq, GstClockTime pts)
+{
+  GstBuffer *buffer = audio_buffer (size, (guint8) seq, pts);
+
+  gst_buffer_add_sio_seq_meta (buffer, seq);
+  return buffer;
+}
+
+/* The next GstSioAck or GstSioReplay sent upstream, skipping others. */
+static GstEvent *
+pull_sio_event (GstHarness * h, GstClockTime timeout)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+
+  while (g_get_monotonic_time () < deadline) {
+    GstEvent *event = gst_harness_try_pull_upstream_event (h);
+
+    if (event == NULL) {
+      g_usleep (1000);
+      continue;
+    }
+    if (gst_sio_ack_event_parse (event, NULL) ||
+        gst_sio_replay_event_parse (event, NULL))
+      return event;
+    gst_event_unref (event);
+  }
+  return NULL;
+}
+
+static guint64
+pull_ack (GstHarness * h)
+{
+  GstEvent *event = pull_sio_event (h, 5 * GST_SECOND);
+  guint64 seq = G_MAXUINT64;
+
+  g_assert_nonnull (event);
+  g_assert_true (gst_sio_ack_event_parse (event, &seq));
+  gst_event_unref (event);
+  return seq;
+}
+
+static gboolean
+answers_ack_support (GstHarness * h)
+{
+  GstQuery *query = gst_sio_ack_support_query_new ();
+  gboolean supported = FALSE;
+
+  g_assert_true (gst_pad_peer_query (h->srcpad, query));
+  g_assert_true (gst_sio_ack_support_query_parse (query, &supported));
+  gst_query_unref (query);
+  return supported;
+}
+
+/* Each acknowledged buffer is acked upstream, once, after every emit that
+ * carried part of it was acknowledged. */
+GST_START_TEST (test_acks_sent_upstream)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url, "max-batch-bytes=1000");
+  GstStructure *stats;
+
+  g_assert_true (answers_ack_support (h));
+  g_assert_cmpint (gst_harness_push (h, numbered_buffer (640, 7, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_cmpuint (pull_ack (h), ==, 7);
+  /* 2500 bytes go out as three emits: one ack, after the third */
+  g_assert_cmpint (gst_harness_push (h, numbered_buffer (2500, 8,
+              20 * GST_MSECOND)), ==, GST_FLOW_OK);
+  g_assert_cmpuint (pull_ack (h), ==, 8);
+  g_assert_true (fake_saw_text (fake, "451-3[", 5 * GST_SECOND));
+  g_assert_null (pull_sio_event (h, 200 * GST_MSECOND));
+  /* the payload's seq is the buffer's */
+  g_assert_true (fake_saw_text (fake, "451-1[\"audio_data\",{\"audio_data\":"
+          "{\"_placeholder\":true,\"num\":0},\"seq\":8,", 0));
+
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "acks-upstream"), ==, 2);
+  g_assert_true (g_value_get_boolean (gst_structure_get_value (stats,
+              "upstream-retains")));
+  gst_structure_free (stats);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_no_ack_support_without_acks)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url, "ack=false");
+
+  g_assert_false (answers_ack_support (h));
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* The server vanishes with two buffers unacknowledged: once reconnected,
+ * the sink asks upstream to replay from the older one and drops the
+ * buffer it holds (it comes back with the replay). */
+GST_START_TEST (test_replay_after_reconnect)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, FALSE);
+  GstHarness *h = harness_new (fake->url,
+      "reconnect-delay=10000000 reconnect-delay-max=50000000");
+  GstBus *bus;
+  GstMessage *msg;
+  GstEvent *event;
+  GstStructure *stats;
+  guint64 from_seq = 0;
+  gboolean reconnected = FALSE;
+  GstBuffer *replayed;
+
+  attach_bus (h);
+  bus = GST_ELEMENT_BUS (h->element);
+  g_assert_true (answers_ack_support (h));
+  g_assert_cmpint (gst_harness_push (h, numbered_buffer (320, 3, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, numbered_buffer (320, 4,
+              10 * GST_MSECOND)), ==, GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-1[", 5 * GST_SECOND));
+
+  fake_server_drop (fake);
+  while (!reconnected && (msg = gst_bus_timed_pop_filtered (bus,
+              5 * GST_SECOND, GST_MESSAGE_ELEMENT))) {
+    reconnected = gst_structure_has_name (gst_message_get_structure (msg),
+        "socketio-reconnected");
+    gst_message_unref (msg);
+  }
+  g_assert_true (reconnected);
+
+  /* the next buffer meets the new connection */
+  g_assert_cmpint (gst_harness_push (h, numbered_buffer (320, 5,
+              20 * GST_MSECOND)), ==, GST_FLOW_OK);
+  event = pull_sio_event (h, 5 * GST_SECOND);
+  g_assert_nonnull (event);
+  g_assert_true (gst_sio_replay_event_parse (event, &from_seq));
+  g_assert_cmpuint (from_seq, ==, 3);
+  gst_event_unref (event);
+  /* buffer 5 was not sent on the new connection: the replay brings it */
+  g_assert_cmpuint (fake_count_texts (fake, "451-"), ==, 2);
+
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "reconnects"), ==, 1);
+  g_assert_cmpuint (stats_uint64 (stats, "disconnects"), ==, 1);
+  g_assert_cmpuint (stats_uint64 (stats, "lost"), ==, 2);
+  g_assert_cmpuint (stats_uint64 (stats, "replays"), ==, 1);
+  gst_structure_free (stats);
+
+  /* replayed buffers go out flagged */
+  replayed = numbered_buffer (320, 3, 0);
+  gst_buffer_get_sio_seq_meta (replayed)->replay = TRUE;
+  g_assert_cmpint (gst_harness_push (h, replayed), ==, GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-0[\"audio_data\",{\"audio_data\":"
+          "{\"_placeholder\":true,\"num\":0},\"seq\":3,\"pts\":0,"
+          "\"duration\":10000000,\"replay\":true,", 5 * GST_SECOND));
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* Without an ackqueue, disconnected-policy=drop discards and counts what
+ * arrives while reconnecting; the first connection is always waited for. */
+GST_START_TEST (test_drop_while_reconnecting)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url, "disconnected-policy=drop "
+      "reconnect-delay=2000000000 reconnect-delay-max=2000000000");
+  GstStructure *stats;
+  GstBus *bus;
+  GstMessage *msg;
+  gboolean disconnected = FALSE;
+  guint i;
+
+  attach_bus (h);
+  bus = GST_ELEMENT_BUS (h->element);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-0[", 5 * GST_SECOND));
+  fake_server_drop (fake);
+  while (!disconnected && (msg = gst_bus_timed_pop_filtered (bus,
+              5 * GST_SECOND, GST_MESSAGE_ELEMENT))) {
+    disconnected = gst_structure_has_name (gst_message_get_structure (msg),
+        "socketio-disconnected");
+    gst_message_unref (msg);
+  }
+  g_assert_true (disconnected);
+  for (i = 0; i < 5; i++)
+    g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+        GST_FLOW_OK);
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "dropped-buffers"), ==, 5);
+  g_assert_cmpuint (stats_uint64 (stats, "dropped-bytes"), ==, 1600);
+  gst_structure_free (stats);
+  msg = gst_bus_timed_pop_filtered (bus, 0, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
 static Suite *
 socketiosink_suite (void)
 {
@@ -813,6 +1054,10 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_acks_out_of_order);
   tcase_add_test (tc, test_ack_timeout);
   tcase_add_test (tc, test_split_timestamps);
+  tcase_add_test (tc, test_acks_sent_upstream);
+  tcase_add_test (tc, test_no_ack_support_without_acks);
+  tcase_add_test (tc, test_replay_after_reconnect);
+  tcase_add_test (tc, test_drop_while_reconnecting);
   return s;
 }
 
