@@ -402,8 +402,6 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
   guint i;
 
   g_mutex_lock (&self->lock);
-  g_assert (self->in_flight > 0);
-  self->in_flight--;
   switch (result) {
     case SIO_EMIT_ACKED:
       self->acked++;
@@ -426,18 +424,25 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
     release_emit_buffers (self, token, result == SIO_EMIT_ACKED, safe);
     self->acks_upstream += safe->len;
   }
-  /* a full window is refilled in bursts: the streaming thread sleeps
-   * until half of it has drained, not once per ack */
-  if (self->in_flight <= self->wake_threshold)
-    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  /* upstream, non-serialized: fine from this thread */
+  /* upstream, non-serialized: fine from this thread; and before the
+   * window moves, so EOS (which waits for an empty window) never finishes
+   * ahead of the acks upstream is owed */
   for (i = 0; safe && i < safe->len; i++)
     gst_pad_push_event (GST_BASE_SINK_PAD (self),
         gst_sio_ack_event_new (g_array_index (safe, guint64, i)));
   if (safe)
     g_array_free (safe, TRUE);
+
+  g_mutex_lock (&self->lock);
+  g_assert (self->in_flight > 0);
+  self->in_flight--;
+  /* a full window is refilled in bursts: the streaming thread sleeps
+   * until half of it has drained, not once per ack */
+  if (self->in_flight <= self->wake_threshold)
+    g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT " done: %d", token, result);
   if (result == SIO_EMIT_ACK_TIMEOUT)

@@ -20,7 +20,9 @@
 struct _SioTestServer
 {
   SioTestServerKind kind;
-  GSubprocess *process;
+  gchar **args;                 /* the extra arguments, for restarts */
+  GSubprocess *process;         /* NULL between kill and restart */
+  GDataInputStream *out;        /* its stdout, kept open for the STATS line */
   GPid pid;
   guint port;
   gchar *url;
@@ -53,18 +55,20 @@ server_dir (void)
   return dir;
 }
 
-SioTestServer *
-sio_test_server_start (SioTestServerKind kind, const gchar * const *args)
+/* Starts one server process on port (0 = a free one) and waits for its
+ * LISTENING line. Returns FALSE, the process reaped, if it exited first
+ * (e.g. the port is taken). */
+static gboolean
+spawn_process (SioTestServer * server, guint port)
 {
-  SioTestServer *server = g_new0 (SioTestServer, 1);
   GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
   GSubprocessLauncher *launcher;
-  GDataInputStream *out;
   GError *error = NULL;
+  gchar **arg;
   gchar *line;
+  guint listening = 0;
 
-  server->kind = kind;
-  if (kind == SIO_TEST_SERVER_NODE) {
+  if (server->kind == SIO_TEST_SERVER_NODE) {
     g_ptr_array_add (argv, g_strdup ("node"));
     g_ptr_array_add (argv, g_build_filename (server_dir (), "server.js", NULL));
   } else {
@@ -74,11 +78,13 @@ sio_test_server_start (SioTestServerKind kind, const gchar * const *args)
   g_ptr_array_add (argv, g_strdup ("--host"));
   g_ptr_array_add (argv, g_strdup ("127.0.0.1"));
   g_ptr_array_add (argv, g_strdup ("--port"));
-  g_ptr_array_add (argv, g_strdup ("0"));
-  for (; args && *args; args++)
-    g_ptr_array_add (argv, g_strdup (*args));
+  g_ptr_array_add (argv, g_strdup_printf ("%u", port));
+  for (arg = server->args; arg && *arg; arg++)
+    g_ptr_array_add (argv, g_strdup (*arg));
   g_ptr_array_add (argv, NULL);
 
+  /* stdin: a pipe whose write end only this process holds (GSubprocess
+   * makes it close-on-exec), so the server exits when we die. */
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
       G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   server->process = g_subprocess_launcher_spawnv (launcher,
@@ -88,25 +94,128 @@ sio_test_server_start (SioTestServerKind kind, const gchar * const *args)
   g_ptr_array_unref (argv);
   server->pid = atoi (g_subprocess_get_identifier (server->process));
 
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe
+  /* Kept open after LISTENING: the server prints its final stats on it
+   * when killed (closing it would make that write fail). */
+  server->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe
       (server->process));
-  while ((line = g_data_input_stream_read_line (out, NULL, NULL, &error))) {
+  while ((line = g_data_input_stream_read_line (server->out, NULL, NULL,
+              &error))) {
     if (g_str_has_prefix (line, "LISTENING ")) {
-      server->port = atoi (line + strlen ("LISTENING "));
+      listening = atoi (line + strlen ("LISTENING "));
       g_free (line);
       break;
     }
     g_free (line);
   }
   g_assert_no_error (error);
-  g_object_unref (out);
-  if (server->port == 0)
+
+  if (listening == 0) {
+    g_subprocess_wait (server->process, NULL, &error);
+    g_assert_no_error (error);
+    g_clear_object (&server->out);
+    g_clear_object (&server->process);
+    server->pid = 0;
+    return FALSE;
+  }
+  g_assert_true (port == 0 || listening == port);
+  server->port = listening;
+  server->frozen = FALSE;
+  return TRUE;
+}
+
+SioTestServer *
+sio_test_server_start_on_port (SioTestServerKind kind, guint port,
+    const gchar * const *args)
+{
+  SioTestServer *server = g_new0 (SioTestServer, 1);
+
+  server->kind = kind;
+  server->args = g_strdupv ((gchar **) args);
+  if (!spawn_process (server, port))
     g_error ("the %s test server did not start", sio_test_server_kind_name
         (kind));
-
   server->url = g_strdup_printf ("http://127.0.0.1:%u", server->port);
   server->session = soup_session_new ();
   return server;
+}
+
+SioTestServer *
+sio_test_server_start (SioTestServerKind kind, const gchar * const *args)
+{
+  return sio_test_server_start_on_port (kind, 0, args);
+}
+
+/* SIGTERM, read the STATS line, reap. Returns the stats or NULL. */
+static JsonObject *
+terminate (SioTestServer * server)
+{
+  JsonObject *stats = NULL;
+  GError *error = NULL;
+  gchar *line;
+
+  g_assert_nonnull (server->process);
+  if (server->frozen) {
+    kill (server->pid, SIGCONT);
+    server->frozen = FALSE;
+  }
+  g_subprocess_send_signal (server->process, SIGTERM);
+  while (stats == NULL && (line = g_data_input_stream_read_line (server->out,
+              NULL, NULL, &error))) {
+    if (g_str_has_prefix (line, "STATS ")) {
+      JsonParser *parser = json_parser_new ();
+
+      if (json_parser_load_from_data (parser, line + strlen ("STATS "), -1,
+              &error) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        stats = json_object_ref (json_node_get_object (json_parser_get_root
+                (parser)));
+      g_assert_no_error (error);
+      g_object_unref (parser);
+    }
+    g_free (line);
+  }
+  g_assert_no_error (error);
+  g_subprocess_wait (server->process, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&server->out);
+  g_clear_object (&server->process);
+  server->pid = 0;
+  /* idle keep-alive connections to the dead process */
+  soup_session_abort (server->session);
+  return stats;
+}
+
+JsonObject *
+sio_test_server_kill (SioTestServer * server)
+{
+  JsonObject *stats = terminate (server);
+
+  if (stats == NULL)
+    g_error ("the %s test server on port %u printed no final stats (had it "
+        "died already?)", sio_test_server_kind_name (server->kind),
+        server->port);
+  return stats;
+}
+
+void
+sio_test_server_restart (SioTestServer * server)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  g_assert_null (server->process);
+  /* The port can only be busy for a moment (e.g. a client's connect()
+   * that happened to pick it as its own source port): retry. */
+  while (!spawn_process (server, server->port)) {
+    if (g_get_monotonic_time () > deadline)
+      g_error ("the %s test server did not restart on port %u",
+          sio_test_server_kind_name (server->kind), server->port);
+    g_usleep (100 * 1000);
+  }
+}
+
+gboolean
+sio_test_server_is_running (SioTestServer * server)
+{
+  return server->process != NULL;
 }
 
 guint
@@ -160,6 +269,23 @@ sio_test_server_stats (SioTestServer * server)
 }
 
 void
+sio_test_server_wait_events (SioTestServer * server, gint64 events)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline) {
+    JsonObject *stats = sio_test_server_stats (server);
+    gint64 seen = json_object_get_int_member (stats, "events");
+
+    json_object_unref (stats);
+    if (seen >= events)
+      return;
+    g_usleep (10 * 1000);
+  }
+  g_error ("the server did not receive %" G_GINT64_FORMAT " events", events);
+}
+
+void
 sio_test_server_freeze (SioTestServer * server)
 {
   kill (server->pid, SIGSTOP);
@@ -176,19 +302,92 @@ sio_test_server_thaw (SioTestServer * server)
 void
 sio_test_server_stop (SioTestServer * server)
 {
-  GError *error = NULL;
-
   if (server == NULL)
     return;
-  if (server->frozen)
-    kill (server->pid, SIGCONT);
-  g_subprocess_send_signal (server->process, SIGTERM);
-  g_subprocess_wait (server->process, NULL, &error);
-  g_assert_no_error (error);
-  g_object_unref (server->process);
+  if (server->process) {
+    JsonObject *stats = terminate (server);
+
+    if (stats)
+      json_object_unref (stats);
+  }
   g_object_unref (server->session);
+  g_strfreev (server->args);
   g_free (server->url);
   g_free (server);
+}
+
+GArray *
+sio_test_seq_ranges_new (void)
+{
+  return g_array_new (FALSE, FALSE, sizeof (SioTestSeqRange));
+}
+
+void
+sio_test_seq_ranges_add (GArray * ranges, gint64 first, gint64 last)
+{
+  SioTestSeqRange r = { first, last };
+  guint i = 0;
+
+  g_assert_cmpint (first, <=, last);
+  /* skip the ranges that end before first - 1 */
+  while (i < ranges->len && g_array_index (ranges, SioTestSeqRange,
+          i).last < first - 1)
+    i++;
+  /* merge with every range that overlaps or touches [first, last] */
+  while (i < ranges->len && g_array_index (ranges, SioTestSeqRange,
+          i).first <= last + 1) {
+    SioTestSeqRange *o = &g_array_index (ranges, SioTestSeqRange, i);
+
+    r.first = MIN (r.first, o->first);
+    r.last = MAX (r.last, o->last);
+    g_array_remove_index (ranges, i);
+  }
+  g_array_insert_val (ranges, i, r);
+}
+
+void
+sio_test_seq_ranges_add_stats (GArray * ranges, JsonObject * stats)
+{
+  JsonArray *list = json_object_get_array_member (stats, "seqRanges");
+  guint i;
+
+  g_assert_nonnull (list);
+  for (i = 0; i < json_array_get_length (list); i++) {
+    JsonArray *pair = json_array_get_array_element (list, i);
+
+    g_assert_cmpuint (json_array_get_length (pair), ==, 2);
+    sio_test_seq_ranges_add (ranges, json_array_get_int_element (pair, 0),
+        json_array_get_int_element (pair, 1));
+  }
+}
+
+guint64
+sio_test_seq_ranges_count (GArray * ranges)
+{
+  guint64 n = 0;
+  guint i;
+
+  for (i = 0; i < ranges->len; i++) {
+    SioTestSeqRange *r = &g_array_index (ranges, SioTestSeqRange, i);
+
+    n += r->last - r->first + 1;
+  }
+  return n;
+}
+
+gchar *
+sio_test_seq_ranges_to_string (GArray * ranges)
+{
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < ranges->len; i++) {
+    SioTestSeqRange *r = &g_array_index (ranges, SioTestSeqRange, i);
+
+    g_string_append_printf (s, "%s[%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
+        "]", i ? " " : "", r->first, r->last);
+  }
+  return g_string_free (s, FALSE);
 }
 
 guint

@@ -201,24 +201,6 @@ check_delivery (SioTestServer * server, Stream * stream, guint64 events)
   json_object_unref (stats);
 }
 
-/* Polls the server until it has counted @events events. */
-static void
-wait_server_events (SioTestServer * server, gint64 events)
-{
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-
-  while (g_get_monotonic_time () < deadline) {
-    JsonObject *stats = sio_test_server_stats (server);
-    gint64 seen = json_object_get_int_member (stats, "events");
-
-    json_object_unref (stats);
-    if (seen >= events)
-      return;
-    g_usleep (10 * 1000);
-  }
-  g_error ("the server did not receive %" G_GINT64_FORMAT " events", events);
-}
-
 static SioTestServer *
 start_server (const gchar * first_arg, ...)
 {
@@ -453,7 +435,7 @@ GST_START_TEST (test_server_event_reaches_bus)
   g_assert_cmpint (stream_push (stream, 5, 2048), ==, GST_FLOW_OK);
 
   /* the sink is connected once the server counted our events */
-  wait_server_events (server, 5);
+  sio_test_server_wait_events (server, 5);
   reply = sio_test_server_control (server,
       "emit?event=transcript&args=%5B%7B%22text%22%3A%22hello%22%7D%5D");
   g_assert_cmpint (json_object_get_int_member (reply, "sent"), ==, 1);
@@ -521,7 +503,7 @@ GST_START_TEST (test_server_disconnect)
 
   stream_play (stream);
   g_assert_cmpint (stream_push (stream, 5, 2048), ==, GST_FLOW_OK);
-  wait_server_events (server, 5);
+  sio_test_server_wait_events (server, 5);
   json_object_unref (sio_test_server_control (server, "disconnect"));
   error = wait_error (stream, 10 * GST_SECOND);
   g_assert_nonnull (strstr (error->message, "disconnected this client"));
@@ -611,7 +593,7 @@ GST_START_TEST (test_no_ack_memory_bounded_when_server_stops_reading)
 
   stream_play (stream);
   g_assert_cmpint (stream_push (stream, 10, 2048), ==, GST_FLOW_OK);
-  wait_server_events (server, 10);
+  sio_test_server_wait_events (server, 10);
   sio_test_server_freeze (server);
   rss_before = sio_test_rss_kib ();
 
@@ -680,7 +662,7 @@ GST_START_TEST (test_no_busy_loop_when_live)
   g_assert_nonnull (pipeline);
   g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
       GST_STATE_CHANGE_FAILURE);
-  wait_server_events (server, 10);
+  sio_test_server_wait_events (server, 10);
   cpu_before = process_cpu_seconds ();
   g_usleep (2 * G_USEC_PER_SEC);
   cpu = process_cpu_seconds () - cpu_before;

@@ -22,16 +22,23 @@ function startServer(kind, args) {
   const [cmd, base] = SERVERS[kind];
   const child = spawn(cmd, [...base, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((r) => child.on('exit', (code, sig) => r({ code, sig })));
-  const port = new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const m = buf.match(/^LISTENING (\d+)\n/);
-      if (m) resolve(Number(m[1]));
-    });
-    exited.then(() => reject(new Error(`${kind} server exited before listening`)));
+  let buf = '';
+  const line = (re, what) => new Promise((resolve, reject) => {
+    const check = () => {
+      const m = buf.match(re);
+      if (m) resolve(m[1]);
+      return m;
+    };
+    child.stdout.on('data', check);
+    // 'close': stdout fully read, the last line included
+    child.stdout.on('close', () => check() || reject(new Error(`${kind} server: no ${what} line`)));
   });
-  return { child, port, exited };
+  child.stdout.on('data', (d) => { buf += d; });
+  const port = line(/^LISTENING (\d+)\n/, 'LISTENING').then(Number);
+  // the final stats, printed on SIGTERM/SIGINT
+  const stats = line(/^STATS (.*)\n/m, 'STATS').then(JSON.parse);
+  stats.catch(() => {});  // only awaited by the tests that kill the server
+  return { child, port, exited, stats };
 }
 
 function get(port, p) {
@@ -127,6 +134,16 @@ async function testServer(kind) {
     assert.ok(Date.now() - t0 >= 130, 'ack delay');
     await control(port, 'config?ackDelayMs=0');
 
+    // received seqs as ranges; duplicates and replays
+    await b.emitWithAck('audio_data', { ...payload(3, Buffer.alloc(4)), replay: true });
+    await b.emitWithAck('audio_data', payload(30, Buffer.alloc(4)));
+    await b.emitWithAck('audio_data', { ...payload(26, Buffer.alloc(4)), replay: true });
+    await b.emitWithAck('audio_data', payload(25, Buffer.alloc(4)));
+    st = await control(port, 'stats');
+    assert.deepEqual(st.seqRanges, [[0, 26], [30, 30]]);
+    assert.equal(st.duplicates, 1);
+    assert.equal(st.replays, 2);
+
     // held acks of a client that leaves are dropped from pending
     await control(port, 'config?ack=0');
     const c = await connect(port, '/x/y', { token: 'secret' });
@@ -139,6 +156,7 @@ async function testServer(kind) {
       return s.pending === 0 && s;
     }, 'pending=0');
     assert.equal(st.abandonedAcks, 2);
+    assert.equal(st.duplicates, 3);  // seq 0 and 1 again
     assert.equal(st.disconnectReasons.at(-1), 'client namespace disconnect');
     assert.ok(st.namespaces.includes('/x/y'));
     await control(port, 'config?ack=1');
@@ -164,6 +182,8 @@ async function testServer(kind) {
     assert.equal(st.events, 0);
     assert.equal(st.sha256, crypto.createHash('sha256').digest('hex'));
     assert.equal(st.lastSeq, null);
+    assert.deepEqual(st.seqRanges, []);
+    assert.equal(st.duplicates + st.replays, 0);
 
     // stdin EOF ends the server
     srv.child.stdin.end();
@@ -179,7 +199,66 @@ async function testServer(kind) {
   srv2.child.kill('SIGTERM');
   await srv2.exited;
   assert.ok(Date.now() - t0 < 2000, 'SIGTERM exit');
+  assert.equal((await srv2.stats).events, 0);
+
+  await testKillRestart(kind);
   console.log(`ok ${kind}`);
+}
+
+// SIGTERM/SIGINT with a client connected: the server prints its final stats
+// and goes away without a DISCONNECT, so the client sees "transport close"
+// (not "io server disconnect") and reconnects to the server restarted at
+// once on the same port.
+async function testKillRestart(kind) {
+  let srv = startServer(kind, []);
+  const port = await srv.port;
+  const all = [srv];
+  const s = io(`http://127.0.0.1:${port}/audio`, {
+    transports: ['websocket'], forceNew: true,
+    reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 100,
+  });
+  try {
+    const reasons = [];
+    s.on('disconnect', (r) => reasons.push(r));
+    let seq = 0;
+    for (const sig of ['SIGTERM', 'SIGINT']) {
+      if (!s.connected) await new Promise((r) => s.once('connect', r));
+      for (let i = 0; i < 5; i++) {
+        await s.timeout(3000).emitWithAck('audio_data', payload(seq++, Buffer.alloc(8)));
+      }
+      // the last one is not acked: in flight when the server dies
+      const holding = control(port, 'config?ack=0');
+      await holding;
+      s.emit('audio_data', payload(seq++, Buffer.alloc(8)), () => {});
+      await waitFor(async () => (await control(port, 'stats')).pending === 1, 'pending=1');
+      const gone = new Promise((r) => s.once('disconnect', r));
+      const t0 = Date.now();
+      srv.child.kill(sig);
+      const st = await srv.stats;
+      await srv.exited;
+      assert.ok(Date.now() - t0 < 2000, `${sig} exit`);
+      assert.deepEqual(st.seqRanges, [[seq - 6, seq - 1]]);
+      assert.equal(st.events, 6);
+      assert.equal(st.pending, 1);
+      assert.equal(st.connected, 1);
+      assert.equal(await gone, 'transport close');
+      // restart at once on the same port
+      srv = startServer(kind, ['--port', String(port)]);
+      all.push(srv);
+      assert.equal(await srv.port, port);
+    }
+    await new Promise((r) => s.once('connect', r));
+    await s.timeout(3000).emitWithAck('audio_data', { ...payload(0, Buffer.alloc(8)), replay: true });
+    const st = await control(port, 'stats');
+    assert.equal(st.connections, 1);
+    assert.deepEqual(st.seqRanges, [[0, 0]]);
+    assert.equal(st.replays, 1);
+    assert.equal(st.duplicates, 0);  // per process: seq 0 went to the first one
+    assert.deepEqual(reasons, ['transport close', 'transport close']);
+  } finally {
+    s.close();
+    for (const x of all) x.child.kill('SIGKILL');
+  }
 }
 
 (async () => {

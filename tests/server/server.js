@@ -9,7 +9,11 @@
 //                  [--ping-timeout MS] [--ignore-stdin]
 //
 // Prints exactly one line "LISTENING <port>" once it accepts connections.
-// Exits on SIGTERM/SIGINT and when stdin reaches EOF, so a test that dies
+// On SIGTERM/SIGINT prints one line "STATS <json>" (the /control/stats
+// object) and exits at once without telling its clients (no DISCONNECT:
+// they see a transport close and reconnect, as after a crash); --port N
+// lets a restarted server listen on the same port again.
+// Exits when stdin reaches EOF too (silently), so a test that dies
 // never leaves a server behind (the parent keeps a pipe on our stdin);
 // --ignore-stdin disables the latter for manual use.
 //
@@ -22,6 +26,7 @@
 //   /control/reset       zero counters and hash
 'use strict';
 
+const fs = require('fs');
 const http = require('http');
 const crypto = require('crypto');
 const { Server } = require('socket.io');
@@ -110,6 +115,9 @@ function resetStats() {
     seqErrors: 0,            // seq !== lastSeq + 1 (first event exempt)
     seqGaps: 0,              // ... of which seq > lastSeq + 1
     seqRepeats: 0,           // ... of which seq <= lastSeq (replays, duplicates)
+    seqRanges: [],           // every integer seq received, as merged [first, last] ranges
+    duplicates: 0,           // events whose seq this process had already received
+    replays: 0,              // events flagged "replay": true
     last: null,
     disconnectReasons: [],
     clientEvents: {},
@@ -151,6 +159,50 @@ function dropPendingOf(socket) {
   }
 }
 
+// Adds seq to ranges (sorted, disjoint, non-adjacent [first, last] pairs);
+// returns false if it was already there. In-order arrival is O(1).
+function addSeq(ranges, seq) {
+  const n = ranges.length;
+  const tail = ranges[n - 1];
+  if (n === 0 || seq > tail[1] + 1) {
+    ranges.push([seq, seq]);
+    return true;
+  }
+  if (seq === tail[1] + 1) {
+    tail[1] = seq;
+    return true;
+  }
+  // index of the last range starting at or before seq (-1: none)
+  let lo = 0;
+  let hi = n - 1;
+  let i = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ranges[mid][0] <= seq) {
+      i = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  const prev = i >= 0 ? ranges[i] : null;
+  if (prev && seq <= prev[1]) return false;
+  const next = ranges[i + 1];  // exists: seq is below the tail's end
+  const joinPrev = prev !== null && prev[1] + 1 === seq;
+  const joinNext = next[0] - 1 === seq;
+  if (joinPrev && joinNext) {
+    prev[1] = next[1];
+    ranges.splice(i + 1, 1);
+  } else if (joinPrev) {
+    prev[1] = seq;
+  } else if (joinNext) {
+    next[0] = seq;
+  } else {
+    ranges.splice(i + 1, 0, [seq, seq]);
+  }
+  return true;
+}
+
 function onAudio(socket, args) {
   const cb = typeof args[args.length - 1] === 'function' ? args.pop() : null;
   const payload = args[0];
@@ -171,6 +223,8 @@ function onAudio(socket, args) {
       }
     }
     stats.lastSeq = typeof seq === 'number' ? seq : null;
+    if (Number.isInteger(seq) && !addSeq(stats.seqRanges, seq)) stats.duplicates++;
+    if (payload.replay === true) stats.replays++;
     // null rather than absent, so the JSON has the same keys as server.py's
     const f = (k) => (payload[k] === undefined ? null : payload[k]);
     stats.last = {
@@ -317,8 +371,37 @@ function quit() {
   // clients are doing; the kernel closes the sockets.
   process.exit(0);
 }
-process.on('SIGTERM', quit);
-process.on('SIGINT', quit);
+
+// Writes all of s to fd synchronously, even if fd is a non-blocking pipe
+// (libuv makes stdout pipes non-blocking) whose reader is slow.
+function writeAllSync(fd, s) {
+  const buf = Buffer.from(s);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(nap, 0, 0, 1);
+    }
+  }
+}
+
+// SIGTERM/SIGINT: one "STATS <json>" line (what /control/stats would say),
+// then exit at once. Deliberately no io.close() and no DISCONNECT packet: the
+// clients see a bare transport close, as if the server had crashed, and
+// reconnect (a 41 would tell them not to).
+function dumpStatsAndQuit() {
+  try {
+    writeAllSync(1, `STATS ${JSON.stringify(snapshot())}\n`);
+  } catch (e) {
+    // stdout closed (EPIPE): nobody wants the stats, still exit
+  }
+  quit();
+}
+process.on('SIGTERM', dumpStatsAndQuit);
+process.on('SIGINT', dumpStatsAndQuit);
 if (!opts.ignoreStdin) {
   process.stdin.on('end', quit);
   process.stdin.on('error', quit);
@@ -329,6 +412,8 @@ httpServer.on('error', (err) => {
   process.stderr.write(`server.js: ${err.message}\n`);
   process.exit(1);
 });
+// libuv sets SO_REUSEADDR: a restarted server can take --port N again at
+// once, whatever TIME_WAIT connections the killed one left.
 httpServer.listen(opts.port, opts.host, () => {
   // A single write() on a pipe is flushed before the next event loop turn.
   process.stdout.write(`LISTENING ${httpServer.address().port}\n`);

@@ -2,8 +2,9 @@
 """Debian's python-socketio (5.7.x, python-engineio 4.3.x) + aiohttp as a test
 server for gst-socketio: the Python stack most users of the sink come from.
 
-Same command line, "LISTENING <port>" line, stdin-EOF exit and /control API
-(same JSON field names) as server.js:
+Same command line, "LISTENING <port>" line, stdin-EOF exit, "STATS <json>"
+line on SIGTERM/SIGINT (then exit without telling the clients) and /control
+API (same JSON field names) as server.js:
 
   /usr/bin/python3 server.py [--host 127.0.0.1] [--port 0] [--token T]
       [--ack-delay-ms N] [--no-ack] [--max-payload BYTES] [--event audio_data]
@@ -32,6 +33,7 @@ Differences from server.js, all due to python-socketio 5.7:
 
 import argparse
 import asyncio
+import bisect
 import contextvars
 import hashlib
 import json
@@ -70,6 +72,34 @@ def parse_args():
     if a.ack_delay_ms < 0 or a.max_payload < 0 or a.port < 0:
         p.error('negative values are not allowed')
     return a
+
+
+def add_seq(ranges, seq):
+    """Adds seq to ranges (sorted, disjoint, non-adjacent [first, last]
+    lists); returns False if it was already there. Same as server.js."""
+    if not ranges or seq > ranges[-1][1] + 1:
+        ranges.append([seq, seq])
+        return True
+    if seq == ranges[-1][1] + 1:
+        ranges[-1][1] = seq
+        return True
+    i = bisect.bisect_right(ranges, seq, key=lambda r: r[0]) - 1
+    prev = ranges[i] if i >= 0 else None
+    if prev is not None and seq <= prev[1]:
+        return False
+    nxt = ranges[i + 1]  # exists: seq is below the last range's end
+    join_prev = prev is not None and prev[1] + 1 == seq
+    join_next = nxt[0] - 1 == seq
+    if join_prev and join_next:
+        prev[1] = nxt[1]
+        del ranges[i + 1]
+    elif join_prev:
+        prev[1] = seq
+    elif join_next:
+        nxt[0] = seq
+    else:
+        ranges.insert(i + 1, [seq, seq])
+    return True
 
 
 class SioServer(socketio.AsyncServer):
@@ -156,6 +186,9 @@ class App:
             'seqErrors': 0,
             'seqGaps': 0,
             'seqRepeats': 0,
+            'seqRanges': [],    # every int seq received, merged [first, last]
+            'duplicates': 0,    # events whose seq this process already had
+            'replays': 0,       # events flagged "replay": true
             'last': None,
             'disconnectReasons': [],
             'clientEvents': {},
@@ -221,6 +254,10 @@ class App:
                 else:
                     st['seqRepeats'] += 1
             st['lastSeq'] = seq if is_num else None
+            if is_num and not add_seq(st['seqRanges'], seq):
+                st['duplicates'] += 1
+            if payload.get('replay') is True:
+                st['replays'] += 1
             last = {k: payload.get(k) for k in
                     ('seq', 'pts', 'duration', 'format', 'rate', 'channels')}
             last['size'] = len(data)
@@ -322,8 +359,22 @@ class App:
 
 def quit_now():
     # No graceful shutdown: a test server must go away at once.
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except OSError:
+        pass
     os._exit(0)
+
+
+def dump_stats_and_quit(app_state):
+    """SIGTERM/SIGINT: one "STATS <json>" line, then exit at once without
+    a DISCONNECT to anyone: clients see a transport close, as after a crash,
+    and reconnect. Same as server.js."""
+    try:
+        sys.stdout.write('STATS %s\n' % json.dumps(app_state.snapshot()))
+    except (OSError, ValueError):
+        pass  # stdout closed: nobody wants the stats
+    quit_now()
 
 
 def watch_stdin(loop):
@@ -350,7 +401,7 @@ async def main():
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, quit_now)
+        loop.add_signal_handler(sig, dump_stats_and_quit, app_state)
     if not opts.ignore_stdin:
         watch_stdin(loop)
 

@@ -1,0 +1,418 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/* Live streams through ackqueue and socketiosink while the socket.io
+ * server is killed and restarted, frozen, or gone for a minute: nothing
+ * is lost that was not counted as dropped, and memory stays bounded. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/check/gstcheck.h>
+
+#include "test-server.h"
+
+#define FRAME_BYTES 2048        /* 1024 samples of 16 kHz mono S16 */
+
+typedef struct
+{
+  GstElement *pipeline;
+  GstElement *sink;
+  GstElement *queue;
+  GstElement *pool;
+  GstBus *bus;
+} Live;
+
+static Live *
+live_new (SioTestServer * server, const gchar * head, const gchar * queue,
+    const gchar * sink)
+{
+  Live *live = g_new0 (Live, 1);
+  GError *error = NULL;
+  gchar *description = g_strdup_printf ("%s ! ackqueue name=queue %s ! "
+      "socketiosink name=sink location=%s sync=false %s", head, queue,
+      sio_test_server_get_url (server), sink);
+
+  live->pipeline = gst_parse_launch (description, &error);
+  g_assert_no_error (error);
+  g_free (description);
+  live->sink = gst_bin_get_by_name (GST_BIN (live->pipeline), "sink");
+  live->queue = gst_bin_get_by_name (GST_BIN (live->pipeline), "queue");
+  live->pool = gst_bin_get_by_name (GST_BIN (live->pipeline), "pool");
+  live->bus = gst_element_get_bus (live->pipeline);
+  g_assert_cmpint (gst_element_set_state (live->pipeline, GST_STATE_PLAYING),
+      !=, GST_STATE_CHANGE_FAILURE);
+  return live;
+}
+
+static void
+live_free (Live * live)
+{
+  g_assert_cmpint (gst_element_set_state (live->pipeline, GST_STATE_NULL),
+      ==, GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (live->sink);
+  gst_object_unref (live->queue);
+  if (live->pool)
+    gst_object_unref (live->pool);
+  gst_bus_set_flushing (live->bus, TRUE);
+  gst_object_unref (live->bus);
+  gst_object_unref (live->pipeline);
+  g_free (live);
+}
+
+static guint64
+stat (GstElement * element, const gchar * field)
+{
+  GstStructure *stats;
+  guint64 value = 0;
+
+  g_object_get (element, "stats", &stats, NULL);
+  if (!gst_structure_get_uint64 (stats, field, &value))
+    g_error ("%s has no stats field %s", GST_OBJECT_NAME (element), field);
+  gst_structure_free (stats);
+  return value;
+}
+
+/* Waits for an element message named @name (or an error, which fails). */
+static gint64
+wait_element_message (Live * live, const gchar * name, GstClockTime timeout)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+
+  while (g_get_monotonic_time () < deadline) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (live->bus,
+        (deadline - g_get_monotonic_time ()) * GST_USECOND,
+        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
+
+    if (msg == NULL)
+      break;
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *error;
+
+      gst_message_parse_error (msg, &error, NULL);
+      g_error ("unexpected error: %s", error->message);
+    }
+    if (gst_structure_has_name (gst_message_get_structure (msg), name)) {
+      gst_message_unref (msg);
+      return g_get_monotonic_time ();
+    }
+    gst_message_unref (msg);
+  }
+  g_error ("no %s message", name);
+  return 0;
+}
+
+static void
+wait_eos (Live * live, GstClockTime timeout)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (live->bus, timeout,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+
+  g_assert_nonnull (msg);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *error;
+
+    gst_message_parse_error (msg, &error, NULL);
+    g_error ("unexpected error: %s", error->message);
+  }
+  gst_message_unref (msg);
+}
+
+/* The union of what the server processes received, and the sums of what
+ * they counted. */
+typedef struct
+{
+  GArray *seqs;
+  gint64 events;
+  gint64 duplicates;
+  gint64 replays;
+} Received;
+
+static void
+received_add (Received * received, JsonObject * stats)
+{
+  sio_test_seq_ranges_add_stats (received->seqs, stats);
+  received->events += json_object_get_int_member (stats, "events");
+  received->duplicates += json_object_get_int_member (stats, "duplicates");
+  received->replays += json_object_get_int_member (stats, "replays");
+  json_object_unref (stats);
+}
+
+/* 30 s of live audio, the server killed and restarted 5 times: every frame
+ * reaches some server process at least once, the counters add up exactly,
+ * and duplicates only come from frames in flight at a failure. */
+GST_START_TEST (test_five_restarts)
+{
+  const guint frames = 470;     /* 30.08 s */
+  const guint restarts = 5;
+  const guint max_in_flight = 8;
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  Received received = { sio_test_seq_ranges_new () };
+  gchar *head = g_strdup_printf ("audiotestsrc is-live=true wave=white-noise "
+      "samplesperbuffer=1024 num-buffers=%u ! audio/x-raw,format=S16LE,"
+      "rate=16000,channels=1", frames);
+  gchar *sink = g_strdup_printf ("max-in-flight=%u reconnect-delay=100000000 "
+      "reconnect-delay-max=1000000000 connect-timeout=2000000000",
+      max_in_flight);
+  Live *live = live_new (server, head, "", sink);
+  guint64 acked, dropped, reconnects, unique;
+  guint i;
+  gchar *ranges;
+
+  sio_test_server_wait_events (server, 5);
+  for (i = 0; i < restarts; i++) {
+    g_usleep (4 * G_USEC_PER_SEC);
+    received_add (&received, sio_test_server_kill (server));
+    g_usleep (G_USEC_PER_SEC);
+    sio_test_server_restart (server);
+    wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+  }
+  wait_eos (live, 60 * GST_SECOND);
+  received_add (&received, sio_test_server_kill (server));
+
+  acked = stat (live->queue, "acked-buffers");
+  dropped = stat (live->queue, "dropped-buffers");
+  reconnects = stat (live->sink, "reconnects");
+  unique = sio_test_seq_ranges_count (received.seqs);
+  ranges = sio_test_seq_ranges_to_string (received.seqs);
+  g_print ("restarts: %u frames produced, %" G_GUINT64_FORMAT " acked, %"
+      G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT " received once or "
+      "more (%s), %" G_GINT64_FORMAT " events, %" G_GINT64_FORMAT
+      " duplicates, %" G_GINT64_FORMAT " replayed, %" G_GUINT64_FORMAT
+      " reconnects\n", frames, acked, dropped, unique, ranges,
+      received.events, received.duplicates, received.replays, reconnects);
+
+  g_assert_cmpuint (reconnects, ==, restarts);
+  /* produced = acked + dropped, and leaky=no drops nothing */
+  g_assert_cmpuint (acked + dropped, ==, frames);
+  g_assert_cmpuint (dropped, ==, 0);
+  /* every frame reached a server process */
+  g_assert_cmpuint (unique, ==, frames);
+  g_assert_cmpstr (ranges, ==, "[0,469]");
+  /* each extra delivery is a frame in flight when its server died */
+  g_assert_cmpint (received.events - (gint64) unique, <=,
+      restarts * max_in_flight);
+  g_free (ranges);
+
+  live_free (live);
+  sio_test_server_stop (server);
+  g_array_unref (received.seqs);
+  g_free (head);
+  g_free (sink);
+}
+
+GST_END_TEST;
+
+/* A server frozen with SIGSTOP stops pinging: the sink notices within
+ * pingInterval + pingTimeout, and is back within the backoff once the
+ * server resumes. Nothing is lost. */
+GST_START_TEST (test_frozen_server)
+{
+  const gchar *args[] = { "--ping-interval", "300", "--ping-timeout", "200",
+    NULL
+  };
+  const guint frames = 120;     /* 7.7 s */
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, args);
+  gchar *head = g_strdup_printf ("audiotestsrc is-live=true "
+      "samplesperbuffer=1024 num-buffers=%u ! audio/x-raw,format=S16LE,"
+      "rate=16000,channels=1", frames);
+  Live *live = live_new (server, head, "", "connect-timeout=1000000000 "
+      "reconnect-delay=100000000 reconnect-delay-max=500000000");
+  Received received = { sio_test_seq_ranges_new () };
+  gint64 frozen, detected, thawed, back;
+
+  sio_test_server_wait_events (server, 10);
+  frozen = g_get_monotonic_time ();
+  sio_test_server_freeze (server);
+  detected = wait_element_message (live, "socketio-disconnected",
+      5 * GST_SECOND);
+  g_usleep (2 * G_USEC_PER_SEC);
+  thawed = g_get_monotonic_time ();
+  sio_test_server_thaw (server);
+  back = wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+  g_print ("frozen server: detected after %" G_GINT64_FORMAT " ms, back %"
+      G_GINT64_FORMAT " ms after it resumed\n", (detected - frozen) / 1000,
+      (back - thawed) / 1000);
+  /* pingInterval + pingTimeout = 500 ms, plus the 20 ms tick */
+  g_assert_cmpint (detected - frozen, <=, 600 * 1000);
+  /* + backoff of at most 500 ms and the handshake */
+  g_assert_cmpint (back - thawed, <=, (500 + 500 + 200) * 1000);
+
+  wait_eos (live, 30 * GST_SECOND);
+  received_add (&received, sio_test_server_kill (server));
+  g_assert_cmpuint (sio_test_seq_ranges_count (received.seqs), ==, frames);
+  g_assert_cmpuint (stat (live->queue, "acked-buffers"), ==, frames);
+
+  live_free (live);
+  sio_test_server_stop (server);
+  g_array_unref (received.seqs);
+  g_free (head);
+}
+
+GST_END_TEST;
+
+/* The server gone for 60 s, ackqueue leaky=downstream: memory stays within
+ * max-size-bytes + 4 MiB of what it was before, the oldest audio is
+ * dropped and counted, and once the server is back the newest arrives. */
+GST_START_TEST (test_minute_outage_bounded)
+{
+  const guint64 max_bytes = 1024 * 1024;
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  gchar *queue = g_strdup_printf ("leaky=downstream max-size-bytes=%"
+      G_GUINT64_FORMAT " max-size-time=0 max-size-buffers=0", max_bytes);
+  Live *live = live_new (server, "audiotestsrc is-live=true "
+      "samplesperbuffer=1024 ! audio/x-raw,format=S16LE,rate=16000,"
+      "channels=1", queue, "reconnect-delay=200000000 "
+      "reconnect-delay-max=2000000000");
+  Received received = { sio_test_seq_ranges_new () };
+  gsize rss_before, rss_peak = 0;
+  guint64 newest, acked, dropped, received_total, unique;
+  guint second, outage = 60;
+  JsonObject *stats;
+
+  /* for quick local runs */
+  if (g_getenv ("SIO_TEST_OUTAGE_SECONDS"))
+    outage = atoi (g_getenv ("SIO_TEST_OUTAGE_SECONDS"));
+
+  sio_test_server_wait_events (server, 30);      /* 2 s: the pipeline is warm */
+  rss_before = sio_test_rss_kib ();
+  received_add (&received, sio_test_server_kill (server));
+  for (second = 0; second < outage; second++) {
+    g_usleep (G_USEC_PER_SEC);
+    rss_peak = MAX (rss_peak, sio_test_rss_kib ());
+  }
+  g_assert_cmpuint (stat (live->sink, "reconnects"), ==, 0);
+  newest = gst_element_get_current_running_time (live->pipeline);
+  g_assert_true (GST_CLOCK_TIME_IS_VALID (newest));
+  sio_test_server_restart (server);
+  wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+  g_usleep (3 * G_USEC_PER_SEC);
+
+  /* the newest audio arrives after the outage: ackqueue numbers buffers
+   * as it pushes them (dropped ones get none), so compare timestamps */
+  stats = sio_test_server_stats (server);
+  GST_INFO ("server's last pts %" G_GINT64_FORMAT ", pipeline was at %"
+      GST_TIME_FORMAT " when the server came back",
+      json_object_get_int_member (json_object_get_object_member (stats,
+              "last"), "pts"), GST_TIME_ARGS (newest));
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member
+          (stats, "last"), "pts"), >=, (gint64) newest);
+  json_object_unref (stats);
+
+  gst_element_send_event (live->pipeline, gst_event_new_eos ());
+  wait_eos (live, 30 * GST_SECOND);
+  received_add (&received, sio_test_server_kill (server));
+  acked = stat (live->queue, "acked-buffers");
+  dropped = stat (live->queue, "dropped-buffers");
+  received_total = stat (live->queue, "received-buffers");
+  unique = sio_test_seq_ranges_count (received.seqs);
+  g_print ("minute outage: RSS %" G_GSIZE_FORMAT " KiB before, peak %"
+      G_GSIZE_FORMAT " KiB (+%" G_GSIZE_FORMAT " KiB, bound %" G_GUINT64_FORMAT
+      " KiB); %" G_GUINT64_FORMAT " frames produced, %" G_GUINT64_FORMAT
+      " acked, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
+      " received\n", rss_before, rss_peak, rss_peak - rss_before,
+      max_bytes / 1024 + 4096, received_total, acked, dropped, unique);
+
+  g_assert_cmpuint (rss_peak, <=, rss_before + max_bytes / 1024 + 4096);
+  /* 60 s of audio is 1.9 MB: the oldest was dropped, and counted */
+  g_assert_cmpuint (dropped, >, 0);
+  /* produced = acked + dropped, exactly */
+  g_assert_cmpuint (acked + dropped, ==, received_total);
+  /* every frame was received or counted as dropped; one frame may be both:
+   * the one the sink held, waiting for the connection, when ackqueue's
+   * leaky=downstream dropped it as its oldest retained buffer */
+  g_assert_cmpuint (unique + dropped, >=, received_total);
+  g_assert_cmpuint (unique, >=, acked);
+  g_assert_cmpuint (unique, <=, acked + 1);
+
+  live_free (live);
+  sio_test_server_stop (server);
+  g_array_unref (received.seqs);
+  g_free (queue);
+}
+
+GST_END_TEST;
+
+/* The design's pipeline with the server frozen for 60 s: leakyframepool's
+ * 64 frames bound the memory (RSS grows by at most 64 frames + 2 MiB), and
+ * samples dropped + samples delivered = samples captured. */
+GST_START_TEST (test_pipeline_bound_frozen)
+{
+  const gchar *args[] = { "--ping-interval", "1000", "--ping-timeout",
+    "1000", NULL
+  };
+  /* 10 ms buffers, a multiple of 1024 samples in all: 67.2 s */
+  const guint n_buffers = 6720;
+  const guint64 captured = (guint64) n_buffers * 160;
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, args);
+  gchar *head = g_strdup_printf ("audiotestsrc is-live=true "
+      "samplesperbuffer=160 num-buffers=%u ! audio/x-raw,format=S16LE,"
+      "rate=16000,channels=1 ! leakyframepool name=pool max-frames=64",
+      n_buffers);
+  Live *live = live_new (server, head, "max-size-buffers=0 "
+      "max-size-bytes=0 max-size-time=0", "connect-timeout=2000000000 "
+      "reconnect-delay=100000000 reconnect-delay-max=1000000000");
+  Received received = { sio_test_seq_ranges_new () };
+  gsize rss_before, rss_peak = 0;
+  guint64 dropped_samples, queue_dropped, delivered;
+  guint second;
+
+  sio_test_server_wait_events (server, 30);
+  rss_before = sio_test_rss_kib ();
+  sio_test_server_freeze (server);
+  for (second = 0; second < 60; second++) {
+    g_usleep (G_USEC_PER_SEC);
+    rss_peak = MAX (rss_peak, sio_test_rss_kib ());
+  }
+  sio_test_server_thaw (server);
+  wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+  wait_eos (live, 60 * GST_SECOND);
+  received_add (&received, sio_test_server_kill (server));
+
+  dropped_samples = stat (live->pool, "samples-dropped");
+  queue_dropped = stat (live->queue, "dropped-buffers");
+  delivered = sio_test_seq_ranges_count (received.seqs) * 1024;
+  g_print ("pipeline bound: RSS %" G_GSIZE_FORMAT " KiB before, peak %"
+      G_GSIZE_FORMAT " KiB (+%" G_GSIZE_FORMAT " KiB, bound %u KiB); %"
+      G_GUINT64_FORMAT " samples captured, %" G_GUINT64_FORMAT " dropped by "
+      "leakyframepool, %" G_GUINT64_FORMAT " frames by ackqueue, %"
+      G_GUINT64_FORMAT " delivered\n", rss_before, rss_peak,
+      rss_peak - rss_before, 64 * FRAME_BYTES / 1024 + 2048, captured,
+      dropped_samples, queue_dropped, delivered);
+
+  g_assert_cmpuint (rss_peak, <=, rss_before + 64 * FRAME_BYTES / 1024 + 2048);
+  g_assert_cmpuint (dropped_samples, >, 0);
+  g_assert_cmpuint (queue_dropped, ==, 0);
+  g_assert_cmpuint (dropped_samples + delivered, ==, captured);
+
+  live_free (live);
+  sio_test_server_stop (server);
+  g_array_unref (received.seqs);
+  g_free (head);
+}
+
+GST_END_TEST;
+
+static Suite *
+recovery_suite (void)
+{
+  Suite *s = suite_create ("recovery");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 300);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_five_restarts);
+  tcase_add_test (tc, test_frozen_server);
+  tcase_add_test (tc, test_minute_outage_bounded);
+  tcase_add_test (tc, test_pipeline_bound_frozen);
+  return s;
+}
+
+GST_CHECK_MAIN (recovery);
