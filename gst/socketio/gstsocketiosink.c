@@ -363,6 +363,24 @@ on_state_changed (SioClient * client, SioClientState state,
 }
 
 /* network thread */
+/* With self->lock held: one part of buffer @seq is done with (acked, or
+ * the buffer left the batch); the buffer goes to @safe when it was the
+ * last one outstanding. */
+static void
+release_part_locked (GstSocketIoSink * self, guint64 seq, GArray * safe)
+{
+  guint parts = GPOINTER_TO_UINT (g_hash_table_lookup (self->unacked_parts,
+          &seq));
+
+  if (parts > 1) {
+    g_hash_table_insert (self->unacked_parts, g_memdup2 (&seq, sizeof (seq)),
+        GUINT_TO_POINTER (parts - 1));
+  } else if (parts == 1) {
+    g_hash_table_remove (self->unacked_parts, &seq);
+    g_array_append_val (safe, seq);
+  }
+}
+
 /* With self->lock held: one emit carrying parts of these buffers was
  * acknowledged; the buffers whose every part is now acknowledged go to
  * @safe. Emits that failed keep their buffers unacknowledged: an ackqueue
@@ -376,20 +394,19 @@ release_emit_buffers (GstSocketIoSink * self, guint64 token, gboolean acked,
 
   if (seqs == NULL)
     return;
-  for (i = 0; acked && i < seqs->len; i++) {
-    guint64 seq = g_array_index (seqs, guint64, i);
-    guint parts = GPOINTER_TO_UINT (g_hash_table_lookup (self->unacked_parts,
-            &seq));
-
-    if (parts > 1) {
-      g_hash_table_insert (self->unacked_parts, g_memdup2 (&seq,
-              sizeof (seq)), GUINT_TO_POINTER (parts - 1));
-    } else if (parts == 1) {
-      g_hash_table_remove (self->unacked_parts, &seq);
-      g_array_append_val (safe, seq);
-    }
-  }
+  for (i = 0; acked && i < seqs->len; i++)
+    release_part_locked (self, g_array_index (seqs, guint64, i), safe);
   g_hash_table_remove (self->emit_buffers, &token);
+}
+
+static void
+push_acks (GstSocketIoSink * self, GArray * safe)
+{
+  guint i;
+
+  for (i = 0; i < safe->len; i++)
+    gst_pad_push_event (GST_BASE_SINK_PAD (self),
+        gst_sio_ack_event_new (g_array_index (safe, guint64, i)));
 }
 
 /* network thread */
@@ -399,7 +416,6 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (user_data);
   GArray *safe = NULL;
-  guint i;
 
   g_mutex_lock (&self->lock);
   switch (result) {
@@ -429,11 +445,10 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
   /* upstream, non-serialized: fine from this thread; and before the
    * window moves, so EOS (which waits for an empty window) never finishes
    * ahead of the acks upstream is owed */
-  for (i = 0; safe && i < safe->len; i++)
-    gst_pad_push_event (GST_BASE_SINK_PAD (self),
-        gst_sio_ack_event_new (g_array_index (safe, guint64, i)));
-  if (safe)
+  if (safe) {
+    push_acks (self, safe);
     g_array_free (safe, TRUE);
+  }
 
   g_mutex_lock (&self->lock);
   g_assert (self->in_flight > 0);
@@ -693,11 +708,13 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
 }
 
 /* Takes from the bookkeeping queue the buffers behind the next @size
- * bytes of the batch: one entry per buffer part in @seqs, and the first
- * buffer's seq and replay flag. */
+ * bytes of the batch: one entry per buffer part in @seqs, the buffers
+ * whose last bytes these are in @finished, and the first buffer's seq and
+ * replay flag. */
 static void
 take_batch_seqs (GstSocketIoSink * self, gsize size, GArray * seqs,
-    gboolean * has_seq, guint64 * first_seq, gboolean * replay)
+    GArray * finished, gboolean * has_seq, guint64 * first_seq,
+    gboolean * replay)
 {
   gboolean first = TRUE;
 
@@ -718,16 +735,21 @@ take_batch_seqs (GstSocketIoSink * self, gsize size, GArray * seqs,
     first = FALSE;
     entry->bytes -= take;
     size -= take;
-    if (entry->bytes == 0)
+    if (entry->bytes == 0) {
+      if (entry->has_seq)
+        g_array_append_val (finished, entry->seq);
       g_free (g_queue_pop_head (&self->batch_seqs));
+    }
   }
 }
 
 /* Hands one batch to the client once the in-flight window has room.
- * @seqs: the buffers (their seqs) the batch carries parts of; taken. */
+ * @seqs: the buffers (their seqs) the batch carries parts of; @finished:
+ * those whose last bytes it carries. Both taken. */
 static GstFlowReturn
 emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
-    GArray * seqs, gboolean has_seq, guint64 first_seq, gboolean replay)
+    GArray * seqs, GArray * finished, gboolean has_seq, guint64 first_seq,
+    gboolean replay)
 {
   GstClockTime duration;
   GstFlowReturn ret;
@@ -735,6 +757,7 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   gsize size = gst_buffer_get_size (batch);
   gboolean ack;
   GBytes *bytes;
+  GArray *safe;
   guint i;
 
   duration = gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF (&self->info),
@@ -765,9 +788,14 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
     self->dropped_bytes += size;
   }
   if (ret != GST_FLOW_OK) {
+    /* a replay cleared the books; otherwise these buffers are not sent */
+    for (i = 0; ret != FLOW_REPLAYING && i < finished->len; i++)
+      g_hash_table_remove (self->unacked_parts, &g_array_index (finished,
+              guint64, i));
     g_mutex_unlock (&self->lock);
     gst_buffer_unref (batch);
     g_array_free (seqs, TRUE);
+    g_array_free (finished, TRUE);
     if (ret == FLOW_REPLAYING)
       request_replay (self, from_seq);
     return ret;
@@ -789,9 +817,18 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
             sizeof (token)), seqs);
     seqs = NULL;
   }
+  /* the parts above are counted first, so the batch's hold on a buffer
+   * cannot be its last part */
+  safe = g_array_new (FALSE, FALSE, sizeof (guint64));
+  for (i = 0; i < finished->len; i++)
+    release_part_locked (self, g_array_index (finished, guint64, i), safe);
+  self->acks_upstream += safe->len;
   g_mutex_unlock (&self->lock);
   if (seqs)
     g_array_free (seqs, TRUE);
+  g_array_free (finished, TRUE);
+  push_acks (self, safe);
+  g_array_free (safe, TRUE);
 
   bytes = buffer_to_bytes (batch);
   if (bytes == NULL) {
@@ -869,12 +906,14 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain)
 
     {
       GArray *seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+      GArray *finished = g_array_new (FALSE, FALSE, sizeof (guint64));
       gboolean has_seq, replay;
       guint64 first_seq = 0;
 
-      take_batch_seqs (self, size, seqs, &has_seq, &first_seq, &replay);
+      take_batch_seqs (self, size, seqs, finished, &has_seq, &first_seq,
+          &replay);
       ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size),
-          pts, seqs, has_seq, first_seq, replay);
+          pts, seqs, finished, has_seq, first_seq, replay);
     }
     /* a replay was requested: the batch was cleared, the data comes back */
     if (ret == FLOW_REPLAYING)
@@ -969,9 +1008,19 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   entry = g_new0 (BatchSeq, 1);
   entry->bytes = size;
   if (meta) {
+    guint parts;
+
     entry->has_seq = TRUE;
     entry->seq = meta->seq;
     entry->replay = meta->replay;
+    /* one part held while any of it waits in the batch: an early ack of
+     * its first emit must not release a buffer not fully sent */
+    g_mutex_lock (&self->lock);
+    parts = GPOINTER_TO_UINT (g_hash_table_lookup (self->unacked_parts,
+            &meta->seq));
+    g_hash_table_insert (self->unacked_parts, g_memdup2 (&meta->seq,
+            sizeof (meta->seq)), GUINT_TO_POINTER (parts + 1));
+    g_mutex_unlock (&self->lock);
   }
   g_queue_push_tail (&self->batch_seqs, entry);
   gst_adapter_push (self->batch, gst_buffer_ref (buffer));
