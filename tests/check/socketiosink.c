@@ -341,6 +341,21 @@ attach_bus (GstHarness * h)
   gst_object_unref (bus);
 }
 
+/* The next element message named @name, or NULL after @timeout. */
+static GstMessage *
+wait_element_message (GstHarness * h, const gchar * name, GstClockTime timeout)
+{
+  GstBus *bus = GST_ELEMENT_BUS (h->element);
+  GstMessage *msg;
+
+  while ((msg = gst_bus_timed_pop_filtered (bus, timeout, GST_MESSAGE_ELEMENT))) {
+    if (gst_structure_has_name (gst_message_get_structure (msg), name))
+      return msg;
+    gst_message_unref (msg);
+  }
+  return NULL;
+}
+
 static GstStructure *
 sink_stats (GstHarness * h)
 {
@@ -672,7 +687,6 @@ GST_START_TEST (test_binary_server_event)
   };
   FakeServer *fake = fake_server_new (NULL, frames, TRUE);
   GstHarness *h = harness_new (fake->url, NULL);
-  GstBus *bus;
   GstMessage *msg;
   const GstStructure *s;
   const GValue *value;
@@ -680,18 +694,12 @@ GST_START_TEST (test_binary_server_event)
   GstMapInfo map;
 
   attach_bus (h);
-  bus = GST_ELEMENT_BUS (h->element);
   g_assert_cmpint (gst_harness_push (h, audio_buffer (2048, 0, 0)), ==,
       GST_FLOW_OK);
 
-  do {
-    msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ELEMENT);
-    g_assert_nonnull (msg);
-    s = gst_message_get_structure (msg);
-    if (gst_structure_has_name (s, "socketio-event"))
-      break;
-    gst_message_unref (msg);
-  } while (TRUE);
+  msg = wait_element_message (h, "socketio-event", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  s = gst_message_get_structure (msg);
 
   g_assert_cmpstr (gst_structure_get_string (s, "name"), ==, "transcript");
   g_assert_cmpstr (gst_structure_get_string (s, "args"), ==,
@@ -706,14 +714,9 @@ GST_START_TEST (test_binary_server_event)
   gst_message_unref (msg);
 
   /* and the next plain event still parses */
-  do {
-    msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ELEMENT);
-    g_assert_nonnull (msg);
-    s = gst_message_get_structure (msg);
-    if (gst_structure_has_name (s, "socketio-event"))
-      break;
-    gst_message_unref (msg);
-  } while (TRUE);
+  msg = wait_element_message (h, "socketio-event", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  s = gst_message_get_structure (msg);
   g_assert_cmpstr (gst_structure_get_string (s, "name"), ==, "other");
   g_assert_cmpstr (gst_structure_get_string (s, "args"), ==, "[2]");
   g_assert_null (gst_structure_get_value (s, "attachments"));
@@ -933,16 +936,13 @@ GST_START_TEST (test_replay_after_reconnect)
   FakeServer *fake = fake_server_new (NULL, NULL, FALSE);
   GstHarness *h = harness_new (fake->url,
       "reconnect-delay=10000000 reconnect-delay-max=50000000");
-  GstBus *bus;
   GstMessage *msg;
   GstEvent *event;
   GstStructure *stats;
   guint64 from_seq = 0;
-  gboolean reconnected = FALSE;
   GstBuffer *replayed;
 
   attach_bus (h);
-  bus = GST_ELEMENT_BUS (h->element);
   g_assert_true (answers_ack_support (h));
   g_assert_cmpint (gst_harness_push (h, numbered_buffer (320, 3, 0)), ==,
       GST_FLOW_OK);
@@ -951,13 +951,9 @@ GST_START_TEST (test_replay_after_reconnect)
   g_assert_true (fake_saw_text (fake, "451-1[", 5 * GST_SECOND));
 
   fake_server_drop (fake);
-  while (!reconnected && (msg = gst_bus_timed_pop_filtered (bus,
-              5 * GST_SECOND, GST_MESSAGE_ELEMENT))) {
-    reconnected = gst_structure_has_name (gst_message_get_structure (msg),
-        "socketio-reconnected");
-    gst_message_unref (msg);
-  }
-  g_assert_true (reconnected);
+  msg = wait_element_message (h, "socketio-reconnected", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
 
   /* the next buffer meets the new connection */
   g_assert_cmpint (gst_harness_push (h, numbered_buffer (320, 5,
@@ -1000,7 +996,6 @@ GST_START_TEST (test_drop_while_reconnecting)
   GstStructure *stats;
   GstBus *bus;
   GstMessage *msg;
-  gboolean disconnected = FALSE;
   guint i;
 
   attach_bus (h);
@@ -1009,13 +1004,9 @@ GST_START_TEST (test_drop_while_reconnecting)
       GST_FLOW_OK);
   g_assert_true (fake_saw_text (fake, "451-0[", 5 * GST_SECOND));
   fake_server_drop (fake);
-  while (!disconnected && (msg = gst_bus_timed_pop_filtered (bus,
-              5 * GST_SECOND, GST_MESSAGE_ELEMENT))) {
-    disconnected = gst_structure_has_name (gst_message_get_structure (msg),
-        "socketio-disconnected");
-    gst_message_unref (msg);
-  }
-  g_assert_true (disconnected);
+  msg = wait_element_message (h, "socketio-disconnected", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
   for (i = 0; i < 5; i++)
     g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
         GST_FLOW_OK);

@@ -390,10 +390,10 @@ sio_test_seq_ranges_to_string (GArray * ranges)
   return g_string_free (s, FALSE);
 }
 
-guint
-sio_test_count_fds (void)
+static guint
+count_dir_entries (const gchar * path)
 {
-  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  GDir *dir = g_dir_open (path, 0, NULL);
   guint count = 0;
 
   g_assert_nonnull (dir);
@@ -404,16 +404,15 @@ sio_test_count_fds (void)
 }
 
 guint
+sio_test_count_fds (void)
+{
+  return count_dir_entries ("/proc/self/fd");
+}
+
+guint
 sio_test_count_threads (void)
 {
-  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
-  guint count = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir))
-    count++;
-  g_dir_close (dir);
-  return count;
+  return count_dir_entries ("/proc/self/task");
 }
 
 gsize
