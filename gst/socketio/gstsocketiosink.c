@@ -306,10 +306,8 @@ on_state_changed (SioClient * client, SioClientState state,
   g_mutex_lock (&self->lock);
   /* only a final state carries a fatal error; RECONNECTING says why the
    * connection was lost, and the stream goes on */
-  if (state == SIO_CLIENT_STATE_CLOSED && error &&
-      self->connection_error == NULL) {
-    self->connection_error = g_error_copy (error);
-    post_error = !self->error_posted;
+  if (state == SIO_CLIENT_STATE_CLOSED && error && !self->error_posted) {
+    post_error = TRUE;
     self->error_posted = TRUE;
   }
   g_mutex_unlock (&self->lock);
@@ -523,7 +521,6 @@ start_client (GstSocketIoSink * self)
   self->has_connected = FALSE;
   self->generation = 0;
   self->render_generation = 0;
-  g_clear_error (&self->connection_error);
   self->error_posted = FALSE;
   g_mutex_unlock (&self->lock);
 
@@ -1520,7 +1517,6 @@ gst_socketio_sink_finalize (GObject * object)
   g_free (self->args_format);
   g_free (self->engineio_url);
   g_free (self->configured_nsp);
-  g_clear_error (&self->connection_error);
   g_object_unref (self->batch);
   g_queue_clear_full (&self->batch_seqs, g_free);
   g_hash_table_unref (self->unacked_parts);

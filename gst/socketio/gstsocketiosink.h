@@ -18,7 +18,6 @@
 #include "sio-client.h"
 
 G_BEGIN_DECLS
-
 /**
  * GstSocketIoSinkDisconnectedPolicy:
  * @GST_SOCKETIO_SINK_DISCONNECTED_BLOCK: wait for the connection to come
@@ -29,7 +28,7 @@ G_BEGIN_DECLS
  * What socketiosink does with audio while it reconnects and no ackqueue
  * upstream retains it.
  */
-typedef enum
+    typedef enum
 {
   GST_SOCKETIO_SINK_DISCONNECTED_BLOCK,
   GST_SOCKETIO_SINK_DISCONNECTED_DROP,
@@ -84,7 +83,6 @@ struct _GstSocketIoSink
   SioClient *client;
   gboolean flushing;
   SioClientState state;
-  GError *connection_error;
   gboolean error_posted;
   guint in_flight;
   guint generation;             /* counts CONNECTED transitions */

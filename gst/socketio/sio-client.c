@@ -31,9 +31,8 @@ GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
 /* Timers (connect, ping and ack deadlines) are checked this often. */
 #define TICK_INTERVAL_MS 20
 
-/* How much one dispatch of the send gate may hand to libsoup. libsoup
- * queues without limit, so the gate only opens when its queue is empty;
- * this caps what it can hold at once. */
+/* How much one dispatch of the send gate writes at once: it bounds the
+ * frame buffer and how long one dispatch keeps the thread busy. */
 #define GATE_MAX_EMITS 16
 #define GATE_MAX_BYTES (256 * 1024)
 
@@ -112,9 +111,7 @@ struct _SioClient
    * only writes its control frames (close, pong) */
   GPollableOutputStream *ostream;
   GByteArray *out;
-  gsize out_sent;
   guint32 mask_state;
-  gboolean close_after_flush;
 
   /* shared with the caller's threads */
   GMutex lock;
@@ -258,8 +255,6 @@ drop_connection (SioClient * client)
   }
   client->ostream = NULL;
   g_byte_array_set_size (client->out, 0);
-  client->out_sent = 0;
-  client->close_after_flush = FALSE;
   g_clear_object (&client->socket);
   clear_incoming (client);
 }
@@ -461,14 +456,14 @@ flush_out (SioClient * client)
 {
   gint64 deadline = g_get_monotonic_time () +
       (gint64) MAX (client->ping_window_ms, 1000) * 1000;
+  gsize sent = 0;
 
-  while (client->out_sent < client->out->len) {
+  while (sent < client->out->len) {
     GError *error = NULL;
     gssize n;
 
     n = g_pollable_output_stream_write_nonblocking (client->ostream,
-        client->out->data + client->out_sent,
-        client->out->len - client->out_sent, NULL, &error);
+        client->out->data + sent, client->out->len - sent, NULL, &error);
     if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
       g_clear_error (&error);
       if (wait_writable (client, deadline))
@@ -485,15 +480,9 @@ flush_out (SioClient * client)
       g_clear_error (&error);
       return FALSE;
     }
-    client->out_sent += n;
+    sent += n;
   }
   g_byte_array_set_size (client->out, 0);
-  client->out_sent = 0;
-  if (client->close_after_flush && client->ws) {
-    client->close_after_flush = FALSE;
-    soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL,
-        NULL);
-  }
   return TRUE;
 }
 
@@ -508,7 +497,7 @@ send_text (SioClient * client, const gchar * text)
   flush_out (client);
 }
 
-static gboolean
+static void
 write_one_emit (SioClient * client, SioEmit * emit)
 {
   gint64 ack_id = -1;
@@ -539,21 +528,17 @@ write_one_emit (SioClient * client, SioEmit * emit)
         client->user_data);
   }
   emit_free (emit);
-  return TRUE;
 }
 
 /* The send gate: a low-priority source that is ready when emits are queued
- * and the socket is writable. GLib dispatches only the highest-priority
- * ready sources, so while libsoup still has a frame queued (its output
- * source is ready at default priority whenever the socket is writable)
- * this one waits: libsoup never holds more than one dispatch's worth. */
+ * and the socket is writable. Its low priority lets libsoup's own sources
+ * (reads, pongs, close) go first; flush_out() finishes every write before
+ * the dispatch returns, so nothing is left pending between dispatches. */
 static gboolean
 gate_wanted (SioClient * client)
 {
   if (client->ws == NULL || client->ostream == NULL)
     return FALSE;
-  if (client->out->len > 0)
-    return TRUE;
   return g_atomic_int_get (&client->outgoing_length) > 0 &&
       get_state (client) == SIO_CLIENT_STATE_CONNECTED;
 }
@@ -598,10 +583,6 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
   gsize bytes = 0;
   guint emits = 0;
 
-  /* the last batch first: frames never interleave */
-  if (client->out->len > 0 && !flush_out (client))
-    return G_SOURCE_CONTINUE;
-
   while (emits < GATE_MAX_EMITS && bytes < GATE_MAX_BYTES &&
       get_state (client) == SIO_CLIENT_STATE_CONNECTED && client->ws) {
     SioEmit *emit;
@@ -618,9 +599,8 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
     write_one_emit (client, emit);
     emits++;
   }
-  /* one write for the whole batch; what the socket cannot take waits for
-   * the next dispatch (the gate watches for G_IO_OUT meanwhile) */
-  if (client->out->len > 0 && client->ostream)
+  /* one write for the whole batch, finished before returning */
+  if (client->out->len > 0)
     flush_out (client);
   return G_SOURCE_CONTINUE;
 }
@@ -718,12 +698,6 @@ handle_ack_id (SioClient * client, gint64 ack_id)
 }
 
 static void
-handle_ack (SioClient * client, SioPacket * packet)
-{
-  handle_ack_id (client, packet->ack_id);
-}
-
-static void
 handle_complete_packet (SioClient * client, SioPacket * packet)
 {
   switch (packet->type) {
@@ -734,7 +708,7 @@ handle_complete_packet (SioClient * client, SioPacket * packet)
       break;
     case SIO_PACKET_ACK:
     case SIO_PACKET_BINARY_ACK:
-      handle_ack (client, packet);
+      handle_ack_id (client, packet->ack_id);
       break;
     default:
       break;
@@ -979,8 +953,8 @@ on_ws_connected (GObject * source, GAsyncResult * result, gpointer user_data)
         g_socket_get_fd (client->socket), 0);
     gate->fd_events = 0;
   } else {
-    GST_WARNING ("%s: no socket to watch; libsoup's queue is not gated",
-        client->url);
+    GST_WARNING ("%s: no socket to watch: a write the socket cannot take "
+        "at once will end the connection", client->url);
   }
   set_state (client, SIO_CLIENT_STATE_OPENING, NULL);
 }
@@ -1080,13 +1054,12 @@ do_close (gpointer user_data)
       -1, NULL);
   send_text (client, client->scratch->str);
   send_text (client, "1");
-  /* libsoup sends the close frame once our frames are all out, then waits
-   * for the server's; on_ws_closed() finishes */
-  if (client->out->len == 0)
+  /* our frames are all out (send_text() finishes its write, or drops the
+   * connection): libsoup sends the close frame and waits for the
+   * server's; on_ws_closed() finishes */
+  if (client->ws)
     soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL,
         NULL);
-  else
-    client->close_after_flush = TRUE;
   return G_SOURCE_REMOVE;
 }
 
