@@ -13,6 +13,10 @@
  * exact frames are under the test's control. */
 
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <valgrind/valgrind.h>
 
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
@@ -44,6 +48,8 @@ typedef struct
                                            "bin:" prefix = binary */
   gboolean ack;
   gboolean reverse_acks;        /* ack every pair of events backwards */
+  gboolean forget_events;       /* count event frames, do not keep them */
+  const gchar *open_packet;     /* NULL: OPEN_PACKET */
 
   /* what was seen, under lock */
   GMutex lock;
@@ -100,7 +106,8 @@ fake_on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
     }
     fake->pending_ack = -1;
   } else {
-    g_ptr_array_add (fake->texts, g_strdup (text));
+    if (!fake->forget_events || !g_str_has_prefix (text, "45"))
+      g_ptr_array_add (fake->texts, g_strdup (text));
     if (g_str_has_prefix (text, "40")) {
       const gchar *const *frame;
 
@@ -129,7 +136,22 @@ fake_on_websocket (SoupServer * server, SoupServerMessage * msg,
   fake->conn = g_object_ref (conn);
   g_mutex_unlock (&fake->lock);
   g_signal_connect (conn, "message", G_CALLBACK (fake_on_message), fake);
-  soup_websocket_connection_send_text (conn, OPEN_PACKET);
+  soup_websocket_connection_send_text (conn,
+      fake->open_packet ? fake->open_packet : OPEN_PACKET);
+}
+
+/* /moved/ answers every request with a redirect to the real endpoint,
+ * with a secret in the target's query. */
+static void
+fake_redirect (SoupServer * server, SoupServerMessage * msg,
+    const gchar * path, GHashTable * query, gpointer user_data)
+{
+  FakeServer *fake = user_data;
+  gchar *target = g_strdup_printf ("%s/socket.io/?EIO=4&transport=websocket"
+      "&token=SECRET", fake->url);
+
+  soup_server_message_set_redirect (msg, SOUP_STATUS_FOUND, target);
+  g_free (target);
 }
 
 static gpointer
@@ -145,6 +167,7 @@ fake_thread (gpointer user_data)
   fake->server = soup_server_new (NULL, NULL);
   soup_server_add_websocket_handler (fake->server, "/socket.io", NULL, NULL,
       fake_on_websocket, fake, NULL);
+  soup_server_add_handler (fake->server, "/moved", fake_redirect, fake, NULL);
   soup_server_listen_local (fake->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY,
       &error);
   g_assert_no_error (error);
@@ -356,6 +379,19 @@ wait_element_message (GstHarness * h, const gchar * name, GstClockTime timeout)
   return NULL;
 }
 
+/* Resident memory of this process, in KiB. */
+static gsize
+rss_kib (void)
+{
+  gchar *statm = NULL;
+  gsize pages = 0;
+
+  if (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL))
+    sscanf (statm, "%*u %" G_GSIZE_MODIFIER "u", &pages);
+  g_free (statm);
+  return pages * (sysconf (_SC_PAGESIZE) / 1024);
+}
+
 static GstStructure *
 sink_stats (GstHarness * h)
 {
@@ -457,9 +493,104 @@ GST_START_TEST (test_bad_settings)
   check_bad_setting ("location", "not a url", "not a url");
   check_bad_setting ("namespace", "audio", "Invalid namespace \"audio\"");
   check_bad_setting ("namespace", "/a,b", "Invalid namespace");
-  check_bad_setting ("auth", "[1]", "Invalid auth \"[1]\"");
+  check_bad_setting ("auth", "[1]", "Invalid auth");
   check_bad_setting ("auth", "{token:abc}", "Invalid auth");
   check_bad_setting ("event", "", "event");
+  check_bad_setting ("event", "\xff\xfe", "UTF-8");
+  check_bad_setting ("payload-key", "a\xc3", "UTF-8");
+  /* user info is refused, not silently dropped, and never shown */
+  check_bad_setting ("location", "http://user:SECRET@127.0.0.1:1",
+      "user name or password");
+}
+
+GST_END_TEST;
+
+static GString *logged_secrets;
+
+static void
+find_secret_in_log (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (text && strstr (text, "SECRET"))
+    g_string_append_printf (logged_secrets, "%s\n", text);
+}
+
+/* Fails if @text mentions a secret. */
+static void
+assert_no_secret (const gchar * what, const gchar * text)
+{
+  if (text && strstr (text, "SECRET"))
+    g_error ("%s shows a secret: %s", what, text);
+}
+
+static void
+assert_message_has_no_secret (GstMessage * msg)
+{
+  const GstStructure *structure = gst_message_get_structure (msg);
+  GError *error = NULL;
+  gchar *debug = NULL, *text;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error (msg, &error, &debug);
+  else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
+    gst_message_parse_warning (msg, &error, &debug);
+  if (error)
+    assert_no_secret ("an error or warning", error->message);
+  assert_no_secret ("a debug string", debug);
+  text = structure ? gst_structure_to_string (structure) : NULL;
+  assert_no_secret ("a message", text);
+  g_free (text);
+  g_free (debug);
+  g_clear_error (&error);
+}
+
+/* The location's query and the auth value never appear in a bus message
+ * or a debug log, whatever goes wrong. */
+GST_START_TEST (test_secrets_never_shown)
+{
+  const gchar *settings[][2] = {
+    /* unreachable: a connection error */
+    {"http://127.0.0.1:1/?token=SECRET-QUERY", "{\"token\":\"SECRET-AUTH\"}"},
+    /* invalid auth */
+    {"http://127.0.0.1:1/?token=SECRET-QUERY", "{\"token\":SECRET-AUTH}"},
+    /* invalid location */
+    {"http:///?token=SECRET-QUERY", NULL},
+    {"foo://bar?token=SECRET-QUERY", NULL},
+  };
+  guint i;
+
+  logged_secrets = g_string_new (NULL);
+  gst_debug_set_threshold_for_name ("socketiosink", GST_LEVEL_LOG);
+  gst_debug_add_log_function (find_secret_in_log, NULL, NULL);
+  for (i = 0; i < G_N_ELEMENTS (settings); i++) {
+    GstElement *sink = gst_element_factory_make ("socketiosink", NULL);
+    GstBus *bus = gst_bus_new ();
+    GstMessage *msg;
+    gboolean errored = FALSE;
+
+    gst_element_set_bus (sink, bus);
+    g_object_set (sink, "location", settings[i][0], "auth", settings[i][1],
+        "connect-timeout", (guint64) GST_SECOND, NULL);
+    gst_element_set_state (sink, GST_STATE_PAUSED);
+    /* every message: the error, warnings, element messages */
+    while ((msg = gst_bus_timed_pop (bus, errored ? 0 : 5 * GST_SECOND))) {
+      assert_message_has_no_secret (msg);
+      errored |= GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR;
+      gst_message_unref (msg);
+    }
+    g_assert_true (errored);
+    gst_element_set_state (sink, GST_STATE_NULL);
+    gst_element_set_bus (sink, NULL);
+    gst_object_unref (bus);
+    gst_object_unref (sink);
+  }
+  gst_debug_remove_log_function (find_secret_in_log);
+  gst_debug_set_threshold_for_name ("socketiosink", GST_LEVEL_WARNING);
+  assert_no_secret ("the debug log", logged_secrets->str);
+  g_string_free (logged_secrets, TRUE);
 }
 
 GST_END_TEST;
@@ -1023,6 +1154,157 @@ GST_START_TEST (test_drop_while_reconnecting)
 
 GST_END_TEST;
 
+/* 100 000 ack timeouts in a row, from a server that never acks: the
+ * sink's bookkeeping stays within its window (memory flat) and it warns
+ * once for the whole run of timeouts, not once per timeout. */
+GST_START_TEST (test_ack_timeouts_bounded)
+{
+  const guint total = RUNNING_ON_VALGRIND ? 4000 : 100000;
+  FakeServer *fake = fake_server_new (NULL, NULL, FALSE);
+  GstHarness *h;
+  GstStructure *stats;
+  GstMessage *msg;
+  GstEvent *event;
+  gsize rss_warm = 0, rss_end;
+  guint i, warnings = 0;
+  gint64 deadline;
+
+  fake->forget_events = TRUE;
+  h = harness_new (fake->url, "max-in-flight=1000 ack-timeout=1000000");
+  attach_bus (h);
+  g_assert_true (answers_ack_support (h));
+  for (i = 0; i < total; i++) {
+    g_assert_cmpint (gst_harness_push (h, numbered_buffer (2, i,
+                i * GST_USECOND * 62)), ==, GST_FLOW_OK);
+    if (i == total / 5)
+      rss_warm = rss_kib ();
+    /* acks for nothing: the harness would keep every event upstream */
+    if (i % 1000 == 0)
+      while ((event = gst_harness_try_pull_upstream_event (h)))
+        gst_event_unref (event);
+  }
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  do {
+    stats = sink_stats (h);
+    i = stats_uint64 (stats, "ack-timeouts");
+    gst_structure_free (stats);
+  } while (i < total && g_get_monotonic_time () < deadline &&
+      (g_usleep (10000), TRUE));
+  rss_end = rss_kib ();
+  while ((msg = gst_bus_pop_filtered (GST_ELEMENT_BUS (h->element),
+              GST_MESSAGE_WARNING))) {
+    warnings++;
+    gst_message_unref (msg);
+  }
+  GST_INFO ("%u ack timeouts: RSS %" G_GSIZE_FORMAT " KiB after %u, %"
+      G_GSIZE_FORMAT " KiB at the end; %u warnings", total, rss_warm,
+      total / 5, rss_end, warnings);
+  g_assert_cmpuint (i, ==, total);
+  g_assert_cmpuint (warnings, ==, 1);
+  if (!RUNNING_ON_VALGRIND)
+    g_assert_cmpuint (rss_end, <=, rss_warm + 2048);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* A server that breaks the protocol right after every join: the sink
+ * backs off and gives up after max-reconnect-attempts, because a
+ * connection that fails at once is not a success that resets the count. */
+GST_START_TEST (test_reconnect_storm_bounded)
+{
+  const gchar *after_join[] = { "4this is no packet", NULL };
+  FakeServer *fake = fake_server_new (NULL, after_join, TRUE);
+  GstHarness *h = harness_new (fake->url, "reconnect-delay=10000000 "
+      "reconnect-delay-max=200000000 max-reconnect-attempts=4");
+  GError *error;
+  guint joins;
+
+  attach_bus (h);
+  gst_harness_play (h);
+  error = element_error (h->element, 10 * GST_SECOND);
+  joins = fake_count_texts (fake, "40");
+  GST_INFO ("%u joins before: %s", joins, error ? error->message : "none");
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "Socket.IO"));
+  g_error_free (error);
+  /* the first connection and 4 attempts */
+  g_assert_cmpuint (joins, ==, 5);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+static gboolean saw_ping_warning;
+
+static void
+find_ping_warning (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (level == GST_LEVEL_WARNING && text && strstr (text, "pingInterval 0"))
+    saw_ping_warning = TRUE;
+}
+
+/* pingInterval and pingTimeout 0 in the open packet do not switch the dead
+ * server watchdog off: the Engine.IO defaults are used instead, said in
+ * the log, and the connection works. */
+GST_START_TEST (test_ping_zero_keeps_watchdog)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h;
+  GstMessage *msg;
+
+  fake->open_packet = "0{\"sid\":\"fake\",\"upgrades\":[],\"pingInterval\":0,"
+      "\"pingTimeout\":0,\"maxPayload\":1000000}";
+  saw_ping_warning = FALSE;
+  gst_debug_set_threshold_for_name ("socketiosink", GST_LEVEL_WARNING);
+  gst_debug_add_log_function (find_ping_warning, NULL, NULL);
+  h = harness_new (fake->url, NULL);
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-0[", 5 * GST_SECOND));
+  msg = gst_bus_pop_filtered (GST_ELEMENT_BUS (h->element), GST_MESSAGE_ERROR);
+  g_assert_null (msg);
+  gst_debug_remove_log_function (find_ping_warning);
+  g_assert_true (saw_ping_warning);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* A redirect is refused, with an error naming its target (query elided),
+ * and nothing reaches the target. */
+GST_START_TEST (test_redirect_refused)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  gchar *location = g_strdup_printf ("%s/moved/", fake->url);
+  GstHarness *h = harness_new (location, NULL);
+  GError *error;
+
+  attach_bus (h);
+  gst_harness_play (h);
+  error = element_error (h->element, 5 * GST_SECOND);
+  g_assert_nonnull (error);
+  GST_INFO ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "redirect"));
+  g_assert_nonnull (strstr (error->message, "/socket.io/"));
+  g_assert_null (strstr (error->message, "SECRET"));
+  g_assert_cmpuint (fake_count_texts (fake, ""), ==, 0);
+  g_error_free (error);
+  teardown (h);
+  fake_server_free (fake);
+  g_free (location);
+}
+
+GST_END_TEST;
+
 static Suite *
 socketiosink_suite (void)
 {
@@ -1032,6 +1314,7 @@ socketiosink_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_defaults);
   tcase_add_test (tc, test_bad_settings);
+  tcase_add_test (tc, test_secrets_never_shown);
   tcase_add_test (tc, test_not_negotiated);
   tcase_add_test (tc, test_unreachable);
   tcase_add_test (tc, test_connect_timeout);
@@ -1044,6 +1327,10 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_binary_server_event);
   tcase_add_test (tc, test_acks_out_of_order);
   tcase_add_test (tc, test_ack_timeout);
+  tcase_add_test (tc, test_ack_timeouts_bounded);
+  tcase_add_test (tc, test_reconnect_storm_bounded);
+  tcase_add_test (tc, test_ping_zero_keeps_watchdog);
+  tcase_add_test (tc, test_redirect_refused);
   tcase_add_test (tc, test_split_timestamps);
   tcase_add_test (tc, test_acks_sent_upstream);
   tcase_add_test (tc, test_no_ack_support_without_acks);

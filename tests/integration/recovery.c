@@ -30,19 +30,16 @@ typedef struct
   GstBus *bus;
 } Live;
 
+/* @description names its sink "sink" and its queue (queue or ackqueue)
+ * "queue". */
 static Live *
-live_new (SioTestServer * server, const gchar * head, const gchar * queue,
-    const gchar * sink)
+live_launch (const gchar * description)
 {
   Live *live = g_new0 (Live, 1);
   GError *error = NULL;
-  gchar *description = g_strdup_printf ("%s ! ackqueue name=queue %s ! "
-      "socketiosink name=sink location=%s sync=false %s", head, queue,
-      sio_test_server_get_url (server), sink);
 
   live->pipeline = gst_parse_launch (description, &error);
   g_assert_no_error (error);
-  g_free (description);
   live->sink = gst_bin_get_by_name (GST_BIN (live->pipeline), "sink");
   live->queue = gst_bin_get_by_name (GST_BIN (live->pipeline), "queue");
   live->pool = gst_bin_get_by_name (GST_BIN (live->pipeline), "pool");
@@ -52,13 +49,27 @@ live_new (SioTestServer * server, const gchar * head, const gchar * queue,
   return live;
 }
 
+static Live *
+live_new (SioTestServer * server, const gchar * head, const gchar * queue,
+    const gchar * sink)
+{
+  gchar *description = g_strdup_printf ("%s ! ackqueue name=queue %s ! "
+      "socketiosink name=sink location=%s sync=false %s", head, queue,
+      sio_test_server_get_url (server), sink);
+  Live *live = live_launch (description);
+
+  g_free (description);
+  return live;
+}
+
 static void
 live_free (Live * live)
 {
   g_assert_cmpint (gst_element_set_state (live->pipeline, GST_STATE_NULL),
       ==, GST_STATE_CHANGE_SUCCESS);
   gst_object_unref (live->sink);
-  gst_object_unref (live->queue);
+  if (live->queue)
+    gst_object_unref (live->queue);
   if (live->pool)
     gst_object_unref (live->pool);
   gst_bus_set_flushing (live->bus, TRUE);
@@ -281,7 +292,7 @@ GST_START_TEST (test_minute_outage_bounded)
   if (g_getenv ("SIO_TEST_OUTAGE_SECONDS"))
     outage = atoi (g_getenv ("SIO_TEST_OUTAGE_SECONDS"));
 
-  sio_test_server_wait_events (server, 30);      /* 2 s: the pipeline is warm */
+  sio_test_server_wait_events (server, 30);     /* 2 s: the pipeline is warm */
   rss_before = sio_test_rss_kib ();
   received_add (&received, sio_test_server_kill (server));
   for (second = 0; second < outage; second++) {
@@ -325,12 +336,14 @@ GST_START_TEST (test_minute_outage_bounded)
   g_assert_cmpuint (dropped, >, 0);
   /* produced = acked + dropped, exactly */
   g_assert_cmpuint (acked + dropped, ==, received_total);
-  /* every frame was received or counted as dropped; one frame may be both:
-   * the one the sink held, waiting for the connection, when ackqueue's
-   * leaky=downstream dropped it as its oldest retained buffer */
+  /* every frame was received or counted as dropped. A frame can be both:
+   * one in flight when the server died (it may have got it, but never
+   * acked it), or the one the sink held, waiting for the connection, when
+   * ackqueue's leaky=downstream dropped it as its oldest retained buffer;
+   * so at most max-in-flight (32) + 1 */
   g_assert_cmpuint (unique + dropped, >=, received_total);
   g_assert_cmpuint (unique, >=, acked);
-  g_assert_cmpuint (unique, <=, acked + 1);
+  g_assert_cmpuint (unique, <=, acked + 32 + 1);
 
   live_free (live);
   sio_test_server_stop (server);
@@ -400,6 +413,286 @@ GST_START_TEST (test_pipeline_bound_frozen)
 
 GST_END_TEST;
 
+/* PLAYING→PAUSED while render waits for a full ack window, then PLAYING
+ * again: the stream goes on (GstBaseSink's unlock contract: wait for
+ * preroll, then wait again), whether a queue or an ackqueue feeds the
+ * sink. */
+GST_START_TEST (test_pause_while_window_full)
+{
+  const gchar *queues[] = { "queue", "ackqueue" };
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
+      "samplesperbuffer=1024 ! audio/x-raw,format=S16LE,rate=16000,"
+      "channels=1 ! %s name=queue ! socketiosink name=sink location=%s "
+      "sync=false max-in-flight=4 ack-timeout=60000000000", queues[__i__],
+      sio_test_server_get_url (server));
+  Live *live;
+
+  json_object_unref (sio_test_server_control (server, "config?ack=0"));
+  live = live_launch (description);
+  sio_test_server_wait_events (server, 4);
+  g_usleep (300 * 1000);        /* render now waits for the window */
+
+  g_assert_cmpint (gst_element_set_state (live->pipeline, GST_STATE_PAUSED),
+      !=, GST_STATE_CHANGE_FAILURE);
+  g_assert_cmpint (gst_element_get_state (live->pipeline, NULL, NULL,
+          5 * GST_SECOND), !=, GST_STATE_CHANGE_FAILURE);
+  g_usleep (300 * 1000);
+  g_assert_cmpint (gst_element_set_state (live->pipeline, GST_STATE_PLAYING),
+      !=, GST_STATE_CHANGE_FAILURE);
+  json_object_unref (sio_test_server_control (server, "config?ack=1"));
+  json_object_unref (sio_test_server_control (server, "release"));
+
+  /* 20 more events: 1.3 s of audio */
+  sio_test_server_wait_events (server, 4 + 20);
+
+  live_free (live);
+  sio_test_server_stop (server);
+  g_free (description);
+}
+
+GST_END_TEST;
+
+/* The connection cut (no close frame) five times while the ack window is
+ * full: nothing handed over for an old connection goes out on a new one,
+ * each new connection starts with the replay, and every repeat the server
+ * sees is flagged as a replay. */
+GST_START_TEST (test_reconnect_order)
+{
+  const guint frames = 220;     /* 14 s */
+  const guint cuts = 5;
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  gchar *head = g_strdup_printf ("audiotestsrc is-live=true "
+      "samplesperbuffer=1024 num-buffers=%u ! audio/x-raw,format=S16LE,"
+      "rate=16000,channels=1", frames);
+  Live *live;
+  JsonObject *stats;
+  JsonArray *first;
+  GArray *seqs = sio_test_seq_ranges_new ();
+  gchar *ranges;
+  guint i;
+
+  /* 16 in flight, 1.1 s per ack: 14.5 events/s, below the live rate, so
+   * the window is full nearly all the time */
+  json_object_unref (sio_test_server_control (server,
+          "config?ackDelayMs=1100"));
+  live =
+      live_new (server, head,
+      "max-size-buffers=0 max-size-bytes=0 " "max-size-time=0",
+      "max-in-flight=16 reconnect-delay=50000000 "
+      "reconnect-delay-max=200000000");
+  sio_test_server_wait_events (server, 10);
+  for (i = 0; i < cuts; i++) {
+    g_usleep (1500 * 1000);
+    json_object_unref (sio_test_server_control (server, "drop"));
+    wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+  }
+  json_object_unref (sio_test_server_control (server, "config?ackDelayMs=0"));
+  wait_eos (live, 60 * GST_SECOND);
+
+  stats = sio_test_server_stats (server);
+  sio_test_seq_ranges_add_stats (seqs, stats);
+  ranges = sio_test_seq_ranges_to_string (seqs);
+  first = json_object_get_array_member (stats, "firstEvents");
+  g_print ("reconnect order: %u cuts, %" G_GINT64_FORMAT " events, %"
+      G_GINT64_FORMAT " replayed, %" G_GINT64_FORMAT " unflagged repeats, %"
+      G_GINT64_FORMAT " jumps ahead, received %s\n", cuts,
+      json_object_get_int_member (stats, "events"),
+      json_object_get_int_member (stats, "replays"),
+      json_object_get_int_member (stats, "unflaggedRepeats"),
+      json_object_get_int_member (stats, "aheadJumps"), ranges);
+
+  g_assert_cmpuint (json_array_get_length (first), ==, cuts + 1);
+  for (i = 1; i <= cuts; i++) {
+    JsonObject *event = json_array_get_object_element (first, i);
+
+    GST_INFO ("connection %u starts with seq %" G_GINT64_FORMAT "%s", i,
+        json_object_get_int_member (event, "seq"),
+        json_object_get_boolean_member (event, "replay") ? " (replay)" : "");
+    g_assert_true (json_object_get_boolean_member (event, "replay"));
+  }
+  g_assert_cmpint (json_object_get_int_member (stats, "unflaggedRepeats"),
+      ==, 0);
+  g_assert_cmpint (json_object_get_int_member (stats, "aheadJumps"), ==, 0);
+  g_assert_cmpstr (ranges, ==, "[0,219]");
+  g_assert_cmpuint (stat (live->queue, "acked-buffers"), ==, frames);
+
+  json_object_unref (stats);
+  live_free (live);
+  sio_test_server_stop (server);
+  g_array_unref (seqs);
+  g_free (ranges);
+  g_free (head);
+}
+
+GST_END_TEST;
+
+/* The same with a window of 256 and a backlog behind it (a source faster
+ * than real time): when the connection is cut, the 256 lost emits free
+ * the window while the connection is still going down, and what the
+ * streaming thread hands over then must not go out on the next
+ * connection ahead of the replay. */
+GST_START_TEST (test_reconnect_order_burst)
+{
+  const guint frames = 1200;
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  gchar *head = g_strdup_printf ("audiotestsrc samplesperbuffer=1024 "
+      "num-buffers=%u ! audio/x-raw,format=S16LE,rate=16000,channels=1",
+      frames);
+  Live *live;
+  JsonObject *stats, *event;
+  GArray *seqs = sio_test_seq_ranges_new ();
+  gchar *ranges;
+
+  json_object_unref (sio_test_server_control (server, "config?ack=0"));
+  live = live_new (server, head, "max-size-buffers=0 max-size-bytes=0 "
+      "max-size-time=0", "max-in-flight=256 reconnect-delay=50000000 "
+      "reconnect-delay-max=200000000");
+  sio_test_server_wait_events (server, 256);
+  g_usleep (200 * 1000);
+  json_object_unref (sio_test_server_control (server, "drop"));
+  wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+  json_object_unref (sio_test_server_control (server, "config?ack=1"));
+  json_object_unref (sio_test_server_control (server, "release"));
+  wait_eos (live, 60 * GST_SECOND);
+
+  stats = sio_test_server_stats (server);
+  sio_test_seq_ranges_add_stats (seqs, stats);
+  ranges = sio_test_seq_ranges_to_string (seqs);
+  event = json_array_get_object_element (json_object_get_array_member (stats,
+          "firstEvents"), 1);
+  g_print ("reconnect order, burst: the new connection starts with seq %"
+      G_GINT64_FORMAT "%s; %" G_GINT64_FORMAT " unflagged repeats, %"
+      G_GINT64_FORMAT " jumps ahead, received %s\n",
+      json_object_get_int_member (event, "seq"),
+      json_object_get_boolean_member (event, "replay") ? " (replay)" : "",
+      json_object_get_int_member (stats, "unflaggedRepeats"),
+      json_object_get_int_member (stats, "aheadJumps"), ranges);
+  g_assert_true (json_object_get_boolean_member (event, "replay"));
+  g_assert_cmpint (json_object_get_int_member (event, "seq"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (stats, "unflaggedRepeats"),
+      ==, 0);
+  g_assert_cmpint (json_object_get_int_member (stats, "aheadJumps"), ==, 0);
+  g_assert_cmpstr (ranges, ==, "[0,1199]");
+
+  json_object_unref (stats);
+  live_free (live);
+  sio_test_server_stop (server);
+  g_array_unref (seqs);
+  g_free (ranges);
+  g_free (head);
+}
+
+GST_END_TEST;
+
+/* Pops messages until EOS (which it returns TRUE for) or @timeout; the
+ * warnings seen on the way are appended to @warnings. */
+static gboolean
+wait_eos_collecting_warnings (Live * live, GstClockTime timeout,
+    GString * warnings)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+  GstMessage *msg;
+
+  while ((msg = gst_bus_timed_pop_filtered (live->bus,
+              MAX (deadline - g_get_monotonic_time (), 0) * GST_USECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_WARNING | GST_MESSAGE_ERROR))) {
+    GError *error = NULL;
+
+    switch (GST_MESSAGE_TYPE (msg)) {
+      case GST_MESSAGE_EOS:
+        gst_message_unref (msg);
+        return TRUE;
+      case GST_MESSAGE_WARNING:
+        gst_message_parse_warning (msg, &error, NULL);
+        g_string_append_printf (warnings, "%s\n", error->message);
+        break;
+      default:
+        gst_message_parse_error (msg, &error, NULL);
+        g_error ("unexpected error: %s", error->message);
+    }
+    g_clear_error (&error);
+    gst_message_unref (msg);
+  }
+  return FALSE;
+}
+
+/* EOS while 20 events wait for their acks, and then the connection is cut:
+ * EOS still ends within ack-timeout, and the events that were never
+ * acknowledged are counted and announced. */
+GST_START_TEST (test_eos_connection_lost_counted)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
+      "samplesperbuffer=1024 num-buffers=20 ! audio/x-raw,format=S16LE,"
+      "rate=16000,channels=1 ! socketiosink name=sink location=%s "
+      "sync=false max-in-flight=64 ack-timeout=3000000000 "
+      "reconnect-delay=50000000", sio_test_server_get_url (server));
+  GString *warnings = g_string_new (NULL);
+  Live *live;
+  gint64 cut;
+
+  json_object_unref (sio_test_server_control (server, "config?ack=0"));
+  live = live_launch (description);
+  sio_test_server_wait_events (server, 20);
+  g_usleep (200 * 1000);        /* the sink drains: EOS waits for acks */
+  cut = g_get_monotonic_time ();
+  json_object_unref (sio_test_server_control (server, "drop"));
+
+  g_assert_true (wait_eos_collecting_warnings (live, 10 * GST_SECOND,
+          warnings));
+  g_print ("EOS after a cut: ended %" G_GINT64_FORMAT " ms after the cut; "
+      "warnings: %s", (g_get_monotonic_time () - cut) / 1000, warnings->str);
+  g_assert_cmpint (g_get_monotonic_time () - cut, <, 3 * G_USEC_PER_SEC);
+  g_assert_nonnull (strstr (warnings->str, "20 events"));
+
+  live_free (live);
+  sio_test_server_stop (server);
+  g_string_free (warnings, TRUE);
+  g_free (description);
+}
+
+GST_END_TEST;
+
+/* EOS during an outage (disconnected-policy=drop, so the stream reaches
+ * EOS): EOS ends within ack-timeout, and what the connection lost is
+ * announced with its count. */
+GST_START_TEST (test_eos_during_outage_counted)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
+      "samplesperbuffer=1024 num-buffers=40 ! audio/x-raw,format=S16LE,"
+      "rate=16000,channels=1 ! socketiosink name=sink location=%s "
+      "sync=false max-in-flight=64 ack-timeout=2000000000 "
+      "disconnected-policy=drop reconnect-delay=100000000 "
+      "reconnect-delay-max=500000000", sio_test_server_get_url (server));
+  GString *warnings = g_string_new (NULL);
+  Live *live;
+  gint64 start;
+
+  json_object_unref (sio_test_server_control (server, "config?ack=0"));
+  live = live_launch (description);
+  sio_test_server_wait_events (server, 10);
+  json_object_unref (sio_test_server_kill (server));
+  start = g_get_monotonic_time ();
+  /* 30 more buffers (1.9 s) are dropped, then EOS */
+  g_assert_true (wait_eos_collecting_warnings (live, 10 * GST_SECOND,
+          warnings));
+  g_print ("EOS during an outage: ended %" G_GINT64_FORMAT " ms after the "
+      "kill; warnings: %s", (g_get_monotonic_time () - start) / 1000,
+      warnings->str);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, (1920 + 2000 + 500) *
+      1000);
+  g_assert_nonnull (strstr (warnings->str, "not acknowledged"));
+
+  live_free (live);
+  sio_test_server_stop (server);
+  g_string_free (warnings, TRUE);
+  g_free (description);
+}
+
+GST_END_TEST;
+
 static Suite *
 recovery_suite (void)
 {
@@ -412,6 +705,11 @@ recovery_suite (void)
   tcase_add_test (tc, test_frozen_server);
   tcase_add_test (tc, test_minute_outage_bounded);
   tcase_add_test (tc, test_pipeline_bound_frozen);
+  tcase_add_loop_test (tc, test_pause_while_window_full, 0, 2);
+  tcase_add_test (tc, test_reconnect_order);
+  tcase_add_test (tc, test_reconnect_order_burst);
+  tcase_add_test (tc, test_eos_connection_lost_counted);
+  tcase_add_test (tc, test_eos_during_outage_counted);
   return s;
 }
 

@@ -23,6 +23,8 @@
 //   /control/release     ack every callback held so far (ack=0 or delayed)
 //   /control/emit?event=NAME&args=<JSON array>   emit to every socket
 //   /control/disconnect  server-side disconnect of every socket (client gets 41)
+//   /control/drop        cut every client's TCP connection (no close frame, as a
+//                        crash or a network cut would; the process keeps its stats)
 //   /control/reset       zero counters and hash
 'use strict';
 
@@ -118,6 +120,10 @@ function resetStats() {
     seqRanges: [],           // every integer seq received, as merged [first, last] ranges
     duplicates: 0,           // events whose seq this process had already received
     replays: 0,              // events flagged "replay": true
+    maxSeq: null,            // highest seq received
+    aheadJumps: 0,           // seq > maxSeq + 1: something skipped (dropped or reordered)
+    unflaggedRepeats: 0,     // seq <= maxSeq without "replay": true
+    firstEvents: [],         // {seq, replay} of the first event of each connection
     last: null,
     disconnectReasons: [],
     clientEvents: {},
@@ -225,6 +231,17 @@ function onAudio(socket, args) {
     stats.lastSeq = typeof seq === 'number' ? seq : null;
     if (Number.isInteger(seq) && !addSeq(stats.seqRanges, seq)) stats.duplicates++;
     if (payload.replay === true) stats.replays++;
+    if (socket.data.firstEvent) {
+      socket.data.firstEvent = false;
+      stats.firstEvents.push({ seq: Number.isInteger(seq) ? seq : null, replay: payload.replay === true });
+    }
+    if (Number.isInteger(seq)) {
+      if (stats.maxSeq !== null && seq > stats.maxSeq + 1) stats.aheadJumps++;
+      if (stats.maxSeq !== null && seq <= stats.maxSeq && payload.replay !== true) {
+        stats.unflaggedRepeats++;
+      }
+      if (stats.maxSeq === null || seq > stats.maxSeq) stats.maxSeq = seq;
+    }
     // null rather than absent, so the JSON has the same keys as server.py's
     const f = (k) => (payload[k] === undefined ? null : payload[k]);
     stats.last = {
@@ -262,6 +279,7 @@ function authMiddleware(socket, next) {
 
 function onConnection(socket) {
   sockets.add(socket);
+  socket.data.firstEvent = true;
   stats.connections++;
   stats.namespaces.push(socket.nsp.name);
   socket.on(opts.event, (...args) => onAudio(socket, args));
@@ -355,6 +373,15 @@ function onControl(req, res) {
       const n = sockets.size;
       for (const s of [...sockets]) s.disconnect(true);
       return reply(res, 200, { disconnected: n });
+    }
+    case '/control/drop': {
+      const n = sockets.size;
+      for (const s of [...sockets]) {
+        const raw = s.conn.transport && s.conn.transport.socket;
+        if (raw && typeof raw.terminate === 'function') raw.terminate();
+        else s.conn.close();
+      }
+      return reply(res, 200, { dropped: n });
     }
     case '/control/reset':
       resetStats();
