@@ -92,6 +92,9 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define DEFAULT_RECONNECT_DELAY_MAX (10 * GST_SECOND)
 #define DEFAULT_MAX_RECONNECT_ATTEMPTS 0
 #define DEFAULT_DISCONNECTED_POLICY GST_SOCKETIO_SINK_DISCONNECTED_BLOCK
+#define DEFAULT_MAX_INCOMING_MESSAGE_BYTES (4 * 1024 * 1024)
+#define MIN_INCOMING_MESSAGE_BYTES 1024
+#define DEFAULT_MAX_PENDING_SERVER_EVENTS 64
 
 /* How long EOS lets the server answer the clean close. */
 #define CLOSE_WAIT (1 * GST_SECOND)
@@ -115,8 +118,26 @@ enum
   PROP_RECONNECT_DELAY_MAX,
   PROP_MAX_RECONNECT_ATTEMPTS,
   PROP_DISCONNECTED_POLICY,
+  PROP_MAX_INCOMING_MESSAGE_BYTES,
+  PROP_MAX_PENDING_SERVER_EVENTS,
   PROP_STATS,
 };
+
+/* One emit in flight: the buffers it carries parts of (their seqs, in
+ * order; none without an ackqueue) and the audio's duration. At most
+ * max-in-flight exist. */
+typedef struct
+{
+  GArray *seqs;
+  GstClockTime duration;
+} EmitRecord;
+
+static void
+emit_record_free (EmitRecord * record)
+{
+  g_array_unref (record->seqs);
+  g_free (record);
+}
 
 /* One buffer's bytes in the batch adapter, for the ack bookkeeping. */
 typedef struct
@@ -193,9 +214,14 @@ build_engineio_url (const gchar * location, GError ** error)
     return NULL;
   }
 
-  uri = g_uri_parse (location, G_URI_FLAGS_ENCODED, error);
-  if (uri == NULL)
+  /* GLib's parse errors quote the whole URL, query included: not ours to
+   * print */
+  uri = g_uri_parse (location, G_URI_FLAGS_ENCODED, NULL);
+  if (uri == NULL) {
+    g_set_error_literal (error, G_URI_ERROR, G_URI_ERROR_FAILED,
+        "it is not a valid absolute URL");
     return NULL;
+  }
 
   scheme = g_uri_get_scheme (uri);
   if (g_ascii_strcasecmp (scheme, "http") == 0 ||
@@ -218,12 +244,22 @@ build_engineio_url (const gchar * location, GError ** error)
     return NULL;
   }
 
+  /* never sent (a Socket.IO server authenticates with auth or headers),
+   * so refused rather than silently ignored */
+  if (g_uri_get_userinfo (uri) != NULL) {
+    g_set_error_literal (error, G_URI_ERROR, G_URI_ERROR_BAD_USER,
+        "a user name or password in the URL is not supported: pass "
+        "credentials with the auth property");
+    g_uri_unref (uri);
+    return NULL;
+  }
+
   path = g_uri_get_path (uri);
   if (path == NULL || *path == '\0' || strcmp (path, "/") == 0)
     path = "/socket.io/";
   query = g_uri_get_query (uri);
 
-  authority = g_uri_join (G_URI_FLAGS_ENCODED, NULL, g_uri_get_userinfo (uri),
+  authority = g_uri_join (G_URI_FLAGS_ENCODED, NULL, NULL,
       g_uri_get_host (uri), g_uri_get_port (uri), "", NULL, NULL);
   url = g_strdup_printf ("%s:%s%s%s?%s%sEIO=4&transport=websocket",
       http_scheme, authority, path, g_str_has_suffix (path, "/") ? "" : "/",
@@ -236,7 +272,7 @@ build_engineio_url (const gchar * location, GError ** error)
 static void
 post_connection_error (GstSocketIoSink * self, const GError * error)
 {
-  const gchar *location = self->location;
+  const gchar *location = self->display_location;
 
   if (error->domain != SIO_CLIENT_ERROR) {
     GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
@@ -288,20 +324,33 @@ post_connection_error (GstSocketIoSink * self, const GError * error)
           (_("The server at %s does not speak Socket.IO v5 correctly."),
               location), ("%s", error->message));
       break;
+    case SIO_CLIENT_ERROR_REDIRECTED:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          (_("The server at %s answered with a redirect, which socketiosink "
+                  "does not follow (%s). Set location to the server's real "
+                  "address."), location, error->message), (NULL));
+      break;
+    case SIO_CLIENT_ERROR_MESSAGE_TOO_BIG:
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          (_("The server at %s sent a message larger than "
+                  "max-incoming-message-bytes (%u bytes). Raise "
+                  "max-incoming-message-bytes if the server really sends "
+                  "such messages."), location,
+              self->max_incoming_message_bytes), ("%s", error->message));
+      break;
   }
 }
 
 /* network thread */
 static void
-on_state_changed (SioClient * client, SioClientState state,
+on_state_changed (SioClient * client, SioClientState state, guint epoch,
     const GError * error, gpointer user_data)
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (user_data);
   gboolean post_error = FALSE;
   GstStructure *s = NULL;
-
   gboolean reconnected = FALSE;
-  guint64 reconnects;
+  guint64 reconnects, lost = 0;
 
   g_mutex_lock (&self->lock);
   /* only a final state carries a fatal error; RECONNECTING says why the
@@ -323,7 +372,12 @@ on_state_changed (SioClient * client, SioClientState state,
     if (reconnected)
       self->reconnects++;
     self->has_connected = TRUE;
-    self->generation++;
+    self->generation = epoch;
+    /* nothing upstream replays what the old connection lost: say so */
+    if (reconnected && !self->upstream_retains) {
+      lost = self->lost - self->lost_announced;
+      self->lost_announced = self->lost;
+    }
   } else if (state == SIO_CLIENT_STATE_RECONNECTING) {
     self->disconnects++;
   }
@@ -334,23 +388,30 @@ on_state_changed (SioClient * client, SioClientState state,
 
   if (state == SIO_CLIENT_STATE_CONNECTED) {
     GST_INFO_OBJECT (self, "%s to %s, namespace %s",
-        reconnected ? "reconnected" : "connected", self->location,
+        reconnected ? "reconnected" : "connected", self->display_location,
         self->configured_nsp);
+    if (lost > 0)
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+          (_("%" G_GUINT64_FORMAT " events were lost with the connection to "
+                  "%s and will not be sent again; put an ackqueue before "
+                  "socketiosink to have them replayed."), lost,
+              self->display_location), (NULL));
     s = gst_structure_new (reconnected ? "socketio-reconnected" :
         "socketio-connected",
-        "location", G_TYPE_STRING, self->location,
+        "location", G_TYPE_STRING, self->display_location,
         "namespace", G_TYPE_STRING, self->configured_nsp,
         "max-payload", G_TYPE_UINT64, sio_client_get_max_payload (client),
-        "reconnects", G_TYPE_UINT64, reconnects, NULL);
+        "reconnects", G_TYPE_UINT64, reconnects,
+        "lost", G_TYPE_UINT64, lost, NULL);
   } else if (state == SIO_CLIENT_STATE_CLOSED ||
       state == SIO_CLIENT_STATE_RECONNECTING) {
     gboolean again = state == SIO_CLIENT_STATE_RECONNECTING;
 
     if (again)
       GST_WARNING_OBJECT (self, "connection to %s lost, reconnecting: %s",
-          self->location, error ? error->message : "");
+          self->display_location, error ? error->message : "");
     s = gst_structure_new ("socketio-disconnected",
-        "location", G_TYPE_STRING, self->location,
+        "location", G_TYPE_STRING, self->display_location,
         "clean", G_TYPE_BOOLEAN, error == NULL,
         "reconnecting", G_TYPE_BOOLEAN, again,
         "reason", G_TYPE_STRING, error ? error->message : "closed", NULL);
@@ -360,51 +421,66 @@ on_state_changed (SioClient * client, SioClientState state,
         gst_message_new_element (GST_OBJECT (self), s));
 }
 
-/* network thread */
-/* With self->lock held: one part of buffer @seq is done with (acked, or
- * the buffer left the batch); the buffer goes to @safe when it was the
- * last one outstanding. */
-static void
-release_part_locked (GstSocketIoSink * self, guint64 seq, GArray * safe)
-{
-  guint parts = GPOINTER_TO_UINT (g_hash_table_lookup (self->unacked_parts,
-          &seq));
+/* The value of an unacked_parts entry: parts outstanding, and whether any
+ * part failed (lost or timed out), which keeps the buffer from ever being
+ * acked upstream: it is replayed after the next reconnection instead. */
+#define PARTS_VALUE(parts, failed) GUINT_TO_POINTER (((parts) << 1) | !!(failed))
+#define PARTS_COUNT(value) (GPOINTER_TO_UINT (value) >> 1)
+#define PARTS_FAILED(value) (GPOINTER_TO_UINT (value) & 1)
 
-  if (parts > 1) {
-    g_hash_table_insert (self->unacked_parts, g_memdup2 (&seq, sizeof (seq)),
-        GUINT_TO_POINTER (parts - 1));
-  } else if (parts == 1) {
-    g_hash_table_remove (self->unacked_parts, &seq);
-    g_array_append_val (safe, seq);
-  }
+/* With self->lock held: one more part of buffer @seq is outstanding. */
+static void
+hold_part_locked (GstSocketIoSink * self, guint64 seq)
+{
+  gpointer value = g_hash_table_lookup (self->unacked_parts, &seq);
+
+  g_hash_table_insert (self->unacked_parts, g_memdup2 (&seq, sizeof (seq)),
+      PARTS_VALUE (PARTS_COUNT (value) + 1, PARTS_FAILED (value)));
 }
 
-/* With self->lock held: one emit carrying parts of these buffers was
- * acknowledged; the buffers whose every part is now acknowledged go to
- * @safe. Emits that failed keep their buffers unacknowledged: an ackqueue
- * upstream replays them after the next reconnection. */
+/* With self->lock held: one part of buffer @seq is done with: delivered
+ * (@delivered), failed, or it left the batch into an emit that holds its
+ * own part. Once no part is outstanding the entry goes, and a buffer that
+ * was delivered whole goes to @safe, to be acked upstream. */
 static void
-release_emit_buffers (GstSocketIoSink * self, guint64 token, gboolean acked,
+release_part_locked (GstSocketIoSink * self, guint64 seq, gboolean delivered,
     GArray * safe)
 {
-  GArray *seqs = g_hash_table_lookup (self->emit_buffers, &token);
-  guint i;
+  gpointer value = g_hash_table_lookup (self->unacked_parts, &seq);
+  guint parts = PARTS_COUNT (value);
+  gboolean failed = PARTS_FAILED (value) || !delivered;
 
-  if (seqs == NULL)
+  if (parts == 0)
+    return;                     /* cleared by a replay or a flush */
+  if (!delivered && (!self->have_failed_seq || seq < self->lowest_failed_seq)) {
+    self->lowest_failed_seq = seq;
+    self->have_failed_seq = TRUE;
+  }
+  if (parts > 1) {
+    g_hash_table_insert (self->unacked_parts, g_memdup2 (&seq, sizeof (seq)),
+        PARTS_VALUE (parts - 1, failed));
     return;
-  for (i = 0; acked && i < seqs->len; i++)
-    release_part_locked (self, g_array_index (seqs, guint64, i), safe);
-  g_hash_table_remove (self->emit_buffers, &token);
+  }
+  g_hash_table_remove (self->unacked_parts, &seq);
+  if (!failed && safe)
+    g_array_append_val (safe, seq);
 }
 
+/* Acks upstream, non-serialized: fine from any thread. A refused ack only
+ * means upstream (an ackqueue) is flushing or gone: nothing is owed then. */
 static void
 push_acks (GstSocketIoSink * self, GArray * safe)
 {
   guint i;
 
-  for (i = 0; i < safe->len; i++)
-    gst_pad_push_event (GST_BASE_SINK_PAD (self),
-        gst_sio_ack_event_new (g_array_index (safe, guint64, i)));
+  for (i = 0; safe && i < safe->len; i++) {
+    guint64 seq = g_array_index (safe, guint64, i);
+
+    if (!gst_pad_push_event (GST_BASE_SINK_PAD (self),
+            gst_sio_ack_event_new (seq)))
+      GST_DEBUG_OBJECT (self, "upstream refused the ack of seq %"
+          G_GUINT64_FORMAT, seq);
+  }
 }
 
 /* network thread */
@@ -414,6 +490,10 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (user_data);
   GArray *safe = NULL;
+  EmitRecord *record;
+  gboolean delivered = result == SIO_EMIT_ACKED || result == SIO_EMIT_WRITTEN;
+  gboolean warn_timeout = FALSE;
+  guint i;
 
   g_mutex_lock (&self->lock);
   switch (result) {
@@ -422,27 +502,40 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
       self->last_rtt_us = rtt_us;
       self->rtt_sum_us += rtt_us;
       self->rtt_count++;
+      self->timeout_episode = FALSE;
       break;
     case SIO_EMIT_WRITTEN:
       self->written_without_ack++;
       break;
     case SIO_EMIT_ACK_TIMEOUT:
       self->ack_timeouts++;
+      /* one warning per run of timeouts, however long */
+      warn_timeout = !self->timeout_episode;
+      self->timeout_episode = TRUE;
       break;
     case SIO_EMIT_LOST:
       self->lost++;
       break;
   }
-  if (g_hash_table_size (self->emit_buffers) > 0) {
-    safe = g_array_new (FALSE, FALSE, sizeof (guint64));
-    release_emit_buffers (self, token, result == SIO_EMIT_ACKED, safe);
-    self->acks_upstream += safe->len;
+  record = g_hash_table_lookup (self->emits, &token);
+  if (record) {
+    if (!delivered) {
+      self->unconfirmed++;
+      self->unconfirmed_duration += record->duration;
+    }
+    if (record->seqs->len > 0)
+      safe = g_array_new (FALSE, FALSE, sizeof (guint64));
+    for (i = 0; i < record->seqs->len; i++)
+      release_part_locked (self, g_array_index (record->seqs, guint64, i),
+          result == SIO_EMIT_ACKED, safe);
+    g_hash_table_remove (self->emits, &token);
   }
+  if (safe)
+    self->acks_upstream += safe->len;
   g_mutex_unlock (&self->lock);
 
-  /* upstream, non-serialized: fine from this thread; and before the
-   * window moves, so EOS (which waits for an empty window) never finishes
-   * ahead of the acks upstream is owed */
+  /* before the window moves, so EOS (which waits for an empty window)
+   * never finishes ahead of the acks upstream is owed */
   if (safe) {
     push_acks (self, safe);
     g_array_free (safe, TRUE);
@@ -458,10 +551,24 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
   g_mutex_unlock (&self->lock);
 
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT " done: %d", token, result);
-  if (result == SIO_EMIT_ACK_TIMEOUT)
+  if (warn_timeout)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        (_("The Socket.IO server did not acknowledge an event within "
-                "ack-timeout.")), ("emit %" G_GUINT64_FORMAT, token));
+        (_("The Socket.IO server at %s does not acknowledge events within "
+                "ack-timeout. Make sure its handler calls the ack callback, "
+                "or set ack=false; stats counts the timeouts."),
+            self->display_location), ("emit %" G_GUINT64_FORMAT, token));
+}
+
+/* A server event's bus message was freed (popped and released by the
+ * application, or flushed): one place more for the next. */
+static void
+server_event_message_freed (gpointer user_data, GstMiniObject * message)
+{
+  GstSocketIoSink *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->pending_server_events--;
+  g_mutex_unlock (&self->lock);
 }
 
 /* network thread */
@@ -471,10 +578,40 @@ on_server_event (SioClient * client, const gchar * name,
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (user_data);
   GstStructure *s;
+  GstMessage *message;
+  gboolean post, warn = FALSE;
+  guint64 dropped;
 
+  /* handlers run here, synchronously, and are not bounded by us */
+  g_signal_emit (self, signals[SIGNAL_SERVER_EVENT], 0, name, args_json);
+
+  /* the bus is unbounded: an application that does not pop it must not
+   * make us grow, so at most max-pending-server-events messages are out
+   * at once and the rest are dropped and counted */
   g_mutex_lock (&self->lock);
   self->server_events++;
+  post = self->pending_server_events < self->max_pending_server_events;
+  if (post) {
+    self->pending_server_events++;
+    self->server_events_dropping = FALSE;
+  } else {
+    self->server_events_dropped++;
+    warn = !self->server_events_dropping;
+    self->server_events_dropping = TRUE;
+  }
+  dropped = self->server_events_dropped;
   g_mutex_unlock (&self->lock);
+
+  if (warn)
+    GST_ELEMENT_WARNING (self, RESOURCE, READ,
+        (_("The application does not take the socketio-event messages from "
+                "the bus fast enough: %u are waiting, so further server events "
+                "are dropped (stats counts them). Pop the bus, or raise "
+                "max-pending-server-events."),
+            self->max_pending_server_events),
+        ("%" G_GUINT64_FORMAT " dropped so far", dropped));
+  if (!post)
+    return;
 
   s = gst_structure_new ("socketio-event",
       "namespace", G_TYPE_STRING, self->configured_nsp,
@@ -489,10 +626,11 @@ on_server_event (SioClient * client, const gchar * name,
     gst_structure_set (s, "attachments", GST_TYPE_BUFFER_LIST, list, NULL);
     gst_buffer_list_unref (list);
   }
-  /* handlers have run by the time the application sees the message */
-  g_signal_emit (self, signals[SIGNAL_SERVER_EVENT], 0, name, args_json);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+  message = gst_message_new_element (GST_OBJECT (self), s);
+  /* the message holds the element, so the element outlives the notify */
+  gst_mini_object_weak_ref (GST_MINI_OBJECT (message),
+      server_event_message_freed, self);
+  gst_element_post_message (GST_ELEMENT (self), message);
 }
 
 static const SioClientCallbacks client_callbacks = {
@@ -503,9 +641,13 @@ static void
 start_client (GstSocketIoSink * self)
 {
   SioClientConfig config = { 0 };
+  SioClient *client;
 
+  /* the client copies what it needs: the network thread never reads a
+   * property the application may change meanwhile */
   GST_OBJECT_LOCK (self);
   config.url = self->engineio_url;
+  config.display_url = self->display_location;
   config.nsp = self->configured_nsp;
   config.auth_json = self->auth;
   config.connect_timeout_ms = ns_to_ms (self->connect_timeout);
@@ -514,6 +656,7 @@ start_client (GstSocketIoSink * self)
   config.reconnect_delay_ms = ns_to_ms (self->reconnect_delay);
   config.reconnect_delay_max_ms = ns_to_ms (self->reconnect_delay_max);
   config.max_reconnect_attempts = self->max_reconnect_attempts;
+  config.max_incoming_message = self->max_incoming_message_bytes;
   GST_OBJECT_UNLOCK (self);
 
   g_mutex_lock (&self->lock);
@@ -524,22 +667,29 @@ start_client (GstSocketIoSink * self)
   self->error_posted = FALSE;
   g_mutex_unlock (&self->lock);
 
-  GST_DEBUG_OBJECT (self, "connecting to %s", config.url);
+  GST_DEBUG_OBJECT (self, "connecting to %s", self->display_location);
   /* the client calls back from its thread as soon as it exists */
-  self->client = sio_client_new (&config, &client_callbacks, self);
+  client = sio_client_new (&config, &client_callbacks, self);
+  g_mutex_lock (&self->lock);
+  self->client = client;
+  g_mutex_unlock (&self->lock);
   self->closed_at_eos = FALSE;
 }
 
 static void
 stop_client (GstSocketIoSink * self)
 {
-  SioClient *client = self->client;
+  SioClient *client;
 
+  /* cleared under the lock first: stats never reads a client being freed */
+  g_mutex_lock (&self->lock);
+  client = self->client;
+  self->client = NULL;
+  g_mutex_unlock (&self->lock);
   if (client == NULL)
     return;
   sio_client_free (client);
   g_mutex_lock (&self->lock);
-  self->client = NULL;
   self->in_flight = 0;
   g_mutex_unlock (&self->lock);
 }
@@ -547,24 +697,55 @@ stop_client (GstSocketIoSink * self)
 /* Custom flow returns inside the element, never returned to upstream. */
 #define FLOW_DROP GST_FLOW_CUSTOM_SUCCESS       /* policy: drop while away */
 #define FLOW_REPLAYING GST_FLOW_CUSTOM_SUCCESS_1        /* data comes back */
+#define FLOW_TIMEOUT GST_FLOW_CUSTOM_SUCCESS_2  /* a deadline passed */
+
+/* Streaming thread, with self->lock held: waits once on self->cond, until
+ * @deadline_us (monotonic; 0 for none). GstBaseSink's contract for a
+ * render that blocks: when unlock() interrupts it, wait for preroll (a
+ * PLAYING→PAUSED change) and then wait again; only a flush ends it
+ * (FLUSHING). OK: look at the state again. FLOW_TIMEOUT: the deadline
+ * passed. The preroll lock is held by our caller (render, or an event)
+ * and released by gst_base_sink_wait_preroll(). */
+static GstFlowReturn
+wait_locked (GstSocketIoSink * self, gint64 deadline_us)
+{
+  if (self->unlocking) {
+    GstFlowReturn ret;
+
+    g_mutex_unlock (&self->lock);
+    ret = gst_base_sink_wait_preroll (GST_BASE_SINK (self));
+    g_mutex_lock (&self->lock);
+    GST_DEBUG_OBJECT (self, "preroll wait done: %s", gst_flow_get_name (ret));
+    return ret;
+  }
+  if (deadline_us == 0) {
+    g_cond_wait (&self->cond, &self->lock);
+    return GST_FLOW_OK;
+  }
+  if (!g_cond_wait_until (&self->cond, &self->lock, deadline_us))
+    return FLOW_TIMEOUT;
+  return GST_FLOW_OK;
+}
 
 /* Streaming thread, with self->lock held: waits for the connection. OK when
  * connected; FLUSHING; ERROR once the connection failed for good (the
  * error is already posted); FLOW_DROP while reconnecting when
- * disconnected-policy is drop and nothing upstream retains the audio. */
+ * disconnected-policy is drop and nothing upstream retains the audio;
+ * FLOW_TIMEOUT past @deadline_us (0: none). */
 static GstFlowReturn
-wait_connected_locked (GstSocketIoSink * self)
+wait_connected_locked (GstSocketIoSink * self, gint64 deadline_us)
 {
-  while (!self->flushing && self->state != SIO_CLIENT_STATE_CONNECTED &&
+  while (self->state != SIO_CLIENT_STATE_CONNECTED &&
       self->state != SIO_CLIENT_STATE_CLOSED) {
+    GstFlowReturn ret;
+
     if (self->has_connected && !self->upstream_retains &&
         self->disconnected_policy == GST_SOCKETIO_SINK_DISCONNECTED_DROP)
       return FLOW_DROP;
-    g_cond_wait (&self->cond, &self->lock);
+    ret = wait_locked (self, deadline_us);
+    if (ret != GST_FLOW_OK)
+      return ret;
   }
-
-  if (self->flushing)
-    return GST_FLOW_FLUSHING;
   if (self->state != SIO_CLIENT_STATE_CONNECTED)
     return GST_FLOW_ERROR;
   return GST_FLOW_OK;
@@ -579,18 +760,21 @@ clear_batch (GstSocketIoSink * self)
 
 /* Streaming thread, with self->lock held. After a reconnection, when an
  * ackqueue upstream retains the audio, finds the lowest buffer not yet
- * acknowledged (in flight when the link broke, or still batched here):
- * everything from there on will be pushed again, so what is batched is
- * dropped and the caller drops what it holds. TRUE with @from_seq set when
- * a replay must be requested. */
+ * acknowledged (lost or timed out on the old connection, or still batched
+ * here): everything from there on will be pushed again, so what is
+ * batched is dropped and the caller drops what it holds. TRUE with
+ * @from_seq set when a replay must be requested. Until render has seen the
+ * new connection's epoch nothing is handed to it (sio_client_emit() drops
+ * emits meant for an older one), so the replay is the first thing sent. */
 static gboolean
 need_replay_locked (GstSocketIoSink * self, guint64 * from_seq)
 {
   GHashTableIter iter;
   gpointer key;
   GList *l;
-  gboolean first, found = FALSE;
-  guint64 lowest = G_MAXUINT64;
+  gboolean first, found = self->have_failed_seq;
+  guint64 lowest = self->have_failed_seq ? self->lowest_failed_seq :
+      G_MAXUINT64;
 
   if (self->render_generation == self->generation)
     return FALSE;
@@ -616,20 +800,41 @@ need_replay_locked (GstSocketIoSink * self, guint64 * from_seq)
     return FALSE;
 
   g_hash_table_remove_all (self->unacked_parts);
-  g_hash_table_remove_all (self->emit_buffers);
+  self->have_failed_seq = FALSE;
   clear_batch (self);
   self->replays++;
   *from_seq = lowest;
   return TRUE;
 }
 
+/* Streaming thread, without the lock. What was dropped for the replay
+ * comes back only if upstream takes the request; if it does not, that
+ * audio is lost, and said so. */
 static void
 request_replay (GstSocketIoSink * self, guint64 from_seq)
 {
+  guint64 unconfirmed;
+
   GST_INFO_OBJECT (self, "reconnected: asking upstream to replay from seq %"
       G_GUINT64_FORMAT, from_seq);
-  gst_pad_push_event (GST_BASE_SINK_PAD (self),
-      gst_sio_replay_event_new (from_seq));
+  if (gst_pad_push_event (GST_BASE_SINK_PAD (self),
+          gst_sio_replay_event_new (from_seq))) {
+    g_mutex_lock (&self->lock);
+    self->unconfirmed = 0;
+    self->unconfirmed_duration = 0;
+    g_mutex_unlock (&self->lock);
+    return;
+  }
+
+  g_mutex_lock (&self->lock);
+  self->upstream_retains = FALSE;
+  unconfirmed = self->unconfirmed;
+  g_mutex_unlock (&self->lock);
+  GST_ELEMENT_WARNING (self, STREAM, FAILED,
+      (_("Upstream did not accept the request to replay the audio not "
+              "acknowledged before the reconnection (from seq %"
+              G_GUINT64_FORMAT "): %" G_GUINT64_FORMAT " events are lost."),
+          from_seq, unconfirmed), (NULL));
 }
 
 static void
@@ -740,22 +945,40 @@ take_batch_seqs (GstSocketIoSink * self, gsize size, GArray * seqs,
   }
 }
 
-/* Hands one batch to the client once the in-flight window has room.
- * @seqs: the buffers (their seqs) the batch carries parts of; @finished:
- * those whose last bytes it carries. Both taken. */
+/* With self->lock held: buffer @seq lost a part that was never sent. */
+static void
+mark_failed_locked (GstSocketIoSink * self, guint64 seq)
+{
+  gpointer value = g_hash_table_lookup (self->unacked_parts, &seq);
+
+  if (!self->have_failed_seq || seq < self->lowest_failed_seq) {
+    self->lowest_failed_seq = seq;
+    self->have_failed_seq = TRUE;
+  }
+  if (PARTS_COUNT (value) > 0)
+    g_hash_table_insert (self->unacked_parts, g_memdup2 (&seq, sizeof (seq)),
+        PARTS_VALUE (PARTS_COUNT (value), TRUE));
+}
+
+/* Hands one batch to the client once the in-flight window has room, or
+ * gives up at @deadline_us (0: never). @seqs: the buffers (their seqs) the
+ * batch carries parts of; @finished: those whose last bytes it carries.
+ * Both taken. */
 static GstFlowReturn
 emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
     GArray * seqs, GArray * finished, gboolean has_seq, guint64 first_seq,
-    gboolean replay)
+    gboolean replay, gint64 deadline_us)
 {
   GstClockTime duration;
   GstFlowReturn ret;
-  guint64 token, from_seq = 0, payload_seq;
+  guint64 token, from_seq = 0, payload_seq, max_payload;
   gsize size = gst_buffer_get_size (batch);
   gboolean ack;
   GBytes *bytes;
   GArray *safe;
-  guint i;
+  EmitRecord *record;
+  gchar *args;
+  guint i, epoch;
 
   duration = gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF (&self->info),
       GST_SECOND, GST_AUDIO_INFO_RATE (&self->info));
@@ -766,7 +989,7 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
 
   g_mutex_lock (&self->lock);
   while (TRUE) {
-    ret = wait_connected_locked (self);
+    ret = wait_connected_locked (self, deadline_us);
     if (ret != GST_FLOW_OK)
       break;
     if (need_replay_locked (self, &from_seq)) {
@@ -777,18 +1000,26 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
       break;
     GST_LOG_OBJECT (self, "window full: %u emits in flight", self->in_flight);
     self->wake_threshold = self->max_in_flight / 2;
-    g_cond_wait (&self->cond, &self->lock);
+    ret = wait_locked (self, deadline_us);
     self->wake_threshold = 0;
+    if (ret != GST_FLOW_OK)
+      break;
   }
   if (ret == FLOW_DROP) {
     self->dropped_buffers++;
     self->dropped_bytes += size;
+  } else if (ret == FLOW_TIMEOUT) {
+    /* EOS ran out of time: this audio is never sent */
+    self->unconfirmed++;
+    self->unconfirmed_duration += duration;
   }
   if (ret != GST_FLOW_OK) {
     /* a replay cleared the books; otherwise these buffers are not sent */
+    for (i = 0; ret != FLOW_REPLAYING && i < seqs->len; i++)
+      mark_failed_locked (self, g_array_index (seqs, guint64, i));
     for (i = 0; ret != FLOW_REPLAYING && i < finished->len; i++)
-      g_hash_table_remove (self->unacked_parts, &g_array_index (finished,
-              guint64, i));
+      release_part_locked (self, g_array_index (finished, guint64, i), FALSE,
+          NULL);
     g_mutex_unlock (&self->lock);
     gst_buffer_unref (batch);
     g_array_free (seqs, TRUE);
@@ -797,52 +1028,65 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
       request_replay (self, from_seq);
     return ret;
   }
+  epoch = self->render_generation;
   token = self->next_seq++;
   self->in_flight++;
   self->emitted++;
   self->audio_bytes += size;
-  if (seqs->len > 0) {
-    for (i = 0; i < seqs->len; i++) {
-      guint64 seq = g_array_index (seqs, guint64, i);
-      guint parts = GPOINTER_TO_UINT (g_hash_table_lookup
-          (self->unacked_parts, &seq));
-
-      g_hash_table_insert (self->unacked_parts, g_memdup2 (&seq,
-              sizeof (seq)), GUINT_TO_POINTER (parts + 1));
-    }
-    g_hash_table_insert (self->emit_buffers, g_memdup2 (&token,
-            sizeof (token)), seqs);
-    seqs = NULL;
-  }
+  for (i = 0; i < seqs->len; i++)
+    hold_part_locked (self, g_array_index (seqs, guint64, i));
+  record = g_new (EmitRecord, 1);
+  record->seqs = seqs;
+  record->duration = duration;
+  g_hash_table_insert (self->emits, g_memdup2 (&token, sizeof (token)), record);
   /* the parts above are counted first, so the batch's hold on a buffer
    * cannot be its last part */
   safe = g_array_new (FALSE, FALSE, sizeof (guint64));
   for (i = 0; i < finished->len; i++)
-    release_part_locked (self, g_array_index (finished, guint64, i), safe);
+    release_part_locked (self, g_array_index (finished, guint64, i), TRUE,
+        safe);
   self->acks_upstream += safe->len;
   g_mutex_unlock (&self->lock);
-  if (seqs)
-    g_array_free (seqs, TRUE);
   g_array_free (finished, TRUE);
   push_acks (self, safe);
   g_array_free (safe, TRUE);
+
+  /* the payload's seq is the first buffer's when an ackqueue numbers
+   * them, so a server can spot replayed duplicates */
+  payload_seq = has_seq ? first_seq : token;
+  args = build_event_args (self, payload_seq, pts, duration, replay);
+
+  /* the event's text frame (args, packet type, namespace, ack id) must fit
+   * the server's maxPayload too, or the server drops the connection at
+   * every attempt */
+  max_payload = sio_client_get_max_payload (self->client);
+  if (max_payload > 0 && strlen (args) + strlen (self->configured_nsp) + 32 >
+      max_payload) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        (_("The Socket.IO server at %s accepts messages of at most %"
+                G_GUINT64_FORMAT " bytes (its maxPayload), too small for one "
+                "event of %" G_GSIZE_FORMAT " bytes of metadata. Raise the "
+                "server's maxHttpBufferSize (max_http_buffer_size)."),
+            self->display_location, max_payload, strlen (args) + 32), (NULL));
+    g_free (args);
+    gst_buffer_unref (batch);
+    on_emit_done (self->client, token, SIO_EMIT_LOST, -1, self);
+    return GST_FLOW_ERROR;
+  }
 
   bytes = buffer_to_bytes (batch);
   if (bytes == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
         ("could not map a buffer for reading"));
+    g_free (args);
     on_emit_done (self->client, token, SIO_EMIT_LOST, -1, self);
     return GST_FLOW_ERROR;
   }
 
-  /* the payload's seq is the first buffer's when an ackqueue numbers
-   * them, so a server can spot replayed duplicates */
-  payload_seq = has_seq ? first_seq : token;
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT ": %" G_GSIZE_FORMAT
       " bytes, seq %" G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, token, size,
       payload_seq, GST_TIME_ARGS (pts));
-  sio_client_emit (self->client, token, build_event_args (self, payload_seq,
-          pts, duration, replay), bytes, ack);
+  sio_client_emit (self->client, epoch, token, args, bytes, ack);
   return GST_FLOW_OK;
 }
 
@@ -866,9 +1110,9 @@ batch_limit (GstSocketIoSink * self)
 }
 
 /* Emits what the batch holds: whole batches, or everything when
- * @drain is set (EOS). */
+ * @drain is set (EOS), waiting at most until @deadline_us (0: no limit). */
 static GstFlowReturn
-emit_ready_batches (GstSocketIoSink * self, gboolean drain)
+emit_ready_batches (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
 {
   gsize limit = batch_limit (self);
   gint bpf = GST_AUDIO_INFO_BPF (&self->info);
@@ -910,7 +1154,7 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain)
       take_batch_seqs (self, size, seqs, finished, &has_seq, &first_seq,
           &replay);
       ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size),
-          pts, seqs, finished, has_seq, first_seq, replay);
+          pts, seqs, finished, has_seq, first_seq, replay, deadline_us);
     }
     /* a replay was requested: the batch was cleared, the data comes back */
     if (ret == FLOW_REPLAYING)
@@ -919,6 +1163,8 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain)
       announce_drop (self);
       continue;
     }
+    if (ret == FLOW_TIMEOUT)
+      continue;                 /* counted: EOS goes on without it */
     if (ret != GST_FLOW_OK)
       return ret;
   }
@@ -934,8 +1180,8 @@ announce_drop (GstSocketIoSink * self)
   self->drop_announced = TRUE;
   GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
       (_("Dropping audio while reconnecting to the Socket.IO server at %s "
-              "(disconnected-policy=drop); stats counts it."), self->location),
-      (NULL));
+              "(disconnected-policy=drop); stats counts it."),
+          self->display_location), (NULL));
 }
 
 static void
@@ -943,9 +1189,10 @@ ack_buffer_now (GstSocketIoSink * self, GstBuffer * buffer)
 {
   GstSioSeqMeta *meta = gst_buffer_get_sio_seq_meta (buffer);
 
-  if (meta)
-    gst_pad_push_event (GST_BASE_SINK_PAD (self),
-        gst_sio_ack_event_new (meta->seq));
+  if (meta && !gst_pad_push_event (GST_BASE_SINK_PAD (self),
+          gst_sio_ack_event_new (meta->seq)))
+    GST_DEBUG_OBJECT (self, "upstream refused the ack of seq %"
+        G_GUINT64_FORMAT, meta->seq);
 }
 
 static GstFlowReturn
@@ -973,7 +1220,7 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   }
 
   g_mutex_lock (&self->lock);
-  ret = wait_connected_locked (self);
+  ret = wait_connected_locked (self, 0);
   if (ret == FLOW_DROP) {
     self->dropped_buffers++;
     self->dropped_bytes += size;
@@ -1005,38 +1252,48 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   entry = g_new0 (BatchSeq, 1);
   entry->bytes = size;
   if (meta) {
-    guint parts;
-
     entry->has_seq = TRUE;
     entry->seq = meta->seq;
     entry->replay = meta->replay;
     /* one part held while any of it waits in the batch: an early ack of
      * its first emit must not release a buffer not fully sent */
     g_mutex_lock (&self->lock);
-    parts = GPOINTER_TO_UINT (g_hash_table_lookup (self->unacked_parts,
-            &meta->seq));
-    g_hash_table_insert (self->unacked_parts, g_memdup2 (&meta->seq,
-            sizeof (meta->seq)), GUINT_TO_POINTER (parts + 1));
+    hold_part_locked (self, meta->seq);
     g_mutex_unlock (&self->lock);
   }
   g_queue_push_tail (&self->batch_seqs, entry);
   gst_adapter_push (self->batch, gst_buffer_ref (buffer));
-  return emit_ready_batches (self, FALSE);
+  return emit_ready_batches (self, FALSE, 0);
 }
 
-/* EOS: send the partial batch, wait (at most ack-timeout) for the acks,
- * then leave cleanly. */
+/* With self->lock held: the audio in the emits still in flight. */
+static GstClockTime
+in_flight_duration_locked (GstSocketIoSink * self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  GstClockTime total = 0;
+
+  g_hash_table_iter_init (&iter, self->emits);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    total += ((EmitRecord *) value)->duration;
+  return total;
+}
+
+/* EOS: send the partial batch and wait for the acks, all within
+ * ack-timeout, then leave cleanly. Whatever the server did not acknowledge
+ * (lost with a connection, timed out, never sent) is counted and
+ * announced: an ackqueue cannot replay after EOS. */
 static void
 finish_stream (GstSocketIoSink * self)
 {
-  guint64 ack_timeout;
-  gint64 deadline;
-  guint unacknowledged;
+  guint64 ack_timeout, unconfirmed;
+  GstClockTime unconfirmed_duration;
+  gint64 deadline = 0, close_deadline;
+  GstFlowReturn ret = GST_FLOW_OK;
 
-  /* an ackqueue cannot replay after EOS: what the connection loses now is
-   * counted as lost */
   self->closed_at_eos = TRUE;
-  if (self->client == NULL || emit_ready_batches (self, TRUE) != GST_FLOW_OK) {
+  if (self->client == NULL) {
     clear_batch (self);
     return;
   }
@@ -1044,32 +1301,47 @@ finish_stream (GstSocketIoSink * self)
   GST_OBJECT_LOCK (self);
   ack_timeout = self->ack_timeout;
   GST_OBJECT_UNLOCK (self);
-  deadline = g_get_monotonic_time () + ack_timeout / GST_USECOND;
+  if (ack_timeout > 0)
+    deadline = g_get_monotonic_time () + ack_timeout / GST_USECOND;
+
+  if (emit_ready_batches (self, TRUE, deadline) != GST_FLOW_OK)
+    clear_batch (self);
 
   g_mutex_lock (&self->lock);
-  while (self->in_flight > 0 && !self->flushing &&
-      self->state == SIO_CLIENT_STATE_CONNECTED) {
-    if (ack_timeout == 0)
-      g_cond_wait (&self->cond, &self->lock);
-    else if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
+  while (self->in_flight > 0 && self->state == SIO_CLIENT_STATE_CONNECTED) {
+    ret = wait_locked (self, deadline);
+    if (ret != GST_FLOW_OK)
       break;
   }
-  unacknowledged = self->in_flight;
+  unconfirmed = self->unconfirmed + self->in_flight;
+  unconfirmed_duration = self->unconfirmed_duration + in_flight_duration_locked
+      (self);
+  self->unconfirmed = 0;
+  self->unconfirmed_duration = 0;
   g_mutex_unlock (&self->lock);
+  if (ret == GST_FLOW_FLUSHING)
+    return;
 
-  if (unacknowledged > 0) {
+  if (unconfirmed > 0) {
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        (_("%u events were not acknowledged by the Socket.IO server before "
-                "the end of the stream."), unacknowledged), (NULL));
+        (_("%" G_GUINT64_FORMAT " events were not acknowledged by the "
+                "Socket.IO server at %s before the end of the stream."),
+            unconfirmed, self->display_location),
+        ("%" GST_TIME_FORMAT " of audio; stats has the counts",
+            GST_TIME_ARGS (unconfirmed_duration)));
   }
 
   GST_DEBUG_OBJECT (self, "end of stream: leaving cleanly");
   sio_client_close (self->client);
 
-  deadline = g_get_monotonic_time () + CLOSE_WAIT / GST_USECOND;
+  /* the goodbye gets what is left of ack-timeout, at most CLOSE_WAIT */
+  close_deadline = g_get_monotonic_time () + CLOSE_WAIT / GST_USECOND;
+  if (deadline > 0)
+    close_deadline = MIN (close_deadline, deadline);
   g_mutex_lock (&self->lock);
-  while (self->state != SIO_CLIENT_STATE_CLOSED && !self->flushing)
-    if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
+  while (self->state != SIO_CLIENT_STATE_CLOSED &&
+      g_get_monotonic_time () < close_deadline)
+    if (wait_locked (self, close_deadline) != GST_FLOW_OK)
       break;
   g_mutex_unlock (&self->lock);
 }
@@ -1088,7 +1360,9 @@ gst_socketio_sink_event (GstBaseSink * bsink, GstEvent * event)
       clear_batch (self);
       g_mutex_lock (&self->lock);
       g_hash_table_remove_all (self->unacked_parts);
-      g_hash_table_remove_all (self->emit_buffers);
+      self->have_failed_seq = FALSE;
+      self->unconfirmed = 0;
+      self->unconfirmed_duration = 0;
       g_mutex_unlock (&self->lock);
       break;
     default:
@@ -1137,8 +1411,8 @@ gst_socketio_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   /* what is batched so far belongs to the old format */
   if (self->info_valid && gst_adapter_available (self->batch) > 0 &&
       !gst_audio_info_is_equal (&info, &self->info)) {
-    if (emit_ready_batches (self, TRUE) != GST_FLOW_OK)
-      gst_adapter_clear (self->batch);
+    if (emit_ready_batches (self, TRUE, 0) != GST_FLOW_OK)
+      clear_batch (self);
   }
 
   self->info = info;
@@ -1156,16 +1430,23 @@ gst_socketio_sink_start (GstBaseSink * bsink)
   GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
 
   g_mutex_lock (&self->lock);
-  self->flushing = FALSE;
+  self->unlocking = FALSE;
   self->in_flight = 0;
   self->next_seq = 0;
+  self->have_failed_seq = FALSE;
+  self->timeout_episode = FALSE;
+  self->unconfirmed = 0;
+  self->unconfirmed_duration = 0;
+  self->lost_announced = 0;
+  self->server_events_dropped = 0;
+  self->server_events_dropping = FALSE;
   self->emitted = self->acked = self->written_without_ack = 0;
   self->ack_timeouts = self->lost = self->audio_bytes = 0;
   self->dropped_buffers = self->dropped_bytes = 0;
   self->reconnects = self->disconnects = self->replays = 0;
   self->acks_upstream = 0;
   g_hash_table_remove_all (self->unacked_parts);
-  g_hash_table_remove_all (self->emit_buffers);
+  g_hash_table_remove_all (self->emits);
   self->server_events = 0;
   self->last_rtt_us = self->rtt_sum_us = self->rtt_count = 0;
   g_mutex_unlock (&self->lock);
@@ -1185,7 +1466,7 @@ gst_socketio_sink_stop (GstBaseSink * bsink)
   clear_batch (self);
   g_mutex_lock (&self->lock);
   g_hash_table_remove_all (self->unacked_parts);
-  g_hash_table_remove_all (self->emit_buffers);
+  g_hash_table_remove_all (self->emits);
   self->upstream_retains = FALSE;
   g_mutex_unlock (&self->lock);
   self->info_valid = FALSE;
@@ -1198,7 +1479,7 @@ gst_socketio_sink_unlock (GstBaseSink * bsink)
   GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
 
   g_mutex_lock (&self->lock);
-  self->flushing = TRUE;
+  self->unlocking = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   return TRUE;
@@ -1210,28 +1491,32 @@ gst_socketio_sink_unlock_stop (GstBaseSink * bsink)
   GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
 
   g_mutex_lock (&self->lock);
-  self->flushing = FALSE;
+  self->unlocking = FALSE;
   g_mutex_unlock (&self->lock);
   return TRUE;
 }
 
 /* Checks what can be checked before connecting, so a bad setting fails
- * the NULL→READY change with a message that names it. */
+ * the NULL→READY change with a message that names it. No message shows
+ * the location's query or the auth value: they may hold secrets. */
 static gboolean
 validate_settings (GstSocketIoSink * self)
 {
   GError *error = NULL;
-  gchar *url;
-  gboolean ok = TRUE;
+  gchar *url, *shown;
+  const gchar *problem = NULL;
 
   GST_OBJECT_LOCK (self);
+  shown = sio_url_for_display (self->location);
+  g_free (self->display_location);
+  self->display_location = shown;
   url = build_engineio_url (self->location, &error);
   if (url == NULL) {
     GST_OBJECT_UNLOCK (self);
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         (_("Invalid location \"%s\": %s. Use a URL such as "
-                "http://127.0.0.1:5000 (http, https, ws or wss)."),
-            GST_STR_NULL (self->location), error->message), (NULL));
+                "http://127.0.0.1:5000 (http, https, ws or wss)."), shown,
+            error->message), (NULL));
     g_clear_error (&error);
     return FALSE;
   }
@@ -1251,21 +1536,24 @@ validate_settings (GstSocketIoSink * self)
   if (self->auth && !sio_json_is_object (self->auth, &error)) {
     GST_OBJECT_UNLOCK (self);
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        (_("Invalid auth \"%s\": it must be a JSON object such as "
-                "{\"token\":\"abc\"} (%s)."), self->auth, error->message),
-        (NULL));
+        (_("Invalid auth: it must be a JSON object such as "
+                "{\"token\":\"abc\"} (%s)."), error->message), (NULL));
     g_clear_error (&error);
     return FALSE;
   }
   if (self->event == NULL || *self->event == '\0' ||
       self->payload_key == NULL || *self->payload_key == '\0')
-    ok = FALSE;
+    problem = _("The event and payload-key properties must not be empty.");
+  else if (!g_utf8_validate (self->event, -1, NULL) ||
+      !g_utf8_validate (self->payload_key, -1, NULL))
+    problem = _("The event and payload-key properties must be valid UTF-8.");
   GST_OBJECT_UNLOCK (self);
 
-  if (!ok)
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        (_("The event and payload-key properties must not be empty.")), (NULL));
-  return ok;
+  if (problem) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", problem), (NULL));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static GstStateChangeReturn
@@ -1315,6 +1603,8 @@ get_stats (GstSocketIoSink * self)
       "audio-bytes", G_TYPE_UINT64, self->audio_bytes,
       "bytes-sent", G_TYPE_UINT64, bytes_sent,
       "server-events", G_TYPE_UINT64, self->server_events,
+      "server-events-dropped", G_TYPE_UINT64, self->server_events_dropped,
+      "unacknowledged", G_TYPE_UINT64, self->unconfirmed,
       "ack-rtt-last", G_TYPE_UINT64, self->last_rtt_us * GST_USECOND,
       "ack-rtt-mean", G_TYPE_UINT64, self->rtt_count ?
       self->rtt_sum_us * GST_USECOND / self->rtt_count : 0,
@@ -1339,6 +1629,17 @@ gst_socketio_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (object);
+  GstState state;
+
+  /* what the connection was made with stays until it is closed */
+  GST_OBJECT_LOCK (self);
+  state = GST_STATE (self);
+  GST_OBJECT_UNLOCK (self);
+  if (state > GST_STATE_READY && !(pspec->flags & GST_PARAM_MUTABLE_PLAYING)) {
+    g_warning ("socketiosink: the '%s' property can only be changed in the "
+        "NULL or READY state", pspec->name);
+    return;
+  }
 
   switch (prop_id) {
     case PROP_LOCATION:
@@ -1422,6 +1723,16 @@ gst_socketio_sink_set_property (GObject * object, guint prop_id,
       g_cond_broadcast (&self->cond);
       g_mutex_unlock (&self->lock);
       break;
+    case PROP_MAX_INCOMING_MESSAGE_BYTES:
+      GST_OBJECT_LOCK (self);
+      self->max_incoming_message_bytes = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MAX_PENDING_SERVER_EVENTS:
+      g_mutex_lock (&self->lock);
+      self->max_pending_server_events = g_value_get_uint (value);
+      g_mutex_unlock (&self->lock);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1446,6 +1757,11 @@ gst_socketio_sink_get_property (GObject * object, guint prop_id,
     case PROP_DISCONNECTED_POLICY:
       g_mutex_lock (&self->lock);
       g_value_set_enum (value, self->disconnected_policy);
+      g_mutex_unlock (&self->lock);
+      return;
+    case PROP_MAX_PENDING_SERVER_EVENTS:
+      g_mutex_lock (&self->lock);
+      g_value_set_uint (value, self->max_pending_server_events);
       g_mutex_unlock (&self->lock);
       return;
     default:
@@ -1496,6 +1812,9 @@ gst_socketio_sink_get_property (GObject * object, guint prop_id,
     case PROP_MAX_RECONNECT_ATTEMPTS:
       g_value_set_uint (value, self->max_reconnect_attempts);
       break;
+    case PROP_MAX_INCOMING_MESSAGE_BYTES:
+      g_value_set_uint (value, self->max_incoming_message_bytes);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1517,10 +1836,11 @@ gst_socketio_sink_finalize (GObject * object)
   g_free (self->args_format);
   g_free (self->engineio_url);
   g_free (self->configured_nsp);
+  g_free (self->display_location);
   g_object_unref (self->batch);
   g_queue_clear_full (&self->batch_seqs, g_free);
   g_hash_table_unref (self->unacked_parts);
-  g_hash_table_unref (self->emit_buffers);
+  g_hash_table_unref (self->emits);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
 
@@ -1546,12 +1866,15 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->reconnect_delay_max = DEFAULT_RECONNECT_DELAY_MAX;
   self->max_reconnect_attempts = DEFAULT_MAX_RECONNECT_ATTEMPTS;
   self->disconnected_policy = DEFAULT_DISCONNECTED_POLICY;
+  self->max_incoming_message_bytes = DEFAULT_MAX_INCOMING_MESSAGE_BYTES;
+  self->max_pending_server_events = DEFAULT_MAX_PENDING_SERVER_EVENTS;
+  self->display_location = sio_url_for_display (NULL);
   self->batch = gst_adapter_new ();
   g_queue_init (&self->batch_seqs);
   self->unacked_parts = g_hash_table_new_full (g_int64_hash, g_int64_equal,
       g_free, NULL);
-  self->emit_buffers = g_hash_table_new_full (g_int64_hash, g_int64_equal,
-      g_free, (GDestroyNotify) g_array_unref);
+  self->emits = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, (GDestroyNotify) emit_record_free);
   self->state = SIO_CLIENT_STATE_IDLE;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
@@ -1675,6 +1998,31 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
           DEFAULT_DISCONNECTED_POLICY, G_PARAM_READWRITE |
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
+  g_object_class_install_property (gobject_class,
+      PROP_MAX_INCOMING_MESSAGE_BYTES,
+      g_param_spec_uint ("max-incoming-message-bytes",
+          "Max incoming message bytes",
+          "Largest WebSocket message accepted from the server (a text event "
+          "or one binary attachment). A larger one ends the connection with "
+          "a warning, and the sink reconnects; the default fits the events "
+          "real servers send (socket.io's own default limit is 1 MB)",
+          MIN_INCOMING_MESSAGE_BYTES, G_MAXINT32,
+          DEFAULT_MAX_INCOMING_MESSAGE_BYTES, flags));
+
+  g_object_class_install_property (gobject_class,
+      PROP_MAX_PENDING_SERVER_EVENTS,
+      g_param_spec_uint ("max-pending-server-events",
+          "Max pending server events",
+          "Most socketio-event bus messages posted and not yet released by "
+          "the application; further server events are dropped (counted in "
+          "stats as server-events-dropped, with one warning) until it "
+          "catches up. The server-event signal still fires for every event. "
+          "Bounds the memory an application that does not pop its bus can "
+          "lose to server events: this many times max-incoming-message-bytes",
+          1, 1 << 20, DEFAULT_MAX_PENDING_SERVER_EVENTS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Connection and delivery counters: connected, state, emitted, "
@@ -1684,7 +2032,9 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
           "(discarded by disconnected-policy=drop), disconnects, reconnects, "
           "replays (requested from upstream), acks-upstream, "
           "upstream-retains, audio-bytes, bytes-sent, "
-          "server-events, ack-rtt-last and ack-rtt-mean (ns), and "
+          "server-events, server-events-dropped (not posted: the application "
+          "did not pop its bus), unacknowledged (events lost or timed out "
+          "and not replayed), ack-rtt-last and ack-rtt-mean (ns), and "
           "GstBaseSink's rendered, late-dropped (its dropped) and "
           "average-rate",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));

@@ -63,10 +63,12 @@ struct _GstSocketIoSink
   guint64 reconnect_delay_max;
   guint max_reconnect_attempts;
   GstSocketIoSinkDisconnectedPolicy disconnected_policy;
+  guint max_incoming_message_bytes;
+  guint max_pending_server_events;
 
   /* streaming thread */
   GQueue batch_seqs;            /* BatchSeq: which buffers the batch holds */
-  guint render_generation;      /* the connection render last saw */
+  guint render_generation;      /* the connection (epoch) render last saw */
   gboolean drop_announced;
   GstAudioInfo info;
   gboolean info_valid;
@@ -75,21 +77,33 @@ struct _GstSocketIoSink
   gchar *args_format;           /* ,"format":"S16LE","rate":…,"channels":…}] */
   gchar *engineio_url;
   gchar *configured_nsp;
+  /* the location without query or user info: the only form that appears
+   * in messages and logs; set at NULL→READY, read by every thread */
+  gchar *display_location;
   gboolean closed_at_eos;
 
   /* shared with the network thread, under lock */
   GMutex lock;
   GCond cond;
   SioClient *client;
-  gboolean flushing;
+  gboolean unlocking;           /* unlock() called, unlock_stop() not yet */
   SioClientState state;
   gboolean error_posted;
   guint in_flight;
-  guint generation;             /* counts CONNECTED transitions */
+  guint generation;             /* epoch of the last CONNECTED */
   gboolean has_connected;
   gboolean upstream_retains;    /* an ackqueue answered GstSioAckSupport */
-  GHashTable *emit_buffers;     /* emit token -> GArray of buffer seqs */
-  GHashTable *unacked_parts;    /* buffer seq -> emits not yet acked */
+  GHashTable *emits;            /* token -> EmitRecord, emits in flight */
+  /* buffer seq -> parts not yet done (in flight or batched) << 1 | failed:
+   * only buffers with a part still outstanding have an entry */
+  GHashTable *unacked_parts;
+  /* the lowest seq whose audio an emit failed to deliver (lost, ack
+   * timeout) since the last replay: where the next replay starts */
+  guint64 lowest_failed_seq;
+  gboolean have_failed_seq;
+  gboolean timeout_episode;     /* ack timeouts since the last ack */
+  guint64 unconfirmed;          /* emits lost or timed out since a replay */
+  GstClockTime unconfirmed_duration;
   guint wake_threshold;         /* on_emit_done() wakes waiters at or below */
   guint64 next_seq;
   guint64 emitted;
@@ -105,6 +119,10 @@ struct _GstSocketIoSink
   guint64 acks_upstream;
   guint64 audio_bytes;
   guint64 server_events;
+  guint64 server_events_dropped;
+  guint pending_server_events;  /* posted, not yet freed by the app */
+  gboolean server_events_dropping;
+  guint64 lost_announced;
   guint64 last_rtt_us;
   guint64 rtt_sum_us;
   guint64 rtt_count;

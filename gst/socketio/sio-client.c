@@ -40,11 +40,24 @@ GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
  * thread before it gives up on them. */
 #define SHUTDOWN_DRAIN_MS 100
 
-/* The largest message we accept from the server. */
-#define MAX_INCOMING_PAYLOAD (16 * 1024 * 1024)
+/* Engine.IO timings outside these bounds are not believed: a server
+ * announcing pingInterval or pingTimeout 0 (or days) must not switch the
+ * dead-server watchdog off; the Engine.IO defaults apply instead. */
+#define MIN_PING_MS 100
+#define MAX_PING_MS (10 * 60 * 1000)
+#define DEFAULT_PING_INTERVAL_MS 25000
+#define DEFAULT_PING_TIMEOUT_MS 20000
+
+/* A connection is healthy, and resets the reconnection backoff, once it
+ * has stayed up this long (at least; reconnect_delay_max_ms if longer)
+ * with every ack it asked for answered or none asked. A failure that
+ * recurs right after each join thus backs off and counts towards
+ * max_reconnect_attempts. */
+#define MIN_HEALTHY_MS 1000
 
 typedef struct
 {
+  guint epoch;
   guint64 token;
   gchar *args_json;
   GBytes *attachment;
@@ -69,6 +82,8 @@ struct _SioClient
 {
   /* immutable after creation */
   gchar *url;
+  gchar *display_url;           /* for logs and errors: no query, no user */
+  gsize max_incoming_message;
   gchar *nsp;
   gchar *auth_json;
   guint connect_timeout_ms;
@@ -90,6 +105,12 @@ struct _SioClient
   GCancellable *connect_cancellable;    /* one per connection attempt */
   GSource *reconnect_timer;
   guint reconnect_attempt;
+  guint epoch;                  /* CONNECTED transitions so far */
+  gint64 connected_us;          /* when the current connection joined */
+  guint64 acks_wanted;          /* on the current connection */
+  guint64 acks_received;
+  GError *ws_error;             /* libsoup's last error on the WebSocket */
+  SoupMessage *handshake;       /* the pending WebSocket handshake */
   gboolean has_connected;
   GRand *rand;
   gboolean connect_pending;
@@ -170,11 +191,12 @@ set_state (SioClient * client, SioClientState state, const GError * error)
 
   if (old == state)
     return;
-  GST_DEBUG ("%s: %s -> %s%s%s", client->url, sio_client_state_get_name (old),
-      sio_client_state_get_name (state), error ? ": " : "",
-      error ? error->message : "");
+  GST_DEBUG ("%s: %s -> %s%s%s", client->display_url,
+      sio_client_state_get_name (old), sio_client_state_get_name (state),
+      error ? ": " : "", error ? error->message : "");
   g_atomic_int_set (&client->state, state);
-  client->callbacks.state_changed (client, state, error, client->user_data);
+  client->callbacks.state_changed (client, state, client->epoch, error,
+      client->user_data);
 }
 
 /* Reports every emit that can no longer complete: queued ones and those
@@ -203,6 +225,37 @@ fail_all_emits (SioClient * client)
   }
 
   while ((emit = g_queue_pop_head (&queued)) != NULL) {
+    client->callbacks.emit_done (client, emit->token, SIO_EMIT_LOST, -1,
+        client->user_data);
+    emit_free (emit);
+  }
+}
+
+/* Reports LOST, and removes, every queued emit meant for an older
+ * connection than the current epoch. */
+static void
+fail_stale_emits (SioClient * client)
+{
+  GQueue stale = G_QUEUE_INIT;
+  GList *l, *next;
+  SioEmit *emit;
+
+  g_mutex_lock (&client->lock);
+  for (l = client->outgoing.head; l; l = next) {
+    next = l->next;
+    emit = l->data;
+    if (emit->epoch != client->epoch) {
+      g_queue_unlink (&client->outgoing, l);
+      g_queue_push_tail_link (&stale, l);
+      g_atomic_int_add (&client->outgoing_length, -1);
+    }
+  }
+  g_mutex_unlock (&client->lock);
+
+  while ((emit = g_queue_pop_head (&stale)) != NULL) {
+    GST_DEBUG ("%s: emit %" G_GUINT64_FORMAT " was for connection %u, now "
+        "%u: lost", client->display_url, emit->token, emit->epoch,
+        client->epoch);
     client->callbacks.emit_done (client, emit->token, SIO_EMIT_LOST, -1,
         client->user_data);
     emit_free (emit);
@@ -254,6 +307,7 @@ drop_connection (SioClient * client)
     client->ws = NULL;
   }
   client->ostream = NULL;
+  g_clear_error (&client->ws_error);
   g_byte_array_set_size (client->out, 0);
   g_clear_object (&client->socket);
   clear_incoming (client);
@@ -273,6 +327,7 @@ error_is_retriable (const GError * error)
     case SIO_CLIENT_ERROR_CONNECT_TIMEOUT:
     case SIO_CLIENT_ERROR_CONNECTION_LOST:
     case SIO_CLIENT_ERROR_PROTOCOL:
+    case SIO_CLIENT_ERROR_MESSAGE_TOO_BIG:
       return TRUE;
     default:
       return FALSE;
@@ -302,10 +357,26 @@ on_reconnect_timer (gpointer user_data)
   SioClient *client = user_data;
 
   g_clear_pointer (&client->reconnect_timer, g_source_unref);
-  GST_INFO ("%s: reconnection attempt %u", client->url,
+  GST_INFO ("%s: reconnection attempt %u", client->display_url,
       client->reconnect_attempt);
   start_connect (client);
   return G_SOURCE_REMOVE;
+}
+
+/* Whether the connection that just ended was up long enough, with its
+ * acks answered, to count as a success rather than one more failed
+ * attempt. */
+static gboolean
+connection_was_healthy (SioClient * client)
+{
+  gint64 needed = (gint64) MAX (client->reconnect_delay_max_ms,
+      MIN_HEALTHY_MS) * 1000;
+
+  if (client->connected_us == 0)
+    return FALSE;
+  if (g_get_monotonic_time () - client->connected_us < needed)
+    return FALSE;
+  return client->acks_wanted == 0 || client->acks_received > 0;
 }
 
 /* Ends the connection. A retriable loss of a connection that had been
@@ -320,7 +391,7 @@ close_with_error (SioClient * client, GError * error)
     g_clear_error (&error);
     return;
   }
-  GST_INFO ("%s: connection ends: %s", client->url,
+  GST_INFO ("%s: connection ends: %s", client->display_url,
       error ? error->message : "cleanly");
   if (client->connect_cancellable)
     g_cancellable_cancel (client->connect_cancellable);
@@ -336,6 +407,7 @@ close_with_error (SioClient * client, GError * error)
   }
 
   if (client->max_reconnect_attempts > 0 &&
+      !connection_was_healthy (client) &&
       client->reconnect_attempt >= client->max_reconnect_attempts) {
     GError *final = g_error_new (SIO_CLIENT_ERROR, error->code,
         "gave up after %u reconnection attempts: %s",
@@ -347,10 +419,13 @@ close_with_error (SioClient * client, GError * error)
     return;
   }
 
+  if (connection_was_healthy (client))
+    client->reconnect_attempt = 0;
+  client->connected_us = 0;
   client->reconnect_attempt++;
   delay = reconnect_delay_ms (client);
-  GST_INFO ("%s: reconnecting in %u ms (attempt %u)", client->url, delay,
-      client->reconnect_attempt);
+  GST_INFO ("%s: reconnecting in %u ms (attempt %u)", client->display_url,
+      delay, client->reconnect_attempt);
   set_state (client, SIO_CLIENT_STATE_RECONNECTING, error);
   g_clear_error (&error);
   client->reconnect_timer = g_timeout_source_new (delay);
@@ -504,8 +579,10 @@ write_one_emit (SioClient * client, SioEmit * emit)
   gsize size;
   const guint8 *data;
 
-  if (emit->want_ack)
+  if (emit->want_ack) {
     ack_id = client->next_ack_id++;
+    client->acks_wanted++;
+  }
 
   g_string_truncate (client->scratch, 0);
   sio_packet_encode (client->scratch, SIO_PACKET_BINARY_EVENT, client->nsp, 1,
@@ -530,10 +607,12 @@ write_one_emit (SioClient * client, SioEmit * emit)
   emit_free (emit);
 }
 
-/* The send gate: a low-priority source that is ready when emits are queued
- * and the socket is writable. Its low priority lets libsoup's own sources
- * (reads, pongs, close) go first; flush_out() finishes every write before
- * the dispatch returns, so nothing is left pending between dispatches. */
+/* The send gate: a source that is ready when emits are queued and the
+ * socket is writable. It has the priority of libsoup's reads, so each
+ * main loop iteration serves both: a flood of server events does not
+ * starve the audio, nor the audio the server's pings. flush_out()
+ * finishes every write before the dispatch returns, so nothing is left
+ * pending between dispatches. */
 static gboolean
 gate_wanted (SioClient * client)
 {
@@ -595,6 +674,13 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
     if (emit == NULL)
       break;
 
+    if (emit->epoch != client->epoch) {
+      /* handed over while the previous connection was going down */
+      client->callbacks.emit_done (client, emit->token, SIO_EMIT_LOST, -1,
+          client->user_data);
+      emit_free (emit);
+      continue;
+    }
     bytes += g_bytes_get_size (emit->attachment);
     write_one_emit (client, emit);
     emits++;
@@ -638,9 +724,19 @@ handle_open (SioClient * client, const gchar * data, gsize length)
   }
 
   GST_INFO ("%s: Engine.IO session %s, ping every %u ms (timeout %u ms), "
-      "maxPayload %" G_GUINT64_FORMAT, client->url, open.sid,
+      "maxPayload %" G_GUINT64_FORMAT, client->display_url, open.sid,
       open.ping_interval_ms, open.ping_timeout_ms, open.max_payload);
   g_atomic_pointer_set (&client->max_payload, (gsize) open.max_payload);
+  if (open.ping_interval_ms < MIN_PING_MS || open.ping_interval_ms >
+      MAX_PING_MS || open.ping_timeout_ms < MIN_PING_MS ||
+      open.ping_timeout_ms > MAX_PING_MS) {
+    GST_WARNING ("%s: the server announced pingInterval %u ms and "
+        "pingTimeout %u ms; using %u + %u ms to detect a dead server",
+        client->display_url, open.ping_interval_ms, open.ping_timeout_ms,
+        DEFAULT_PING_INTERVAL_MS, DEFAULT_PING_TIMEOUT_MS);
+    open.ping_interval_ms = DEFAULT_PING_INTERVAL_MS;
+    open.ping_timeout_ms = DEFAULT_PING_TIMEOUT_MS;
+  }
   client->ping_window_ms = open.ping_interval_ms + open.ping_timeout_ms;
   client->ping_deadline_us = g_get_monotonic_time () +
       (gint64) client->ping_window_ms * 1000;
@@ -665,7 +761,7 @@ deliver_event (SioClient * client, SioPacket * packet)
         json_array_get_int_element (array, 0));
     name = number;
   }
-  GST_DEBUG ("%s: server event '%s' %s", client->url, name, args);
+  GST_DEBUG ("%s: server event '%s' %s", client->display_url, name, args);
   client->callbacks.server_event (client, name, args,
       client->incoming_attachments, client->user_data);
 
@@ -688,10 +784,11 @@ handle_ack_id (SioClient * client, gint64 ack_id)
   pending = g_hash_table_lookup (client->pending_acks, &ack_id);
   if (pending == NULL) {
     /* late ack after a timeout, or never asked for */
-    GST_DEBUG ("%s: ack %" G_GINT64_FORMAT " matches no emit", client->url,
-        ack_id);
+    GST_DEBUG ("%s: ack %" G_GINT64_FORMAT " matches no emit",
+        client->display_url, ack_id);
     return;
   }
+  client->acks_received++;
   client->callbacks.emit_done (client, pending->token, SIO_EMIT_ACKED,
       g_get_monotonic_time () - pending->sent_us, client->user_data);
   g_hash_table_remove (client->pending_acks, &ack_id);
@@ -743,7 +840,8 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   }
 
   if (strcmp (packet.nsp, client->nsp ? client->nsp : "/") != 0) {
-    GST_DEBUG ("%s: ignoring packet for namespace %s", client->url, packet.nsp);
+    GST_DEBUG ("%s: ignoring packet for namespace %s", client->display_url,
+        packet.nsp);
     sio_packet_clear (&packet);
     return;
   }
@@ -760,7 +858,12 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
       }
       if (get_state (client) == SIO_CLIENT_STATE_JOINING) {
         client->has_connected = TRUE;
-        client->reconnect_attempt = 0;
+        client->connected_us = g_get_monotonic_time ();
+        client->acks_wanted = client->acks_received = 0;
+        client->epoch++;
+        /* anything handed over for an older connection is lost, never
+         * sent on this one */
+        fail_stale_emits (client);
         set_state (client, SIO_CLIENT_STATE_CONNECTED, NULL);
         /* emits queued while connecting can go now */
         g_main_context_wakeup (client->context);
@@ -874,6 +977,14 @@ on_ws_closed (SoupWebsocketConnection * ws, SioClient * client)
     close_with_error (client, NULL);
     return;
   }
+  if (client->ws_error && g_error_matches (client->ws_error,
+          SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG)) {
+    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+            SIO_CLIENT_ERROR_MESSAGE_TOO_BIG, "the server sent a message "
+            "larger than %" G_GSIZE_FORMAT " bytes",
+            client->max_incoming_message));
+    return;
+  }
   close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
           SIO_CLIENT_ERROR_CONNECTION_LOST,
           "the WebSocket closed (code %u%s)", code,
@@ -884,7 +995,9 @@ on_ws_closed (SoupWebsocketConnection * ws, SioClient * client)
 static void
 on_ws_error (SoupWebsocketConnection * ws, GError * error, SioClient * client)
 {
-  GST_WARNING ("%s: WebSocket error: %s", client->url, error->message);
+  GST_WARNING ("%s: WebSocket error: %s", client->display_url, error->message);
+  g_clear_error (&client->ws_error);
+  client->ws_error = g_error_copy (error);
 }
 
 static void
@@ -918,13 +1031,31 @@ on_ws_connected (GObject * source, GAsyncResult * result, gpointer user_data)
   ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result,
       &error);
   if (ws == NULL) {
-    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
-        get_state (client) == SIO_CLIENT_STATE_CONNECTING)
+    guint status = client->handshake ?
+        soup_message_get_status (client->handshake) : 0;
+
+    if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+        get_state (client) != SIO_CLIENT_STATE_CONNECTING) {
+      /* timed out or shut down meanwhile */
+    } else if (SOUP_STATUS_IS_REDIRECTION (status)) {
+      const gchar *location =
+          soup_message_headers_get_one (soup_message_get_response_headers
+          (client->handshake), "Location");
+      gchar *target = sio_url_for_display (location);
+
+      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+              SIO_CLIENT_ERROR_REDIRECTED, "the server redirects (HTTP %u) "
+              "to %s", status, target));
+      g_free (target);
+    } else {
       close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
               SIO_CLIENT_ERROR_CONNECT_FAILED, "%s", error->message));
+    }
+    g_clear_object (&client->handshake);
     g_clear_error (&error);
     return;
   }
+  g_clear_object (&client->handshake);
 
   if (get_state (client) != SIO_CLIENT_STATE_CONNECTING) {
     /* timed out or shut down meanwhile */
@@ -941,7 +1072,7 @@ on_ws_connected (GObject * source, GAsyncResult * result, gpointer user_data)
   g_atomic_int_inc (&client->live_websockets);
   g_object_weak_ref (G_OBJECT (ws), on_ws_finalized, client);
   soup_websocket_connection_set_max_incoming_payload_size (ws,
-      MAX_INCOMING_PAYLOAD);
+      client->max_incoming_message);
   g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), client);
   g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), client);
   g_signal_connect (ws, "error", G_CALLBACK (on_ws_error), client);
@@ -954,7 +1085,7 @@ on_ws_connected (GObject * source, GAsyncResult * result, gpointer user_data)
     gate->fd_events = 0;
   } else {
     GST_WARNING ("%s: no socket to watch: a write the socket cannot take "
-        "at once will end the connection", client->url);
+        "at once will end the connection", client->display_url);
   }
   set_state (client, SIO_CLIENT_STATE_OPENING, NULL);
 }
@@ -967,11 +1098,17 @@ start_connect (SioClient * client)
   msg = soup_message_new (SOUP_METHOD_GET, client->url);
   if (msg == NULL) {
     close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-            SIO_CLIENT_ERROR_CONNECT_FAILED, "invalid URL %s", client->url));
+            SIO_CLIENT_ERROR_CONNECT_FAILED, "invalid URL %s",
+            client->display_url));
     return;
   }
   g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event),
       client);
+  /* a redirect is never followed: it could lead from TLS to plain text,
+   * or to another host, with the auth token and the audio */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  g_clear_object (&client->handshake);
+  client->handshake = g_object_ref (msg);
 
   client->connect_deadline_us = g_get_monotonic_time () +
       (gint64) client->connect_timeout_ms * 1000;
@@ -1004,7 +1141,7 @@ on_tick (gpointer user_data)
   }
 
   if ((state == SIO_CLIENT_STATE_JOINING || state == SIO_CLIENT_STATE_CONNECTED)
-      && client->ping_window_ms > 0 && now >= client->ping_deadline_us) {
+      && now >= client->ping_deadline_us) {
     close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_CONNECTION_LOST,
             "no ping from the server for %u ms", client->ping_window_ms));
@@ -1113,7 +1250,8 @@ network_thread (gpointer user_data)
 
   client->gate = g_source_new (&gate_funcs, sizeof (GateSource));
   ((GateSource *) client->gate)->client = client;
-  g_source_set_priority (client->gate, G_PRIORITY_LOW);
+  /* as reads: a flood of server events cannot starve the audio */
+  g_source_set_priority (client->gate, G_PRIORITY_DEFAULT);
   g_source_attach (client->gate, client->context);
 
   start_connect (client);
@@ -1139,7 +1277,7 @@ network_thread (gpointer user_data)
   g_source_unref (deadline);
   if (client->connect_pending || g_atomic_int_get (&client->live_websockets))
     GST_WARNING ("%s: connection did not finish closing in %d ms",
-        client->url, SHUTDOWN_DRAIN_MS);
+        client->display_url, SHUTDOWN_DRAIN_MS);
 
   g_main_context_pop_thread_default (client->context);
   return NULL;
@@ -1175,6 +1313,9 @@ sio_client_new (const SioClientConfig * config,
   SioClient *client = g_new0 (SioClient, 1);
 
   client->url = g_strdup (config->url);
+  client->display_url = g_strdup (config->display_url ? config->display_url :
+      "(location)");
+  client->max_incoming_message = config->max_incoming_message;
   if (config->nsp && strcmp (config->nsp, "/") != 0)
     client->nsp = g_strdup (config->nsp);
   client->auth_json = g_strdup (config->auth_json);
@@ -1207,12 +1348,13 @@ sio_client_new (const SioClientConfig * config,
 }
 
 void
-sio_client_emit (SioClient * client, guint64 token, gchar * args_json,
-    GBytes * attachment, gboolean want_ack)
+sio_client_emit (SioClient * client, guint epoch, guint64 token,
+    gchar * args_json, GBytes * attachment, gboolean want_ack)
 {
   SioEmit *emit = g_new (SioEmit, 1);
   gboolean was_empty;
 
+  emit->epoch = epoch;
   emit->token = token;
   emit->args_json = args_json;
   emit->attachment = attachment;
@@ -1261,9 +1403,46 @@ sio_client_free (SioClient * client)
   g_main_context_unref (client->context);
   g_mutex_clear (&client->lock);
   g_free (client->url);
+  g_free (client->display_url);
+  g_clear_object (&client->handshake);
+  g_clear_error (&client->ws_error);
   g_free (client->nsp);
   g_free (client->auth_json);
   g_free (client);
+}
+
+gchar *
+sio_url_for_display (const gchar * url)
+{
+  GUri *uri;
+  gchar *shown;
+
+  if (url == NULL)
+    return g_strdup ("(no location)");
+  uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  if (uri == NULL) {
+    /* not a URL, but the user wants to see the typo: the text up to any
+     * query, without what looks like user info */
+    const gchar *start = strstr (url, "://");
+    const gchar *at;
+    gsize end = strcspn (url, "?#");
+    GString *text = g_string_new (NULL);
+
+    start = start ? start + 3 : url;
+    at = memchr (start, '@', end - (start - url));
+    g_string_append_len (text, url, start - url);
+    if (at)
+      start = at + 1;
+    g_string_append_len (text, start, end - (start - url));
+    if (url[end] != '\0')
+      g_string_append (text, "…");
+    return g_string_free (text, FALSE);
+  }
+  shown = g_uri_join (G_URI_FLAGS_ENCODED, g_uri_get_scheme (uri), NULL,
+      g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
+      g_uri_get_query (uri) ? "…" : NULL, NULL);
+  g_uri_unref (uri);
+  return shown;
 }
 
 guint64

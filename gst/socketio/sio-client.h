@@ -60,6 +60,11 @@ typedef enum
   /* the server speaks the older Socket.IO v4 protocol (socket.io 2.x,
    * python-socketio 4.x) */
   SIO_CLIENT_ERROR_OLD_PROTOCOL,
+  /* the handshake was redirected; the message names the target, which is
+   * never followed */
+  SIO_CLIENT_ERROR_REDIRECTED,
+  /* the server sent a message larger than max_incoming_message */
+  SIO_CLIENT_ERROR_MESSAGE_TOO_BIG,
 } SioClientError;
 
 typedef enum
@@ -74,9 +79,11 @@ typedef struct
 {
   /* Network thread. @error is NULL for a clean close. CLOSED is final;
    * RECONNECTING carries the error that ended the connection, and a
-   * CONNECTED may follow. */
+   * CONNECTED may follow. @epoch numbers the connections: it grows by one
+   * at every CONNECTED, and emits must carry the epoch they are meant for
+   * (see sio_client_emit()). */
   void (*state_changed) (SioClient * client, SioClientState state,
-      const GError * error, gpointer user_data);
+      guint epoch, const GError * error, gpointer user_data);
   /* Network thread, once per emit. @rtt_us is the ack round trip or -1. */
   void (*emit_done) (SioClient * client, guint64 token, SioEmitResult result,
       gint64 rtt_us, gpointer user_data);
@@ -89,6 +96,8 @@ typedef struct
 {
   /* http, https, ws or wss URL of the Engine.IO endpoint, path included */
   const gchar *url;
+  /* the same URL safe to show: no query, no user info (logs, errors) */
+  const gchar *display_url;
   const gchar *nsp;             /* NULL for "/" */
   const gchar *auth_json;       /* NULL, or a JSON object */
   guint connect_timeout_ms;
@@ -101,6 +110,9 @@ typedef struct
   guint reconnect_delay_ms;
   guint reconnect_delay_max_ms;
   guint max_reconnect_attempts; /* 0: forever */
+  /* the largest WebSocket message accepted from the server; a larger one
+   * ends the connection with SIO_CLIENT_ERROR_MESSAGE_TOO_BIG */
+  gsize max_incoming_message;
 } SioClientConfig;
 
 /* Registers and initializes, in the calling thread, the GIO and libsoup
@@ -116,9 +128,13 @@ SioClient *sio_client_new (const SioClientConfig * config,
 
 /* Queues one binary event: @args_json is the whole JSON array (event name
  * first) with a placeholder for attachment 0; @attachment is sent as the
- * single binary frame. emit_done() reports @token exactly once. */
-void sio_client_emit (SioClient * client, guint64 token, gchar * args_json,
-    GBytes * attachment, gboolean want_ack);
+ * single binary frame. emit_done() reports @token exactly once. @epoch is
+ * the connection the caller means it for (the last CONNECTED epoch it saw):
+ * an emit for an older connection is never written on a newer one, it is
+ * reported LOST, so after a reconnection nothing goes out before the caller
+ * has seen the new epoch (and, say, asked for a replay). */
+void sio_client_emit (SioClient * client, guint epoch, guint64 token,
+    gchar * args_json, GBytes * attachment, gboolean want_ack);
 
 /* Leaves cleanly: DISCONNECT for the namespace, Engine.IO close, WebSocket
  * close. Call it once every emit has completed. state_changed() reports
@@ -128,6 +144,10 @@ void sio_client_close (SioClient * client);
 /* Tears everything down at once, whatever the server does, joins the
  * network thread and frees the client. Queued emits are reported LOST. */
 void sio_client_free (SioClient * client);
+
+/* @url without its user info and with its query replaced by "…": what
+ * logs, errors and messages may show of a location. Free with g_free(). */
+gchar *sio_url_for_display (const gchar * url);
 
 /* The server's maxPayload, 0 until known or when the server has none. */
 guint64 sio_client_get_max_payload (SioClient * client);
