@@ -1305,6 +1305,48 @@ GST_START_TEST (test_redirect_refused)
 
 GST_END_TEST;
 
+static gint stats_reader_stop;
+
+static gpointer
+read_stats_until_stopped (gpointer user_data)
+{
+  GstElement *sink = user_data;
+  GstStructure *stats;
+
+  while (!g_atomic_int_get (&stats_reader_stop)) {
+    g_object_get (sink, "stats", &stats, NULL);
+    gst_structure_free (stats);
+  }
+  return NULL;
+}
+
+/* The application reads stats while the sink starts and stops: stats
+ * never touches a client being freed (valgrind checks it). */
+GST_START_TEST (test_stats_while_stopping)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstElement *sink = gst_element_factory_make ("socketiosink", NULL);
+  GThread *reader;
+  guint i;
+
+  g_object_set (sink, "location", fake->url, NULL);
+  g_atomic_int_set (&stats_reader_stop, 0);
+  reader = g_thread_new ("stats-reader", read_stats_until_stopped, sink);
+  for (i = 0; i < (RUNNING_ON_VALGRIND ? 10 : 50); i++) {
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_PAUSED), !=,
+        GST_STATE_CHANGE_FAILURE);
+    g_usleep (2000);
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_NULL), ==,
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  g_atomic_int_set (&stats_reader_stop, 1);
+  g_thread_join (reader);
+  gst_object_unref (sink);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
 static Suite *
 socketiosink_suite (void)
 {
@@ -1331,6 +1373,7 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_reconnect_storm_bounded);
   tcase_add_test (tc, test_ping_zero_keeps_watchdog);
   tcase_add_test (tc, test_redirect_refused);
+  tcase_add_test (tc, test_stats_while_stopping);
   tcase_add_test (tc, test_split_timestamps);
   tcase_add_test (tc, test_acks_sent_upstream);
   tcase_add_test (tc, test_no_ack_support_without_acks);
