@@ -18,7 +18,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-pulseaudio pulseaudio
   python3 python3-socketio python3-aiohttp
-  valgrind procps indent
+  valgrind procps indent openssl
 )
 # Node.js may come from elsewhere (e.g. NodeSource, which bundles npm).
 command -v node >/dev/null || packages+=(nodejs)
