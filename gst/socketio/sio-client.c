@@ -23,6 +23,7 @@
 
 #include "sio-client.h"
 #include "sio-protocol.h"
+#include "sio-websocket.h"
 
 /* The client logs into its element's category. */
 GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
@@ -74,8 +75,6 @@ typedef struct
 {
   GSource source;
   SioClient *client;
-  gpointer fd_tag;
-  GIOCondition fd_events;       /* what fd_tag watches now */
 } GateSource;
 
 struct _SioClient
@@ -100,22 +99,18 @@ struct _SioClient
   GMainLoop *loop;
 
   /* network thread only */
-  SoupSession *session;
   GCancellable *cancellable;    /* cancelled once, by sio_client_free() */
-  GCancellable *connect_cancellable;    /* one per connection attempt */
   GSource *reconnect_timer;
   guint reconnect_attempt;
   guint epoch;                  /* CONNECTED transitions so far */
   gint64 connected_us;          /* when the current connection joined */
   guint64 acks_wanted;          /* on the current connection */
   guint64 acks_received;
-  GError *ws_error;             /* libsoup's last error on the WebSocket */
-  SoupMessage *handshake;       /* the pending WebSocket handshake */
   gboolean has_connected;
   GRand *rand;
-  gboolean connect_pending;
-  SoupWebsocketConnection *ws;
-  GSocket *socket;
+  /* the connection: the only writer of its socket (our frames, pongs and
+   * close frames all go through it, whole) */
+  SioWebSocket *ws;
   GSource *gate;
   GSource *tick;
   gint64 connect_deadline_us;
@@ -128,11 +123,6 @@ struct _SioClient
   GPtrArray *incoming_attachments;
   GString *scratch;
   gboolean close_requested;
-  /* WebSocket frames we write ourselves, one write per batch; libsoup
-   * only writes its control frames (close, pong) */
-  GPollableOutputStream *ostream;
-  GByteArray *out;
-  guint32 mask_state;
 
   /* shared with the caller's threads */
   GMutex lock;
@@ -141,7 +131,6 @@ struct _SioClient
   gint state;                   /* atomic SioClientState */
   gsize max_payload;            /* atomic */
   gsize bytes_written;          /* atomic */
-  gint live_websockets;         /* atomic: not yet finalized */
 };
 
 G_DEFINE_QUARK (sio - client - error - quark, sio_client_error);
@@ -273,43 +262,27 @@ clear_incoming (SioClient * client)
 }
 
 static gboolean
-release_websocket (gpointer ws)
+free_websocket (gpointer ws)
 {
-  g_object_unref (ws);
+  sio_websocket_free (ws);
   return G_SOURCE_REMOVE;
 }
 
-/* Drops the WebSocket at once. Closing the socket first makes sure no
- * close handshake or TLS close_notify can wait on a frozen server. */
+/* Drops the connection at once: nothing more is read or written on it.
+ * This may run inside one of the WebSocket's own callbacks, so it is freed
+ * from the main loop; until then its callbacks see it is not client->ws
+ * any more and do nothing. */
 static void
 drop_connection (SioClient * client)
 {
-  if (client->gate) {
-    GateSource *gate = (GateSource *) client->gate;
-
-    if (gate->fd_tag) {
-      g_source_remove_unix_fd (client->gate, gate->fd_tag);
-      gate->fd_tag = NULL;
-    }
-  }
-
   if (client->ws) {
     GSource *idle = g_idle_source_new ();
 
-    g_signal_handlers_disconnect_by_data (client->ws, client);
-    if (client->socket)
-      g_socket_close (client->socket, NULL);
-    /* this may run inside one of the WebSocket's own signal emissions:
-     * let go of it from the main loop, not from under libsoup's feet */
-    g_source_set_callback (idle, release_websocket, client->ws, NULL);
+    g_source_set_callback (idle, free_websocket, client->ws, NULL);
     g_source_attach (idle, client->context);
     g_source_unref (idle);
     client->ws = NULL;
   }
-  client->ostream = NULL;
-  g_clear_error (&client->ws_error);
-  g_byte_array_set_size (client->out, 0);
-  g_clear_object (&client->socket);
   clear_incoming (client);
 }
 
@@ -393,8 +366,6 @@ close_with_error (SioClient * client, GError * error)
   }
   GST_INFO ("%s: connection ends: %s", client->display_url,
       error ? error->message : "cleanly");
-  if (client->connect_cancellable)
-    g_cancellable_cancel (client->connect_cancellable);
   drop_connection (client);
   fail_all_emits (client);
 
@@ -434,142 +405,15 @@ close_with_error (SioClient * client, GError * error)
   g_source_attach (client->reconnect_timer, client->context);
 }
 
-static guint32
-next_mask (SioClient * client)
-{
-  /* xorshift32: masks only need to be unpredictable to the page script
-   * RFC 6455 guards against, not cryptographic */
-  guint32 x = client->mask_state;
-
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  client->mask_state = x;
-  return x;
-}
-
-/* Appends one masked client frame to client->out. */
-static void
-append_frame (SioClient * client, guint8 opcode, const guint8 * data,
-    gsize length)
-{
-  guint8 header[14], mask[8];
-  gsize h = 0, old = client->out->len, i;
-  guint32 m = next_mask (client);
-  guint64 m64;
-  guint8 *dst;
-
-  header[h++] = 0x80 | opcode;
-  if (length < 126) {
-    header[h++] = 0x80 | (guint8) length;
-  } else if (length < 65536) {
-    header[h++] = 0x80 | 126;
-    header[h++] = (length >> 8) & 0xff;
-    header[h++] = length & 0xff;
-  } else {
-    gint shift;
-
-    header[h++] = 0x80 | 127;
-    for (shift = 56; shift >= 0; shift -= 8)
-      header[h++] = ((guint64) length >> shift) & 0xff;
-  }
-  memcpy (mask, &m, 4);
-  memcpy (mask + 4, &m, 4);
-  memcpy (header + h, mask, 4);
-  h += 4;
-
-  g_byte_array_set_size (client->out, old + h + length);
-  dst = client->out->data + old;
-  memcpy (dst, header, h);
-  dst += h;
-  memcpy (&m64, mask, 8);
-  for (i = 0; i + 8 <= length; i += 8) {
-    guint64 v;
-
-    memcpy (&v, data + i, 8);
-    v ^= m64;
-    memcpy (dst + i, &v, 8);
-  }
-  for (; i < length; i++)
-    dst[i] = data[i] ^ mask[i & 3];
-  g_atomic_pointer_add (&client->bytes_written, length);
-}
-
-/* Waits until the socket takes more, the link is declared dead or the
- * client is being freed (its cancellable). */
-static gboolean
-wait_writable (SioClient * client, gint64 deadline_us)
-{
-  GPollFD fds[2];
-  guint n = 1;
-  gint64 now = g_get_monotonic_time ();
-
-  if (client->socket == NULL || now >= deadline_us ||
-      g_cancellable_is_cancelled (client->cancellable))
-    return FALSE;
-
-  fds[0].fd = g_socket_get_fd (client->socket);
-  fds[0].events = G_IO_OUT;
-  fds[0].revents = 0;
-  if (g_cancellable_make_pollfd (client->cancellable, &fds[1]))
-    n = 2;
-  g_poll (fds, n, (gint) MIN ((deadline_us - now + 999) / 1000, G_MAXINT));
-  if (n == 2)
-    g_cancellable_release_fd (client->cancellable);
-  return !g_cancellable_is_cancelled (client->cancellable);
-}
-
-/* Writes everything client->out holds before returning. libsoup writes
- * its own control frames (pong, close) on the same stream from this
- * thread's main loop: a frame of ours left half-written when control goes
- * back to the loop could be cut in two by one of them. While the socket is
- * full nothing else could go out anyway, so this waits, for at most the
- * server's ping window, and the client's cancellable ends the wait at
- * once. TRUE when all was written. */
-static gboolean
-flush_out (SioClient * client)
-{
-  gint64 deadline = g_get_monotonic_time () +
-      (gint64) MAX (client->ping_window_ms, 1000) * 1000;
-  gsize sent = 0;
-
-  while (sent < client->out->len) {
-    GError *error = NULL;
-    gssize n;
-
-    n = g_pollable_output_stream_write_nonblocking (client->ostream,
-        client->out->data + sent, client->out->len - sent, NULL, &error);
-    if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-      g_clear_error (&error);
-      if (wait_writable (client, deadline))
-        continue;
-      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-              SIO_CLIENT_ERROR_CONNECTION_LOST, "the server took no data "
-              "for %u ms", MAX (client->ping_window_ms, 1000)));
-      return FALSE;
-    }
-    if (n < 0) {
-      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-              SIO_CLIENT_ERROR_CONNECTION_LOST, "write failed: %s",
-              error->message));
-      g_clear_error (&error);
-      return FALSE;
-    }
-    sent += n;
-  }
-  g_byte_array_set_size (client->out, 0);
-  return TRUE;
-}
-
+/* Queues one text frame on the connection. */
 static void
 send_text (SioClient * client, const gchar * text)
 {
-  if (client->ws == NULL || client->ostream == NULL ||
-      soup_websocket_connection_get_state (client->ws) !=
-      SOUP_WEBSOCKET_STATE_OPEN)
-    return;
-  append_frame (client, 0x1, (const guint8 *) text, strlen (text));
-  flush_out (client);
+  gsize length = strlen (text);
+
+  if (client->ws && sio_websocket_send (client->ws, FALSE,
+          (const guint8 *) text, length))
+    g_atomic_pointer_add (&client->bytes_written, length);
 }
 
 static void
@@ -588,10 +432,10 @@ write_one_emit (SioClient * client, SioEmit * emit)
   sio_packet_encode (client->scratch, SIO_PACKET_BINARY_EVENT, client->nsp, 1,
       ack_id, emit->args_json);
   /* header and attachment go out back to back, in the same buffer */
-  append_frame (client, 0x1, (const guint8 *) client->scratch->str,
-      client->scratch->len);
+  send_text (client, client->scratch->str);
   data = g_bytes_get_data (emit->attachment, &size);
-  append_frame (client, 0x2, data, size);
+  if (sio_websocket_send (client->ws, TRUE, data, size))
+    g_atomic_pointer_add (&client->bytes_written, size);
 
   if (emit->want_ack) {
     PendingAck *pending = g_new (PendingAck, 1);
@@ -607,63 +451,41 @@ write_one_emit (SioClient * client, SioEmit * emit)
   emit_free (emit);
 }
 
-/* The send gate: a source that is ready when emits are queued and the
- * socket is writable. It has the priority of libsoup's reads, so each
- * main loop iteration serves both: a flood of server events does not
- * starve the audio, nor the audio the server's pings. flush_out()
- * finishes every write before the dispatch returns, so nothing is left
- * pending between dispatches. */
+/* The send gate: a source that is ready while emits are queued, the
+ * namespace is joined and the connection's output buffer has room. It
+ * needs no file descriptor: the connection writes its buffer from its own
+ * source, and every main loop iteration asks the gate again; another
+ * thread's emit wakes the context. Only GATE_MAX_BYTES wait in the output
+ * buffer, so memory stays bounded by what the caller hands over. */
 static gboolean
 gate_wanted (SioClient * client)
 {
-  if (client->ws == NULL || client->ostream == NULL)
-    return FALSE;
-  return g_atomic_int_get (&client->outgoing_length) > 0 &&
-      get_state (client) == SIO_CLIENT_STATE_CONNECTED;
+  return client->ws != NULL &&
+      g_atomic_int_get (&client->outgoing_length) > 0 &&
+      get_state (client) == SIO_CLIENT_STATE_CONNECTED &&
+      sio_websocket_get_pending (client->ws) < GATE_MAX_BYTES;
 }
 
 static gboolean
 gate_prepare (GSource * source, gint * timeout)
 {
-  GateSource *gate = (GateSource *) source;
-  gboolean wanted = gate_wanted (gate->client);
-
   *timeout = -1;
-  if (gate->fd_tag) {
-    GIOCondition events = wanted ? G_IO_OUT : 0;
-
-    /* g_source_modify_unix_fd() wakes the context up: calling it on every
-     * prepare makes the next poll return at once, forever (a busy loop) */
-    if (events != gate->fd_events) {
-      g_source_modify_unix_fd (source, gate->fd_tag, events);
-      gate->fd_events = events;
-    }
-  } else if (wanted)
-    return TRUE;                /* no socket to watch: hand over directly */
-  return FALSE;
+  return gate_wanted (((GateSource *) source)->client);
 }
 
 static gboolean
 gate_check (GSource * source)
 {
-  GateSource *gate = (GateSource *) source;
-
-  if (!gate_wanted (gate->client))
-    return FALSE;
-  if (gate->fd_tag == NULL)
-    return TRUE;
-  return (g_source_query_unix_fd (source, gate->fd_tag) & G_IO_OUT) != 0;
+  return gate_wanted (((GateSource *) source)->client);
 }
 
 static gboolean
 gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
 {
   SioClient *client = ((GateSource *) source)->client;
-  gsize bytes = 0;
   guint emits = 0;
 
-  while (emits < GATE_MAX_EMITS && bytes < GATE_MAX_BYTES &&
-      get_state (client) == SIO_CLIENT_STATE_CONNECTED && client->ws) {
+  while (emits < GATE_MAX_EMITS && gate_wanted (client)) {
     SioEmit *emit;
 
     g_mutex_lock (&client->lock);
@@ -681,13 +503,9 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
       emit_free (emit);
       continue;
     }
-    bytes += g_bytes_get_size (emit->attachment);
     write_one_emit (client, emit);
     emits++;
   }
-  /* one write for the whole batch, finished before returning */
-  if (client->out->len > 0)
-    flush_out (client);
   return G_SOURCE_CONTINUE;
 }
 
@@ -898,24 +716,29 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   sio_packet_clear (&packet);
 }
 
+/* One whole message from the server; @bytes is valid during the call. */
 static void
-on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    SioClient * client)
+on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
+    gsize length, gpointer user_data)
 {
-  gsize length;
-  const gchar *data = g_bytes_get_data (message, &length);
+  SioClient *client = user_data;
+  const gchar *data = (const gchar *) bytes;
   const gchar *payload;
   gsize payload_length;
   SioEioType eio_type;
   GError *error = NULL;
 
-  if (type == SOUP_WEBSOCKET_DATA_BINARY) {
+  if (ws != client->ws)
+    return;                     /* dropped, not freed yet */
+
+  if (binary) {
     if (!client->have_incoming) {
       close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
               SIO_CLIENT_ERROR_PROTOCOL, "binary message nobody announced"));
       return;
     }
-    g_ptr_array_add (client->incoming_attachments, g_bytes_ref (message));
+    g_ptr_array_add (client->incoming_attachments, g_bytes_new (bytes,
+            length));
     if (client->incoming_attachments->len == client->incoming.attachments) {
       handle_complete_packet (client, &client->incoming);
       clear_incoming (client);
@@ -968,159 +791,98 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
   }
 }
 
-static void
-on_ws_closed (SoupWebsocketConnection * ws, SioClient * client)
+/* What the end of the WebSocket means for the Socket.IO connection. */
+static GError *
+connection_error (SioClient * client, SioWebSocket * ws, const GError * error)
 {
-  gushort code = soup_websocket_connection_get_close_code (ws);
+  gboolean connecting = get_state (client) == SIO_CLIENT_STATE_CONNECTING;
 
+  if (error == NULL)
+    return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_CONNECTION_LOST,
+        "the WebSocket closed");
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
+          SIO_WEBSOCKET_ERROR_HTTP_STATUS) &&
+      SOUP_STATUS_IS_REDIRECTION (sio_websocket_get_http_status (ws))) {
+    SoupMessageHeaders *headers = sio_websocket_get_response_headers (ws);
+    gchar *target = sio_url_for_display (headers ?
+        soup_message_headers_get_one (headers, "Location") : NULL);
+    GError *redirected = g_error_new (SIO_CLIENT_ERROR,
+        SIO_CLIENT_ERROR_REDIRECTED, "the server redirects (HTTP %u) to %s",
+        sio_websocket_get_http_status (ws), target);
+
+    g_free (target);
+    return redirected;
+  }
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
+          SIO_WEBSOCKET_ERROR_TOO_BIG))
+    return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_MESSAGE_TOO_BIG,
+        "the server sent a message larger than %" G_GSIZE_FORMAT " bytes",
+        client->max_incoming_message);
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
+          SIO_WEBSOCKET_ERROR_CLOSED_BY_PEER)) {
+    gchar *reason = g_utf8_make_valid (sio_websocket_get_close_reason (ws),
+        -1);
+    GError *closed = g_error_new (SIO_CLIENT_ERROR,
+        SIO_CLIENT_ERROR_CONNECTION_LOST,
+        "the server closed the WebSocket (code %u%s%s)",
+        sio_websocket_get_close_code (ws), *reason ? ": " : "", reason);
+
+    g_free (reason);
+    return closed;
+  }
+  return g_error_new (SIO_CLIENT_ERROR, connecting ?
+      SIO_CLIENT_ERROR_CONNECT_FAILED : SIO_CLIENT_ERROR_CONNECTION_LOST,
+      "%s", error->message);
+}
+
+static void
+on_ws_closed (SioWebSocket * ws, const GError * error, gpointer user_data)
+{
+  SioClient *client = user_data;
+
+  if (ws != client->ws)
+    return;
   if (get_state (client) == SIO_CLIENT_STATE_CLOSING) {
+    /* the end of our own goodbye, answered or not */
     close_with_error (client, NULL);
     return;
   }
-  if (client->ws_error && g_error_matches (client->ws_error,
-          SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG)) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-            SIO_CLIENT_ERROR_MESSAGE_TOO_BIG, "the server sent a message "
-            "larger than %" G_GSIZE_FORMAT " bytes",
-            client->max_incoming_message));
-    return;
-  }
-  close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-          SIO_CLIENT_ERROR_CONNECTION_LOST,
-          "the WebSocket closed (code %u%s)", code,
-          code == SOUP_WEBSOCKET_CLOSE_TOO_BIG ?
-          ": a message was larger than the server accepts" : ""));
+  close_with_error (client, connection_error (client, ws, error));
 }
 
 static void
-on_ws_error (SoupWebsocketConnection * ws, GError * error, SioClient * client)
-{
-  GST_WARNING ("%s: WebSocket error: %s", client->display_url, error->message);
-  g_clear_error (&client->ws_error);
-  client->ws_error = g_error_copy (error);
-}
-
-static void
-on_network_event (SoupMessage * msg, GSocketClientEvent event,
-    GIOStream * connection, SioClient * client)
-{
-  /* the plain TCP socket, even under TLS: the send gate watches it */
-  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (connection)) {
-    g_clear_object (&client->socket);
-    client->socket = g_object_ref (g_socket_connection_get_socket
-        (G_SOCKET_CONNECTION (connection)));
-  }
-}
-
-static void
-on_ws_finalized (gpointer user_data, GObject * where_the_object_was)
+on_ws_opened (SioWebSocket * ws, gpointer user_data)
 {
   SioClient *client = user_data;
 
-  g_atomic_int_dec_and_test (&client->live_websockets);
-}
-
-static void
-on_ws_connected (GObject * source, GAsyncResult * result, gpointer user_data)
-{
-  SioClient *client = user_data;
-  GError *error = NULL;
-  SoupWebsocketConnection *ws;
-
-  client->connect_pending = FALSE;
-  ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result,
-      &error);
-  if (ws == NULL) {
-    guint status = client->handshake ?
-        soup_message_get_status (client->handshake) : 0;
-
-    if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-        get_state (client) != SIO_CLIENT_STATE_CONNECTING) {
-      /* timed out or shut down meanwhile */
-    } else if (SOUP_STATUS_IS_REDIRECTION (status)) {
-      const gchar *location =
-          soup_message_headers_get_one (soup_message_get_response_headers
-          (client->handshake), "Location");
-      gchar *target = sio_url_for_display (location);
-
-      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-              SIO_CLIENT_ERROR_REDIRECTED, "the server redirects (HTTP %u) "
-              "to %s", status, target));
-      g_free (target);
-    } else {
-      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-              SIO_CLIENT_ERROR_CONNECT_FAILED, "%s", error->message));
-    }
-    g_clear_object (&client->handshake);
-    g_clear_error (&error);
+  if (ws != client->ws || get_state (client) != SIO_CLIENT_STATE_CONNECTING)
     return;
-  }
-  g_clear_object (&client->handshake);
-
-  if (get_state (client) != SIO_CLIENT_STATE_CONNECTING) {
-    /* timed out or shut down meanwhile */
-    g_object_unref (ws);
-    return;
-  }
-
-  client->ws = ws;
-  client->ostream = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream
-      (soup_websocket_connection_get_io_stream (ws)));
-  client->mask_state = g_random_int () | 1;
-  /* libsoup closes the stream asynchronously once the last ref is gone:
-   * shutdown waits for that in this thread */
-  g_atomic_int_inc (&client->live_websockets);
-  g_object_weak_ref (G_OBJECT (ws), on_ws_finalized, client);
-  soup_websocket_connection_set_max_incoming_payload_size (ws,
-      client->max_incoming_message);
-  g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), client);
-  g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), client);
-  g_signal_connect (ws, "error", G_CALLBACK (on_ws_error), client);
-
-  if (client->socket) {
-    GateSource *gate = (GateSource *) client->gate;
-
-    gate->fd_tag = g_source_add_unix_fd (client->gate,
-        g_socket_get_fd (client->socket), 0);
-    gate->fd_events = 0;
-  } else {
-    GST_WARNING ("%s: no socket to watch: a write the socket cannot take "
-        "at once will end the connection", client->display_url);
-  }
   set_state (client, SIO_CLIENT_STATE_OPENING, NULL);
 }
+
+static const SioWebSocketCallbacks ws_callbacks = {
+  on_ws_opened, on_ws_message, NULL, on_ws_closed
+};
 
 static void
 start_connect (SioClient * client)
 {
-  SoupMessage *msg;
+  SioWebSocketConfig config = { 0 };
 
-  msg = soup_message_new (SOUP_METHOD_GET, client->url);
-  if (msg == NULL) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-            SIO_CLIENT_ERROR_CONNECT_FAILED, "invalid URL %s",
-            client->display_url));
-    return;
-  }
-  g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event),
-      client);
-  /* a redirect is never followed: it could lead from TLS to plain text,
-   * or to another host, with the auth token and the audio */
-  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
-  g_clear_object (&client->handshake);
-  client->handshake = g_object_ref (msg);
+  config.url = client->url;
+  config.max_incoming_message = client->max_incoming_message;
+  /* the connect deadline (on_tick) bounds the handshake */
+  config.handshake_timeout_ms = 0;
+  config.low_water = GATE_MAX_BYTES / 2;
 
   client->connect_deadline_us = g_get_monotonic_time () +
       (gint64) client->connect_timeout_ms * 1000;
   client->next_ack_id = 0;
   client->ping_window_ms = 0;
-  g_clear_object (&client->connect_cancellable);
-  client->connect_cancellable = g_cancellable_new ();
   set_state (client, SIO_CLIENT_STATE_CONNECTING, NULL);
-  client->connect_pending = TRUE;
-  soup_session_websocket_connect_async (client->session, msg, NULL, NULL,
-      G_PRIORITY_DEFAULT, client->connect_cancellable, on_ws_connected, client);
-  g_object_unref (msg);
+  /* redirects are never followed: they could lead from TLS to plain
+   * text, or to another host, with the auth token and the audio */
+  client->ws = sio_websocket_connect (&config, &ws_callbacks, client);
 }
 
 static gboolean
@@ -1191,12 +953,9 @@ do_close (gpointer user_data)
       -1, NULL);
   send_text (client, client->scratch->str);
   send_text (client, "1");
-  /* our frames are all out (send_text() finishes its write, or drops the
-   * connection): libsoup sends the close frame and waits for the
-   * server's; on_ws_closed() finishes */
-  if (client->ws)
-    soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL,
-        NULL);
+  /* the close frame goes out after those, and the connection waits
+   * (bounded) for the server's; on_ws_closed() finishes */
+  sio_websocket_close (client->ws, 1000, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -1218,7 +977,6 @@ do_shutdown (gpointer user_data)
     send_text (client, client->scratch->str);
   }
   close_with_error (client, NULL);
-  soup_session_abort (client->session);
   g_main_loop_quit (client->loop);
   return G_SOURCE_REMOVE;
 }
@@ -1236,14 +994,10 @@ network_thread (gpointer user_data)
   SioClient *client = user_data;
   GSource *deadline;
   gboolean expired = FALSE;
+  guint idle_rounds;
 
   g_main_context_push_thread_default (client->context);
 
-  client->session = soup_session_new_with_options ("timeout", 0,
-      "idle-timeout", 0, NULL);
-  /* no permessage-deflate: compressing audio costs CPU and saves nothing */
-  soup_session_remove_feature_by_type (client->session,
-      SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER);
   client->tick = g_timeout_source_new (TICK_INTERVAL_MS);
   g_source_set_callback (client->tick, on_tick, client, NULL);
   g_source_attach (client->tick, client->context);
@@ -1262,22 +1016,23 @@ network_thread (gpointer user_data)
   g_source_destroy (client->gate);
   g_clear_pointer (&client->gate, g_source_unref);
 
-  /* let cancelled operations and libsoup's stream close finish here, so
-   * nothing is left referencing this context; bounded for frozen peers */
-  g_clear_object (&client->session);
+  /* free the dropped connection and let cancelled operations finish
+   * here, so nothing is left referencing this context; bounded, and never
+   * waiting on the peer */
   deadline = g_timeout_source_new (SHUTDOWN_DRAIN_MS);
   g_source_set_callback (deadline, drain_deadline_reached, &expired, NULL);
   g_source_attach (deadline, client->context);
-  while ((client->connect_pending ||
-          g_atomic_int_get (&client->live_websockets) > 0) && !expired)
-    g_main_context_iteration (client->context, TRUE);
-  while (!expired && g_main_context_pending (client->context))
-    g_main_context_iteration (client->context, FALSE);
+  for (idle_rounds = 0; !expired && idle_rounds < 2;) {
+    if (g_main_context_iteration (client->context, FALSE)) {
+      idle_rounds = 0;
+    } else {
+      /* a cancelled connect completes a moment later */
+      idle_rounds++;
+      g_usleep (1000);
+    }
+  }
   g_source_destroy (deadline);
   g_source_unref (deadline);
-  if (client->connect_pending || g_atomic_int_get (&client->live_websockets))
-    GST_WARNING ("%s: connection did not finish closing in %d ms",
-        client->display_url, SHUTDOWN_DRAIN_MS);
 
   g_main_context_pop_thread_default (client->context);
   return NULL;
@@ -1337,7 +1092,6 @@ sio_client_new (const SioClientConfig * config,
   client->incoming_attachments =
       g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   client->scratch = g_string_sized_new (256);
-  client->out = g_byte_array_sized_new (64 * 1024);
   client->cancellable = g_cancellable_new ();
   client->context = g_main_context_new ();
   client->loop = g_main_loop_new (client->context, FALSE);
@@ -1383,8 +1137,7 @@ sio_client_free (SioClient * client)
   if (client == NULL)
     return;
 
-  /* ends a write blocked on a full socket, so the thread gets to run
-   * do_shutdown() at once */
+  /* nothing in the network thread blocks: do_shutdown() runs at once */
   g_cancellable_cancel (client->cancellable);
   g_main_context_invoke (client->context, do_shutdown, client);
   g_thread_join (client->thread);
@@ -1395,17 +1148,13 @@ sio_client_free (SioClient * client)
   g_hash_table_unref (client->pending_acks);
   g_ptr_array_unref (client->incoming_attachments);
   g_string_free (client->scratch, TRUE);
-  g_byte_array_unref (client->out);
   g_object_unref (client->cancellable);
-  g_clear_object (&client->connect_cancellable);
   g_rand_free (client->rand);
   g_main_loop_unref (client->loop);
   g_main_context_unref (client->context);
   g_mutex_clear (&client->lock);
   g_free (client->url);
   g_free (client->display_url);
-  g_clear_object (&client->handshake);
-  g_clear_error (&client->ws_error);
   g_free (client->nsp);
   g_free (client->auth_json);
   g_free (client);
