@@ -23,6 +23,7 @@
 
 #include "sio-client.h"
 #include "sio-protocol.h"
+#include "sio-websocket.h"
 
 /* The client logs into its element's category. */
 GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
@@ -359,64 +360,16 @@ close_with_error (SioClient * client, GError * error)
   g_source_attach (client->reconnect_timer, client->context);
 }
 
-static guint32
-next_mask (SioClient * client)
-{
-  /* xorshift32: masks only need to be unpredictable to the page script
-   * RFC 6455 guards against, not cryptographic */
-  guint32 x = client->mask_state;
-
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  client->mask_state = x;
-  return x;
-}
-
 /* Appends one masked client frame to client->out. */
 static void
 append_frame (SioClient * client, guint8 opcode, const guint8 * data,
     gsize length)
 {
-  guint8 header[14], mask[8];
-  gsize h = 0, old = client->out->len, i;
-  guint32 m = next_mask (client);
-  guint64 m64;
-  guint8 *dst;
+  gsize old = client->out->len;
 
-  header[h++] = 0x80 | opcode;
-  if (length < 126) {
-    header[h++] = 0x80 | (guint8) length;
-  } else if (length < 65536) {
-    header[h++] = 0x80 | 126;
-    header[h++] = (length >> 8) & 0xff;
-    header[h++] = length & 0xff;
-  } else {
-    gint shift;
-
-    header[h++] = 0x80 | 127;
-    for (shift = 56; shift >= 0; shift -= 8)
-      header[h++] = ((guint64) length >> shift) & 0xff;
-  }
-  memcpy (mask, &m, 4);
-  memcpy (mask + 4, &m, 4);
-  memcpy (header + h, mask, 4);
-  h += 4;
-
-  g_byte_array_set_size (client->out, old + h + length);
-  dst = client->out->data + old;
-  memcpy (dst, header, h);
-  dst += h;
-  memcpy (&m64, mask, 8);
-  for (i = 0; i + 8 <= length; i += 8) {
-    guint64 v;
-
-    memcpy (&v, data + i, 8);
-    v ^= m64;
-    memcpy (dst + i, &v, 8);
-  }
-  for (; i < length; i++)
-    dst[i] = data[i] ^ mask[i & 3];
+  g_byte_array_set_size (client->out, old + sio_websocket_frame_size (length));
+  sio_websocket_encode_frame (client->out->data + old, opcode, data, length,
+      &client->mask_state);
   g_atomic_pointer_add (&client->bytes_written, length);
 }
 

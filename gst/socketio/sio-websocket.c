@@ -374,53 +374,53 @@ is_open (SioWebSocket * ws)
 /* ---- output ----------------------------------------------------------- */
 
 static guint32
-next_mask (SioWebSocket * ws)
+next_mask (guint32 * mask_state)
 {
   /* xorshift32: masks only need to be unpredictable to the page script
    * RFC 6455 guards against, not cryptographic */
-  guint32 x = ws->mask_state;
+  guint32 x = *mask_state;
 
   x ^= x << 13;
   x ^= x >> 17;
   x ^= x << 5;
-  ws->mask_state = x;
+  *mask_state = x;
   return x;
 }
 
-/* Appends one whole masked frame to the output buffer. */
-static void
-append_frame (SioWebSocket * ws, guint8 opcode, const guint8 * data,
-    gsize length)
+gsize
+sio_websocket_frame_size (gsize length)
 {
-  guint8 header[FRAME_HEADER_MAX], mask[8];
-  gsize h = 0, i;
-  guint32 m = next_mask (ws);
-  guint64 m64;
-  guint8 *dst;
+  return length + 4 + (length < 126 ? 2 : length < 65536 ? 4 : 10);
+}
 
-  header[h++] = 0x80 | opcode;
+void
+sio_websocket_encode_frame (guint8 * dest, guint8 opcode, const guint8 * data,
+    gsize length, guint32 * mask_state)
+{
+  guint32 m = next_mask (mask_state);
+  guint8 mask[8];
+  guint64 m64;
+  gsize i;
+
+  *dest++ = 0x80 | opcode;
   if (length < 126) {
-    header[h++] = 0x80 | (guint8) length;
+    *dest++ = 0x80 | (guint8) length;
   } else if (length < 65536) {
-    header[h++] = 0x80 | 126;
-    header[h++] = (length >> 8) & 0xff;
-    header[h++] = length & 0xff;
+    *dest++ = 0x80 | 126;
+    *dest++ = (length >> 8) & 0xff;
+    *dest++ = length & 0xff;
   } else {
     gint shift;
 
-    header[h++] = 0x80 | 127;
+    *dest++ = 0x80 | 127;
     for (shift = 56; shift >= 0; shift -= 8)
-      header[h++] = ((guint64) length >> shift) & 0xff;
+      *dest++ = ((guint64) length >> shift) & 0xff;
   }
   memcpy (mask, &m, 4);
   memcpy (mask + 4, &m, 4);
-  memcpy (header + h, mask, 4);
-  h += 4;
+  memcpy (dest, mask, 4);
+  dest += 4;
 
-  buffer_reserve (&ws->out, h + length);
-  dst = ws->out.data + ws->out.end;
-  memcpy (dst, header, h);
-  dst += h;
   /* eight bytes at a time: masking is most of the cost of a large frame */
   memcpy (&m64, mask, 8);
   for (i = 0; i + 8 <= length; i += 8) {
@@ -428,11 +428,23 @@ append_frame (SioWebSocket * ws, guint8 opcode, const guint8 * data,
 
     memcpy (&v, data + i, 8);
     v ^= m64;
-    memcpy (dst + i, &v, 8);
+    memcpy (dest + i, &v, 8);
   }
   for (; i < length; i++)
-    dst[i] = data[i] ^ mask[i & 3];
-  ws->out.end += h + length;
+    dest[i] = data[i] ^ mask[i & 3];
+}
+
+/* Appends one whole masked frame to the output buffer. */
+static void
+append_frame (SioWebSocket * ws, guint8 opcode, const guint8 * data,
+    gsize length)
+{
+  gsize size = sio_websocket_frame_size (length);
+
+  buffer_reserve (&ws->out, size);
+  sio_websocket_encode_frame (ws->out.data + ws->out.end, opcode, data,
+      length, &ws->mask_state);
+  ws->out.end += size;
   ws->frames_queued++;
 }
 

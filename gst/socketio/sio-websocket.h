@@ -167,5 +167,13 @@ const gchar *sio_websocket_get_close_reason (SioWebSocket * ws);
 /* What was wrong with the server's certificate, 0 when nothing (yet). */
 GTlsCertificateFlags sio_websocket_get_tls_errors (SioWebSocket * ws);
 
+/* Client frame encoding, for code that writes frames on a stream of its
+ * own: the size of a masked frame with @length payload bytes, and its
+ * encoding into @dest, which has that much room. @mask_state is a
+ * per-connection random seed, never 0; each frame takes a new mask. */
+gsize sio_websocket_frame_size (gsize length);
+void sio_websocket_encode_frame (guint8 * dest, guint8 opcode,
+    const guint8 * data, gsize length, guint32 * mask_state);
+
 G_END_DECLS
 #endif /* __SIO_WEBSOCKET_H__ */
