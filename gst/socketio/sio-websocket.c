@@ -133,6 +133,7 @@ struct _SioWebSocket
   gsize request_bytes_unsent;   /* the GET is not counted as written */
   gboolean above_low_water;
   guint32 mask_state;
+  guint64 pong_end;             /* bytes_written once our last pong is out */
 
   /* input */
   Buffer in;
@@ -659,9 +660,14 @@ handle_control_frame (SioWebSocket * ws, guint opcode, const guint8 * payload,
 
   switch (opcode) {
     case OPCODE_PING:
-      if (ws->state != STATE_OPEN)
+      /* while an earlier pong waits for the socket, later pings go
+       * unanswered: a ping flood towards a reader that stopped cannot
+       * grow our output */
+      if (ws->state != STATE_OPEN || ws->bytes_written < ws->pong_end)
         break;
       append_frame (ws, OPCODE_PONG, payload, length);
+      ws->pong_end = ws->bytes_written + buffer_length (&ws->out) -
+          ws->request_bytes_unsent;
       if (!write_pending (ws, &error))
         finish (ws, error);
       break;
@@ -932,8 +938,8 @@ parse_upgrade_response (SioWebSocket * ws)
   GError *error;
 
   ws->header_scanned = length;
-  if (end == NULL) {
-    if (length >= MAX_RESPONSE_HEADERS)
+  if (end == NULL || end - data > MAX_RESPONSE_HEADERS) {
+    if (end || length >= MAX_RESPONSE_HEADERS)
       finish (ws, g_error_new (SIO_WEBSOCKET_ERROR,
               SIO_WEBSOCKET_ERROR_HANDSHAKE,
               "the upgrade response's headers are over %d bytes",
@@ -1319,8 +1325,7 @@ sio_websocket_send (SioWebSocket * ws, gboolean binary, const guint8 * data,
     finish_later (ws, error);
     return TRUE;
   }
-  if (buffer_length (&ws->out) > ws->low_water)
-    ws->above_low_water = TRUE;
+  ws->above_low_water = buffer_length (&ws->out) > ws->low_water;
   return TRUE;
 }
 

@@ -125,7 +125,9 @@ SioWebSocket *sio_websocket_connect (const SioWebSocketConfig * config,
 gboolean sio_websocket_send (SioWebSocket * ws, gboolean binary,
     const guint8 * data, gsize length);
 
-/* Bytes queued that the socket has not taken yet. */
+/* Bytes queued that the socket has not taken yet: what was sent, plus at
+ * most one pong and our close frame (pings that arrive while a pong is
+ * still queued are not answered). */
 gsize sio_websocket_get_pending (SioWebSocket * ws);
 
 /* Frame bytes (headers included) the socket has taken; the HTTP request
