@@ -133,6 +133,7 @@ struct _SioWebSocket
   gsize request_bytes_unsent;   /* the GET is not counted as written */
   gboolean above_low_water;
   guint32 mask_state;
+  guint64 pong_end;             /* bytes_written once our last pong is out */
 
   /* input */
   Buffer in;
@@ -374,53 +375,53 @@ is_open (SioWebSocket * ws)
 /* ---- output ----------------------------------------------------------- */
 
 static guint32
-next_mask (SioWebSocket * ws)
+next_mask (guint32 * mask_state)
 {
   /* xorshift32: masks only need to be unpredictable to the page script
    * RFC 6455 guards against, not cryptographic */
-  guint32 x = ws->mask_state;
+  guint32 x = *mask_state;
 
   x ^= x << 13;
   x ^= x >> 17;
   x ^= x << 5;
-  ws->mask_state = x;
+  *mask_state = x;
   return x;
 }
 
-/* Appends one whole masked frame to the output buffer. */
-static void
-append_frame (SioWebSocket * ws, guint8 opcode, const guint8 * data,
-    gsize length)
+gsize
+sio_websocket_frame_size (gsize length)
 {
-  guint8 header[FRAME_HEADER_MAX], mask[8];
-  gsize h = 0, i;
-  guint32 m = next_mask (ws);
-  guint64 m64;
-  guint8 *dst;
+  return length + 4 + (length < 126 ? 2 : length < 65536 ? 4 : 10);
+}
 
-  header[h++] = 0x80 | opcode;
+void
+sio_websocket_encode_frame (guint8 * dest, guint8 opcode, const guint8 * data,
+    gsize length, guint32 * mask_state)
+{
+  guint32 m = next_mask (mask_state);
+  guint8 mask[8];
+  guint64 m64;
+  gsize i;
+
+  *dest++ = 0x80 | opcode;
   if (length < 126) {
-    header[h++] = 0x80 | (guint8) length;
+    *dest++ = 0x80 | (guint8) length;
   } else if (length < 65536) {
-    header[h++] = 0x80 | 126;
-    header[h++] = (length >> 8) & 0xff;
-    header[h++] = length & 0xff;
+    *dest++ = 0x80 | 126;
+    *dest++ = (length >> 8) & 0xff;
+    *dest++ = length & 0xff;
   } else {
     gint shift;
 
-    header[h++] = 0x80 | 127;
+    *dest++ = 0x80 | 127;
     for (shift = 56; shift >= 0; shift -= 8)
-      header[h++] = ((guint64) length >> shift) & 0xff;
+      *dest++ = ((guint64) length >> shift) & 0xff;
   }
   memcpy (mask, &m, 4);
   memcpy (mask + 4, &m, 4);
-  memcpy (header + h, mask, 4);
-  h += 4;
+  memcpy (dest, mask, 4);
+  dest += 4;
 
-  buffer_reserve (&ws->out, h + length);
-  dst = ws->out.data + ws->out.end;
-  memcpy (dst, header, h);
-  dst += h;
   /* eight bytes at a time: masking is most of the cost of a large frame */
   memcpy (&m64, mask, 8);
   for (i = 0; i + 8 <= length; i += 8) {
@@ -428,11 +429,23 @@ append_frame (SioWebSocket * ws, guint8 opcode, const guint8 * data,
 
     memcpy (&v, data + i, 8);
     v ^= m64;
-    memcpy (dst + i, &v, 8);
+    memcpy (dest + i, &v, 8);
   }
   for (; i < length; i++)
-    dst[i] = data[i] ^ mask[i & 3];
-  ws->out.end += h + length;
+    dest[i] = data[i] ^ mask[i & 3];
+}
+
+/* Appends one whole masked frame to the output buffer. */
+static void
+append_frame (SioWebSocket * ws, guint8 opcode, const guint8 * data,
+    gsize length)
+{
+  gsize size = sio_websocket_frame_size (length);
+
+  buffer_reserve (&ws->out, size);
+  sio_websocket_encode_frame (ws->out.data + ws->out.end, opcode, data,
+      length, &ws->mask_state);
+  ws->out.end += size;
   ws->frames_queued++;
 }
 
@@ -647,9 +660,14 @@ handle_control_frame (SioWebSocket * ws, guint opcode, const guint8 * payload,
 
   switch (opcode) {
     case OPCODE_PING:
-      if (ws->state != STATE_OPEN)
+      /* while an earlier pong waits for the socket, later pings go
+       * unanswered: a ping flood towards a reader that stopped cannot
+       * grow our output */
+      if (ws->state != STATE_OPEN || ws->bytes_written < ws->pong_end)
         break;
       append_frame (ws, OPCODE_PONG, payload, length);
+      ws->pong_end = ws->bytes_written + buffer_length (&ws->out) -
+          ws->request_bytes_unsent;
       if (!write_pending (ws, &error))
         finish (ws, error);
       break;
@@ -920,8 +938,8 @@ parse_upgrade_response (SioWebSocket * ws)
   GError *error;
 
   ws->header_scanned = length;
-  if (end == NULL) {
-    if (length >= MAX_RESPONSE_HEADERS)
+  if (end == NULL || end - data > MAX_RESPONSE_HEADERS) {
+    if (end || length >= MAX_RESPONSE_HEADERS)
       finish (ws, g_error_new (SIO_WEBSOCKET_ERROR,
               SIO_WEBSOCKET_ERROR_HANDSHAKE,
               "the upgrade response's headers are over %d bytes",
@@ -1307,8 +1325,7 @@ sio_websocket_send (SioWebSocket * ws, gboolean binary, const guint8 * data,
     finish_later (ws, error);
     return TRUE;
   }
-  if (buffer_length (&ws->out) > ws->low_water)
-    ws->above_low_water = TRUE;
+  ws->above_low_water = buffer_length (&ws->out) > ws->low_water;
   return TRUE;
 }
 

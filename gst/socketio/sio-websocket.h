@@ -125,7 +125,9 @@ SioWebSocket *sio_websocket_connect (const SioWebSocketConfig * config,
 gboolean sio_websocket_send (SioWebSocket * ws, gboolean binary,
     const guint8 * data, gsize length);
 
-/* Bytes queued that the socket has not taken yet. */
+/* Bytes queued that the socket has not taken yet: what was sent, plus at
+ * most one pong and our close frame (pings that arrive while a pong is
+ * still queued are not answered). */
 gsize sio_websocket_get_pending (SioWebSocket * ws);
 
 /* Frame bytes (headers included) the socket has taken; the HTTP request
@@ -166,6 +168,14 @@ const gchar *sio_websocket_get_close_reason (SioWebSocket * ws);
 
 /* What was wrong with the server's certificate, 0 when nothing (yet). */
 GTlsCertificateFlags sio_websocket_get_tls_errors (SioWebSocket * ws);
+
+/* Client frame encoding, for code that writes frames on a stream of its
+ * own: the size of a masked frame with @length payload bytes, and its
+ * encoding into @dest, which has that much room. @mask_state is a
+ * per-connection random seed, never 0; each frame takes a new mask. */
+gsize sio_websocket_frame_size (gsize length);
+void sio_websocket_encode_frame (guint8 * dest, guint8 opcode,
+    const guint8 * data, gsize length, guint32 * mask_state);
 
 G_END_DECLS
 #endif /* __SIO_WEBSOCKET_H__ */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <gio/gnetworking.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
@@ -178,7 +179,8 @@ typedef struct
 {
   SoupServer *server;
   gchar *url;
-  SoupWebsocketConnection *conn;
+  GPtrArray *conns;             /* every connection, kept alive */
+  SoupWebsocketConnection *conn;        /* the last one */
   gboolean conn_closed;
   gushort close_code;
   gchar *close_data;
@@ -240,8 +242,8 @@ on_soup_websocket (SoupServer * server, SoupServerMessage * msg,
 {
   SoupFixture *fixture = user_data;
 
-  g_clear_object (&fixture->conn);
-  fixture->conn = g_object_ref (conn);
+  g_ptr_array_add (fixture->conns, g_object_ref (conn));
+  fixture->conn = conn;
   /* no limit: the echo tests send large messages */
   soup_websocket_connection_set_max_incoming_payload_size (conn, 0);
   g_signal_connect (conn, "message", G_CALLBACK (on_soup_message), fixture);
@@ -256,6 +258,7 @@ soup_fixture_start (SoupFixture * fixture, GTlsCertificate * certificate)
   guint port;
 
   memset (fixture, 0, sizeof (*fixture));
+  fixture->conns = g_ptr_array_new_with_free_func (g_object_unref);
   fixture->server = soup_server_new ("tls-certificate", certificate, NULL);
   soup_server_add_websocket_handler (fixture->server, "/echo", NULL, NULL,
       on_soup_websocket, fixture, NULL);
@@ -272,10 +275,11 @@ soup_fixture_start (SoupFixture * fixture, GTlsCertificate * certificate)
 static void
 soup_fixture_stop (SoupFixture * fixture)
 {
-  if (fixture->conn) {
-    g_signal_handlers_disconnect_by_data (fixture->conn, fixture);
-    g_clear_object (&fixture->conn);
-  }
+  guint i;
+
+  for (i = 0; i < fixture->conns->len; i++)
+    g_signal_handlers_disconnect_by_data (fixture->conns->pdata[i], fixture);
+  g_ptr_array_unref (fixture->conns);
   soup_server_disconnect (fixture->server);
   g_object_unref (fixture->server);
   WAIT_UNTIL (FALSE, 20);
@@ -460,6 +464,10 @@ on_raw_incoming (GSocketService * service, GSocketConnection * conn,
 
   g_assert_null (raw->conn);
   raw->conn = g_object_ref (G_IO_STREAM (conn));
+  /* a fixed receive buffer: the kernel stops growing it, so a server that
+   * stops reading fills up soon and for good */
+  g_socket_set_option (g_socket_connection_get_socket (conn), SOL_SOCKET,
+      SO_RCVBUF, 64 * 1024, NULL);
   raw_read_more (raw);
   return TRUE;
 }
@@ -1227,22 +1235,28 @@ test_close_timeout (void)
 
 /* ---- tests: backpressure and teardown -------------------------------- */
 
-/* Fills the socket towards a server that stopped reading; returns the
- * bytes queued. */
+/* Fills the socket towards a server that stopped reading, until the
+ * kernel takes nothing more even given time (its buffers grow for a
+ * while); returns the bytes queued. */
 static guint64
-fill_until_pending (Client * client, gsize chunk)
+fill_until_stuck (Client * client)
 {
-  GBytes *bytes = pattern_bytes (chunk, 1);
+  GBytes *bytes = pattern_bytes (256 * 1024, 1);
   guint64 queued = 0;
-  guint i;
+  guint rounds;
 
-  for (i = 0; i < 4096 && sio_websocket_get_pending (client->ws) == 0; i++) {
-    g_assert_true (sio_websocket_send (client->ws, TRUE,
-            g_bytes_get_data (bytes, NULL), chunk));
-    queued += frame_size (chunk);
+  for (rounds = 0; rounds < 100; rounds++) {
+    while (sio_websocket_get_pending (client->ws) < 1024 * 1024) {
+      g_assert_true (sio_websocket_send (client->ws, TRUE,
+              g_bytes_get_data (bytes, NULL), 256 * 1024));
+      queued += frame_size (256 * 1024);
+    }
+    WAIT_UNTIL (FALSE, 50);
+    if (sio_websocket_get_pending (client->ws) >= 1024 * 1024)
+      break;
   }
   g_bytes_unref (bytes);
-  g_assert_cmpuint (sio_websocket_get_pending (client->ws), >, 0);
+  g_assert_cmpuint (sio_websocket_get_pending (client->ws), >=, 1024 * 1024);
   return queued;
 }
 
@@ -1266,7 +1280,7 @@ test_frozen_reader (void)
   wait_opened (&client);
   raw.paused = TRUE;
 
-  queued = fill_until_pending (&client, 256 * 1024);
+  queued = fill_until_stuck (&client);
   WAIT_UNTIL (FALSE, 100);
   before = sio_websocket_get_pending (client.ws);
   for (i = 0; i < 8; i++) {
@@ -1309,7 +1323,7 @@ test_free_with_frozen_reader (void)
   client_connect_url (&client, raw.url);
   wait_opened (&client);
   raw.paused = TRUE;
-  fill_until_pending (&client, 256 * 1024);
+  fill_until_stuck (&client);
   sio_websocket_close (client.ws, 1000, NULL);
 
   start = g_get_monotonic_time ();
@@ -1432,6 +1446,102 @@ test_close_before_open (void)
   g_assert_false (client.opened);
   client_clear (&client);
   raw_stop (&raw);
+}
+
+static void
+script_accept_then_pause (RawServer * raw)
+{
+  raw_accept (raw, NULL, NULL, 0);
+  raw->paused = TRUE;
+}
+
+static void
+test_ping_flood_to_frozen_reader (void)
+{
+  GByteArray *pings = g_byte_array_new ();
+  guint8 payload[125] = { 0 };
+  RawServer raw;
+  Client client;
+  guint64 frames;
+  guint i;
+
+  raw_start (&raw, script_accept_then_pause, NULL);
+  client_init (&client);
+  client_connect_url (&client, raw.url);
+  wait_opened (&client);
+  fill_until_stuck (&client);
+  frames = sio_websocket_get_frames_queued (client.ws);
+
+  /* 2000 pings, then a message that shows they were all read */
+  for (i = 0; i < 2000; i++)
+    server_frame (pings, 0x89, payload, sizeof (payload));
+  server_frame (pings, 0x81, "done", 4);
+  raw_write (&raw, pings->data, pings->len);
+  WAIT_UNTIL (client.messages->len == 1, WAIT_MS);
+  g_assert_cmpuint (client.messages->len, ==, 1);
+  /* a pong waits for the socket, so the later pings went unanswered (the
+   * kernel may take a little meanwhile, letting a few more through) */
+  g_assert_cmpuint (sio_websocket_get_frames_queued (client.ws) - frames, <=,
+      20);
+  g_assert_false (client.closed);
+  g_byte_array_unref (pings);
+  client_clear (&client);
+  raw_stop (&raw);
+}
+
+#define MANY_CLIENTS 32
+#define MANY_MESSAGES 20
+
+/* Many connections driven by one thread, all sending at once. */
+static void
+test_many_connections (void)
+{
+  SoupFixture fixture;
+  Client clients[MANY_CLIENTS];
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  gboolean done;
+  guint i, j;
+
+  soup_fixture_start (&fixture, NULL);
+  for (i = 0; i < MANY_CLIENTS; i++) {
+    client_init (&clients[i]);
+    client_connect_url (&clients[i], fixture.url);
+  }
+  for (i = 0; i < MANY_CLIENTS; i++)
+    wait_opened (&clients[i]);
+  for (j = 0; j < MANY_MESSAGES; j++) {
+    for (i = 0; i < MANY_CLIENTS; i++) {
+      GBytes *bytes = pattern_bytes (j * 4000, i + j);
+
+      g_assert_true (sio_websocket_send (clients[i].ws, TRUE,
+              g_bytes_get_data (bytes, NULL), j * 4000));
+      g_bytes_unref (bytes);
+    }
+  }
+  do {
+    WAIT_UNTIL (FALSE, 10);
+    done = TRUE;
+    for (i = 0; i < MANY_CLIENTS; i++)
+      done &= clients[i].messages->len == MANY_MESSAGES;
+  } while (!done && g_get_monotonic_time () < deadline);
+
+  for (i = 0; i < MANY_CLIENTS; i++) {
+    g_assert_cmpuint (clients[i].messages->len, ==, MANY_MESSAGES);
+    for (j = 0; j < MANY_MESSAGES; j++) {
+      GBytes *expected = pattern_bytes (j * 4000, i + j);
+
+      g_assert_true (g_bytes_equal (expected, clients[i].messages->pdata[j]));
+      g_bytes_unref (expected);
+    }
+    sio_websocket_close (clients[i].ws, 1000, NULL);
+  }
+  for (i = 0; i < MANY_CLIENTS; i++) {
+    WAIT_UNTIL (clients[i].closed, WAIT_MS);
+    g_assert_true (clients[i].closed);
+    g_assert_no_error (clients[i].error);
+    client_clear (&clients[i]);
+  }
+  soup_fixture_stop (&fixture);
 }
 
 /* ---- tests: TLS ------------------------------------------------------- */
@@ -1752,6 +1862,9 @@ main (int argc, char **argv)
   g_test_add_func ("/websocket/cut-mid-frame", test_cut_mid_frame);
   g_test_add_func ("/websocket/close-timeout", test_close_timeout);
   g_test_add_func ("/websocket/frozen-reader", test_frozen_reader);
+  g_test_add_func ("/websocket/ping-flood-to-frozen-reader",
+      test_ping_flood_to_frozen_reader);
+  g_test_add_func ("/websocket/many-connections", test_many_connections);
   g_test_add_func ("/websocket/free-with-frozen-reader",
       test_free_with_frozen_reader);
   g_test_add_func ("/websocket/free-while-connecting",
