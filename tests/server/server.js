@@ -26,10 +26,10 @@
 //   /control/reset       zero counters and hash
 'use strict';
 
-const fs = require('fs');
 const http = require('http');
 const crypto = require('crypto');
 const { Server } = require('socket.io');
+const { run } = require('./lifecycle');
 
 function parseArgs(argv) {
   const opts = {
@@ -366,55 +366,8 @@ function onControl(req, res) {
 
 // --- lifecycle -------------------------------------------------------------------
 
-function quit() {
-  // No graceful close: a test server must go away at once, whatever its
-  // clients are doing; the kernel closes the sockets.
-  process.exit(0);
-}
-
-// Writes all of s to fd synchronously, even if fd is a non-blocking pipe
-// (libuv makes stdout pipes non-blocking) whose reader is slow.
-function writeAllSync(fd, s) {
-  const buf = Buffer.from(s);
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += fs.writeSync(fd, buf, off);
-    } catch (e) {
-      if (e.code !== 'EAGAIN') throw e;
-      Atomics.wait(nap, 0, 0, 1);
-    }
-  }
-}
-
 // SIGTERM/SIGINT: one "STATS <json>" line (what /control/stats would say),
 // then exit at once. Deliberately no io.close() and no DISCONNECT packet: the
 // clients see a bare transport close, as if the server had crashed, and
 // reconnect (a 41 would tell them not to).
-function dumpStatsAndQuit() {
-  try {
-    writeAllSync(1, `STATS ${JSON.stringify(snapshot())}\n`);
-  } catch (e) {
-    // stdout closed (EPIPE): nobody wants the stats, still exit
-  }
-  quit();
-}
-process.on('SIGTERM', dumpStatsAndQuit);
-process.on('SIGINT', dumpStatsAndQuit);
-if (!opts.ignoreStdin) {
-  process.stdin.on('end', quit);
-  process.stdin.on('error', quit);
-  process.stdin.resume();
-}
-
-httpServer.on('error', (err) => {
-  process.stderr.write(`server.js: ${err.message}\n`);
-  process.exit(1);
-});
-// libuv sets SO_REUSEADDR: a restarted server can take --port N again at
-// once, whatever TIME_WAIT connections the killed one left.
-httpServer.listen(opts.port, opts.host, () => {
-  // A single write() on a pipe is flushed before the next event loop turn.
-  process.stdout.write(`LISTENING ${httpServer.address().port}\n`);
-});
+run('server.js', httpServer, opts, snapshot);
