@@ -1,5 +1,5 @@
-// The process lifecycle the Node test servers share (server.js,
-// hostile.js): one "LISTENING <port>" line once the HTTP server listens;
+// What the Node test servers (server.js, hostile.js) share: their command
+// line parsing, and their process lifecycle: one "LISTENING <port>" line once the HTTP server listens;
 // on SIGTERM/SIGINT one "STATS <json>" line (snapshot()) and an exit at
 // once, without telling the clients anything; an exit on stdin EOF too,
 // so a test that dies never leaves a server behind (the parent keeps a
@@ -28,6 +28,46 @@ function writeAllSync(fd, s) {
       Atomics.wait(nap, 0, 0, 1);
     }
   }
+}
+
+// Prints usage (exit 0), or err and usage on stderr (exit 2).
+function usage(name, text, err) {
+  if (err) {
+    process.stderr.write(`${name}: ${err}\n${text}\n`);
+    process.exit(2);
+  }
+  process.stdout.write(text + '\n');
+  process.exit(0);
+}
+
+// Parses argv into a copy of defaults. spec maps each option to
+// [key, kind]: kind 'int' (a non-negative integer) or 'string' takes the
+// next argument; any other kind is the value the option itself sets (a
+// flag). -h and --help print usageText.
+function parseArgs(name, argv, defaults, spec, usageText) {
+  const opts = { ...defaults };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') usage(name, usageText, null);
+    if (!(a in spec)) usage(name, usageText, `unknown argument ${a}`);
+    const [key, kind] = spec[a];
+    if (kind !== 'int' && kind !== 'string') {
+      opts[key] = kind;
+      continue;
+    }
+    const v = argv[++i];
+    if (v === undefined) usage(name, usageText, `${a} needs a value`);
+    if (kind === 'int') {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) {
+        usage(name, usageText, `${a} needs a non-negative integer`);
+      }
+      opts[key] = n;
+    } else {
+      opts[key] = v;
+    }
+  }
+  return opts;
 }
 
 // name: for error messages; opts: {host, port, ignoreStdin}.
@@ -60,4 +100,4 @@ function run(name, httpServer, opts, snapshot) {
   });
 }
 
-module.exports = { run };
+module.exports = { parseArgs, usage, run };
