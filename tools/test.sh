@@ -30,10 +30,10 @@ run "tests under the leaks tracer" --setup leaks --num-processes 1
 run "unit tests under valgrind" --setup valgrind --suite unit
 
 # Servers are children of the tests; none may outlive them.
-if pgrep -f "$top/tests/server/server\.(js|py)" >/dev/null; then
+if pgrep -f "$top/tests/server/(server\.(js|py)|hostile\.js)" >/dev/null; then
   echo "== a test server was left running:"
-  pgrep -af "$top/tests/server/server\.(js|py)"
-  pkill -f "$top/tests/server/server\.(js|py)"
+  pgrep -af "$top/tests/server/(server\.(js|py)|hostile\.js)"
+  pkill -f "$top/tests/server/(server\.(js|py)|hostile\.js)"
   failed=$((failed + 1))
 fi
 

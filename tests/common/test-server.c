@@ -33,7 +33,14 @@ struct _SioTestServer
 const gchar *
 sio_test_server_kind_name (SioTestServerKind kind)
 {
-  return kind == SIO_TEST_SERVER_PYTHON ? "python-socketio" : "node";
+  switch (kind) {
+    case SIO_TEST_SERVER_PYTHON:
+      return "python-socketio";
+    case SIO_TEST_SERVER_HOSTILE:
+      return "hostile";
+    default:
+      return "node";
+  }
 }
 
 SioTestServerKind
@@ -68,9 +75,11 @@ spawn_process (SioTestServer * server, guint port)
   gchar *line;
   guint listening = 0;
 
-  if (server->kind == SIO_TEST_SERVER_NODE) {
+  if (server->kind != SIO_TEST_SERVER_PYTHON) {
     g_ptr_array_add (argv, g_strdup ("node"));
-    g_ptr_array_add (argv, g_build_filename (server_dir (), "server.js", NULL));
+    g_ptr_array_add (argv, g_build_filename (server_dir (),
+            server->kind == SIO_TEST_SERVER_HOSTILE ? "hostile.js" :
+            "server.js", NULL));
   } else {
     g_ptr_array_add (argv, g_strdup ("/usr/bin/python3"));
     g_ptr_array_add (argv, g_build_filename (server_dir (), "server.py", NULL));

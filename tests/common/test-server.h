@@ -34,6 +34,8 @@ G_BEGIN_DECLS typedef enum
 {
   SIO_TEST_SERVER_NODE,
   SIO_TEST_SERVER_PYTHON,
+  /* tests/server/hostile.js: pass "--case", NAME in the arguments */
+  SIO_TEST_SERVER_HOSTILE,
 } SioTestServerKind;
 
 typedef struct _SioTestServer SioTestServer;

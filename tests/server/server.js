@@ -28,70 +28,40 @@
 //   /control/reset       zero counters and hash
 'use strict';
 
-const fs = require('fs');
 const http = require('http');
 const crypto = require('crypto');
 const { Server } = require('socket.io');
+const { parseArgs, run } = require('./lifecycle');
 
-function parseArgs(argv) {
-  const opts = {
-    host: '127.0.0.1',
-    port: 0,
-    token: null,
-    ackDelayMs: 0,
-    ack: true,
-    maxPayload: 1e6,
-    event: 'audio_data',
-    payloadKey: 'audio_data',
-    pingInterval: 25000,
-    pingTimeout: 20000,
-    ignoreStdin: false,
-  };
-  const intArg = (name, v) => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 0) {
-      usage(`${name} needs a non-negative integer`);
-    }
-    return n;
-  };
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i];
-    const v = argv[i + 1];
-    switch (a) {
-      case '--host': opts.host = v; i++; break;
-      case '--port': opts.port = intArg(a, v); i++; break;
-      case '--token': opts.token = v; i++; break;
-      case '--ack-delay-ms': opts.ackDelayMs = intArg(a, v); i++; break;
-      case '--no-ack': opts.ack = false; break;
-      case '--max-payload': opts.maxPayload = intArg(a, v); i++; break;
-      case '--event': opts.event = v; i++; break;
-      case '--payload-key': opts.payloadKey = v; i++; break;
-      case '--ping-interval': opts.pingInterval = intArg(a, v); i++; break;
-      case '--ping-timeout': opts.pingTimeout = intArg(a, v); i++; break;
-      case '--ignore-stdin': opts.ignoreStdin = true; break;
-      case '-h': case '--help': usage(null); break;
-      default: usage(`unknown argument ${a}`);
-    }
-    if (v === undefined && !['--no-ack', '--ignore-stdin'].includes(a)) {
-      usage(`${a} needs a value`);
-    }
-  }
-  return opts;
-}
+const USAGE = 'usage: node server.js [--host H] [--port P] [--token T] ' +
+  '[--ack-delay-ms N] [--no-ack] [--max-payload BYTES] [--event NAME] ' +
+  '[--payload-key KEY] [--ping-interval MS] [--ping-timeout MS] [--ignore-stdin]';
 
-function usage(err) {
-  const text = 'usage: node server.js [--host H] [--port P] [--token T] ' +
-    '[--ack-delay-ms N] [--no-ack] [--max-payload BYTES] [--event NAME] ' +
-    '[--payload-key KEY] [--ping-interval MS] [--ping-timeout MS] [--ignore-stdin]';
-  if (err) {
-    process.stderr.write(`server.js: ${err}\n${text}\n`);
-    process.exit(2);
-  }
-  process.stdout.write(text + '\n');
-  process.exit(0);
-}
-
-const opts = parseArgs(process.argv);
+const opts = parseArgs('server.js', process.argv, {
+  host: '127.0.0.1',
+  port: 0,
+  token: null,
+  ackDelayMs: 0,
+  ack: true,
+  maxPayload: 1e6,
+  event: 'audio_data',
+  payloadKey: 'audio_data',
+  pingInterval: 25000,
+  pingTimeout: 20000,
+  ignoreStdin: false,
+}, {
+  '--host': ['host', 'string'],
+  '--port': ['port', 'int'],
+  '--token': ['token', 'string'],
+  '--ack-delay-ms': ['ackDelayMs', 'int'],
+  '--no-ack': ['ack', false],
+  '--max-payload': ['maxPayload', 'int'],
+  '--event': ['event', 'string'],
+  '--payload-key': ['payloadKey', 'string'],
+  '--ping-interval': ['pingInterval', 'int'],
+  '--ping-timeout': ['pingTimeout', 'int'],
+  '--ignore-stdin': ['ignoreStdin', true],
+}, USAGE);
 const config = { ackDelayMs: opts.ackDelayMs, ack: opts.ack };
 
 // --- statistics --------------------------------------------------------------
@@ -393,55 +363,8 @@ function onControl(req, res) {
 
 // --- lifecycle -------------------------------------------------------------------
 
-function quit() {
-  // No graceful close: a test server must go away at once, whatever its
-  // clients are doing; the kernel closes the sockets.
-  process.exit(0);
-}
-
-// Writes all of s to fd synchronously, even if fd is a non-blocking pipe
-// (libuv makes stdout pipes non-blocking) whose reader is slow.
-function writeAllSync(fd, s) {
-  const buf = Buffer.from(s);
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += fs.writeSync(fd, buf, off);
-    } catch (e) {
-      if (e.code !== 'EAGAIN') throw e;
-      Atomics.wait(nap, 0, 0, 1);
-    }
-  }
-}
-
 // SIGTERM/SIGINT: one "STATS <json>" line (what /control/stats would say),
 // then exit at once. Deliberately no io.close() and no DISCONNECT packet: the
 // clients see a bare transport close, as if the server had crashed, and
 // reconnect (a 41 would tell them not to).
-function dumpStatsAndQuit() {
-  try {
-    writeAllSync(1, `STATS ${JSON.stringify(snapshot())}\n`);
-  } catch (e) {
-    // stdout closed (EPIPE): nobody wants the stats, still exit
-  }
-  quit();
-}
-process.on('SIGTERM', dumpStatsAndQuit);
-process.on('SIGINT', dumpStatsAndQuit);
-if (!opts.ignoreStdin) {
-  process.stdin.on('end', quit);
-  process.stdin.on('error', quit);
-  process.stdin.resume();
-}
-
-httpServer.on('error', (err) => {
-  process.stderr.write(`server.js: ${err.message}\n`);
-  process.exit(1);
-});
-// libuv sets SO_REUSEADDR: a restarted server can take --port N again at
-// once, whatever TIME_WAIT connections the killed one left.
-httpServer.listen(opts.port, opts.host, () => {
-  // A single write() on a pipe is flushed before the next event loop turn.
-  process.stdout.write(`LISTENING ${httpServer.address().port}\n`);
-});
+run('server.js', httpServer, opts, snapshot);
