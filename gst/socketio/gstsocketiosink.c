@@ -410,6 +410,14 @@ on_state_changed (SioClient * client, SioClientState state, guint epoch,
     if (again)
       GST_WARNING_OBJECT (self, "connection to %s lost, reconnecting: %s",
           self->display_location, error ? error->message : "");
+    if (again && g_error_matches (error, SIO_CLIENT_ERROR,
+            SIO_CLIENT_ERROR_MESSAGE_TOO_BIG))
+      GST_ELEMENT_WARNING (self, RESOURCE, READ,
+          (_("The server at %s sent a message larger than "
+                  "max-incoming-message-bytes (%u bytes): reconnecting. Raise "
+                  "max-incoming-message-bytes if the server really sends "
+                  "such messages."), self->display_location,
+              self->max_incoming_message_bytes), ("%s", error->message));
     s = gst_structure_new ("socketio-disconnected",
         "location", G_TYPE_STRING, self->display_location,
         "clean", G_TYPE_BOOLEAN, error == NULL,

@@ -737,8 +737,7 @@ on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
               SIO_CLIENT_ERROR_PROTOCOL, "binary message nobody announced"));
       return;
     }
-    g_ptr_array_add (client->incoming_attachments, g_bytes_new (bytes,
-            length));
+    g_ptr_array_add (client->incoming_attachments, g_bytes_new (bytes, length));
     if (client->incoming_attachments->len == client->incoming.attachments) {
       handle_complete_packet (client, &client->incoming);
       clear_incoming (client);
@@ -813,8 +812,7 @@ connection_error (SioClient * client, SioWebSocket * ws, const GError * error)
     g_free (target);
     return redirected;
   }
-  if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
-          SIO_WEBSOCKET_ERROR_TOO_BIG))
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR, SIO_WEBSOCKET_ERROR_TOO_BIG))
     return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_MESSAGE_TOO_BIG,
         "the server sent a message larger than %" G_GSIZE_FORMAT " bytes",
         client->max_incoming_message);
@@ -1184,12 +1182,12 @@ sio_url_for_display (const gchar * url)
       start = at + 1;
     g_string_append_len (text, start, end - (start - url));
     if (url[end] != '\0')
-      g_string_append (text, "…");
+      g_string_append (text, "...");
     return g_string_free (text, FALSE);
   }
   shown = g_uri_join (G_URI_FLAGS_ENCODED, g_uri_get_scheme (uri), NULL,
       g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
-      g_uri_get_query (uri) ? "…" : NULL, NULL);
+      g_uri_get_query (uri) ? "..." : NULL, NULL);
   g_uri_unref (uri);
   return shown;
 }

@@ -145,7 +145,7 @@ void sio_client_close (SioClient * client);
  * network thread and frees the client. Queued emits are reported LOST. */
 void sio_client_free (SioClient * client);
 
-/* @url without its user info and with its query replaced by "…": what
+/* @url without its user info and with its query replaced by "...": what
  * logs, errors and messages may show of a location. Free with g_free(). */
 gchar *sio_url_for_display (const gchar * url);
 
