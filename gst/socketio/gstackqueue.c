@@ -102,7 +102,12 @@
  * A flush (flush-start/flush-stop, as after a seek) discards queued and
  * retained buffers alike and cancels a replay: the data before a flush is no
  * longer wanted. They are counted as flushed, not dropped (nothing was lost
- * for lack of room). Sticky events queued are kept, as queue does. EOS is
+ * for lack of room). Sticky events queued are kept, as queue does; a flush
+ * event that cannot go downstream is reported failed to upstream, as queue
+ * does, and the ackqueue flushes all the same. An EOS that cannot go
+ * downstream because nothing is linked posts an error (upstream finished
+ * and will not report it), rather than leaving the application waiting
+ * for an EOS message. EOS is
  * queued and pushed after all data; retained buffers stay until acked
  * (socketiosink waits for its acks on EOS). Going to READY or NULL releases
  * everything (counted as flushed). Sequence numbers and #GstAckQueue:stats
@@ -799,6 +804,22 @@ release_retained (GstAckQueue * q, Count * count, GQueue * discard)
 
 /* ---- sink pad ------------------------------------------------------------ */
 
+/* Streaming stopped for @ret after upstream's EOS: upstream will not report
+ * it, so we do. */
+static void
+post_flow_error (GstAckQueue * q, GstFlowReturn ret)
+{
+  if (ret == GST_FLOW_NOT_LINKED)
+    GST_ELEMENT_ERROR (q, STREAM, FAILED,
+        (_("Nothing is linked after the ackqueue: link its source pad to a "
+                "sink.")), ("streaming stopped, reason %s (%d)",
+            gst_flow_get_name (ret), ret));
+  else
+    GST_ELEMENT_ERROR (q, STREAM, FAILED,
+        (_("Internal data stream error.")),
+        ("streaming stopped, reason %s (%d)", gst_flow_get_name (ret), ret));
+}
+
 static GstFlowReturn
 gst_ack_queue_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 {
@@ -874,13 +895,15 @@ gst_ack_queue_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
   GstEventType type = GST_EVENT_TYPE (event);
   GQueue discard = G_QUEUE_INIT;
   GstFlowReturn ret = GST_FLOW_OK;
-  gboolean post_error = FALSE;
+  gboolean post_error = FALSE, forwarded;
 
   GST_LOG_OBJECT (q, "received event %" GST_PTR_FORMAT, event);
 
+  /* a flush is done here whether downstream takes it or not, and its
+   * result goes back upstream, as queue does */
   switch (type) {
     case GST_EVENT_FLUSH_START:
-      gst_pad_push_event (q->srcpad, event);
+      forwarded = gst_pad_push_event (q->srcpad, event);
 
       LOCK (q);
       q->srcresult = GST_FLOW_FLUSHING;
@@ -891,10 +914,10 @@ gst_ack_queue_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       /* returns once the loop is out of any push */
       gst_pad_pause_task (q->srcpad);
       GST_DEBUG_OBJECT (q, "flushing, task paused");
-      return GST_FLOW_OK;
+      return forwarded ? GST_FLOW_OK : GST_FLOW_ERROR;
 
     case GST_EVENT_FLUSH_STOP:
-      gst_pad_push_event (q->srcpad, event);
+      forwarded = gst_pad_push_event (q->srcpad, event);
 
       LOCK (q);
       /* a replay cut short may have left older caps on the pad: the newest
@@ -914,7 +937,7 @@ gst_ack_queue_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       STATUS (q, pad, "after flush");
       UNLOCK (q);
       free_items (&discard);
-      return GST_FLOW_OK;
+      return forwarded ? GST_FLOW_OK : GST_FLOW_ERROR;
 
     default:
       break;
@@ -972,9 +995,7 @@ refuse:
       gst_flow_get_name (ret));
   gst_event_unref (event);
   if (post_error)
-    GST_ELEMENT_ERROR (q, STREAM, FAILED,
-        (_("Internal data stream error.")),
-        ("streaming stopped, reason %s (%d)", gst_flow_get_name (ret), ret));
+    post_flow_error (q, ret);
   return ret;
 }
 
@@ -1328,14 +1349,23 @@ push_one (GstAckQueue * q, GQueue * discard)
     case ITEM_EVENT:{
       GstEvent *ev = GST_EVENT_CAST (it->obj);
       GstEventType type = GST_EVENT_TYPE (ev);
+      gboolean ok;
 
       it->obj = NULL;
       item_free (it);
       UNLOCK (q);
-      gst_pad_push_event (q->srcpad, ev);
+      ok = gst_pad_push_event (q->srcpad, ev);
       LOCK (q);
+      /* a refused sticky event stays on the pad: the next buffer's push
+       * sends it again and returns why it fails. An EOS that went nowhere
+       * is not-linked: the pause reports it, as nobody upstream will. */
+      if (!ok)
+        GST_DEBUG_OBJECT (q, "downstream refused the %s event",
+            gst_event_type_get_name (type));
       if (q->srcresult != GST_FLOW_OK)
         ret = q->srcresult;
+      else if (type == GST_EVENT_EOS && !ok && !gst_pad_is_linked (q->srcpad))
+        ret = GST_FLOW_NOT_LINKED;
       else if (type == GST_EVENT_EOS)
         ret = GST_FLOW_EOS;     /* pause the task */
       break;
@@ -1424,9 +1454,7 @@ pause:
 
   /* upstream finished already and will not report it: we do */
   if (eos && (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS)) {
-    GST_ELEMENT_ERROR (q, STREAM, FAILED,
-        (_("Internal data stream error.")),
-        ("streaming stopped, reason %s (%d)", gst_flow_get_name (ret), ret));
+    post_flow_error (q, ret);
     gst_pad_push_event (q->srcpad, gst_event_new_eos ());
   }
 }

@@ -1268,6 +1268,60 @@ GST_START_TEST (test_eos)
 
 GST_END_TEST;
 
+/* Flush events that cannot go downstream are reported failed to upstream,
+ * as queue does; the ackqueue flushes all the same. */
+GST_START_TEST (test_flush_not_forwarded)
+{
+  GstHarness *h = setup (TRUE);
+  GstPad *src = gst_element_get_static_pad (h->element, "src");
+
+  push_n (h, 0, 2);
+  pull_n (h, 0, 2);
+  fail_unless (gst_pad_unlink (src, h->sinkpad));
+  fail_if (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_if (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  fail_unless_equals_uint64 (stat (h, "flushed-buffers"), 2);
+  fail_unless_equals_int (gst_pad_link (src, h->sinkpad), GST_PAD_LINK_OK);
+  check_stats_add_up (h);
+  gst_object_unref (src);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* EOS that cannot go downstream would leave the application waiting for
+ * an EOS message forever: upstream has finished and will not report it, so
+ * the ackqueue posts the error. */
+GST_START_TEST (test_eos_not_linked)
+{
+  GstHarness *h = setup (TRUE);
+  GstPad *src = gst_element_get_static_pad (h->element, "src");
+  GstBus *bus = attach_bus (h);
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *debug = NULL;
+
+  fail_unless (gst_pad_unlink (src, h->sinkpad));
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error for an EOS that went nowhere");
+  gst_message_parse_error (msg, &err, &debug);
+  fail_unless (strstr (debug, "not-linked") != NULL, "%s", debug);
+  fail_unless (strstr (err->message, "link its source pad") != NULL, "%s",
+      err->message);
+  g_clear_error (&err);
+  g_free (debug);
+  gst_message_unref (msg);
+
+  fail_unless_equals_int (gst_pad_link (src, h->sinkpad), GST_PAD_LINK_OK);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* A sink that does not answer the GstSioAckSupport query never acks: the
  * ackqueue must act as a plain queue and keep nothing. */
 GST_START_TEST (test_plain_downstream)
@@ -1439,6 +1493,8 @@ ackqueue_suite (void)
   tcase_add_test (tc, test_replay_across_segment_change);
   tcase_add_test (tc, test_replay_old_caps_refused);
   tcase_add_test (tc, test_eos);
+  tcase_add_test (tc, test_flush_not_forwarded);
+  tcase_add_test (tc, test_eos_not_linked);
   tcase_add_test (tc, test_plain_downstream);
   tcase_add_test (tc, test_ackqueue_does_not_claim_acks);
   tcase_add_test (tc, test_serialized_query);
