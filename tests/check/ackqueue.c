@@ -312,6 +312,31 @@ attach_bus (GstHarness * h)
   return bus;
 }
 
+/* Pop the next error or warning (@type) within 10 s and check that its
+ * message and debug text contain @message and @debug (either may be NULL);
+ * returns the GError. */
+static GError *
+expect_message (GstBus * bus, GstMessageType type, const gchar * message,
+    const gchar * debug)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, type);
+  GError *err = NULL;
+  gchar *dbg = NULL;
+
+  fail_unless (msg != NULL, "no %s message", gst_message_type_get_name (type));
+  if (type == GST_MESSAGE_ERROR)
+    gst_message_parse_error (msg, &err, &dbg);
+  else
+    gst_message_parse_warning (msg, &err, &dbg);
+  fail_unless (message == NULL || strstr (err->message, message) != NULL,
+      "%s", err->message);
+  fail_unless (debug == NULL || (dbg && strstr (dbg, debug) != NULL), "%s",
+      dbg);
+  g_free (dbg);
+  gst_message_unref (msg);
+  return err;
+}
+
 /* What the harness sink receives, in order: "caps:V" (the caps' v field),
  * "seg:B" (the segment's base in ms), "buf:N" and "rep:N" (buffer N, first
  * push or replay). Written from the ackqueue's streaming thread. */
@@ -1211,12 +1236,8 @@ GST_START_TEST (test_replay_old_caps_refused)
   fail_unless_equals_uint64 (stat (h, "retained-buffers"), 2);
   check_sticky (h, 2, 0);
 
-  msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_WARNING);
-  fail_unless (msg != NULL);
-  gst_message_parse_warning (msg, &err, NULL);
-  fail_unless (strstr (err->message, "format") != NULL, "%s", err->message);
+  err = expect_message (bus, GST_MESSAGE_WARNING, "format", NULL);
   g_clear_error (&err);
-  gst_message_unref (msg);
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_QOS);
   fail_unless (msg != NULL);
   gst_message_unref (msg);
@@ -1297,21 +1318,13 @@ GST_START_TEST (test_eos_not_linked)
   GstHarness *h = setup (TRUE);
   GstPad *src = gst_element_get_static_pad (h->element, "src");
   GstBus *bus = attach_bus (h);
-  GstMessage *msg;
   GError *err = NULL;
-  gchar *debug = NULL;
 
   fail_unless (gst_pad_unlink (src, h->sinkpad));
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL, "no error for an EOS that went nowhere");
-  gst_message_parse_error (msg, &err, &debug);
-  fail_unless (strstr (debug, "not-linked") != NULL, "%s", debug);
-  fail_unless (strstr (err->message, "link its source pad") != NULL, "%s",
-      err->message);
+  err = expect_message (bus, GST_MESSAGE_ERROR, "link its source pad",
+      "not-linked");
   g_clear_error (&err);
-  g_free (debug);
-  gst_message_unref (msg);
 
   fail_unless_equals_int (gst_pad_link (src, h->sinkpad), GST_PAD_LINK_OK);
   gst_element_set_bus (h->element, NULL);
@@ -1399,24 +1412,17 @@ GST_START_TEST (test_downstream_error_after_eos)
 {
   GstHarness *h = setup (TRUE);
   GstBus *bus = attach_bus (h);
-  GstMessage *msg;
   GError *err = NULL;
-  gchar *debug = NULL;
 
   gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER, fail_buffers,
       NULL, NULL);
   push_n (h, 0, 1);
   gst_harness_push_event (h, gst_event_new_eos ());
 
-  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL);
-  gst_message_parse_error (msg, &err, &debug);
+  err = expect_message (bus, GST_MESSAGE_ERROR, NULL, "error");
   fail_unless (g_error_matches (err, GST_STREAM_ERROR,
           GST_STREAM_ERROR_FAILED));
-  fail_unless (strstr (debug, "error") != NULL, "%s", debug);
   g_clear_error (&err);
-  g_free (debug);
-  gst_message_unref (msg);
   fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
 
   gst_element_set_bus (h->element, NULL);
