@@ -117,6 +117,8 @@ function resetStats() {
     seqRepeats: 0,           // ... of which seq <= lastSeq (replays, duplicates)
     seqRanges: [],           // every integer seq received, as merged [first, last] ranges
     duplicates: 0,           // events whose seq this process had already received
+    unflaggedRepeats: 0,     // ... of which not flagged "replay": true
+    unflaggedSeqRanges: [],  // every integer seq received without the replay flag
     replays: 0,              // events flagged "replay": true
     last: null,
     disconnectReasons: [],
@@ -223,8 +225,13 @@ function onAudio(socket, args) {
       }
     }
     stats.lastSeq = typeof seq === 'number' ? seq : null;
-    if (Number.isInteger(seq) && !addSeq(stats.seqRanges, seq)) stats.duplicates++;
-    if (payload.replay === true) stats.replays++;
+    const replay = payload.replay === true;
+    if (Number.isInteger(seq) && !addSeq(stats.seqRanges, seq)) {
+      stats.duplicates++;
+      if (!replay) stats.unflaggedRepeats++;
+    }
+    if (Number.isInteger(seq) && !replay) addSeq(stats.unflaggedSeqRanges, seq);
+    if (replay) stats.replays++;
     // null rather than absent, so the JSON has the same keys as server.py's
     const f = (k) => (payload[k] === undefined ? null : payload[k]);
     stats.last = {
