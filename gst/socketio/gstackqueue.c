@@ -54,7 +54,19 @@
  * thread pushes again, in seq order and before any new data, every retained
  * buffer whose seq is N or more: a shallow copy (same memory) whose meta has
  * replay %TRUE. A new request during a replay restarts it from its own
- * from-seq. DISCONT never causes a replay. After EOS has gone downstream no
+ * from-seq.
+ *
+ * A replay never labels old data with a newer format or segment: each
+ * retained buffer keeps the caps and segment events it was first pushed
+ * with, and before pushing it again the ackqueue pushes those where the
+ * pad has others (caps before segment), so every change between the
+ * retained buffers is sent again in order. At the end of the replay the
+ * caps and segment of new data are pushed again, so the pad's sticky
+ * events are current before any new buffer. A replayed buffer whose format
+ * downstream no longer accepts (not-negotiated) is dropped, counted in
+ * dropped-* and announced with a warning; the replay goes on.
+ *
+ * DISCONT never causes a replay. After EOS has gone downstream no
  * replay is possible (the downstream pad refuses data after EOS); acks still
  * release buffers.
  *
@@ -90,7 +102,12 @@
  * A flush (flush-start/flush-stop, as after a seek) discards queued and
  * retained buffers alike and cancels a replay: the data before a flush is no
  * longer wanted. They are counted as flushed, not dropped (nothing was lost
- * for lack of room). Sticky events queued are kept, as queue does. EOS is
+ * for lack of room). Sticky events queued are kept, as queue does; a flush
+ * event that cannot go downstream is reported failed to upstream, as queue
+ * does, and the ackqueue flushes all the same. An EOS that cannot go
+ * downstream because nothing is linked posts an error (upstream finished
+ * and will not report it), rather than leaving the application waiting
+ * for an EOS message. EOS is
  * queued and pushed after all data; retained buffers stay until acked
  * (socketiosink waits for its acks on EOS). Going to READY or NULL releases
  * everything (counted as flushed). Sequence numbers and #GstAckQueue:stats
@@ -141,6 +158,20 @@ enum
   PROP_STATS
 };
 
+/* The sticky events that say what a buffer is, in the order GStreamer sends
+ * them: its format and its segment. A retained buffer keeps the ones it was
+ * first pushed with, and a replay sends them again before it. */
+enum
+{
+  LABEL_CAPS,
+  LABEL_SEGMENT,
+  N_LABELS
+};
+static const GstEventType label_types[N_LABELS] = {
+  [LABEL_CAPS] = GST_EVENT_CAPS,
+  [LABEL_SEGMENT] = GST_EVENT_SEGMENT
+};
+
 typedef enum
 {
   ITEM_BUFFER,
@@ -156,6 +187,7 @@ typedef struct
   ItemKind kind;
   GstMiniObject *obj;           /* owned, except for queries */
   guint64 seq;                  /* retained buffers */
+  GstEvent *labels[N_LABELS];   /* retained buffers: caps and segment */
   guint64 size;
   GstClockTime time;
 } Item;
@@ -199,6 +231,16 @@ typedef struct
   GstClockTime duration;
 } Drops;
 
+/* Threads and locks. Upstream's streaming thread runs the chain function
+ * and the sink pad's events and queries, and waits on item_del for room.
+ * The source pad's task (the loop) is the only thread that pushes buffers
+ * and serialized events downstream, and waits on item_add; it owns the
+ * replay cursor and the resume events. Acks and replay requests come from
+ * any thread (socketiosink's network thread), properties and stats too.
+ * Everything from lock on is protected by lock. Lock order: a pad's stream
+ * lock (upstream's, or the task's), then lock, then a pad's object lock
+ * (the sticky event calls). Nothing is pushed, posted or freed back to a
+ * pool with lock held. */
 struct _GstAckQueue
 {
   GstElement parent;
@@ -232,6 +274,9 @@ struct _GstAckQueue
   guint64 replay_next;          /* replay cursor: next seq to push again */
   gboolean dropped_retained;    /* since the last replay request */
   guint64 dropped_retained_max_seq;
+  gboolean resume_saved;        /* a replay started and is not undone */
+  GstEvent *resume[N_LABELS];   /* caps and segment of new data, saved when
+                                 * a replay starts, current again at its end */
 
   gboolean head_discont;        /* next buffer pushed gets DISCONT */
   gboolean tail_discont;        /* next buffer received gets DISCONT */
@@ -496,11 +541,56 @@ item_new (ItemKind kind, gpointer obj)
 }
 
 static void
+labels_clear (GstEvent ** labels)
+{
+  guint i;
+
+  for (i = 0; i < N_LABELS; i++)
+    gst_clear_event (&labels[i]);
+}
+
+static void
 item_free (Item * it)
 {
   if (it->kind != ITEM_QUERY && it->obj)
     gst_mini_object_unref (it->obj);
+  labels_clear (it->labels);
   g_free (it);
+}
+
+/* The caps and segment a buffer pushed now goes out with (with the lock). */
+static void
+labels_get (GstAckQueue * q, GstEvent ** labels)
+{
+  guint i;
+
+  for (i = 0; i < N_LABELS; i++)
+    labels[i] = gst_pad_get_sticky_event (q->srcpad, label_types[i], 0);
+}
+
+/* Whether the source pad's sticky event of @ev's type says what @ev says. */
+static gboolean
+label_is_current (GstAckQueue * q, GstEvent * ev)
+{
+  GstEvent *cur = gst_pad_get_sticky_event (q->srcpad, GST_EVENT_TYPE (ev), 0);
+  gboolean same = cur == ev;
+
+  if (cur && !same && GST_EVENT_TYPE (ev) == GST_EVENT_CAPS) {
+    GstCaps *a, *b;
+
+    gst_event_parse_caps (cur, &a);
+    gst_event_parse_caps (ev, &b);
+    same = gst_caps_is_equal (a, b);
+  } else if (cur && !same) {
+    const GstSegment *a, *b;
+
+    gst_event_parse_segment (cur, &a);
+    gst_event_parse_segment (ev, &b);
+    same = gst_segment_is_equal (a, b);
+  }
+  if (cur)
+    gst_event_unref (cur);
+  return same;
 }
 
 /* unlocked: buffers may go back to a pool, whose code must not run under
@@ -714,6 +804,22 @@ release_retained (GstAckQueue * q, Count * count, GQueue * discard)
 
 /* ---- sink pad ------------------------------------------------------------ */
 
+/* Streaming stopped for @ret after upstream's EOS: upstream will not report
+ * it, so we do. */
+static void
+post_flow_error (GstAckQueue * q, GstFlowReturn ret)
+{
+  if (ret == GST_FLOW_NOT_LINKED)
+    GST_ELEMENT_ERROR (q, STREAM, FAILED,
+        (_("Nothing is linked after the ackqueue: link its source pad to a "
+                "sink.")), ("streaming stopped, reason %s (%d)",
+            gst_flow_get_name (ret), ret));
+  else
+    GST_ELEMENT_ERROR (q, STREAM, FAILED,
+        (_("Internal data stream error.")),
+        ("streaming stopped, reason %s (%d)", gst_flow_get_name (ret), ret));
+}
+
 static GstFlowReturn
 gst_ack_queue_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 {
@@ -789,13 +895,15 @@ gst_ack_queue_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
   GstEventType type = GST_EVENT_TYPE (event);
   GQueue discard = G_QUEUE_INIT;
   GstFlowReturn ret = GST_FLOW_OK;
-  gboolean post_error = FALSE;
+  gboolean post_error = FALSE, forwarded;
 
   GST_LOG_OBJECT (q, "received event %" GST_PTR_FORMAT, event);
 
+  /* a flush is done here whether downstream takes it or not, and its
+   * result goes back upstream, as queue does */
   switch (type) {
     case GST_EVENT_FLUSH_START:
-      gst_pad_push_event (q->srcpad, event);
+      forwarded = gst_pad_push_event (q->srcpad, event);
 
       LOCK (q);
       q->srcresult = GST_FLOW_FLUSHING;
@@ -806,12 +914,18 @@ gst_ack_queue_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       /* returns once the loop is out of any push */
       gst_pad_pause_task (q->srcpad);
       GST_DEBUG_OBJECT (q, "flushing, task paused");
-      return GST_FLOW_OK;
+      return forwarded ? GST_FLOW_OK : GST_FLOW_ERROR;
 
     case GST_EVENT_FLUSH_STOP:
-      gst_pad_push_event (q->srcpad, event);
+      forwarded = gst_pad_push_event (q->srcpad, event);
 
       LOCK (q);
+      /* a replay cut short may have left older caps on the pad: the newest
+       * go before those still queued (the flush removed the segment) */
+      if (q->resume_saved && q->resume[LABEL_CAPS])
+        gst_pad_store_sticky_event (q->srcpad, q->resume[LABEL_CAPS]);
+      labels_clear (q->resume);
+      q->resume_saved = FALSE;
       flush_queue (q, FALSE, &discard);
       release_retained (q, &q->stats.flushed, &discard);
       q->srcresult = GST_FLOW_OK;
@@ -823,7 +937,7 @@ gst_ack_queue_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       STATUS (q, pad, "after flush");
       UNLOCK (q);
       free_items (&discard);
-      return GST_FLOW_OK;
+      return forwarded ? GST_FLOW_OK : GST_FLOW_ERROR;
 
     default:
       break;
@@ -881,9 +995,7 @@ refuse:
       gst_flow_get_name (ret));
   gst_event_unref (event);
   if (post_error)
-    GST_ELEMENT_ERROR (q, STREAM, FAILED,
-        (_("Internal data stream error.")),
-        ("streaming stopped, reason %s (%d)", gst_flow_get_name (ret), ret));
+    post_flow_error (q, ret);
   return ret;
 }
 
@@ -1046,14 +1158,101 @@ ask_ack_support (GstAckQueue * q, GQueue * discard)
   return q->srcresult;
 }
 
-/* Push the next retained buffer of a replay (with the lock). */
+/* Unlocks to push @n events (taking them); returns with the lock held. */
 static GstFlowReturn
-replay_one (GstAckQueue * q, GQueue * discard)
+push_events_unlocked (GstAckQueue * q, GstEvent ** events, guint n)
 {
+  gboolean flushing = FALSE;
+  guint i;
+
+  if (n == 0)
+    return q->srcresult;
+  UNLOCK (q);
+  for (i = 0; i < n; i++) {
+    GstEventType type = GST_EVENT_TYPE (events[i]);
+
+    if (flushing) {
+      gst_event_unref (events[i]);
+    } else if (!gst_pad_push_event (q->srcpad, events[i])) {
+      /* a refused sticky event stays on the pad, and the next buffer's push
+       * sends it again and returns why it fails */
+      GST_DEBUG_OBJECT (q, "downstream refused the %s event",
+          gst_event_type_get_name (type));
+      flushing = GST_PAD_IS_FLUSHING (q->srcpad);
+    }
+  }
+  LOCK (q);
+  if (q->srcresult == GST_FLOW_OK && flushing)
+    return GST_FLOW_FLUSHING;
+  return q->srcresult;
+}
+
+/* The replay is over: send again the caps and segment of new data where
+ * the replay left older ones on the pad (with the lock). */
+static GstFlowReturn
+restore_labels (GstAckQueue * q)
+{
+  GstEvent *events[N_LABELS];
+  guint i, n = 0;
+
+  for (i = 0; i < N_LABELS; i++) {
+    if (q->resume[i] && !label_is_current (q, q->resume[i]))
+      events[n++] = gst_event_ref (q->resume[i]);
+  }
+  labels_clear (q->resume);
+  q->resume_saved = FALSE;
+  if (n > 0)
+    GST_DEBUG_OBJECT (q, "replay over: making the current caps and segment "
+        "current again");
+  return push_events_unlocked (q, events, n);
+}
+
+/* Downstream refused the format of the retained buffer @seq when it was
+ * replayed: it cannot be sent again, drop it. */
+static void
+drop_refused (GstAckQueue * q, guint64 seq, Drops * drops)
+{
+  GList *l;
+
+  for (l = q->retained.head; l; l = l->next) {
+    Item *it = l->data;
+
+    if (it->seq == seq) {
+      g_queue_delete_link (&q->retained, l);
+      level_sub (&q->retained_level, it);
+      q->head_discont = TRUE;
+      drop_locked (q, it, drops);
+      g_cond_broadcast (&q->item_del);
+      return;
+    }
+    if (it->seq > seq)
+      return;                   /* acked meanwhile */
+  }
+}
+
+/* Push the next retained buffer of a replay (with the lock), after the caps
+ * and segment it was first pushed with where the pad has others; at the end
+ * make the pad's current again. Sets @refused when downstream no longer
+ * accepts the format of a retained buffer, which is then dropped. */
+static GstFlowReturn
+replay_one (GstAckQueue * q, GQueue * discard, Drops * drops,
+    gboolean * refused)
+{
+  GstEvent *events[N_LABELS];
   GstSioSeqMeta *meta;
   GstBuffer *copy;
+  GstFlowReturn ret;
+  guint64 seq, size;
+  guint i, n = 0;
   GList *l;
   Item *it;
+
+  if (!q->replay_pending)
+    return restore_labels (q);  /* a replay that was cut short */
+  if (!q->resume_saved) {
+    labels_get (q, q->resume);
+    q->resume_saved = TRUE;
+  }
 
   for (l = q->retained.head; l; l = l->next) {
     if (((Item *) l->data)->seq >= q->replay_next)
@@ -1062,26 +1261,49 @@ replay_one (GstAckQueue * q, GQueue * discard)
   if (l == NULL) {
     GST_DEBUG_OBJECT (q, "replay done");
     q->replay_pending = FALSE;
-    return GST_FLOW_OK;
+    return restore_labels (q);
   }
   it = l->data;
+  seq = it->seq;
+  size = it->size;
+  for (i = 0; i < N_LABELS; i++) {
+    if (it->labels[i] && !label_is_current (q, it->labels[i]))
+      events[n++] = gst_event_ref (it->labels[i]);
+  }
 
   /* the retained buffer may still be in use downstream: push a copy that
    * shares its memory, with its own meta */
   copy = gst_buffer_copy (GST_BUFFER_CAST (it->obj));
   meta = gst_buffer_get_sio_seq_meta (copy);
   if (meta == NULL)
-    meta = gst_buffer_add_sio_seq_meta (copy, it->seq);
+    meta = gst_buffer_add_sio_seq_meta (copy, seq);
   meta->replay = TRUE;
   if (q->head_discont) {
     GST_BUFFER_FLAG_SET (copy, GST_BUFFER_FLAG_DISCONT);
     q->head_discont = FALSE;
   }
-  q->replay_next = it->seq + 1;
+  q->replay_next = seq + 1;
   count_add (&q->stats.replayed, it);
-  GST_LOG_OBJECT (q, "replaying seq %" G_GUINT64_FORMAT, it->seq);
+  GST_LOG_OBJECT (q, "replaying seq %" G_GUINT64_FORMAT " after %u events",
+      seq, n);
 
-  return push_buffer_unlocked (q, copy, discard);
+  /* it may be acked while we push: only seq and size are used below */
+  ret = push_events_unlocked (q, events, n);
+  if (ret != GST_FLOW_OK) {
+    gst_buffer_unref (copy);
+    return ret;
+  }
+  ret = push_buffer_unlocked (q, copy, discard);
+  if (ret == GST_FLOW_NOT_NEGOTIATED) {
+    GST_WARNING_OBJECT (q, "downstream refused the format of seq %"
+        G_GUINT64_FORMAT ": dropping it", seq);
+    q->stats.replayed.buffers--;
+    q->stats.replayed.bytes -= size;
+    drop_refused (q, seq, drops);
+    *refused = TRUE;
+    return GST_FLOW_OK;
+  }
+  return ret;
 }
 
 /* Push the item at the head of the queue (with the lock). */
@@ -1110,6 +1332,7 @@ push_one (GstAckQueue * q, GQueue * discard)
       level_sub (&q->queued_level, it);
       count_add (&q->stats.pushed, it);
       if (q->retain) {
+        labels_get (q, it->labels);
         level_add (&q->retained_level, it);
         g_queue_push_tail (&q->retained, it);
         gst_buffer_ref (buf);
@@ -1126,14 +1349,23 @@ push_one (GstAckQueue * q, GQueue * discard)
     case ITEM_EVENT:{
       GstEvent *ev = GST_EVENT_CAST (it->obj);
       GstEventType type = GST_EVENT_TYPE (ev);
+      gboolean ok;
 
       it->obj = NULL;
       item_free (it);
       UNLOCK (q);
-      gst_pad_push_event (q->srcpad, ev);
+      ok = gst_pad_push_event (q->srcpad, ev);
       LOCK (q);
+      /* a refused sticky event stays on the pad: the next buffer's push
+       * sends it again and returns why it fails. An EOS that went nowhere
+       * is not-linked: the pause reports it, as nobody upstream will. */
+      if (!ok)
+        GST_DEBUG_OBJECT (q, "downstream refused the %s event",
+            gst_event_type_get_name (type));
       if (q->srcresult != GST_FLOW_OK)
         ret = q->srcresult;
+      else if (type == GST_EVENT_EOS && !ok && !gst_pad_is_linked (q->srcpad))
+        ret = GST_FLOW_NOT_LINKED;
       else if (type == GST_EVENT_EOS)
         ret = GST_FLOW_EOS;     /* pause the task */
       break;
@@ -1165,12 +1397,14 @@ gst_ack_queue_loop (GstPad * pad)
   GstAckQueue *q = GST_ACK_QUEUE (GST_PAD_PARENT (pad));
   GQueue discard = G_QUEUE_INIT;
   GstFlowReturn ret;
-  gboolean eos;
+  gboolean eos, refused = FALSE;
+  Drops drops;
   Item *head;
 
+  drops_init (&drops);
   LOCK (q);
   while (q->srcresult == GST_FLOW_OK && !q->replay_pending &&
-      g_queue_is_empty (&q->queue)) {
+      !q->resume_saved && g_queue_is_empty (&q->queue)) {
     STATUS (q, pad, "empty, waiting for ADD");
     g_cond_wait (&q->item_add, &q->lock);
   }
@@ -1178,8 +1412,8 @@ gst_ack_queue_loop (GstPad * pad)
     goto pause;
 
   head = g_queue_peek_head (&q->queue);
-  if (q->replay_pending)
-    ret = replay_one (q, &discard);
+  if (q->replay_pending || q->resume_saved)
+    ret = replay_one (q, &discard, &drops, &refused);
   else if (head->kind == ITEM_BUFFER && q->ack_support_stale)
     ret = ask_ack_support (q, &discard);
   else
@@ -1191,6 +1425,14 @@ gst_ack_queue_loop (GstPad * pad)
   }
   UNLOCK (q);
   free_items (&discard);
+  announce_drops (q, &drops);
+  if (refused)
+    GST_ELEMENT_WARNING (q, STREAM, FORMAT,
+        (_("Could not send again some data that was not acknowledged: "
+                "downstream no longer accepts its format.")),
+        ("a replayed buffer was refused (not-negotiated) and dropped; keep "
+            "the format fixed upstream of the ackqueue (a capsfilter) while "
+            "data is unacknowledged"));
   return;
 
 pause:
@@ -1208,12 +1450,11 @@ pause:
     g_cond_broadcast (&q->item_del);
   UNLOCK (q);
   free_items (&discard);
+  announce_drops (q, &drops);
 
   /* upstream finished already and will not report it: we do */
   if (eos && (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS)) {
-    GST_ELEMENT_ERROR (q, STREAM, FAILED,
-        (_("Internal data stream error.")),
-        ("streaming stopped, reason %s (%d)", gst_flow_get_name (ret), ret));
+    post_flow_error (q, ret);
     gst_pad_push_event (q->srcpad, gst_event_new_eos ());
   }
 }
@@ -1387,6 +1628,9 @@ gst_ack_queue_src_activate_mode (GstPad * pad, GstObject * parent,
   flush_queue (q, FALSE, &discard);
   release_retained (q, &q->stats.flushed, &discard);
   q->retain = FALSE;
+  /* the pad forgets its sticky events when deactivated */
+  labels_clear (q->resume);
+  q->resume_saved = FALSE;
   UNLOCK (q);
   free_items (&discard);
   return res;
@@ -1516,6 +1760,7 @@ gst_ack_queue_finalize (GObject * object)
   flush_queue (q, TRUE, &discard);
   release_retained (q, &q->stats.flushed, &discard);
   free_items (&discard);
+  labels_clear (q->resume);
   g_mutex_clear (&q->lock);
   g_cond_clear (&q->item_add);
   g_cond_clear (&q->item_del);

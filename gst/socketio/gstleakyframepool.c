@@ -17,7 +17,8 @@
  * @title: leakyframepool
  *
  * leakyframepool cuts raw interleaved audio into frames of a fixed number of
- * samples. Every frame is a buffer from the element's own #GstBufferPool,
+ * samples; non-interleaved caps are refused at negotiation (put audioconvert
+ * before it). Every frame is a buffer from the element's own #GstBufferPool,
  * which holds exactly #GstLeakyFramePool:max-frames buffers and never grows:
  * once the pool is warm nothing is allocated per frame, and a frame goes
  * back to the pool as soon as downstream drops its last reference to it.
@@ -418,6 +419,16 @@ lfp_buffer_pool_new (LfpCounters * counters)
   return GST_BUFFER_POOL (self);
 }
 
+/* Threads and locks. Upstream's streaming thread runs the chain function
+ * and the sink pad's events: it alone fills and pushes frames and owns the
+ * fields marked "streaming thread only". Properties, stats, flushes and
+ * state changes use the element's object lock, which guards the fields
+ * marked so. A frame goes back to its pool from whichever thread drops its
+ * last reference (downstream's: a queue's, socketiosink's network thread);
+ * the pool's own lock guards its free stack and waiters, and the counters
+ * it shares with the element are atomic. Lock order: the element's object
+ * lock, then a pool's lock (a pool is set flushing under the object lock);
+ * a pool never takes the element's lock. */
 struct _GstLeakyFramePool
 {
   GstElement element;
@@ -468,15 +479,19 @@ struct _GstLeakyFramePool
   guint pending_out;            /* pushed, not yet in the stats */
 };
 
+/* frames are runs of whole interleaved samples */
+#define LFP_CAPS GST_AUDIO_CAPS_MAKE (GST_AUDIO_FORMATS_ALL) \
+    ", layout = (string) interleaved"
+
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AUDIO_CAPS_MAKE (GST_AUDIO_FORMATS_ALL)));
+    GST_STATIC_CAPS (LFP_CAPS));
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_AUDIO_CAPS_MAKE (GST_AUDIO_FORMATS_ALL)));
+    GST_STATIC_CAPS (LFP_CAPS));
 
 GType
 gst_leaky_frame_pool_leaky_get_type (void)
@@ -984,6 +999,13 @@ gst_leaky_frame_pool_setcaps (GstLeakyFramePool * self, GstCaps * caps)
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         (_("The input is not raw interleaved audio this element can cut "
                 "into frames.")), ("invalid caps %" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+  if (GST_AUDIO_INFO_LAYOUT (&info) != GST_AUDIO_LAYOUT_INTERLEAVED) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        (_("leakyframepool cuts interleaved audio only, not non-interleaved: "
+                "put audioconvert before it.")),
+        ("refused caps %" GST_PTR_FORMAT, caps));
     return FALSE;
   }
 

@@ -312,6 +312,174 @@ attach_bus (GstHarness * h)
   return bus;
 }
 
+/* Pop the next error or warning (@type) within 10 s and check that its
+ * message and debug text contain @message and @debug (either may be NULL);
+ * returns the GError. */
+static GError *
+expect_message (GstBus * bus, GstMessageType type, const gchar * message,
+    const gchar * debug)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, type);
+  GError *err = NULL;
+  gchar *dbg = NULL;
+
+  fail_unless (msg != NULL, "no %s message", gst_message_type_get_name (type));
+  if (type == GST_MESSAGE_ERROR)
+    gst_message_parse_error (msg, &err, &dbg);
+  else
+    gst_message_parse_warning (msg, &err, &dbg);
+  fail_unless (message == NULL || strstr (err->message, message) != NULL,
+      "%s", err->message);
+  fail_unless (debug == NULL || (dbg && strstr (dbg, debug) != NULL), "%s",
+      dbg);
+  g_free (dbg);
+  gst_message_unref (msg);
+  return err;
+}
+
+/* What the harness sink receives, in order: "caps:V" (the caps' v field),
+ * "seg:B" (the segment's base in ms), "buf:N" and "rep:N" (buffer N, first
+ * push or replay). Written from the ackqueue's streaming thread. */
+typedef struct
+{
+  GMutex lock;
+  GPtrArray *entries;
+} Log;
+
+static GstPadProbeReturn
+log_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  Log *log = user_data;
+  gchar *entry = NULL;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+    GstSioSeqMeta *meta = gst_buffer_get_sio_seq_meta (buf);
+
+    entry = g_strdup_printf ("%s:%u", meta && meta->replay ? "rep" : "buf",
+        buf_id (buf));
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gint v = 0;
+
+      gst_event_parse_caps (ev, &caps);
+      gst_structure_get_int (gst_caps_get_structure (caps, 0), "v", &v);
+      entry = g_strdup_printf ("caps:%d", v);
+    } else if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
+      const GstSegment *seg;
+
+      gst_event_parse_segment (ev, &seg);
+      entry = g_strdup_printf ("seg:%" G_GUINT64_FORMAT,
+          seg->base / GST_MSECOND);
+    }
+  }
+  if (entry) {
+    g_mutex_lock (&log->lock);
+    g_ptr_array_add (log->entries, entry);
+    g_mutex_unlock (&log->lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+log_attach (GstHarness * h, Log * log)
+{
+  g_mutex_init (&log->lock);
+  log->entries = g_ptr_array_new_with_free_func (g_free);
+  gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, log_cb, log, NULL);
+}
+
+static void
+log_free (Log * log)
+{
+  g_ptr_array_unref (log->entries);
+  g_mutex_clear (&log->lock);
+}
+
+/* Wait up to 5 s for the log to hold as many entries as @expected (words
+ * separated by spaces), check that they are those, and empty the log. */
+static void
+log_expect (Log * log, const gchar * expected)
+{
+  gchar **want = g_strsplit (expected, " ", -1);
+  guint n = g_strv_length (want), i;
+  gchar *got;
+
+  for (i = 0; i < 500; i++) {
+    g_mutex_lock (&log->lock);
+    if (log->entries->len >= n) {
+      g_mutex_unlock (&log->lock);
+      break;
+    }
+    g_mutex_unlock (&log->lock);
+    g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+  }
+  /* and nothing more arrives */
+  g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+  g_mutex_lock (&log->lock);
+  g_ptr_array_add (log->entries, NULL);
+  got = g_strjoinv (" ", (gchar **) log->entries->pdata);
+  g_ptr_array_set_size (log->entries, 0);
+  g_mutex_unlock (&log->lock);
+  fail_unless_equals_string (got, expected);
+  g_free (got);
+  g_strfreev (want);
+}
+
+static void
+drain_buffers (GstHarness * h, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++)
+    gst_buffer_unref (gst_harness_pull (h));
+}
+
+static void
+push_caps (GstHarness * h, gint v)
+{
+  GstCaps *caps = gst_caps_new_simple ("application/x-test", "v", G_TYPE_INT,
+      v, NULL);
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
+}
+
+static void
+push_segment (GstHarness * h, GstClockTime base)
+{
+  GstSegment seg;
+
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  seg.base = base;
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+}
+
+/* the ackqueue's source pad (and so its peer) has caps v=@v, segment @base */
+static void
+check_sticky (GstHarness * h, gint v, GstClockTime base)
+{
+  GstPad *src = gst_element_get_static_pad (h->element, "src");
+  GstCaps *caps = gst_pad_get_current_caps (src);
+  GstEvent *ev = gst_pad_get_sticky_event (src, GST_EVENT_SEGMENT, 0);
+  const GstSegment *seg;
+  gint got = 0;                 /* no v: 0, as in the log */
+
+  fail_unless (caps != NULL);
+  gst_structure_get_int (gst_caps_get_structure (caps, 0), "v", &got);
+  fail_unless_equals_int (got, v);
+  fail_unless (ev != NULL);
+  gst_event_parse_segment (ev, &seg);
+  fail_unless_equals_uint64 (seg->base, base);
+  gst_event_unref (ev);
+  gst_caps_unref (caps);
+  gst_object_unref (src);
+}
+
 /* ---- protocol helpers --------------------------------------------------- */
 
 GST_START_TEST (test_protocol_events)
@@ -951,6 +1119,140 @@ GST_START_TEST (test_flush_during_replay)
 
 GST_END_TEST;
 
+/* A replay never labels old buffers with newer caps: each goes out after
+ * the caps it was first pushed with, and the newest caps are current again
+ * before new data. */
+GST_START_TEST (test_replay_across_caps_change)
+{
+  GstHarness *h = setup (TRUE);
+  Log log;
+
+  log_attach (h, &log);
+  push_caps (h, 1);
+  push_n (h, 0, 2);
+  drain_buffers (h, 2);
+  push_caps (h, 2);
+  push_n (h, 2, 2);
+  drain_buffers (h, 2);
+  log_expect (&log, "caps:0 seg:0 caps:1 buf:0 buf:1 caps:2 buf:2 buf:3");
+
+  replay (h, 0);
+  drain_buffers (h, 4);
+  log_expect (&log, "caps:1 rep:0 rep:1 caps:2 rep:2 rep:3");
+  check_sticky (h, 2, 0);
+
+  /* a replay within the current caps sends no caps */
+  replay (h, 2);
+  drain_buffers (h, 2);
+  log_expect (&log, "rep:2 rep:3");
+
+  /* caps that changed after the last retained buffer are sent again at
+   * the end of the replay */
+  push_caps (h, 3);
+  log_expect (&log, "caps:3");
+  replay (h, 1);
+  drain_buffers (h, 3);
+  log_expect (&log, "caps:1 rep:1 caps:2 rep:2 rep:3 caps:3");
+  check_sticky (h, 3, 0);
+  push_n (h, 4, 1);
+  drain_buffers (h, 1);
+  log_expect (&log, "buf:4");
+
+  check_stats_add_up (h);
+  gst_harness_teardown (h);
+  log_free (&log);
+}
+
+GST_END_TEST;
+
+/* The same for segments, and for caps and segment changed together: caps
+ * first, as GStreamer orders sticky events. */
+GST_START_TEST (test_replay_across_segment_change)
+{
+  GstHarness *h = setup (TRUE);
+  Log log;
+
+  log_attach (h, &log);
+  push_n (h, 0, 2);
+  drain_buffers (h, 2);
+  push_segment (h, GST_SECOND);
+  push_n (h, 2, 2);
+  drain_buffers (h, 2);
+  log_expect (&log, "caps:0 seg:0 buf:0 buf:1 seg:1000 buf:2 buf:3");
+
+  replay (h, 0);
+  drain_buffers (h, 4);
+  log_expect (&log, "seg:0 rep:0 rep:1 seg:1000 rep:2 rep:3");
+  check_sticky (h, 0, GST_SECOND);
+
+  push_segment (h, 2 * GST_SECOND);
+  log_expect (&log, "seg:2000");
+  replay (h, 2);
+  drain_buffers (h, 2);
+  log_expect (&log, "seg:1000 rep:2 rep:3 seg:2000");
+  check_sticky (h, 0, 2 * GST_SECOND);
+
+  push_caps (h, 1);
+  push_segment (h, 3 * GST_SECOND);
+  push_n (h, 4, 1);
+  drain_buffers (h, 1);
+  log_expect (&log, "caps:1 seg:3000 buf:4");
+  replay (h, 1);
+  drain_buffers (h, 4);
+  log_expect (&log,
+      "caps:0 seg:0 rep:1 seg:1000 rep:2 rep:3 caps:1 seg:3000 rep:4");
+  check_sticky (h, 1, 3 * GST_SECOND);
+
+  check_stats_add_up (h);
+  gst_harness_teardown (h);
+  log_free (&log);
+}
+
+GST_END_TEST;
+
+/* A downstream that no longer accepts the old format refuses it on the
+ * replay: those buffers are dropped, counted and announced, the others are
+ * replayed, and the current caps stay. */
+GST_START_TEST (test_replay_old_caps_refused)
+{
+  GstHarness *h = setup (TRUE);
+  GstBus *bus = attach_bus (h);
+  GstMessage *msg;
+  GError *err = NULL;
+
+  push_caps (h, 1);
+  push_n (h, 0, 2);
+  drain_buffers (h, 2);
+  push_caps (h, 2);
+  push_n (h, 2, 2);
+  drain_buffers (h, 2);
+  gst_harness_set_sink_caps_str (h, "application/x-test, v=(int)2");
+
+  replay (h, 0);
+  pull_check (h, 2, 2, TRUE, TRUE);
+  pull_check (h, 3, 3, TRUE, FALSE);
+  fail_unless_equals_uint64 (stat (h, "dropped-buffers"), 2);
+  fail_unless_equals_uint64 (stat (h, "replayed-buffers"), 2);
+  fail_unless_equals_uint64 (stat (h, "retained-buffers"), 2);
+  check_sticky (h, 2, 0);
+
+  err = expect_message (bus, GST_MESSAGE_WARNING, "format", NULL);
+  g_clear_error (&err);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_QOS);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  /* new data flows on */
+  push_n (h, 4, 1);
+  pull_check (h, 4, 4, FALSE, FALSE);
+  check_stats_add_up (h);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_eos)
 {
   GstHarness *h = setup (TRUE);
@@ -982,6 +1284,52 @@ GST_START_TEST (test_eos)
   fail_unless_equals_uint64 (stat (h, "retained-buffers"), 0);
   fail_unless_equals_uint64 (stat (h, "acked-buffers"), 3);
   check_stats_add_up (h);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Flush events that cannot go downstream are reported failed to upstream,
+ * as queue does; the ackqueue flushes all the same. */
+GST_START_TEST (test_flush_not_forwarded)
+{
+  GstHarness *h = setup (TRUE);
+  GstPad *src = gst_element_get_static_pad (h->element, "src");
+
+  push_n (h, 0, 2);
+  pull_n (h, 0, 2);
+  fail_unless (gst_pad_unlink (src, h->sinkpad));
+  fail_if (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_if (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  fail_unless_equals_uint64 (stat (h, "flushed-buffers"), 2);
+  fail_unless_equals_int (gst_pad_link (src, h->sinkpad), GST_PAD_LINK_OK);
+  check_stats_add_up (h);
+  gst_object_unref (src);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* EOS that cannot go downstream would leave the application waiting for
+ * an EOS message forever: upstream has finished and will not report it, so
+ * the ackqueue posts the error. */
+GST_START_TEST (test_eos_not_linked)
+{
+  GstHarness *h = setup (TRUE);
+  GstPad *src = gst_element_get_static_pad (h->element, "src");
+  GstBus *bus = attach_bus (h);
+  GError *err = NULL;
+
+  fail_unless (gst_pad_unlink (src, h->sinkpad));
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  err = expect_message (bus, GST_MESSAGE_ERROR, "link its source pad",
+      "not-linked");
+  g_clear_error (&err);
+
+  fail_unless_equals_int (gst_pad_link (src, h->sinkpad), GST_PAD_LINK_OK);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
   gst_harness_teardown (h);
 }
 
@@ -1064,24 +1412,17 @@ GST_START_TEST (test_downstream_error_after_eos)
 {
   GstHarness *h = setup (TRUE);
   GstBus *bus = attach_bus (h);
-  GstMessage *msg;
   GError *err = NULL;
-  gchar *debug = NULL;
 
   gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER, fail_buffers,
       NULL, NULL);
   push_n (h, 0, 1);
   gst_harness_push_event (h, gst_event_new_eos ());
 
-  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL);
-  gst_message_parse_error (msg, &err, &debug);
+  err = expect_message (bus, GST_MESSAGE_ERROR, NULL, "error");
   fail_unless (g_error_matches (err, GST_STREAM_ERROR,
           GST_STREAM_ERROR_FAILED));
-  fail_unless (strstr (debug, "error") != NULL, "%s", debug);
   g_clear_error (&err);
-  g_free (debug);
-  gst_message_unref (msg);
   fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
 
   gst_element_set_bus (h->element, NULL);
@@ -1125,6 +1466,58 @@ GST_START_TEST (test_stats_add_up)
 
 GST_END_TEST;
 
+/* Stats, levels and acks from other threads while the element stops and
+ * starts with buffers retained: no deadlock (the test would time out), no
+ * use of freed items (valgrind setup), and the counters add up. */
+typedef struct
+{
+  GstHarness *h;
+  gint stop;
+} Reader;
+
+static gpointer
+reader_func (gpointer data)
+{
+  Reader *r = data;
+  guint64 seq = 0;
+
+  while (!g_atomic_int_get (&r->stop)) {
+    GstStructure *s;
+    guint level;
+
+    g_object_get (r->h->element, "stats", &s, "current-level-buffers",
+        &level, NULL);
+    gst_structure_free (s);
+    /* refused while the pads are inactive */
+    gst_pad_push_event (r->h->sinkpad, gst_sio_ack_event_new (seq++ % 8));
+  }
+  return NULL;
+}
+
+GST_START_TEST (test_stats_during_stop)
+{
+  GstHarness *h = setup (TRUE);
+  Reader r = { h, 0 };
+  GThread *t = g_thread_new ("reader", reader_func, &r);
+  guint i;
+
+  for (i = 0; i < 50; i++) {
+    push_n (h, 0, 4);
+    replay (h, 0);
+    fail_unless_equals_int (gst_element_set_state (h->element,
+            GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int (gst_element_set_state (h->element,
+            GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+    gst_harness_set_src_caps_str (h, "application/x-test");
+  }
+  g_atomic_int_set (&r.stop, 1);
+  g_thread_join (t);
+  check_stats_add_up (h);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ackqueue_suite (void)
 {
@@ -1154,12 +1547,18 @@ ackqueue_suite (void)
   tcase_add_test (tc, test_blocked_push_interrupted_by_flush);
   tcase_add_test (tc, test_blocked_push_interrupted_by_stop);
   tcase_add_test (tc, test_flush_during_replay);
+  tcase_add_test (tc, test_replay_across_caps_change);
+  tcase_add_test (tc, test_replay_across_segment_change);
+  tcase_add_test (tc, test_replay_old_caps_refused);
   tcase_add_test (tc, test_eos);
+  tcase_add_test (tc, test_flush_not_forwarded);
+  tcase_add_test (tc, test_eos_not_linked);
   tcase_add_test (tc, test_plain_downstream);
   tcase_add_test (tc, test_ackqueue_does_not_claim_acks);
   tcase_add_test (tc, test_serialized_query);
   tcase_add_test (tc, test_stats_add_up);
   tcase_add_test (tc, test_downstream_error_after_eos);
+  tcase_add_test (tc, test_stats_during_stop);
   return s;
 }
 

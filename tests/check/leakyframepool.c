@@ -985,6 +985,75 @@ GST_START_TEST (test_not_time_segment)
 
 GST_END_TEST;
 
+#define S16_STEREO_PLANAR "audio/x-raw,format=S16LE,rate=16000,channels=2," \
+    "layout=non-interleaved"
+
+/* Frames are cut from interleaved audio: the pads offer interleaved caps
+ * only, and non-interleaved ones are refused at negotiation. */
+GST_START_TEST (test_non_interleaved_refused)
+{
+  GstHarness *h = gst_harness_new ("leakyframepool");
+  GstPad *sink = gst_element_get_static_pad (h->element, "sink");
+  GstCaps *planar = gst_caps_from_string (S16_STEREO_PLANAR);
+  GstCaps *caps = gst_pad_query_caps (sink, NULL);
+  guint i;
+
+  fail_if (gst_caps_is_empty (caps));
+  for (i = 0; i < gst_caps_get_size (caps); i++)
+    fail_unless_equals_string (gst_structure_get_string
+        (gst_caps_get_structure (caps, i), "layout"), "interleaved");
+  fail_if (gst_pad_query_accept_caps (sink, planar));
+
+  gst_harness_set_src_caps (h, gst_caps_ref (planar));
+  fail_unless_equals_int (gst_harness_push (h,
+          gst_buffer_new_allocate (NULL, 4 * 160, NULL)),
+      GST_FLOW_NOT_NEGOTIATED);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+
+  gst_caps_unref (caps);
+  gst_caps_unref (planar);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Caps that get past the pad's check (an element feeding its event function
+ * directly) are refused by the element itself with an error that says how
+ * to fix the pipeline. */
+GST_START_TEST (test_non_interleaved_setcaps_error)
+{
+  GstHarness *h = gst_harness_new ("leakyframepool");
+  GstPad *sink = gst_element_get_static_pad (h->element, "sink");
+  GstBus *bus = gst_bus_new ();
+  GstCaps *planar = gst_caps_from_string (S16_STEREO_PLANAR);
+  GstMessage *msg;
+  GError *err = NULL;
+
+  gst_element_set_bus (h->element, bus);
+  fail_if (GST_PAD_EVENTFUNC (sink) (sink, GST_OBJECT (h->element),
+          gst_event_new_caps (planar)));
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (g_error_matches (err, GST_CORE_ERROR,
+          GST_CORE_ERROR_NEGOTIATION));
+  fail_unless (strstr (err->message, "non-interleaved") != NULL, "%s",
+      err->message);
+  fail_unless (strstr (err->message, "audioconvert") != NULL, "%s",
+      err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+
+  gst_caps_unref (planar);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 leakyframepool_suite (void)
 {
@@ -1012,6 +1081,8 @@ leakyframepool_suite (void)
   tcase_add_test (tc, test_stats_structure);
   tcase_add_test (tc, test_properties);
   tcase_add_test (tc, test_not_time_segment);
+  tcase_add_test (tc, test_non_interleaved_refused);
+  tcase_add_test (tc, test_non_interleaved_setcaps_error);
 
   return s;
 }

@@ -143,6 +143,8 @@ async function testServer(kind) {
     assert.deepEqual(st.seqRanges, [[0, 26], [30, 30]]);
     assert.equal(st.duplicates, 1);
     assert.equal(st.replays, 2);
+    assert.equal(st.unflaggedRepeats, 0);
+    assert.deepEqual(st.unflaggedSeqRanges, [[0, 25], [30, 30]]);
 
     // held acks of a client that leaves are dropped from pending
     await control(port, 'config?ack=0');
@@ -157,6 +159,7 @@ async function testServer(kind) {
     }, 'pending=0');
     assert.equal(st.abandonedAcks, 2);
     assert.equal(st.duplicates, 3);  // seq 0 and 1 again
+    assert.equal(st.unflaggedRepeats, 2);  // ... without the replay flag
     assert.equal(st.disconnectReasons.at(-1), 'client namespace disconnect');
     assert.ok(st.namespaces.includes('/x/y'));
     await control(port, 'config?ack=1');
@@ -183,7 +186,8 @@ async function testServer(kind) {
     assert.equal(st.sha256, crypto.createHash('sha256').digest('hex'));
     assert.equal(st.lastSeq, null);
     assert.deepEqual(st.seqRanges, []);
-    assert.equal(st.duplicates + st.replays, 0);
+    assert.deepEqual(st.unflaggedSeqRanges, []);
+    assert.equal(st.duplicates + st.replays + st.unflaggedRepeats, 0);
 
     // stdin EOF ends the server
     srv.child.stdin.end();

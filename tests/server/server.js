@@ -89,10 +89,11 @@ function resetStats() {
     seqRepeats: 0,           // ... of which seq <= lastSeq (replays, duplicates)
     seqRanges: [],           // every integer seq received, as merged [first, last] ranges
     duplicates: 0,           // events whose seq this process had already received
+    unflaggedRepeats: 0,     // ... of which not flagged "replay": true
+    unflaggedSeqRanges: [],  // every integer seq received without the replay flag
     replays: 0,              // events flagged "replay": true
     maxSeq: null,            // highest seq received
     aheadJumps: 0,           // seq > maxSeq + 1: something skipped (dropped or reordered)
-    unflaggedRepeats: 0,     // seq <= maxSeq without "replay": true
     firstEvents: [],         // {seq, replay} of the first event of each connection
     last: null,
     disconnectReasons: [],
@@ -199,17 +200,19 @@ function onAudio(socket, args) {
       }
     }
     stats.lastSeq = typeof seq === 'number' ? seq : null;
-    if (Number.isInteger(seq) && !addSeq(stats.seqRanges, seq)) stats.duplicates++;
-    if (payload.replay === true) stats.replays++;
+    const replay = payload.replay === true;
+    if (Number.isInteger(seq) && !addSeq(stats.seqRanges, seq)) {
+      stats.duplicates++;
+      if (!replay) stats.unflaggedRepeats++;
+    }
+    if (Number.isInteger(seq) && !replay) addSeq(stats.unflaggedSeqRanges, seq);
+    if (replay) stats.replays++;
     if (socket.data.firstEvent) {
       socket.data.firstEvent = false;
-      stats.firstEvents.push({ seq: Number.isInteger(seq) ? seq : null, replay: payload.replay === true });
+      stats.firstEvents.push({ seq: Number.isInteger(seq) ? seq : null, replay });
     }
     if (Number.isInteger(seq)) {
       if (stats.maxSeq !== null && seq > stats.maxSeq + 1) stats.aheadJumps++;
-      if (stats.maxSeq !== null && seq <= stats.maxSeq && payload.replay !== true) {
-        stats.unflaggedRepeats++;
-      }
       if (stats.maxSeq === null || seq > stats.maxSeq) stats.maxSeq = seq;
     }
     // null rather than absent, so the JSON has the same keys as server.py's

@@ -188,6 +188,8 @@ class App:
             'seqRepeats': 0,
             'seqRanges': [],    # every int seq received, merged [first, last]
             'duplicates': 0,    # events whose seq this process already had
+            'unflaggedRepeats': 0,    # ... of which not flagged "replay": true
+            'unflaggedSeqRanges': [],  # int seqs received without the flag
             'replays': 0,       # events flagged "replay": true
             'last': None,
             'disconnectReasons': [],
@@ -254,9 +256,14 @@ class App:
                 else:
                     st['seqRepeats'] += 1
             st['lastSeq'] = seq if is_num else None
+            replay = payload.get('replay') is True
             if is_num and not add_seq(st['seqRanges'], seq):
                 st['duplicates'] += 1
-            if payload.get('replay') is True:
+                if not replay:
+                    st['unflaggedRepeats'] += 1
+            if is_num and not replay:
+                add_seq(st['unflaggedSeqRanges'], seq)
+            if replay:
                 st['replays'] += 1
             last = {k: payload.get(k) for k in
                     ('seq', 'pts', 'duration', 'format', 'rate', 'channels')}
