@@ -590,8 +590,11 @@ on_server_event (SioClient * client, const gchar * name,
   gboolean post, warn = FALSE;
   guint64 dropped;
 
-  /* handlers run here, synchronously, and are not bounded by us */
-  g_signal_emit (self, signals[SIGNAL_SERVER_EVENT], 0, name, args_json);
+  /* handlers run here, synchronously, and are not bounded by us; a
+   * flood of events must not pay for marshalling when nobody listens */
+  if (g_signal_has_handler_pending (self, signals[SIGNAL_SERVER_EVENT], 0,
+          FALSE))
+    g_signal_emit (self, signals[SIGNAL_SERVER_EVENT], 0, name, args_json);
 
   /* the bus is unbounded: an application that does not pop it must not
    * make us grow, so at most max-pending-server-events messages are out
