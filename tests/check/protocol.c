@@ -710,6 +710,22 @@ test_decode_not_nul_terminated (void)
     g_clear_error (&error);
   }
   g_free (copy);
+
+  /* a NUL byte is no end either: a namespace holding one is refused, not
+   * cut at it */
+  {
+    const gchar with_nul[] = "2/a\0b,[\"x\"]";
+    const gchar *nsp;
+    gsize nsp_length;
+    gint64 id;
+
+    g_assert_false (sio_packet_decode (with_nul, sizeof (with_nul) - 1,
+            &packet, &error));
+    g_assert_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED);
+    g_clear_error (&error);
+    g_assert_false (sio_packet_peek_ack ("3/a\0b,1[]", 10, &nsp,
+            &nsp_length, &id));
+  }
 }
 
 static void
