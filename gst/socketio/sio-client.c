@@ -569,17 +569,9 @@ deliver_event (SioClient * client, SioPacket * packet)
 {
   const gchar *name = sio_packet_get_event_name (packet);
   gchar *args = sio_packet_dup_args_json (packet);
-  gchar *number = NULL;
 
-  if (name == NULL) {
-    /* numeric event names are legal; report them as text */
-    JsonArray *array = json_node_get_array (packet->data);
-
-    number = g_strdup_printf ("%" G_GINT64_FORMAT,
-        json_array_get_int_element (array, 0));
-    name = number;
-  }
-  GST_DEBUG ("%s: server event '%s' %s", client->display_url, name, args);
+  GST_DEBUG ("%s: server event '%s' %.200s", client->display_url, name,
+      args);
   client->callbacks.server_event (client, name, args,
       client->incoming_attachments, client->user_data);
 
@@ -590,7 +582,6 @@ deliver_event (SioClient * client, SioPacket * packet)
         packet->ack_id, "[]");
     send_text (client, client->scratch->str);
   }
-  g_free (number);
   g_free (args);
 }
 
@@ -668,7 +659,7 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
     case SIO_PACKET_CONNECT:
       /* v5 servers always answer with {"sid":…}; v4 servers send a bare
        * "40", unasked, for the main namespace */
-      if (packet.data == NULL) {
+      if (packet.json == NULL) {
         close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
                 SIO_CLIENT_ERROR_OLD_PROTOCOL, "CONNECT without a sid: "
                 "Socket.IO protocol v4"));
@@ -703,6 +694,8 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
     case SIO_PACKET_BINARY_EVENT:
     case SIO_PACKET_BINARY_ACK:
       if (packet.attachments > 0) {
+        /* the text goes when this returns, the packet waits */
+        sio_packet_detach (&packet);
         client->incoming = packet;
         client->have_incoming = TRUE;
         return;                 /* owned until its attachments arrive */

@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "sio-protocol.h"
 
 G_DEFINE_QUARK (sio - protocol - error - quark, sio_protocol_error);
@@ -47,36 +49,124 @@ sio_eio_decode_text (const gchar * message, gsize length, SioEioType * type,
   return TRUE;
 }
 
-/* JSON syntax check (RFC 8259) before json-glib sees the text: json-glib
- * parses recursively, so deep nesting could exhaust the network thread's
- * stack, and json-glib 1.6 leaks the nodes it built when it rejects
- * input. Iterative, with the nesting depth capped. */
+/* The JSON scanner (RFC 8259): one pass, iterative, that checks syntax
+ * and UTF-8 and builds nothing. Its stack of open containers holds one bit
+ * a level (set for an object); the first 256 levels live in the scanner
+ * itself, deeper ones on the heap. Each level took a byte of input, so the
+ * stack, doubled as it grows, stays below a quarter of the input. */
 typedef enum
 {
-  EXPECT_VALUE,
-  EXPECT_VALUE_OR_CLOSE,        /* after '[' */
-  EXPECT_KEY,                   /* after ',' in an object */
-  EXPECT_KEY_OR_CLOSE,          /* after '{' */
-  AFTER_VALUE,
-} JsonScanState;
+  SCAN_OK,
+  SCAN_INVALID,                 /* not JSON */
+  SCAN_NOT_UTF8,
+  SCAN_TOO_DEEP,                /* deeper than the caller's limit */
+  SCAN_WRONG_TYPE,              /* JSON, but not what the packet needs */
+} ScanResult;
+
+#define INLINE_STACK_WORDS 4
+#define INLINE_STACK_LEVELS (INLINE_STACK_WORDS * 64)
+
+typedef struct
+{
+  const guchar *json;
+  gsize length;
+  gsize pos;
+  gsize max_depth;
+  /* lone surrogate escapes ("\\ud800"): RFC 8259's grammar allows them,
+   * json-glib refuses them */
+  gboolean lone_surrogates_ok;
+  ScanResult result;
+  gsize error_pos;
+  guint64 *stack;
+  gsize stack_levels;
+  guint64 inline_stack[INLINE_STACK_WORDS];
+} JsonScanner;
 
 static void
-skip_whitespace (const gchar * json, gsize length, gsize * pos)
+scanner_init (JsonScanner * s, const gchar * json, gsize length,
+    gsize max_depth, gboolean lone_surrogates_ok)
 {
-  while (*pos < length && (json[*pos] == ' ' || json[*pos] == '\t' ||
-          json[*pos] == '\n' || json[*pos] == '\r'))
-    (*pos)++;
+  s->json = (const guchar *) json;
+  s->length = length;
+  s->pos = 0;
+  s->max_depth = max_depth;
+  s->lone_surrogates_ok = lone_surrogates_ok;
+  s->result = SCAN_OK;
+  s->error_pos = 0;
+  s->stack = s->inline_stack;
+  s->stack_levels = INLINE_STACK_LEVELS;
+}
+
+static void
+scanner_clear (JsonScanner * s)
+{
+  if (s->stack != s->inline_stack)
+    g_free (s->stack);
+  s->stack = s->inline_stack;
+}
+
+/* Length of the well-formed UTF-8 sequence at @p (Unicode table 3-7: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), 0 if there is
+ * none. */
+static guint
+utf8_sequence_length (const guchar * p, gsize available)
+{
+  guchar low = 0x80, high = 0xBF;
+  guint length, i;
+
+  if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+    length = 2;
+  } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+    length = 3;
+    if (p[0] == 0xE0)
+      low = 0xA0;
+    else if (p[0] == 0xED)
+      high = 0x9F;
+  } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+    length = 4;
+    if (p[0] == 0xF0)
+      low = 0x90;
+    else if (p[0] == 0xF4)
+      high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (available < length || p[1] < low || p[1] > high)
+    return 0;
+  for (i = 2; i < length; i++)
+    if ((p[i] & 0xC0) != 0x80)
+      return 0;
+  return length;
+}
+
+static gboolean
+scan_fail (JsonScanner * s, ScanResult result)
+{
+  /* a byte that starts no UTF-8 sequence is named as such, wherever it is */
+  if (result == SCAN_INVALID && s->pos < s->length && s->json[s->pos] >= 0x80
+      && utf8_sequence_length (s->json + s->pos, s->length - s->pos) == 0)
+    result = SCAN_NOT_UTF8;
+  s->result = result;
+  s->error_pos = s->pos;
+  return FALSE;
+}
+
+static void
+skip_whitespace (JsonScanner * s)
+{
+  while (s->pos < s->length && (s->json[s->pos] == ' ' ||
+          s->json[s->pos] == '\n' || s->json[s->pos] == '\r' ||
+          s->json[s->pos] == '\t'))
+    s->pos++;
 }
 
 static gint
-hex_quad (const gchar * json, gsize length, gsize pos)
+hex_quad (const guchar * p)
 {
   gint value = 0, i;
 
-  if (length - pos < 4)
-    return -1;
   for (i = 0; i < 4; i++) {
-    gint digit = g_ascii_xdigit_value (json[pos + i]);
+    gint digit = g_ascii_xdigit_value (p[i]);
 
     if (digit < 0)
       return -1;
@@ -85,184 +175,372 @@ hex_quad (const gchar * json, gsize length, gsize pos)
   return value;
 }
 
-/* @pos is just past the opening quote; leaves it past the closing one. */
 static gboolean
-scan_string (const gchar * json, gsize length, gsize * pos)
+is_high_surrogate (gint unit)
 {
-  while (*pos < length) {
-    guchar c = (guchar) json[(*pos)++];
+  return unit >= 0xD800 && unit <= 0xDBFF;
+}
 
-    if (c == '"')
+static gboolean
+is_low_surrogate (gint unit)
+{
+  return unit >= 0xDC00 && unit <= 0xDFFF;
+}
+
+/* The string at s->pos (its opening quote); leaves s->pos past its end. */
+static gboolean
+scan_string (JsonScanner * s)
+{
+  const guchar *json = s->json;
+  gsize length = s->length, pos = s->pos + 1;
+
+  while (pos < length) {
+    guchar c = json[pos];
+
+    if (G_LIKELY (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')) {
+      pos++;
+    } else if (c == '"') {
+      s->pos = pos + 1;
       return TRUE;
-    if (c < 0x20)
-      return FALSE;
-    if (c != '\\')
-      continue;
-    if (*pos >= length)
-      return FALSE;
-    c = (guchar) json[(*pos)++];
-    if (c == 'u') {
-      gint unit = hex_quad (json, length, *pos);
+    } else if (c >= 0x80) {
+      guint n = utf8_sequence_length (json + pos, length - pos);
 
-      if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF))
-        return FALSE;
-      *pos += 4;
-      if (unit >= 0xD800 && unit <= 0xDBFF) {
-        /* a high surrogate must be followed by a low one */
-        if (length - *pos < 6 || json[*pos] != '\\' || json[*pos + 1] != 'u')
-          return FALSE;
-        unit = hex_quad (json, length, *pos + 2);
-        if (unit < 0xDC00 || unit > 0xDFFF)
-          return FALSE;
-        *pos += 6;
+      if (n == 0) {
+        s->pos = pos;
+        return scan_fail (s, SCAN_NOT_UTF8);
       }
-    } else if (!strchr ("\"\\/bfnrt", c) || c == '\0') {
+      pos += n;
+    } else if (c == '\\' && pos + 1 < length) {
+      c = json[pos + 1];
+      if (c == 'u') {
+        gint unit = length - pos >= 6 ? hex_quad (json + pos + 2) : -1;
+
+        if (unit < 0)
+          break;
+        pos += 6;
+        if (!s->lone_surrogates_ok && (is_high_surrogate (unit) ||
+                is_low_surrogate (unit))) {
+          /* only a high surrogate followed by a low one */
+          if (is_low_surrogate (unit) || length - pos < 6 ||
+              json[pos] != '\\' || json[pos + 1] != 'u' ||
+              !is_low_surrogate (hex_quad (json + pos + 2))) {
+            s->pos = pos - 6;
+            return scan_fail (s, SCAN_INVALID);
+          }
+          pos += 6;
+        }
+      } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' ||
+          c == 'n' || c == 'r' || c == 't') {
+        pos += 2;
+      } else {
+        break;
+      }
+    } else {
+      break;                    /* a control character, or a cut escape */
+    }
+  }
+  s->pos = pos;
+  return scan_fail (s, SCAN_INVALID);
+}
+
+static gboolean
+scan_digits (JsonScanner * s)
+{
+  gsize start = s->pos;
+
+  while (s->pos < s->length && g_ascii_isdigit (s->json[s->pos]))
+    s->pos++;
+  return s->pos > start || scan_fail (s, SCAN_INVALID);
+}
+
+static gboolean
+scan_number (JsonScanner * s)
+{
+  if (s->json[s->pos] == '-')
+    s->pos++;
+  if (s->pos < s->length && s->json[s->pos] == '0')
+    s->pos++;
+  else if (!scan_digits (s))
+    return FALSE;
+  if (s->pos < s->length && s->json[s->pos] == '.') {
+    s->pos++;
+    if (!scan_digits (s))
+      return FALSE;
+  }
+  if (s->pos < s->length && (s->json[s->pos] == 'e' || s->json[s->pos] == 'E')) {
+    s->pos++;
+    if (s->pos < s->length && (s->json[s->pos] == '+' ||
+            s->json[s->pos] == '-'))
+      s->pos++;
+    if (!scan_digits (s))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+scan_literal (JsonScanner * s, const gchar * literal)
+{
+  gsize n = strlen (literal);
+
+  if (s->length - s->pos < n || memcmp (s->json + s->pos, literal, n) != 0)
+    return scan_fail (s, SCAN_INVALID);
+  s->pos += n;
+  return TRUE;
+}
+
+/* A string, number or literal at s->pos. */
+static gboolean
+scan_scalar (JsonScanner * s)
+{
+  switch (s->json[s->pos]) {
+    case '"':
+      return scan_string (s);
+    case 't':
+      return scan_literal (s, "true");
+    case 'f':
+      return scan_literal (s, "false");
+    case 'n':
+      return scan_literal (s, "null");
+    default:
+      if (s->json[s->pos] == '-' || g_ascii_isdigit (s->json[s->pos]))
+        return scan_number (s);
+      return scan_fail (s, SCAN_INVALID);
+  }
+}
+
+/* An object member's key and its ':' */
+static gboolean
+scan_key (JsonScanner * s)
+{
+  skip_whitespace (s);
+  if (s->pos >= s->length || s->json[s->pos] != '"')
+    return scan_fail (s, SCAN_INVALID);
+  if (!scan_string (s))
+    return FALSE;
+  skip_whitespace (s);
+  if (s->pos >= s->length || s->json[s->pos] != ':')
+    return scan_fail (s, SCAN_INVALID);
+  s->pos++;
+  return TRUE;
+}
+
+static gboolean
+push_container (JsonScanner * s, gsize depth, gboolean is_object)
+{
+  guint64 bit;
+
+  if (depth >= s->max_depth)
+    return scan_fail (s, SCAN_TOO_DEEP);
+  if (depth == s->stack_levels) {
+    gsize words = s->stack_levels / 64;
+
+    /* doubling keeps the growth linear */
+    if (s->stack == s->inline_stack) {
+      s->stack = g_new (guint64, words * 2);
+      memcpy (s->stack, s->inline_stack, sizeof (s->inline_stack));
+    } else {
+      s->stack = g_renew (guint64, s->stack, words * 2);
+    }
+    s->stack_levels *= 2;
+  }
+  bit = G_GUINT64_CONSTANT (1) << (depth % 64);
+  if (is_object)
+    s->stack[depth / 64] |= bit;
+  else
+    s->stack[depth / 64] &= ~bit;
+  return TRUE;
+}
+
+static gboolean
+container_is_object (JsonScanner * s, gsize depth)
+{
+  return (s->stack[depth / 64] >> (depth % 64)) & 1;
+}
+
+/* One whole value after optional whitespace; leaves s->pos past it. */
+static gboolean
+scan_value (JsonScanner * s)
+{
+  gsize depth = 0;
+
+  while (TRUE) {
+    guchar c;
+
+    skip_whitespace (s);
+    if (s->pos >= s->length)
+      return scan_fail (s, SCAN_INVALID);
+    c = s->json[s->pos];
+    if (c == '[' || c == '{') {
+      if (!push_container (s, depth, c == '{'))
+        return FALSE;
+      depth++;
+      s->pos++;
+      skip_whitespace (s);
+      if (s->pos < s->length && s->json[s->pos] == (c == '[' ? ']' : '}')) {
+        depth--;
+        s->pos++;
+      } else {
+        if (c == '{' && !scan_key (s))
+          return FALSE;
+        continue;               /* to the container's first value */
+      }
+    } else if (!scan_scalar (s)) {
       return FALSE;
     }
+
+    /* after a value: close every container it ends, then the next value */
+    while (depth > 0) {
+      gboolean in_object = container_is_object (s, depth - 1);
+
+      skip_whitespace (s);
+      if (s->pos >= s->length)
+        return scan_fail (s, SCAN_INVALID);
+      c = s->json[s->pos];
+      if (c == ',') {
+        s->pos++;
+        if (in_object && !scan_key (s))
+          return FALSE;
+        break;
+      }
+      if (c != (in_object ? '}' : ']'))
+        return scan_fail (s, SCAN_INVALID);
+      s->pos++;
+      depth--;
+    }
+    if (depth == 0)
+      return TRUE;
+  }
+}
+
+/* The whole input is one value and whitespace; the value is at
+ * [@start, @end). */
+static gboolean
+scan_document (JsonScanner * s, gsize * start, gsize * end)
+{
+  skip_whitespace (s);
+  *start = s->pos;
+  if (!scan_value (s))
+    return FALSE;
+  *end = s->pos;
+  skip_whitespace (s);
+  return s->pos == s->length || scan_fail (s, SCAN_INVALID);
+}
+
+/* Not the JSON the packet needs: either valid JSON of the wrong kind, or
+ * not JSON at all, which the error then says. */
+static gboolean
+scan_fail_wrong_type (JsonScanner * s)
+{
+  gsize start, end;
+
+  s->pos = 0;
+  if (!scan_document (s, &start, &end))
+    return FALSE;
+  s->pos = start;
+  return scan_fail (s, SCAN_WRONG_TYPE);
+}
+
+/* Where the parts of an event or ack array are. */
+typedef struct
+{
+  gsize name_start, name_end;   /* the name's JSON text */
+  gsize args_start, args_end;   /* between the name's ',' and the ']' */
+} ArrayParts;
+
+/* The whole input is one array and whitespace; with @named, an event
+ * whose first element, a string or a number, is its name. */
+static gboolean
+scan_packet_array (JsonScanner * s, gboolean named, ArrayParts * parts)
+{
+  gboolean element_due = FALSE;
+
+  skip_whitespace (s);
+  if (s->pos >= s->length || s->json[s->pos] != '[')
+    return scan_fail_wrong_type (s);
+  s->pos++;
+
+  if (named) {
+    skip_whitespace (s);
+    parts->name_start = s->pos;
+    if (s->pos >= s->length)
+      return scan_fail (s, SCAN_INVALID);
+    if (s->json[s->pos] != '"' && s->json[s->pos] != '-' &&
+        !g_ascii_isdigit (s->json[s->pos]))
+      return scan_fail_wrong_type (s);
+    if (!scan_scalar (s))
+      return FALSE;
+    parts->name_end = s->pos;
+    skip_whitespace (s);
+    if (s->pos < s->length && s->json[s->pos] == ',') {
+      s->pos++;
+      element_due = TRUE;
+    } else if (s->pos < s->length && s->json[s->pos] != ']') {
+      return scan_fail (s, SCAN_INVALID);
+    }
+  }
+
+  parts->args_start = s->pos;
+  skip_whitespace (s);
+  if (element_due || (s->pos < s->length && s->json[s->pos] != ']')) {
+    while (TRUE) {
+      if (!scan_value (s))
+        return FALSE;
+      skip_whitespace (s);
+      if (s->pos >= s->length || (s->json[s->pos] != ',' &&
+              s->json[s->pos] != ']'))
+        return scan_fail (s, SCAN_INVALID);
+      if (s->json[s->pos] == ']')
+        break;
+      s->pos++;
+    }
+  }
+  if (s->pos >= s->length)
+    return scan_fail (s, SCAN_INVALID);
+  parts->args_end = s->pos;
+  s->pos++;
+  skip_whitespace (s);
+  return s->pos == s->length || scan_fail (s, SCAN_INVALID);
+}
+
+static gboolean
+set_scan_error (GError ** error, const JsonScanner * s)
+{
+  switch (s->result) {
+    case SCAN_NOT_UTF8:
+      g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED,
+          "malformed packet: JSON is not valid UTF-8 (byte %" G_GSIZE_FORMAT
+          ")", s->error_pos);
+      break;
+    case SCAN_TOO_DEEP:
+      g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED,
+          "malformed packet: JSON nested deeper than %d levels",
+          SIO_MAX_JSON_DEPTH);
+      break;
+    case SCAN_WRONG_TYPE:
+      set_malformed (error, "payload does not fit the packet type");
+      break;
+    default:
+      g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED,
+          "malformed packet: invalid JSON at byte %" G_GSIZE_FORMAT,
+          s->error_pos);
+      break;
   }
   return FALSE;
 }
 
-static gboolean
-scan_digits (const gchar * json, gsize length, gsize * pos)
-{
-  gsize start = *pos;
-
-  while (*pos < length && g_ascii_isdigit (json[*pos]))
-    (*pos)++;
-  return *pos > start;
-}
-
-static gboolean
-scan_number (const gchar * json, gsize length, gsize * pos)
-{
-  if (json[*pos] == '-')
-    (*pos)++;
-  if (*pos < length && json[*pos] == '0')
-    (*pos)++;
-  else if (!scan_digits (json, length, pos))
-    return FALSE;
-  if (*pos < length && json[*pos] == '.') {
-    (*pos)++;
-    if (!scan_digits (json, length, pos))
-      return FALSE;
-  }
-  if (*pos < length && (json[*pos] == 'e' || json[*pos] == 'E')) {
-    (*pos)++;
-    if (*pos < length && (json[*pos] == '+' || json[*pos] == '-'))
-      (*pos)++;
-    if (!scan_digits (json, length, pos))
-      return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-scan_literal (const gchar * json, gsize length, gsize * pos,
-    const gchar * literal)
-{
-  gsize n = strlen (literal);
-
-  if (length - *pos < n || memcmp (json + *pos, literal, n) != 0)
-    return FALSE;
-  *pos += n;
-  return TRUE;
-}
-
-static gboolean
-json_syntax_is_valid (const gchar * json, gsize length, gboolean * too_deep)
-{
-  gchar stack[SIO_MAX_JSON_DEPTH];
-  guint depth = 0;
-  gsize pos = 0;
-  JsonScanState state = EXPECT_VALUE;
-
-  *too_deep = FALSE;
-  while (TRUE) {
-    gchar c;
-
-    skip_whitespace (json, length, &pos);
-    if (state == AFTER_VALUE && depth == 0)
-      return pos == length;
-    if (pos >= length)
-      return FALSE;
-    c = json[pos];
-
-    switch (state) {
-      case EXPECT_VALUE:
-      case EXPECT_VALUE_OR_CLOSE:
-        if (c == ']' && state == EXPECT_VALUE_OR_CLOSE) {
-          depth--;
-          pos++;
-          state = AFTER_VALUE;
-        } else if (c == '[' || c == '{') {
-          if (depth == SIO_MAX_JSON_DEPTH) {
-            *too_deep = TRUE;
-            return FALSE;
-          }
-          stack[depth++] = c;
-          pos++;
-          state = c == '[' ? EXPECT_VALUE_OR_CLOSE : EXPECT_KEY_OR_CLOSE;
-        } else {
-          gboolean ok;
-
-          if (c == '"') {
-            pos++;
-            ok = scan_string (json, length, &pos);
-          } else if (c == '-' || g_ascii_isdigit (c)) {
-            ok = scan_number (json, length, &pos);
-          } else {
-            ok = scan_literal (json, length, &pos, "true") ||
-                scan_literal (json, length, &pos, "false") ||
-                scan_literal (json, length, &pos, "null");
-          }
-          if (!ok)
-            return FALSE;
-          state = AFTER_VALUE;
-        }
-        break;
-      case EXPECT_KEY:
-      case EXPECT_KEY_OR_CLOSE:
-        if (c == '}' && state == EXPECT_KEY_OR_CLOSE) {
-          depth--;
-          pos++;
-          state = AFTER_VALUE;
-          break;
-        }
-        if (c != '"')
-          return FALSE;
-        pos++;
-        if (!scan_string (json, length, &pos))
-          return FALSE;
-        skip_whitespace (json, length, &pos);
-        if (pos >= length || json[pos] != ':')
-          return FALSE;
-        pos++;
-        state = EXPECT_VALUE;
-        break;
-      case AFTER_VALUE:
-        if (c == ',') {
-          state = stack[depth - 1] == '{' ? EXPECT_KEY : EXPECT_VALUE;
-        } else if ((c == ']' && stack[depth - 1] == '[') ||
-            (c == '}' && stack[depth - 1] == '{')) {
-          depth--;
-          state = AFTER_VALUE;
-        } else {
-          return FALSE;
-        }
-        pos++;
-        break;
-    }
-  }
-}
-
+/* For json-glib only, which parses recursively, rejects lone surrogates,
+ * and (1.6) leaks the nodes it built when it rejects input: all checked
+ * first. */
 static JsonNode *
 parse_json (const gchar * json, gsize length, GError ** error)
 {
+  JsonScanner scanner;
   JsonParser *parser;
   JsonNode *root = NULL;
   GError *parse_error = NULL;
-  gboolean too_deep;
+  gsize start, end;
+  gboolean valid;
 
   if (length > G_MAXSSIZE) {
     g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_TOO_LARGE,
@@ -270,18 +548,11 @@ parse_json (const gchar * json, gsize length, GError ** error)
     return NULL;
   }
 
-  if (!g_utf8_validate_len (json, length, NULL)) {
-    set_malformed (error, "JSON is not valid UTF-8");
-    return NULL;
-  }
-
-  if (!json_syntax_is_valid (json, length, &too_deep)) {
-    if (too_deep)
-      g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED,
-          "malformed packet: JSON nested deeper than %d levels",
-          SIO_MAX_JSON_DEPTH);
-    else
-      set_malformed (error, "invalid JSON");
+  scanner_init (&scanner, json, length, SIO_MAX_JSON_DEPTH, FALSE);
+  valid = scan_document (&scanner, &start, &end);
+  scanner_clear (&scanner);
+  if (!valid) {
+    set_scan_error (error, &scanner);
     return NULL;
   }
 
@@ -298,6 +569,70 @@ parse_json (const gchar * json, gsize length, GError ** error)
   }
   g_object_unref (parser);
   return root;
+}
+
+/* Appends @c as UTF-8 to @out, U+FFFD for what a C string cannot hold. */
+static gchar *
+append_unichar (gchar * out, gunichar c)
+{
+  if (c == 0 || (c >= 0xD800 && c <= 0xDFFF))
+    c = 0xFFFD;
+  return out + g_unichar_to_utf8 (c, out);
+}
+
+/* The text of a JSON string the scanner accepted, @json its quotes
+ * included. Never longer than its JSON: every escape shrinks or stays. */
+static gchar *
+decode_json_string (const gchar * json, gsize length)
+{
+  const guchar *p = (const guchar *) json;
+  gchar *text = g_malloc (length), *out = text;
+  gsize pos = 1;
+
+  while (pos < length - 1) {
+    gunichar unit;
+
+    if (json[pos] != '\\') {
+      *out++ = json[pos++];
+      continue;
+    }
+    switch (json[pos + 1]) {
+      case 'b':
+        *out++ = '\b';
+        break;
+      case 'f':
+        *out++ = '\f';
+        break;
+      case 'n':
+        *out++ = '\n';
+        break;
+      case 'r':
+        *out++ = '\r';
+        break;
+      case 't':
+        *out++ = '\t';
+        break;
+      case 'u':
+        unit = hex_quad (p + pos + 2);
+        pos += 6;
+        /* a surrogate pair is one character; a lone half is U+FFFD */
+        if (is_high_surrogate (unit) && pos + 6 < length &&
+            json[pos] == '\\' && json[pos + 1] == 'u' &&
+            is_low_surrogate (hex_quad (p + pos + 2))) {
+          unit = 0x10000 + ((unit - 0xD800) << 10) +
+              (hex_quad (p + pos + 2) - 0xDC00);
+          pos += 6;
+        }
+        out = append_unichar (out, unit);
+        continue;
+      default:                 /* '"', '\\' and '/' stand for themselves */
+        *out++ = json[pos + 1];
+        break;
+    }
+    pos += 2;
+  }
+  *out = '\0';
+  return text;
 }
 
 static gboolean
@@ -391,46 +726,128 @@ sio_eio_open_clear (SioEioOpen * open)
   g_clear_pointer (&open->sid, g_free);
 }
 
-static gboolean
-payload_is_valid (SioPacketType type, JsonNode * data)
+/* What sio_namespace_is_valid() says of @length bytes at @nsp. */
+static const gchar *
+namespace_problem (const gchar * nsp, gsize length)
 {
-  switch (type) {
-    case SIO_PACKET_CONNECT:
-      return data == NULL || JSON_NODE_HOLDS_OBJECT (data);
-    case SIO_PACKET_DISCONNECT:
-      return data == NULL;
-    case SIO_PACKET_CONNECT_ERROR:
-      return data != NULL && (JSON_NODE_HOLDS_OBJECT (data) ||
-          (JSON_NODE_HOLDS_VALUE (data) &&
-              json_node_get_value_type (data) == G_TYPE_STRING));
-    case SIO_PACKET_EVENT:
-    case SIO_PACKET_BINARY_EVENT:{
-      JsonArray *array;
-      JsonNode *first;
+  gsize i;
 
-      if (data == NULL || !JSON_NODE_HOLDS_ARRAY (data))
-        return FALSE;
-      array = json_node_get_array (data);
-      if (json_array_get_length (array) == 0)
-        return FALSE;
-      first = json_array_get_element (array, 0);
-      /* socket.io-parser also allows numeric event names */
-      return JSON_NODE_HOLDS_VALUE (first) &&
-          (json_node_get_value_type (first) == G_TYPE_STRING ||
-          json_node_get_value_type (first) == G_TYPE_INT64);
-    }
-    case SIO_PACKET_ACK:
-    case SIO_PACKET_BINARY_ACK:
-      return data != NULL && JSON_NODE_HOLDS_ARRAY (data);
+  if (length == 0 || nsp[0] != '/')
+    return "invalid namespace";
+  for (i = 0; i < length; i++)
+    if (nsp[i] == ',' || (guchar) nsp[i] < 0x20)
+      return "invalid namespace";
+  if (!g_utf8_validate_len (nsp, length, NULL))
+    return "namespace is not valid UTF-8";
+  return NULL;
+}
+
+/* "[/nsp,][<ack id>]" from @pos: what sio_packet_decode() and
+ * sio_packet_peek_ack() read alike. The namespace is NULL if absent. */
+static const gchar *
+parse_namespace_and_id (const gchar * data, gsize length, gsize * pos,
+    const gchar ** nsp, gsize * nsp_length, gint64 * ack_id)
+{
+  *nsp = NULL;
+  *nsp_length = 0;
+  *ack_id = -1;
+
+  if (*pos < length && data[*pos] == '/') {
+    const gchar *end = memchr (data + *pos, ',', length - *pos);
+    const gchar *problem;
+
+    *nsp = data + *pos;
+    /* socket.io-parser also reads a namespace that ends the packet */
+    *nsp_length = end ? (gsize) (end - *nsp) : length - *pos;
+    problem = namespace_problem (*nsp, *nsp_length);
+    if (problem != NULL)
+      return problem;
+    *pos += *nsp_length + (end ? 1 : 0);
   }
-  return FALSE;
+
+  if (*pos < length && g_ascii_isdigit (data[*pos])) {
+    gsize start = *pos;
+
+    *ack_id = 0;
+    while (*pos < length && g_ascii_isdigit (data[*pos])) {
+      if (*pos - start >= SIO_MAX_ACK_ID_DIGITS)
+        return "ack id too long";
+      *ack_id = *ack_id * 10 + (data[*pos] - '0');
+      (*pos)++;
+    }
+  }
+  return NULL;
+}
+
+/* The control payloads: CONNECT (an object or nothing), DISCONNECT
+ * (nothing), CONNECT_ERROR (an object or a string). */
+static gboolean
+decode_control_payload (const gchar * json, gsize length, SioPacket * packet,
+    GError ** error)
+{
+  JsonScanner scanner;
+  gsize start, end;
+  gboolean valid, fits;
+
+  if (length == 0) {
+    fits = packet->type != SIO_PACKET_CONNECT_ERROR;
+  } else if (packet->type == SIO_PACKET_DISCONNECT) {
+    fits = FALSE;
+  } else {
+    scanner_init (&scanner, json, length, G_MAXSIZE, TRUE);
+    valid = scan_document (&scanner, &start, &end);
+    scanner_clear (&scanner);
+    if (!valid)
+      return set_scan_error (error, &scanner);
+    fits = json[start] == '{' || (json[start] == '"' &&
+        packet->type == SIO_PACKET_CONNECT_ERROR);
+    packet->json = json + start;
+    packet->json_length = end - start;
+  }
+  if (!fits)
+    return set_malformed (error, "payload does not fit the packet type");
+  return TRUE;
+}
+
+/* EVENT, BINARY_EVENT, ACK and BINARY_ACK: an array, named for events. */
+static gboolean
+decode_array_payload (const gchar * json, gsize length, SioPacket * packet,
+    GError ** error)
+{
+  gboolean named = packet->type == SIO_PACKET_EVENT ||
+      packet->type == SIO_PACKET_BINARY_EVENT;
+  JsonScanner scanner;
+  ArrayParts parts;
+  gboolean valid;
+
+  if (length == 0)
+    return set_malformed (error, "payload does not fit the packet type");
+  scanner_init (&scanner, json, length, G_MAXSIZE, TRUE);
+  valid = scan_packet_array (&scanner, named, &parts);
+  scanner_clear (&scanner);
+  if (!valid)
+    return set_scan_error (error, &scanner);
+
+  if (named) {
+    if (json[parts.name_start] == '"')
+      packet->event_name = decode_json_string (json + parts.name_start,
+          parts.name_end - parts.name_start);
+    else
+      packet->event_name = g_strndup (json + parts.name_start,
+          parts.name_end - parts.name_start);
+  }
+  packet->args = json + parts.args_start;
+  packet->args_length = parts.args_end - parts.args_start;
+  return TRUE;
 }
 
 gboolean
 sio_packet_decode (const gchar * data, gsize length, SioPacket * packet,
     GError ** error)
 {
-  gsize pos = 0;
+  const gchar *nsp, *problem;
+  gsize pos = 0, nsp_length;
+  gboolean ok;
 
   memset (packet, 0, sizeof (*packet));
   packet->ack_id = -1;
@@ -465,113 +882,79 @@ sio_packet_decode (const gchar * data, gsize length, SioPacket * packet,
     packet->attachments = count;
   }
 
-  if (pos < length && data[pos] == '/') {
-    gsize start = pos;
+  problem = parse_namespace_and_id (data, length, &pos, &nsp, &nsp_length,
+      &packet->ack_id);
+  if (problem != NULL)
+    return set_malformed (error, problem);
 
-    while (pos < length && data[pos] != ',')
-      pos++;
-    packet->nsp = g_strndup (data + start, pos - start);
-    if (pos < length)
-      pos++;                    /* the ',' */
-    if (!sio_namespace_is_valid (packet->nsp)) {
-      sio_packet_clear (packet);
-      return set_malformed (error, "invalid namespace");
-    }
-  } else {
-    packet->nsp = g_strdup ("/");
+  switch (packet->type) {
+    case SIO_PACKET_EVENT:
+    case SIO_PACKET_BINARY_EVENT:
+    case SIO_PACKET_ACK:
+    case SIO_PACKET_BINARY_ACK:
+      ok = decode_array_payload (data + pos, length - pos, packet, error);
+      break;
+    default:
+      ok = decode_control_payload (data + pos, length - pos, packet, error);
+      break;
   }
-
-  if (pos < length && g_ascii_isdigit (data[pos])) {
-    gsize start = pos;
-    gint64 id = 0;
-
-    while (pos < length && g_ascii_isdigit (data[pos])) {
-      if (pos - start >= SIO_MAX_ACK_ID_DIGITS) {
-        sio_packet_clear (packet);
-        return set_malformed (error, "ack id too long");
-      }
-      id = id * 10 + (data[pos] - '0');
-      pos++;
-    }
-    packet->ack_id = id;
-  }
-
-  if (pos < length) {
-    packet->data = parse_json (data + pos, length - pos, error);
-    if (packet->data == NULL) {
-      sio_packet_clear (packet);
-      return FALSE;
-    }
-  }
-
-  if (!payload_is_valid (packet->type, packet->data)) {
+  if (ok && (packet->type == SIO_PACKET_ACK ||
+          packet->type == SIO_PACKET_BINARY_ACK) && packet->ack_id < 0)
+    ok = set_malformed (error, "ack without an id");
+  if (!ok) {
     sio_packet_clear (packet);
-    return set_malformed (error, "payload does not fit the packet type");
+    return FALSE;
   }
-
-  if ((packet->type == SIO_PACKET_ACK ||
-          packet->type == SIO_PACKET_BINARY_ACK) && packet->ack_id < 0) {
-    sio_packet_clear (packet);
-    return set_malformed (error, "ack without an id");
-  }
-
+  packet->nsp = nsp ? g_strndup (nsp, nsp_length) : g_strdup ("/");
   return TRUE;
+}
+
+void
+sio_packet_detach (SioPacket * packet)
+{
+  gchar *text;
+
+  if (packet->own_text != NULL)
+    return;
+  text = g_malloc (packet->args_length + packet->json_length + 1);
+  if (packet->args_length > 0)
+    memcpy (text, packet->args, packet->args_length);
+  if (packet->json_length > 0)
+    memcpy (text + packet->args_length, packet->json, packet->json_length);
+  if (packet->args != NULL)
+    packet->args = text;
+  if (packet->json != NULL)
+    packet->json = text + packet->args_length;
+  packet->own_text = text;
 }
 
 gboolean
 sio_packet_peek_ack (const gchar * data, gsize length, const gchar ** nsp,
     gsize * nsp_length, gint64 * ack_id)
 {
-  gsize pos = 1, start, json_pos, i;
-  gint64 id = 0;
-  gboolean too_deep;
+  JsonScanner scanner;
+  ArrayParts parts;
+  gsize pos = 1;
+  gint64 id;
+  gboolean valid;
 
   if (length < 3 || data[0] != '0' + SIO_PACKET_ACK)
     return FALSE;
+  if (parse_namespace_and_id (data, length, &pos, nsp, nsp_length,
+          &id) != NULL || id < 0)
+    return FALSE;
 
-  if (data[pos] == '/') {
-    start = pos;
-    while (pos < length && data[pos] != ',')
-      pos++;
-    if (pos == length)
-      return FALSE;
-    *nsp = data + start;
-    *nsp_length = pos - start;
-    /* what sio_namespace_is_valid() checks: UTF-8, no control chars */
-    for (i = start; i < pos; i++)
-      if ((guchar) data[i] < 0x20)
-        return FALSE;
-    if (!g_utf8_validate_len (*nsp, *nsp_length, NULL))
-      return FALSE;
-    pos++;
-  } else {
+  /* no heap: deeper arguments are left to sio_packet_decode() */
+  scanner_init (&scanner, data + pos, length - pos, INLINE_STACK_LEVELS, TRUE);
+  valid = scan_packet_array (&scanner, FALSE, &parts);
+  scanner_clear (&scanner);
+  if (!valid)
+    return FALSE;
+
+  if (*nsp == NULL) {
     *nsp = "/";
     *nsp_length = 1;
   }
-
-  start = pos;
-  while (pos < length && g_ascii_isdigit (data[pos])) {
-    if (pos - start >= SIO_MAX_ACK_ID_DIGITS)
-      return FALSE;
-    id = id * 10 + (data[pos] - '0');
-    pos++;
-  }
-  if (pos == start)
-    return FALSE;
-
-  /* the arguments are checked as sio_packet_decode() would, but no tree
-   * is built: an array of valid JSON */
-  json_pos = pos;
-  while (json_pos < length && (data[json_pos] == ' ' ||
-          data[json_pos] == '\t' || data[json_pos] == '\n' ||
-          data[json_pos] == '\r'))
-    json_pos++;
-  if (json_pos >= length || data[json_pos] != '[')
-    return FALSE;
-  if (!g_utf8_validate_len (data + pos, length - pos, NULL) ||
-      !json_syntax_is_valid (data + pos, length - pos, &too_deep))
-    return FALSE;
-
   *ack_id = id;
   return TRUE;
 }
@@ -580,7 +963,10 @@ void
 sio_packet_clear (SioPacket * packet)
 {
   g_clear_pointer (&packet->nsp, g_free);
-  g_clear_pointer (&packet->data, json_node_unref);
+  g_clear_pointer (&packet->event_name, g_free);
+  g_clear_pointer (&packet->own_text, g_free);
+  packet->args = packet->json = NULL;
+  packet->args_length = packet->json_length = 0;
 }
 
 void
@@ -640,95 +1026,69 @@ sio_json_append_string (GString * out, const gchar * str)
 const gchar *
 sio_packet_get_event_name (const SioPacket * packet)
 {
-  JsonNode *first;
-
-  if (packet->type != SIO_PACKET_EVENT &&
-      packet->type != SIO_PACKET_BINARY_EVENT)
-    return NULL;
-  if (packet->data == NULL || !JSON_NODE_HOLDS_ARRAY (packet->data))
-    return NULL;
-  first = json_array_get_element (json_node_get_array (packet->data), 0);
-  if (first == NULL || json_node_get_value_type (first) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (first);
+  return packet->event_name;
 }
 
 gchar *
 sio_packet_dup_args_json (const SioPacket * packet)
 {
-  JsonArray *array, *args;
-  JsonNode *node;
-  guint i, first, n;
-  gchar *text;
+  gchar *text = g_malloc (packet->args_length + 3);
 
-  if (packet->data == NULL || !JSON_NODE_HOLDS_ARRAY (packet->data))
-    return g_strdup ("[]");
-
-  array = json_node_get_array (packet->data);
-  n = json_array_get_length (array);
-  first = (packet->type == SIO_PACKET_EVENT ||
-      packet->type == SIO_PACKET_BINARY_EVENT) ? 1 : 0;
-
-  args = json_array_sized_new (n);
-  for (i = first; i < n; i++)
-    json_array_add_element (args, json_array_dup_element (array, i));
-  node = json_node_init_array (json_node_alloc (), args);
-  text = json_to_string (node, FALSE);
-  json_node_unref (node);
-  json_array_unref (args);
+  text[0] = '[';
+  if (packet->args_length > 0)
+    memcpy (text + 1, packet->args, packet->args_length);
+  text[packet->args_length + 1] = ']';
+  text[packet->args_length + 2] = '\0';
   return text;
 }
 
 gchar *
 sio_packet_dup_error_message (const SioPacket * packet)
 {
-  JsonNode *data = packet->data;
+  JsonNode *root;
+  gchar *message = NULL;
 
-  if (data == NULL)
+  if (packet->json == NULL)
     return g_strdup ("");
+  if (packet->json[0] == '"')
+    return decode_json_string (packet->json, packet->json_length);
 
-  if (JSON_NODE_HOLDS_VALUE (data) &&
-      json_node_get_value_type (data) == G_TYPE_STRING)
-    return g_strdup (json_node_get_string (data));
+  /* too deep or odd for json-glib: the text will do */
+  root = parse_json (packet->json, packet->json_length, NULL);
+  if (root != NULL && JSON_NODE_HOLDS_OBJECT (root)) {
+    JsonNode *member = json_object_get_member (json_node_get_object (root),
+        "message");
 
-  if (JSON_NODE_HOLDS_OBJECT (data)) {
-    JsonObject *object = json_node_get_object (data);
-    JsonNode *message = json_object_get_member (object, "message");
-
-    if (message != NULL && JSON_NODE_HOLDS_VALUE (message) &&
-        json_node_get_value_type (message) == G_TYPE_STRING)
-      return g_strdup (json_node_get_string (message));
+    if (member != NULL && JSON_NODE_HOLDS_VALUE (member) &&
+        json_node_get_value_type (member) == G_TYPE_STRING)
+      message = g_strdup (json_node_get_string (member));
   }
-  return json_to_string (data, FALSE);
+  g_clear_pointer (&root, json_node_unref);
+  return message ? message : g_strndup (packet->json, packet->json_length);
 }
 
 gboolean
 sio_namespace_is_valid (const gchar * nsp)
 {
-  const gchar *p;
-
-  if (nsp == NULL || nsp[0] != '/')
-    return FALSE;
-  for (p = nsp; *p != '\0'; p++) {
-    if (*p == ',' || (guchar) * p < 0x20)
-      return FALSE;
-  }
-  return g_utf8_validate (nsp, -1, NULL);
+  return nsp != NULL && namespace_problem (nsp, strlen (nsp)) == NULL;
 }
 
 gboolean
 sio_json_is_object (const gchar * json, GError ** error)
 {
-  JsonNode *root;
-  gboolean is_object;
+  JsonScanner scanner;
+  gsize start, end;
+  gboolean valid;
 
-  root = parse_json (json, strlen (json), error);
-  if (root == NULL)
-    return FALSE;
-  is_object = JSON_NODE_HOLDS_OBJECT (root);
-  if (!is_object)
+  scanner_init (&scanner, json, strlen (json), G_MAXSIZE, TRUE);
+  valid = scan_document (&scanner, &start, &end);
+  scanner_clear (&scanner);
+  if (!valid)
+    return set_scan_error (error, &scanner);
+  if (json[start] != '{') {
     g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED,
         "not a JSON object");
-  json_node_unref (root);
-  return is_object;
+    return FALSE;
+  }
+  return TRUE;
 }

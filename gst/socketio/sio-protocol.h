@@ -17,13 +17,20 @@
  * Pure GLib + json-glib: no GStreamer here, so it can be unit-tested with
  * the wire strings of PROTOCOL.md and fuzzed on its own. The decoder never
  * reads past the length it is given and rejects, with a GError, anything a
- * Socket.IO v5 server would not send. */
+ * Socket.IO v5 server would not send.
+ *
+ * JSON is checked by one iterative scan (RFC 8259 and UTF-8), linear in
+ * its length, with no recursion and no limit on nesting: its stack of open
+ * containers, one bit a level, is bounded by the length. Events and acks
+ * are never parsed into a tree: their arguments are handed over as the
+ * server's own text. json-glib only parses the small control payloads (the
+ * Engine.IO open packet, a CONNECT_ERROR object), after the scan has
+ * capped their depth. */
 
 #ifndef __SIO_PROTOCOL_H__
 #define __SIO_PROTOCOL_H__
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS typedef enum
 {
@@ -60,8 +67,10 @@ typedef enum
  * later refuse more than 10, so no real server sends more. */
 #define SIO_MAX_ATTACHMENTS 10
 
-/* Deepest JSON nesting accepted; json-glib parses recursively, so a
- * hostile "[[[[…" must be refused before it reaches the parser. */
+/* Deepest JSON nesting given to json-glib (the Engine.IO open packet, a
+ * CONNECT_ERROR object): it parses recursively, so a hostile "[[[[…" must
+ * be refused before it reaches the parser. Events and acks have no such
+ * limit. */
 #define SIO_MAX_JSON_DEPTH 64
 
 /* The Engine.IO handshake, the server's first packet. */
@@ -83,25 +92,58 @@ gboolean sio_eio_parse_open (const gchar * data, gsize length,
 
 void sio_eio_open_clear (SioEioOpen * open);
 
-/* One decoded Socket.IO packet. */
+/* One decoded Socket.IO packet.
+ *
+ * @args and @json point into the text given to sio_packet_decode(), so
+ * the packet is only valid while that text is, unless sio_packet_detach()
+ * made it a copy of its own. */
 typedef struct
 {
   SioPacketType type;
   gchar *nsp;                   /* never NULL: "/" when omitted */
   gint64 ack_id;                /* -1 when absent */
   guint attachments;            /* binary packet types only */
-  JsonNode *data;               /* NULL when the packet carries none */
+
+  /* EVENT, BINARY_EVENT: the name (see sio_packet_get_event_name()) */
+  gchar *event_name;
+
+  /* EVENT, BINARY_EVENT, ACK, BINARY_ACK: the arguments (for an event,
+   * those after its name) exactly as the server wrote them, without the
+   * brackets of their array: ` 1, {"a":2} ` for `["name", 1, {"a":2} ]`.
+   * Empty (length 0) when there are none. */
+  const gchar *args;
+  gsize args_length;
+
+  /* CONNECT, CONNECT_ERROR: the JSON payload as the server wrote it,
+   * surrounding spaces left out; NULL when the packet carries none */
+  const gchar *json;
+  gsize json_length;
+
+  /*< private >*/
+  gchar *own_text;
 } SioPacket;
 
+/* Decodes @data, a Socket.IO packet (the Engine.IO type digit already
+ * gone). Arguments may hold any valid JSON: any nesting depth, numbers of
+ * any size and precision, "\u0000", and the lone surrogate escapes
+ * ("\ud800") that JSON.stringify() and Python's json write for broken
+ * strings; they are checked, not interpreted. Text that is not UTF-8 is
+ * an error that says so. */
 gboolean sio_packet_decode (const gchar * data, gsize length,
     SioPacket * packet, GError ** error);
+
+/* Copies what @packet points into, so that it outlives the decoded text
+ * (a binary packet waiting for its attachments). */
+void sio_packet_detach (SioPacket * packet);
 
 void sio_packet_clear (SioPacket * packet);
 
 /* TRUE if @data is a valid plain ACK packet ("3[/nsp,]<id>[...]"), with
- * its namespace (not NUL-terminated) and id, without building the JSON tree
- * of its arguments. FALSE for anything else, malformed ACKs included:
- * sio_packet_decode() then says what is wrong. */
+ * its namespace (not NUL-terminated) and id. Allocation-free: arguments
+ * nested deeper than its fixed stack (256 levels) make it return FALSE,
+ * as does anything else it does not take, malformed ACKs included:
+ * sio_packet_decode() then decides. When it returns TRUE,
+ * sio_packet_decode() accepts the packet with the same namespace and id. */
 gboolean sio_packet_peek_ack (const gchar * data, gsize length,
     const gchar ** nsp, gsize * nsp_length, gint64 * ack_id);
 
@@ -114,21 +156,28 @@ void sio_packet_encode (GString * out, SioPacketType type, const gchar * nsp,
 /* Appends @str as a JSON string literal, quotes included. */
 void sio_json_append_string (GString * out, const gchar * str);
 
-/* The event name of an EVENT or BINARY_EVENT packet, or NULL. */
+/* The event name of an EVENT or BINARY_EVENT packet, or NULL for other
+ * types. A JSON string name is decoded to UTF-8, except that U+0000 and
+ * lone surrogates, which a C string cannot carry, become U+FFFD. A number
+ * (socket.io-parser accepts them) is its text as the server wrote it:
+ * "7", "-1.5e+3". */
 const gchar *sio_packet_get_event_name (const SioPacket * packet);
 
-/* The arguments of an EVENT/ACK packet as JSON array text (without the
- * event name for events). Free with g_free(). */
+/* The arguments of an EVENT/ACK packet as JSON array text: "[", @args,
+ * "]", the server's own text, copied once. "[]" for other packets. Free
+ * with g_free(). */
 gchar *sio_packet_dup_args_json (const SioPacket * packet);
 
-/* The message of a CONNECT_ERROR packet (v5 object or v4 string). */
+/* The message of a CONNECT_ERROR packet: the "message" of a v5 object or
+ * a v4 string; the payload's own text when it has neither. */
 gchar *sio_packet_dup_error_message (const SioPacket * packet);
 
 /* TRUE if @nsp is a namespace a client may join: "/" or "/name" with no
  * ',' and no control characters. */
 gboolean sio_namespace_is_valid (const gchar * nsp);
 
-/* TRUE if @json is a JSON object (used to validate the auth payload). */
+/* TRUE if @json is a JSON object (used to validate the auth payload), at
+ * any depth. */
 gboolean sio_json_is_object (const gchar * json, GError ** error);
 
 G_END_DECLS
