@@ -45,8 +45,10 @@ typedef enum
 {
   /* no TCP connection (or none through the proxy); GIO's message */
   SIO_WEBSOCKET_ERROR_CONNECT_FAILED,
-  /* TLS failed; sio_websocket_get_tls_errors() has the certificate's
-   * problems, which the message names too */
+  /* TLS failed: in the handshake, or as an alert on a later read or write
+   * (a server refusing our certificate, with TLS 1.3);
+   * sio_websocket_get_tls_errors() has the server certificate's problems,
+   * which the message names too */
   SIO_WEBSOCKET_ERROR_TLS,
   /* the server answered with another HTTP status than 101;
    * sio_websocket_get_http_status(), and for a redirect the Location in
