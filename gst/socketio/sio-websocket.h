@@ -141,10 +141,13 @@ guint64 sio_websocket_get_frames_queued (SioWebSocket * ws);
 guint64 sio_websocket_get_messages_received (SioWebSocket * ws);
 
 /* Starts the close handshake: our close frame goes out after everything
- * already queued; closed() follows once the server answers (NULL error),
- * or with a TIMEOUT error after close_timeout_ms. Before the upgrade has
- * finished it abandons the attempt (closed() with NULL). @reason may be
- * NULL and is cut to the 123 bytes a close frame has room for. */
+ * already queued, and nothing can be sent after it; messages that arrive
+ * meanwhile are still delivered. closed() follows once the server
+ * answers (NULL error), or with a TIMEOUT error after close_timeout_ms.
+ * Before the upgrade has finished it abandons the attempt (closed() with
+ * NULL). @code is usually 1000 (normal) or 3000-4999; 1005 sends a close
+ * frame without a code. @reason may be NULL, is valid UTF-8 or dropped,
+ * and is cut to the 123 bytes a close frame has room for. */
 void sio_websocket_close (SioWebSocket * ws, gushort code,
     const gchar * reason);
 

@@ -1307,6 +1307,47 @@ test_close_timeout (void)
   raw_stop (&raw);
 }
 
+/* Our reason is cut to fit on a character boundary; a message the server
+ * sends before its answer still arrives. */
+static void
+test_close_reason_and_late_message (void)
+{
+  GByteArray *payload = g_byte_array_new ();
+  GByteArray *frames = g_byte_array_new ();
+  GString *reason = g_string_new (NULL);
+  RawServer raw;
+  Client client;
+  guint8 first;
+
+  while (reason->len < 200)
+    g_string_append (reason, "\xc3\xa9");       /* é, 2 bytes */
+  raw_start (&raw, script_accept, NULL);
+  client_init (&client);
+  client_connect_url (&client, raw.url);
+  wait_opened (&client);
+  sio_websocket_close (client.ws, 4321, reason->str);
+  WAIT_UNTIL (raw_take_client_frame (&raw, &first, payload), WAIT_MS);
+  g_assert_cmphex (first, ==, 0x88);
+  /* 2 bytes of code and 61 é: 124 bytes, the most that fits in 125 */
+  g_assert_cmpuint (payload->len, ==, 124);
+  g_assert_cmpuint ((payload->data[0] << 8) | payload->data[1], ==, 4321);
+  g_assert_cmpmem (payload->data + 2, 122, reason->str, 122);
+
+  server_frame (frames, 0x81, "late", 4);
+  server_frame (frames, 0x88, "\x10\xe1", 2);
+  raw_write (&raw, frames->data, frames->len);
+  WAIT_UNTIL (client.closed, WAIT_MS);
+  g_assert_no_error (client.error);
+  g_assert_cmpuint (client.messages->len, ==, 1);
+  g_assert_cmpuint (sio_websocket_get_close_code (client.ws), ==, 4321);
+
+  g_byte_array_unref (payload);
+  g_byte_array_unref (frames);
+  g_string_free (reason, TRUE);
+  client_clear (&client);
+  raw_stop (&raw);
+}
+
 /* ---- tests: backpressure and teardown -------------------------------- */
 
 /* Fills the socket towards a server that stopped reading, until the
@@ -2078,6 +2119,8 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/websocket/cut-mid-frame", test_cut_mid_frame);
   g_test_add_func ("/websocket/close-timeout", test_close_timeout);
+  g_test_add_func ("/websocket/close-reason-and-late-message",
+      test_close_reason_and_late_message);
   g_test_add_func ("/websocket/frozen-reader", test_frozen_reader);
   g_test_add_func ("/websocket/ping-flood-to-frozen-reader",
       test_ping_flood_to_frozen_reader);
