@@ -475,6 +475,21 @@ append_close_frame (SioWebSocket * ws, gushort code, const gchar * reason)
 
 static gboolean on_writable (GObject * stream, gpointer user_data);
 
+/* A failed read or write (@error taken). TLS reports some refusals only
+ * then: with TLS 1.3 a server checks our certificate after our side of
+ * the handshake is done. */
+static GError *
+io_error (const gchar * what, GError * error)
+{
+  GError *result = g_error_new (SIO_WEBSOCKET_ERROR,
+      error->domain == G_TLS_ERROR ? SIO_WEBSOCKET_ERROR_TLS :
+      SIO_WEBSOCKET_ERROR_CONNECTION_LOST, "%s failed: %s", what,
+      error->message);
+
+  g_error_free (error);
+  return result;
+}
+
 /* Writes what the socket takes now. Watches for writability only while
  * something is left. FALSE with @error when the connection broke. */
 static gboolean
@@ -493,10 +508,7 @@ write_pending (SioWebSocket * ws, GError ** error)
         g_error_free (local_error);
         break;
       }
-      g_set_error (error, SIO_WEBSOCKET_ERROR,
-          SIO_WEBSOCKET_ERROR_CONNECTION_LOST, "write failed: %s",
-          local_error->message);
-      g_error_free (local_error);
+      g_propagate_error (error, io_error ("write", local_error));
       return FALSE;
     }
     counted = MIN ((gsize) n, ws->request_bytes_unsent);
@@ -988,10 +1000,7 @@ on_readable (GObject * stream, gpointer user_data)
       break;
     }
     if (n < 0) {
-      finish (ws, g_error_new (SIO_WEBSOCKET_ERROR,
-              SIO_WEBSOCKET_ERROR_CONNECTION_LOST, "read failed: %s",
-              error->message));
-      g_error_free (error);
+      finish (ws, io_error ("read", error));
       break;
     }
     if (n == 0) {

@@ -45,8 +45,10 @@ typedef enum
 {
   /* no TCP connection (or none through the proxy); GIO's message */
   SIO_WEBSOCKET_ERROR_CONNECT_FAILED,
-  /* TLS failed; sio_websocket_get_tls_errors() has the certificate's
-   * problems, which the message names too */
+  /* TLS failed: in the handshake, or as an alert on a later read or write
+   * (a server refusing our certificate, with TLS 1.3);
+   * sio_websocket_get_tls_errors() has the server certificate's problems,
+   * which the message names too */
   SIO_WEBSOCKET_ERROR_TLS,
   /* the server answered with another HTTP status than 101;
    * sio_websocket_get_http_status(), and for a redirect the Location in
@@ -139,10 +141,13 @@ guint64 sio_websocket_get_frames_queued (SioWebSocket * ws);
 guint64 sio_websocket_get_messages_received (SioWebSocket * ws);
 
 /* Starts the close handshake: our close frame goes out after everything
- * already queued; closed() follows once the server answers (NULL error),
- * or with a TIMEOUT error after close_timeout_ms. Before the upgrade has
- * finished it abandons the attempt (closed() with NULL). @reason may be
- * NULL and is cut to the 123 bytes a close frame has room for. */
+ * already queued, and nothing can be sent after it; messages that arrive
+ * meanwhile are still delivered. closed() follows once the server
+ * answers (NULL error), or with a TIMEOUT error after close_timeout_ms.
+ * Before the upgrade has finished it abandons the attempt (closed() with
+ * NULL). @code is usually 1000 (normal) or 3000-4999; 1005 sends a close
+ * frame without a code. @reason may be NULL, is valid UTF-8 or dropped,
+ * and is cut to the 123 bytes a close frame has room for. */
 void sio_websocket_close (SioWebSocket * ws, gushort code,
     const gchar * reason);
 

@@ -334,6 +334,10 @@ struct _RawServer
   gboolean writing;
   gboolean close_after_writes;
   GIOStream *relay;             /* a proxy's connection to its target */
+  /* set before a client connects: TLS, asking for a client certificate
+   * this database validates */
+  GTlsCertificate *tls_certificate;
+  GTlsDatabase *tls_client_database;
   gboolean splicing;
   guint8 read_buffer[64 * 1024];
 };
@@ -369,11 +373,18 @@ static void
 on_raw_read (GObject * source, GAsyncResult * result, gpointer user_data)
 {
   RawServer *raw = user_data;
+  GError *error = NULL;
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result,
-      NULL);
+      &error);
 
   raw->read_pending = FALSE;
   if (n <= 0) {
+    /* hang up on a failed read (a refused client certificate), as a
+     * real server would */
+    if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+        !raw->writing)
+      g_io_stream_close (raw->conn, NULL, NULL);
+    g_clear_error (&error);
     raw->eof = TRUE;
     return;
   }
@@ -456,6 +467,16 @@ raw_close_when_written (RawServer * raw)
   raw_write_next (raw);
 }
 
+/* glib-networking asks a server about every client certificate, valid or
+ * not, and refuses it when nobody answers */
+static gboolean
+on_raw_client_certificate (GTlsConnection * tls,
+    GTlsCertificate * certificate, GTlsCertificateFlags errors,
+    gpointer user_data)
+{
+  return errors == 0;
+}
+
 static gboolean
 on_raw_incoming (GSocketService * service, GSocketConnection * conn,
     GObject * source, gpointer user_data)
@@ -464,6 +485,20 @@ on_raw_incoming (GSocketService * service, GSocketConnection * conn,
 
   g_assert_null (raw->conn);
   raw->conn = g_object_ref (G_IO_STREAM (conn));
+  if (raw->tls_certificate) {
+    GIOStream *tls = g_tls_server_connection_new (raw->conn,
+        raw->tls_certificate, NULL);
+
+    g_assert_nonnull (tls);
+    g_tls_connection_set_database (G_TLS_CONNECTION (tls),
+        raw->tls_client_database);
+    g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED,
+        NULL);
+    g_object_unref (raw->conn);
+    raw->conn = tls;
+    g_signal_connect (tls, "accept-certificate",
+        G_CALLBACK (on_raw_client_certificate), NULL);
+  }
   /* a fixed receive buffer: the kernel stops growing it, so a server that
    * stops reading fills up soon and for good */
   g_socket_set_option (g_socket_connection_get_socket (conn), SOL_SOCKET,
@@ -920,6 +955,45 @@ static const HandshakeFailure handshake_failures[] = {
       SIO_WEBSOCKET_ERROR_HANDSHAKE, 0},
 };
 
+/* An IPv6 literal keeps its brackets in Host. */
+static void
+test_request_ipv6 (void)
+{
+  GInetAddress *loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  GSocketAddress *address = g_inet_socket_address_new (loopback, 0);
+  GSocketAddress *bound = NULL;
+  RawServer raw;
+  Client client;
+  gchar *url, *host;
+  guint port;
+
+  raw_start (&raw, script_accept, NULL);
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (raw.service),
+          address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &bound,
+          NULL)) {
+    g_test_skip ("no IPv6 loopback");
+    raw_stop (&raw);
+    g_object_unref (address);
+    g_object_unref (loopback);
+    return;
+  }
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  url = g_strdup_printf ("ws://[::1]:%u/v6", port);
+  client_init (&client);
+  client_connect_url (&client, url);
+  wait_opened (&client);
+  host = g_strdup_printf ("[::1]:%u", port);
+  g_assert_cmpstr (soup_message_headers_get_one (raw.request_headers, "Host"),
+      ==, host);
+  client_clear (&client);
+  raw_stop (&raw);
+  g_object_unref (bound);
+  g_object_unref (address);
+  g_object_unref (loopback);
+  g_free (host);
+  g_free (url);
+}
+
 /* The script answers the GET; the client must end with the case's code. */
 static void
 test_handshake_failure (gconstpointer data)
@@ -1229,6 +1303,47 @@ test_close_timeout (void)
   g_assert_cmphex (first, ==, 0x88);
   g_assert_cmpmem (payload->data, payload->len, "\x03\xe8" "bye", 5);
   g_byte_array_unref (payload);
+  client_clear (&client);
+  raw_stop (&raw);
+}
+
+/* Our reason is cut to fit on a character boundary; a message the server
+ * sends before its answer still arrives. */
+static void
+test_close_reason_and_late_message (void)
+{
+  GByteArray *payload = g_byte_array_new ();
+  GByteArray *frames = g_byte_array_new ();
+  GString *reason = g_string_new (NULL);
+  RawServer raw;
+  Client client;
+  guint8 first;
+
+  while (reason->len < 200)
+    g_string_append (reason, "\xc3\xa9");       /* é, 2 bytes */
+  raw_start (&raw, script_accept, NULL);
+  client_init (&client);
+  client_connect_url (&client, raw.url);
+  wait_opened (&client);
+  sio_websocket_close (client.ws, 4321, reason->str);
+  WAIT_UNTIL (raw_take_client_frame (&raw, &first, payload), WAIT_MS);
+  g_assert_cmphex (first, ==, 0x88);
+  /* 2 bytes of code and 61 é: 124 bytes, the most that fits in 125 */
+  g_assert_cmpuint (payload->len, ==, 124);
+  g_assert_cmpuint ((payload->data[0] << 8) | payload->data[1], ==, 4321);
+  g_assert_cmpmem (payload->data + 2, 122, reason->str, 122);
+
+  server_frame (frames, 0x81, "late", 4);
+  server_frame (frames, 0x88, "\x10\xe1", 2);
+  raw_write (&raw, frames->data, frames->len);
+  WAIT_UNTIL (client.closed, WAIT_MS);
+  g_assert_no_error (client.error);
+  g_assert_cmpuint (client.messages->len, ==, 1);
+  g_assert_cmpuint (sio_websocket_get_close_code (client.ws), ==, 4321);
+
+  g_byte_array_unref (payload);
+  g_byte_array_unref (frames);
+  g_string_free (reason, TRUE);
   client_clear (&client);
   raw_stop (&raw);
 }
@@ -1551,6 +1666,7 @@ typedef struct
   gchar *dir;
   gchar *ca_file;
   GTlsCertificate *certificate;
+  GTlsCertificate *client_certificate;
 } TestPki;
 
 static gboolean
@@ -1574,12 +1690,44 @@ run_openssl (const gchar * dir, const gchar * args)
   return ok;
 }
 
-/* A CA and a server certificate for 127.0.0.1 it signed, made now. */
+/* A key and a certificate the test CA signs, with @extensions; files
+ * NAME.key, NAME.csr, NAME.pem and NAME.cnf in the PKI's folder. */
+static GTlsCertificate *
+make_signed_certificate (TestPki * pki, const gchar * name,
+    const gchar * subject, const gchar * extensions)
+{
+  GError *error = NULL;
+  GTlsCertificate *certificate;
+  gchar *args, *cert, *key, *ext;
+
+  ext = g_strdup_printf ("%s/%s.cnf", pki->dir, name);
+  g_assert_true (g_file_set_contents (ext, extensions, -1, NULL));
+  args = g_strdup_printf ("req -newkey ec -pkeyopt "
+      "ec_paramgen_curve:prime256v1 -nodes -keyout %s.key -out %s.csr "
+      "-subj %s", name, name, subject);
+  g_assert_true (run_openssl (pki->dir, args));
+  g_free (args);
+  args = g_strdup_printf ("x509 -req -in %s.csr -CA ca.pem -CAkey ca.key "
+      "-CAcreateserial -out %s.pem -days 2 -extfile %s.cnf", name, name, name);
+  g_assert_true (run_openssl (pki->dir, args));
+  g_free (args);
+  cert = g_strdup_printf ("%s/%s.pem", pki->dir, name);
+  key = g_strdup_printf ("%s/%s.key", pki->dir, name);
+  certificate = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
+  g_free (cert);
+  g_free (key);
+  g_free (ext);
+  return certificate;
+}
+
+/* A CA, a server certificate for 127.0.0.1 and a client certificate it
+ * signed, made now. FALSE without openssl. */
 static gboolean
 test_pki_make (TestPki * pki)
 {
   GError *error = NULL;
-  gchar *cert, *key, *ext, *openssl;
+  gchar *openssl;
 
   memset (pki, 0, sizeof (*pki));
   openssl = g_find_program_in_path ("openssl");
@@ -1588,26 +1736,15 @@ test_pki_make (TestPki * pki)
   g_free (openssl);
   pki->dir = g_dir_make_tmp ("sio-websocket-XXXXXX", &error);
   g_assert_no_error (error);
-  ext = g_build_filename (pki->dir, "ext.cnf", NULL);
-  g_assert_true (g_file_set_contents (ext,
-          "subjectAltName=IP:127.0.0.1,DNS:localhost\n", -1, NULL));
   g_assert_true (run_openssl (pki->dir, "req -x509 -newkey ec -pkeyopt "
           "ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem "
           "-days 2 -subj /CN=sio-test-ca"));
-  g_assert_true (run_openssl (pki->dir, "req -newkey ec -pkeyopt "
-          "ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out "
-          "server.csr -subj /CN=127.0.0.1"));
-  g_assert_true (run_openssl (pki->dir, "x509 -req -in server.csr -CA ca.pem "
-          "-CAkey ca.key -CAcreateserial -out server.pem -days 2 "
-          "-extfile ext.cnf"));
   pki->ca_file = g_build_filename (pki->dir, "ca.pem", NULL);
-  cert = g_build_filename (pki->dir, "server.pem", NULL);
-  key = g_build_filename (pki->dir, "server.key", NULL);
-  pki->certificate = g_tls_certificate_new_from_files (cert, key, &error);
-  g_assert_no_error (error);
-  g_free (cert);
-  g_free (key);
-  g_free (ext);
+  pki->certificate = make_signed_certificate (pki, "server", "/CN=127.0.0.1",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  pki->client_certificate = make_signed_certificate (pki, "client",
+      "/CN=sio-test-client",
+      "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
   return TRUE;
 }
 
@@ -1615,7 +1752,8 @@ static void
 test_pki_clear (TestPki * pki)
 {
   static const gchar *const files[] = { "ca.key", "ca.pem", "ca.srl",
-    "server.key", "server.csr", "server.pem", "ext.cnf"
+    "server.key", "server.csr", "server.pem", "server.cnf", "client.key",
+    "client.csr", "client.pem", "client.cnf"
   };
   guint i;
 
@@ -1629,6 +1767,42 @@ test_pki_clear (TestPki * pki)
   g_free (pki->dir);
   g_free (pki->ca_file);
   g_clear_object (&pki->certificate);
+  g_clear_object (&pki->client_certificate);
+}
+
+/* A GTlsInteraction that hands over one client certificate. */
+typedef struct
+{
+  GTlsInteraction parent;
+  GTlsCertificate *certificate;
+  guint requests;
+} TestInteraction;
+typedef GTlsInteractionClass TestInteractionClass;
+
+static GType test_interaction_get_type (void);
+G_DEFINE_TYPE (TestInteraction, test_interaction, G_TYPE_TLS_INTERACTION);
+
+static GTlsInteractionResult
+test_interaction_request_certificate (GTlsInteraction * interaction,
+    GTlsConnection * connection, GTlsCertificateRequestFlags flags,
+    GCancellable * cancellable, GError ** error)
+{
+  TestInteraction *self = (TestInteraction *) interaction;
+
+  self->requests++;
+  g_tls_connection_set_certificate (connection, self->certificate);
+  return G_TLS_INTERACTION_HANDLED;
+}
+
+static void
+test_interaction_class_init (TestInteractionClass * klass)
+{
+  klass->request_certificate = test_interaction_request_certificate;
+}
+
+static void
+test_interaction_init (TestInteraction * self)
+{
 }
 
 typedef enum
@@ -1655,7 +1829,7 @@ tls_test (TlsMode mode)
   soup_fixture_start (&fixture, pki.certificate);
   client_init (&client);
   config.url = fixture.url;
-  if (mode == TLS_TEST_CA) {
+  if (mode != TLS_DEFAULT && mode != TLS_ACCEPT_INVALID) {
     database = g_tls_file_database_new (pki.ca_file, &error);
     g_assert_no_error (error);
     config.tls_database = database;
@@ -1698,6 +1872,89 @@ static void
 test_tls_accept_invalid (void)
 {
   tls_test (TLS_ACCEPT_INVALID);
+}
+
+/* A raw TLS server that requires a client certificate from the test CA;
+ * the interaction gives ours, or there is none. */
+static void
+client_certificate_test (gboolean give)
+{
+  SioWebSocketConfig config = { 0 };
+  TestInteraction *interaction = NULL;
+  GTlsDatabase *database;
+  RawServer raw;
+  Client client;
+  TestPki pki;
+  gchar *url;
+
+  if (!test_pki_make (&pki)) {
+    g_test_skip ("no openssl to make a certificate");
+    return;
+  }
+  database = g_tls_file_database_new (pki.ca_file, NULL);
+  raw_start (&raw, script_accept_then_frames, "81 02 6f6b");
+  raw.tls_certificate = pki.certificate;
+  raw.tls_client_database = database;
+  url = g_strdup_printf ("wss://127.0.0.1:%u/", raw.port);
+  client_init (&client);
+  config.url = url;
+  config.tls_database = database;
+  if (give) {
+    interaction = g_object_new (test_interaction_get_type (), NULL);
+    interaction->certificate = pki.client_certificate;
+    config.tls_interaction = G_TLS_INTERACTION (interaction);
+  }
+  client_connect (&client, &config);
+  if (give) {
+    WAIT_UNTIL (client.messages->len == 1 || client.closed, WAIT_MS);
+    g_assert_cmpuint (client.messages->len, ==, 1);
+    g_assert_cmpuint (interaction->requests, ==, 1);
+  } else {
+    /* TLS 1.3 tells us after our side of the handshake, on a read or a
+     * write */
+    wait_closed_with (&client, SIO_WEBSOCKET_ERROR_TLS);
+  }
+  client_clear (&client);
+  raw_stop (&raw);
+  g_clear_object (&interaction);
+  g_object_unref (database);
+  g_free (url);
+  test_pki_clear (&pki);
+}
+
+static void
+test_tls_client_certificate (void)
+{
+  client_certificate_test (TRUE);
+}
+
+static void
+test_tls_no_client_certificate (void)
+{
+  client_certificate_test (FALSE);
+}
+
+/* A server that accepts TCP and never speaks TLS: the handshake timeout
+ * ends it, cancelling GIO's TLS handshake. */
+static void
+test_tls_handshake_timeout (void)
+{
+  SioWebSocketConfig config = { 0 };
+  RawServer raw;
+  Client client;
+  gchar *url;
+
+  raw_start (&raw, script_silent, NULL);
+  url = g_strdup_printf ("wss://127.0.0.1:%u/", raw.port);
+  client_init (&client);
+  config.url = url;
+  config.handshake_timeout_ms = 300;
+  client_connect (&client, &config);
+  wait_closed_with (&client, SIO_WEBSOCKET_ERROR_TIMEOUT);
+  g_assert_nonnull (strstr (client.error->message, "while connecting"));
+  client_clear (&client);
+  raw_stop (&raw);
+  g_free (url);
 }
 
 /* ---- tests: an HTTP CONNECT proxy ------------------------------------ */
@@ -1836,6 +2093,7 @@ main (int argc, char **argv)
   g_test_add_func ("/websocket/large-at-limit", test_large_at_limit);
   g_test_add_func ("/websocket/large-over-limit", test_large_over_limit);
   g_test_add_func ("/websocket/request", test_request);
+  g_test_add_func ("/websocket/request-ipv6", test_request_ipv6);
   for (i = 0; i < G_N_ELEMENTS (handshake_failures); i++) {
     gchar *path = g_strconcat ("/websocket/handshake/",
         handshake_failures[i].name, NULL);
@@ -1861,6 +2119,8 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/websocket/cut-mid-frame", test_cut_mid_frame);
   g_test_add_func ("/websocket/close-timeout", test_close_timeout);
+  g_test_add_func ("/websocket/close-reason-and-late-message",
+      test_close_reason_and_late_message);
   g_test_add_func ("/websocket/frozen-reader", test_frozen_reader);
   g_test_add_func ("/websocket/ping-flood-to-frozen-reader",
       test_ping_flood_to_frozen_reader);
@@ -1879,6 +2139,12 @@ main (int argc, char **argv)
       test_tls_refused_by_default);
   g_test_add_func ("/websocket/tls-test-ca", test_tls_test_ca);
   g_test_add_func ("/websocket/tls-accept-invalid", test_tls_accept_invalid);
+  g_test_add_func ("/websocket/tls-client-certificate",
+      test_tls_client_certificate);
+  g_test_add_func ("/websocket/tls-no-client-certificate",
+      test_tls_no_client_certificate);
+  g_test_add_func ("/websocket/tls-handshake-timeout",
+      test_tls_handshake_timeout);
   g_test_add_func ("/websocket/proxy", test_proxy);
   g_test_add_func ("/websocket/proxy-refused", test_proxy_refused);
   g_test_add_func ("/websocket/proxy-tls", test_proxy_tls);
