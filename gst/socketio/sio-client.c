@@ -120,6 +120,7 @@ struct _SioClient
   GHashTable *pending_acks;     /* ack id -> PendingAck */
   SioPacket incoming;           /* a binary packet waiting for attachments */
   gboolean have_incoming;
+  guint skip_attachments;       /* of a binary packet for another namespace */
   GPtrArray *incoming_attachments;
   GString *scratch;
   gboolean close_requested;
@@ -258,6 +259,7 @@ clear_incoming (SioClient * client)
     sio_packet_clear (&client->incoming);
     client->have_incoming = FALSE;
   }
+  client->skip_attachments = 0;
   g_ptr_array_set_size (client->incoming_attachments, 0);
 }
 
@@ -570,8 +572,7 @@ deliver_event (SioClient * client, SioPacket * packet)
   const gchar *name = sio_packet_get_event_name (packet);
   gchar *args = sio_packet_dup_args_json (packet);
 
-  GST_DEBUG ("%s: server event '%s' %.200s", client->display_url, name,
-      args);
+  GST_DEBUG ("%s: server event '%s' %.200s", client->display_url, name, args);
   client->callbacks.server_event (client, name, args,
       client->incoming_attachments, client->user_data);
 
@@ -651,6 +652,10 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   if (strcmp (packet.nsp, client->nsp ? client->nsp : "/") != 0) {
     GST_DEBUG ("%s: ignoring packet for namespace %s", client->display_url,
         packet.nsp);
+    /* its attachments follow as binary messages: skip them too */
+    if (packet.type == SIO_PACKET_BINARY_EVENT ||
+        packet.type == SIO_PACKET_BINARY_ACK)
+      client->skip_attachments = packet.attachments;
     sio_packet_clear (&packet);
     return;
   }
@@ -724,6 +729,10 @@ on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
   if (ws != client->ws)
     return;                     /* dropped, not freed yet */
 
+  if (binary && client->skip_attachments > 0) {
+    client->skip_attachments--;
+    return;
+  }
   if (binary) {
     if (!client->have_incoming) {
       close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
@@ -738,10 +747,11 @@ on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
     return;
   }
 
-  if (client->have_incoming) {
+  if (client->have_incoming || client->skip_attachments > 0) {
     close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_PROTOCOL, "text message while %u attachments "
-            "were still due", client->incoming.attachments -
+            "were still due", client->skip_attachments > 0 ?
+            client->skip_attachments : client->incoming.attachments -
             client->incoming_attachments->len));
     return;
   }

@@ -407,7 +407,10 @@ class Session {
     const socket = this.ws._socket;
     const pump = () => {
       if (this.closed || now() >= end) return;
-      while (this.ws.bufferedAmount < (1 << 20) && now() < end) {
+      // a bounded burst per turn: a client that reads as fast as we write
+      // must not keep this loop from reading its audio and pinging it
+      for (let burst = 0; burst < 2000 && this.ws.bufferedAmount < (1 << 20) &&
+          now() < end; burst++) {
         this.send(`42${nspPrefix(nsp)}["flood",{"i":${stats.floodSent}}]`);
         stats.floodSent++;
       }
