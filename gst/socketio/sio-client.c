@@ -687,6 +687,19 @@ handle_ack_id (SioClient * client, gint64 ack_id)
   g_hash_table_remove (client->pending_acks, &ack_id);
 }
 
+/* Packets for namespaces this client did not join are ignored. */
+static gboolean
+is_own_namespace (SioClient * client, const gchar * nsp, gsize nsp_length)
+{
+  const gchar *own = client->nsp ? client->nsp : "/";
+
+  if (nsp_length == strlen (own) && memcmp (nsp, own, nsp_length) == 0)
+    return TRUE;
+  GST_DEBUG ("%s: ignoring a packet for namespace %.*s", client->url,
+      (gint) MIN (nsp_length, 200), nsp);
+  return FALSE;
+}
+
 static void
 handle_complete_packet (SioClient * client, SioPacket * packet)
 {
@@ -717,10 +730,7 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   /* acks are nearly all a streaming client receives and it ignores their
    * arguments: no JSON tree for them */
   if (sio_packet_peek_ack (data, length, &ack_nsp, &ack_nsp_length, &ack_id)) {
-    const gchar *nsp = client->nsp ? client->nsp : "/";
-
-    if (ack_nsp_length == strlen (nsp) &&
-        memcmp (ack_nsp, nsp, ack_nsp_length) == 0)
+    if (is_own_namespace (client, ack_nsp, ack_nsp_length))
       handle_ack_id (client, ack_id);
     return;
   }
@@ -732,8 +742,17 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
     return;
   }
 
-  if (strcmp (packet.nsp, client->nsp ? client->nsp : "/") != 0) {
-    GST_DEBUG ("%s: ignoring packet for namespace %s", client->url, packet.nsp);
+  /* the attachments that follow are read whatever the namespace; a
+   * packet for another one is ignored once they are in */
+  if (packet.attachments > 0) {
+    /* the text goes when this returns, the packet waits */
+    sio_packet_detach (&packet);
+    client->incoming = packet;
+    client->have_incoming = TRUE;
+    return;
+  }
+
+  if (!is_own_namespace (client, packet.nsp, strlen (packet.nsp))) {
     sio_packet_clear (&packet);
     return;
   }
@@ -769,17 +788,6 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
               SIO_CLIENT_ERROR_SERVER_DISCONNECT,
               "the server disconnected the client"));
       break;
-    case SIO_PACKET_BINARY_EVENT:
-    case SIO_PACKET_BINARY_ACK:
-      if (packet.attachments > 0) {
-        /* the text goes when this returns, the packet waits */
-        sio_packet_detach (&packet);
-        client->incoming = packet;
-        client->have_incoming = TRUE;
-        return;                 /* owned until its attachments arrive */
-      }
-      handle_complete_packet (client, &packet);
-      break;
     default:
       handle_complete_packet (client, &packet);
       break;
@@ -806,7 +814,9 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
     }
     g_ptr_array_add (client->incoming_attachments, g_bytes_ref (message));
     if (client->incoming_attachments->len == client->incoming.attachments) {
-      handle_complete_packet (client, &client->incoming);
+      if (is_own_namespace (client, client->incoming.nsp,
+              strlen (client->incoming.nsp)))
+        handle_complete_packet (client, &client->incoming);
       clear_incoming (client);
     }
     return;

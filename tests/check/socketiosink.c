@@ -816,6 +816,38 @@ GST_START_TEST (test_deep_server_event)
 
 GST_END_TEST;
 
+/* A binary event for a namespace the sink did not join is skipped with
+ * its attachments; what follows is read as usual. */
+GST_START_TEST (test_binary_event_other_namespace)
+{
+  const gchar *frames[] = {
+    "452-/other,[\"x\",{\"_placeholder\":true,\"num\":0},"
+        "{\"_placeholder\":true,\"num\":1}]",
+    "bin:first",
+    "bin:second",
+    "42[\"after\",1]",
+    "451-[\"mine\",{\"_placeholder\":true,\"num\":0}]",
+    "bin:third",
+    NULL
+  };
+  FakeServer *fake = fake_server_new (NULL, frames, TRUE);
+  GstHarness *h = harness_new (fake->url, "reconnect=false");
+
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+
+  assert_next_server_event (h, "after", "[1]", 0);
+  assert_next_server_event (h, "mine",
+      "[{\"_placeholder\":true,\"num\":0}]", 1);
+  assert_connection_kept (h, fake);
+
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
 /* The args of a server event are the server's own text, byte for byte. */
 GST_START_TEST (test_server_event_args_verbatim)
 {
@@ -1156,6 +1188,7 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_server_disconnect_and_close);
   tcase_add_test (tc, test_binary_server_event);
   tcase_add_test (tc, test_deep_server_event);
+  tcase_add_test (tc, test_binary_event_other_namespace);
   tcase_add_test (tc, test_server_event_args_verbatim);
   tcase_add_test (tc, test_acks_out_of_order);
   tcase_add_test (tc, test_ack_timeout);
