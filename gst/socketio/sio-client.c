@@ -120,7 +120,6 @@ struct _SioClient
   GHashTable *pending_acks;     /* ack id -> PendingAck */
   SioPacket incoming;           /* a binary packet waiting for attachments */
   gboolean have_incoming;
-  guint skip_attachments;       /* of a binary packet for another namespace */
   GPtrArray *incoming_attachments;
   GString *scratch;
   gboolean close_requested;
@@ -259,7 +258,6 @@ clear_incoming (SioClient * client)
     sio_packet_clear (&client->incoming);
     client->have_incoming = FALSE;
   }
-  client->skip_attachments = 0;
   g_ptr_array_set_size (client->incoming_attachments, 0);
 }
 
@@ -604,6 +602,19 @@ handle_ack_id (SioClient * client, gint64 ack_id)
   g_hash_table_remove (client->pending_acks, &ack_id);
 }
 
+/* Packets for namespaces this client did not join are ignored. */
+static gboolean
+is_own_namespace (SioClient * client, const gchar * nsp, gsize nsp_length)
+{
+  const gchar *own = client->nsp ? client->nsp : "/";
+
+  if (nsp_length == strlen (own) && memcmp (nsp, own, nsp_length) == 0)
+    return TRUE;
+  GST_DEBUG ("%s: ignoring a packet for namespace %.*s", client->display_url,
+      (gint) MIN (nsp_length, 200), nsp);
+  return FALSE;
+}
+
 static void
 handle_complete_packet (SioClient * client, SioPacket * packet)
 {
@@ -634,10 +645,7 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   /* acks are nearly all a streaming client receives and it ignores their
    * arguments: no JSON tree for them */
   if (sio_packet_peek_ack (data, length, &ack_nsp, &ack_nsp_length, &ack_id)) {
-    const gchar *nsp = client->nsp ? client->nsp : "/";
-
-    if (ack_nsp_length == strlen (nsp) &&
-        memcmp (ack_nsp, nsp, ack_nsp_length) == 0)
+    if (is_own_namespace (client, ack_nsp, ack_nsp_length))
       handle_ack_id (client, ack_id);
     return;
   }
@@ -649,13 +657,17 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
     return;
   }
 
-  if (strcmp (packet.nsp, client->nsp ? client->nsp : "/") != 0) {
-    GST_DEBUG ("%s: ignoring packet for namespace %s", client->display_url,
-        packet.nsp);
-    /* its attachments follow as binary messages: skip them too */
-    if (packet.type == SIO_PACKET_BINARY_EVENT ||
-        packet.type == SIO_PACKET_BINARY_ACK)
-      client->skip_attachments = packet.attachments;
+  /* the attachments that follow are read whatever the namespace; a
+   * packet for another one is ignored once they are in */
+  if (packet.attachments > 0) {
+    /* the text goes when this returns, the packet waits */
+    sio_packet_detach (&packet);
+    client->incoming = packet;
+    client->have_incoming = TRUE;
+    return;
+  }
+
+  if (!is_own_namespace (client, packet.nsp, strlen (packet.nsp))) {
     sio_packet_clear (&packet);
     return;
   }
@@ -696,17 +708,6 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
               SIO_CLIENT_ERROR_SERVER_DISCONNECT,
               "the server disconnected the client"));
       break;
-    case SIO_PACKET_BINARY_EVENT:
-    case SIO_PACKET_BINARY_ACK:
-      if (packet.attachments > 0) {
-        /* the text goes when this returns, the packet waits */
-        sio_packet_detach (&packet);
-        client->incoming = packet;
-        client->have_incoming = TRUE;
-        return;                 /* owned until its attachments arrive */
-      }
-      handle_complete_packet (client, &packet);
-      break;
     default:
       handle_complete_packet (client, &packet);
       break;
@@ -729,10 +730,6 @@ on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
   if (ws != client->ws)
     return;                     /* dropped, not freed yet */
 
-  if (binary && client->skip_attachments > 0) {
-    client->skip_attachments--;
-    return;
-  }
   if (binary) {
     if (!client->have_incoming) {
       close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
@@ -741,17 +738,18 @@ on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
     }
     g_ptr_array_add (client->incoming_attachments, g_bytes_new (bytes, length));
     if (client->incoming_attachments->len == client->incoming.attachments) {
-      handle_complete_packet (client, &client->incoming);
+      if (is_own_namespace (client, client->incoming.nsp,
+              strlen (client->incoming.nsp)))
+        handle_complete_packet (client, &client->incoming);
       clear_incoming (client);
     }
     return;
   }
 
-  if (client->have_incoming || client->skip_attachments > 0) {
+  if (client->have_incoming) {
     close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_PROTOCOL, "text message while %u attachments "
-            "were still due", client->skip_attachments > 0 ?
-            client->skip_attachments : client->incoming.attachments -
+            "were still due", client->incoming.attachments -
             client->incoming_attachments->len));
     return;
   }

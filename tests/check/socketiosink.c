@@ -859,6 +859,151 @@ GST_START_TEST (test_binary_server_event)
 
 GST_END_TEST;
 
+/* The next socketio-event on the bus: its name and args, and how many
+ * attachments it carries. */
+static gchar *
+next_server_event (GstHarness * h, gchar ** args, guint * attachments)
+{
+  GstMessage *msg = wait_element_message (h, "socketio-event",
+      5 * GST_SECOND);
+  const GstStructure *s;
+  const GValue *value;
+  gchar *name;
+
+  g_assert_nonnull (msg);
+  s = gst_message_get_structure (msg);
+  name = g_strdup (gst_structure_get_string (s, "name"));
+  *args = g_strdup (gst_structure_get_string (s, "args"));
+  value = gst_structure_get_value (s, "attachments");
+  *attachments = value ? gst_buffer_list_length (g_value_get_boxed (value)) : 0;
+  gst_message_unref (msg);
+  return name;
+}
+
+static void
+assert_next_server_event (GstHarness * h, const gchar * name,
+    const gchar * args, guint attachments)
+{
+  gchar *got_args, *got_name;
+  guint got_attachments;
+
+  got_name = next_server_event (h, &got_args, &got_attachments);
+  g_assert_cmpstr (got_name, ==, name);
+  g_assert_cmpstr (got_args, ==, args);
+  g_assert_cmpuint (got_attachments, ==, attachments);
+  g_free (got_name);
+  g_free (got_args);
+}
+
+/* The connection the events came on is still the first one, and works. */
+static void
+assert_connection_kept (GstHarness * h, FakeServer * fake)
+{
+  GstStructure *stats;
+
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-1[", 5 * GST_SECOND));
+  stats = sink_stats (h);
+  g_assert_true (g_value_get_boolean (gst_structure_get_value (stats,
+              "connected")));
+  g_assert_cmpuint (stats_uint64 (stats, "disconnects"), ==, 0);
+  gst_structure_free (stats);
+  g_assert_null (element_error (h->element, 0));
+}
+
+/* Valid JSON of any depth is an event like any other. */
+GST_START_TEST (test_deep_server_event)
+{
+  GString *deep = g_string_new ("42[\"deep\",");
+  GString *args = g_string_new ("[");
+  const gchar *frames[] = { NULL, "42[\"after\",1]", NULL };
+  FakeServer *fake;
+  GstHarness *h;
+  guint i;
+
+  for (i = 0; i < 10000; i++)
+    g_string_append (args, "{\"k\":[");
+  for (i = 0; i < 10000; i++)
+    g_string_append (args, "]}");
+  g_string_append_c (args, ']');
+  g_string_append (deep, args->str + 1);
+  frames[0] = deep->str;
+  fake = fake_server_new (NULL, frames, TRUE);
+  h = harness_new (fake->url, "reconnect=false");
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+
+  assert_next_server_event (h, "deep", args->str, 0);
+  assert_next_server_event (h, "after", "[1]", 0);
+  assert_connection_kept (h, fake);
+
+  teardown (h);
+  fake_server_free (fake);
+  g_string_free (deep, TRUE);
+  g_string_free (args, TRUE);
+}
+
+GST_END_TEST;
+
+/* A binary event for a namespace the sink did not join is skipped with
+ * its attachments; what follows is read as usual. */
+GST_START_TEST (test_binary_event_other_namespace)
+{
+  const gchar *frames[] = {
+    "452-/other,[\"x\",{\"_placeholder\":true,\"num\":0},"
+        "{\"_placeholder\":true,\"num\":1}]",
+    "bin:first",
+    "bin:second",
+    "42[\"after\",1]",
+    "451-[\"mine\",{\"_placeholder\":true,\"num\":0}]",
+    "bin:third",
+    NULL
+  };
+  FakeServer *fake = fake_server_new (NULL, frames, TRUE);
+  GstHarness *h = harness_new (fake->url, "reconnect=false");
+
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+
+  assert_next_server_event (h, "after", "[1]", 0);
+  assert_next_server_event (h, "mine",
+      "[{\"_placeholder\":true,\"num\":0}]", 1);
+  assert_connection_kept (h, fake);
+
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* The args of a server event are the server's own text, byte for byte. */
+GST_START_TEST (test_server_event_args_verbatim)
+{
+  const gchar *args = "[ 1e+21,18446744073709551616, -0.0,\"\\u0000\" , "
+      "\"\\ud83d\\ude00\",\"\\ud83d\",{\"k\" : [ ]}\n]";
+  gchar *event = g_strconcat ("42[\"fidelity\",", args + 1, NULL);
+  const gchar *frames[] = { event, "42[7,\"numbered\"]", NULL };
+  FakeServer *fake = fake_server_new (NULL, frames, TRUE);
+  GstHarness *h = harness_new (fake->url, "reconnect=false");
+
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+
+  assert_next_server_event (h, "fidelity", args, 0);
+  assert_next_server_event (h, "7", "[\"numbered\"]", 0);
+  assert_connection_kept (h, fake);
+
+  teardown (h);
+  fake_server_free (fake);
+  g_free (event);
+}
+
+GST_END_TEST;
+
 static void
 wait_acked (GstHarness * h, guint64 count)
 {
@@ -1367,6 +1512,9 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_malformed_packets);
   tcase_add_test (tc, test_server_disconnect_and_close);
   tcase_add_test (tc, test_binary_server_event);
+  tcase_add_test (tc, test_deep_server_event);
+  tcase_add_test (tc, test_binary_event_other_namespace);
+  tcase_add_test (tc, test_server_event_args_verbatim);
   tcase_add_test (tc, test_acks_out_of_order);
   tcase_add_test (tc, test_ack_timeout);
   tcase_add_test (tc, test_ack_timeouts_bounded);
