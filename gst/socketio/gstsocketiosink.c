@@ -859,7 +859,7 @@ unmap_and_unref (gpointer data)
   g_free (map);
 }
 
-/* Wraps the buffer's memory without a copy: libsoup copies each frame as
+/* Wraps the buffer's memory without a copy: the WebSocket copies each frame as
  * it masks it, so the buffer is released as soon as it is written. */
 static GBytes *
 buffer_to_bytes (GstBuffer * buffer)

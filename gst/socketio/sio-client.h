@@ -10,12 +10,14 @@
 /* A Socket.IO v5 client connection over an Engine.IO v4 WebSocket.
  *
  * The client owns one network thread with its own GMainContext; that
- * thread owns the SoupSession, the WebSocket and every timer, answers
- * server pings whatever the caller's thread is doing, and calls the
- * callbacks below. Callers hand over emits from any thread with
- * sio_client_emit(); they are written to the WebSocket only while the
- * socket can take them and libsoup's own (unbounded) send queue is empty,
- * so memory is bounded by what the caller hands over.
+ * thread owns the WebSocket (sio-websocket.h), every timer and all state
+ * not marked otherwise, answers server pings whatever the caller's thread
+ * is doing, and calls the callbacks below. Nothing in it blocks. Callers
+ * hand over emits from any thread with sio_client_emit() (the outgoing
+ * queue is under the client's lock, which is never held while calling
+ * back); they go to the WebSocket only while fewer than GATE_MAX_BYTES
+ * wait in its output buffer, so memory is bounded by what the caller
+ * hands over.
  *
  * Kept apart from the element so the element stays GStreamer glue. */
 
