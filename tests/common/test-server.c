@@ -357,7 +357,14 @@ sio_test_seq_ranges_add (GArray * ranges, gint64 first, gint64 last)
 void
 sio_test_seq_ranges_add_stats (GArray * ranges, JsonObject * stats)
 {
-  JsonArray *list = json_object_get_array_member (stats, "seqRanges");
+  sio_test_seq_ranges_add_member (ranges, stats, "seqRanges");
+}
+
+void
+sio_test_seq_ranges_add_member (GArray * ranges, JsonObject * stats,
+    const gchar * member)
+{
+  JsonArray *list = json_object_get_array_member (stats, member);
   guint i;
 
   g_assert_nonnull (list);

@@ -95,6 +95,9 @@ typedef struct
 GArray *sio_test_seq_ranges_new (void);
 /* Adds the "seqRanges" of a stats object to ranges. */
 void sio_test_seq_ranges_add_stats (GArray * ranges, JsonObject * stats);
+/* The same for another member holding ranges ("unflaggedSeqRanges"). */
+void sio_test_seq_ranges_add_member (GArray * ranges, JsonObject * stats,
+    const gchar * member);
 void sio_test_seq_ranges_add (GArray * ranges, gint64 first, gint64 last);
 /* Number of distinct seqs in the set. */
 guint64 sio_test_seq_ranges_count (GArray * ranges);
