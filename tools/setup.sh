@@ -19,6 +19,8 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-pulseaudio pulseaudio
   python3 python3-socketio python3-aiohttp
   valgrind procps indent openssl
+  # tests/fuzz/run-fuzz.sh: clang-14's libFuzzer is in libclang-rt-14-dev
+  clang libclang-rt-14-dev
 )
 # Node.js may come from elsewhere (e.g. NodeSource, which bundles npm).
 command -v node >/dev/null || packages+=(nodejs)
