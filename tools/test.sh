@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit and integration tests (against the real
 # socket.io and python-socketio servers, which the tests start themselves),
-# again under GStreamer's leaks tracer, and the unit tests under valgrind.
+# again under GStreamer's leaks tracer, the unit tests under valgrind, and
+# the codec's fuzzer for 60 s.
 set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +29,14 @@ run() {
 run "tests" --num-processes 1
 run "tests under the leaks tracer" --setup leaks --num-processes 1
 run "unit tests under valgrind" --setup valgrind --suite unit
+
+# The codec's libFuzzer target (clang, ASan, UBSan) from the seed corpus.
+echo "== fuzzing the codec for ${FUZZ_SECONDS:-60} s"
+if bash "$top/tests/fuzz/run-fuzz.sh" "${FUZZ_SECONDS:-60}"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
 
 # Servers are children of the tests; none may outlive them.
 if pgrep -f "$top/tests/server/(server\.(js|py)|hostile\.js)" >/dev/null; then
