@@ -617,34 +617,41 @@ wait_eos_collecting_warnings (Live * live, GstClockTime timeout,
   return FALSE;
 }
 
-/* EOS while 20 events wait for their acks, and then the connection is cut:
- * EOS still ends within ack-timeout, and the events that were never
- * acknowledged are counted and announced. */
-GST_START_TEST (test_eos_connection_lost_counted)
+/* Streams @n_buffers live buffers straight into a socketiosink with @props,
+ * the server withholding every ack, until it has @events of them; then
+ * @disturb cuts the connection or kills the server. EOS must end within
+ * @bound_ms of that, with a warning that contains @announced. */
+static void
+check_eos_accounting (guint n_buffers, const gchar * props, gint64 events,
+    const gchar * disturb, gint64 bound_ms, const gchar * announced)
 {
   SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
   gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
-      "samplesperbuffer=1024 num-buffers=20 ! audio/x-raw,format=S16LE,"
+      "samplesperbuffer=1024 num-buffers=%u ! audio/x-raw,format=S16LE,"
       "rate=16000,channels=1 ! socketiosink name=sink location=%s "
-      "sync=false max-in-flight=64 ack-timeout=3000000000 "
-      "reconnect-delay=50000000", sio_test_server_get_url (server));
+      "sync=false max-in-flight=64 %s", n_buffers,
+      sio_test_server_get_url (server), props);
   GString *warnings = g_string_new (NULL);
   Live *live;
-  gint64 cut;
+  gint64 start;
 
   json_object_unref (sio_test_server_control (server, "config?ack=0"));
   live = live_launch (description);
-  sio_test_server_wait_events (server, 20);
-  g_usleep (200 * 1000);        /* the sink drains: EOS waits for acks */
-  cut = g_get_monotonic_time ();
-  json_object_unref (sio_test_server_control (server, "drop"));
+  sio_test_server_wait_events (server, events);
+  g_usleep (200 * 1000);
+  start = g_get_monotonic_time ();
+  if (strcmp (disturb, "kill") == 0)
+    json_object_unref (sio_test_server_kill (server));
+  else
+    json_object_unref (sio_test_server_control (server, disturb));
 
   g_assert_true (wait_eos_collecting_warnings (live, 10 * GST_SECOND,
           warnings));
-  g_print ("EOS after a cut: ended %" G_GINT64_FORMAT " ms after the cut; "
-      "warnings: %s", (g_get_monotonic_time () - cut) / 1000, warnings->str);
-  g_assert_cmpint (g_get_monotonic_time () - cut, <, 3 * G_USEC_PER_SEC);
-  g_assert_nonnull (strstr (warnings->str, "20 events"));
+  g_print ("EOS, %s after %" G_GINT64_FORMAT " events: ended %" G_GINT64_FORMAT
+      " ms later; warnings: %s", disturb, events,
+      (g_get_monotonic_time () - start) / 1000, warnings->str);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, bound_ms * 1000);
+  g_assert_nonnull (strstr (warnings->str, announced));
 
   live_free (live);
   sio_test_server_stop (server);
@@ -652,43 +659,26 @@ GST_START_TEST (test_eos_connection_lost_counted)
   g_free (description);
 }
 
+/* EOS while 20 events wait for their acks, and then the connection is cut:
+ * EOS still ends within ack-timeout (3 s), and the 20 events that were
+ * never acknowledged are counted and announced. */
+GST_START_TEST (test_eos_connection_lost_counted)
+{
+  check_eos_accounting (20, "ack-timeout=3000000000 reconnect-delay=50000000",
+      20, "drop", 3000, "20 events");
+}
+
 GST_END_TEST;
 
 /* EOS during an outage (disconnected-policy=drop, so the stream reaches
- * EOS): EOS ends within ack-timeout, and what the connection lost is
- * announced with its count. */
+ * EOS): the 30 buffers left (1.9 s) are dropped, EOS ends within
+ * ack-timeout (2 s) after that, and what the connection lost is
+ * announced. */
 GST_START_TEST (test_eos_during_outage_counted)
 {
-  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
-  gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
-      "samplesperbuffer=1024 num-buffers=40 ! audio/x-raw,format=S16LE,"
-      "rate=16000,channels=1 ! socketiosink name=sink location=%s "
-      "sync=false max-in-flight=64 ack-timeout=2000000000 "
-      "disconnected-policy=drop reconnect-delay=100000000 "
-      "reconnect-delay-max=500000000", sio_test_server_get_url (server));
-  GString *warnings = g_string_new (NULL);
-  Live *live;
-  gint64 start;
-
-  json_object_unref (sio_test_server_control (server, "config?ack=0"));
-  live = live_launch (description);
-  sio_test_server_wait_events (server, 10);
-  json_object_unref (sio_test_server_kill (server));
-  start = g_get_monotonic_time ();
-  /* 30 more buffers (1.9 s) are dropped, then EOS */
-  g_assert_true (wait_eos_collecting_warnings (live, 10 * GST_SECOND,
-          warnings));
-  g_print ("EOS during an outage: ended %" G_GINT64_FORMAT " ms after the "
-      "kill; warnings: %s", (g_get_monotonic_time () - start) / 1000,
-      warnings->str);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, (1920 + 2000 + 500) *
-      1000);
-  g_assert_nonnull (strstr (warnings->str, "not acknowledged"));
-
-  live_free (live);
-  sio_test_server_stop (server);
-  g_string_free (warnings, TRUE);
-  g_free (description);
+  check_eos_accounting (40, "ack-timeout=2000000000 disconnected-policy=drop "
+      "reconnect-delay=100000000 reconnect-delay-max=500000000", 10, "kill",
+      1920 + 2000 + 500, "not acknowledged");
 }
 
 GST_END_TEST;
