@@ -626,7 +626,9 @@ test_decode_large_event_memory (void)
       "%" G_GINT64_FORMAT " KiB, the arguments' text by %" G_GINT64_FORMAT
       " KiB", wire->len, decode_kb, args_kb);
   g_assert_cmpint (decode_kb, <, 1024);
-  g_assert_cmpint (args_kb, <, (gint64) (wire->len / 1024) + 1024);
+  /* one copy; under two leaves room for valgrind's own bookkeeping, and a
+   * tree of the values would take many times the text */
+  g_assert_cmpint (args_kb, <, (gint64) (2 * wire->len / 1024));
   g_string_free (wire, TRUE);
 }
 
