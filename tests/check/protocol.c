@@ -216,6 +216,19 @@ test_encode_events (void)
 }
 
 static void
+append_nested (GString * out, guint depth, const gchar * open,
+    const gchar * inner, const gchar * close)
+{
+  guint i;
+
+  for (i = 0; i < depth; i++)
+    g_string_append (out, open);
+  g_string_append (out, inner);
+  for (i = 0; i < depth; i++)
+    g_string_append (out, close);
+}
+
+static void
 test_decode_connect_replies (void)
 {
   SioPacket packet;
@@ -254,6 +267,19 @@ test_decode_connect_replies (void)
   g_assert_cmpstr (message, ==, "{\"message\":\"\\ud800\"}");
   g_free (message);
   sio_packet_clear (&packet);
+
+  {
+    GString *deep = g_string_new ("44{\"message\":\"deep\",\"data\":");
+
+    append_nested (deep, SIO_MAX_JSON_DEPTH, "[", "1", "]");
+    g_string_append_c (deep, '}');
+    decode_ok (deep->str, &packet);
+    message = sio_packet_dup_error_message (&packet);
+    g_assert_cmpstr (message, ==, deep->str + 2);
+    g_free (message);
+    sio_packet_clear (&packet);
+    g_string_free (deep, TRUE);
+  }
 
   /* Socket.IO v4 servers sent a bare string */
   decode_ok ("44\"Invalid namespace\"", &packet);
@@ -413,19 +439,6 @@ test_decode_event_names (void)
   /* socket.io-parser accepts numbers: the name is the number's text */
   check_event ("42[7,\"x\"]", "7", "[\"x\"]");
   check_event ("42[-1.5e+3]", "-1.5e+3", "[]");
-}
-
-static void
-append_nested (GString * out, guint depth, const gchar * open,
-    const gchar * inner, const gchar * close)
-{
-  guint i;
-
-  for (i = 0; i < depth; i++)
-    g_string_append (out, open);
-  g_string_append (out, inner);
-  for (i = 0; i < depth; i++)
-    g_string_append (out, close);
 }
 
 /* Valid JSON is accepted however deep; the scan is iterative. */
