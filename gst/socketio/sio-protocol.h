@@ -169,7 +169,8 @@ const gchar *sio_packet_get_event_name (const SioPacket * packet);
 gchar *sio_packet_dup_args_json (const SioPacket * packet);
 
 /* The message of a CONNECT_ERROR packet: the "message" of a v5 object or
- * a v4 string; the payload's own text when it has neither. */
+ * a v4 string; the payload's own text when it has neither, or is too deep
+ * (SIO_MAX_JSON_DEPTH) or odd (lone surrogates) for json-glib. */
 gchar *sio_packet_dup_error_message (const SioPacket * packet);
 
 /* TRUE if @nsp is a namespace a client may join: "/" or "/name" with no

@@ -218,6 +218,19 @@ test_encode_events (void)
 }
 
 static void
+append_nested (GString * out, guint depth, const gchar * open,
+    const gchar * inner, const gchar * close)
+{
+  guint i;
+
+  for (i = 0; i < depth; i++)
+    g_string_append (out, open);
+  g_string_append (out, inner);
+  for (i = 0; i < depth; i++)
+    g_string_append (out, close);
+}
+
+static void
 test_decode_connect_replies (void)
 {
   SioPacket packet;
@@ -256,6 +269,19 @@ test_decode_connect_replies (void)
   g_assert_cmpstr (message, ==, "{\"message\":\"\\ud800\"}");
   g_free (message);
   sio_packet_clear (&packet);
+
+  {
+    GString *deep = g_string_new ("44{\"message\":\"deep\",\"data\":");
+
+    append_nested (deep, SIO_MAX_JSON_DEPTH, "[", "1", "]");
+    g_string_append_c (deep, '}');
+    decode_ok (deep->str, &packet);
+    message = sio_packet_dup_error_message (&packet);
+    g_assert_cmpstr (message, ==, deep->str + 2);
+    g_free (message);
+    sio_packet_clear (&packet);
+    g_string_free (deep, TRUE);
+  }
 
   /* Socket.IO v4 servers sent a bare string */
   decode_ok ("44\"Invalid namespace\"", &packet);
@@ -415,19 +441,6 @@ test_decode_event_names (void)
   /* socket.io-parser accepts numbers: the name is the number's text */
   check_event ("42[7,\"x\"]", "7", "[\"x\"]");
   check_event ("42[-1.5e+3]", "-1.5e+3", "[]");
-}
-
-static void
-append_nested (GString * out, guint depth, const gchar * open,
-    const gchar * inner, const gchar * close)
-{
-  guint i;
-
-  for (i = 0; i < depth; i++)
-    g_string_append (out, open);
-  g_string_append (out, inner);
-  for (i = 0; i < depth; i++)
-    g_string_append (out, close);
 }
 
 /* Valid JSON is accepted however deep; the scan is iterative. */
@@ -629,7 +642,9 @@ test_decode_large_event_memory (void)
       "%" G_GINT64_FORMAT " KiB, the arguments' text by %" G_GINT64_FORMAT
       " KiB", wire->len, decode_kb, args_kb);
   g_assert_cmpint (decode_kb, <, 1024);
-  g_assert_cmpint (args_kb, <, (gint64) (wire->len / 1024) + 1024);
+  /* one copy; under two leaves room for valgrind's own bookkeeping, and a
+   * tree of the values would take many times the text */
+  g_assert_cmpint (args_kb, <, (gint64) (2 * wire->len / 1024));
   g_string_free (wire, TRUE);
 }
 

@@ -24,7 +24,8 @@
  *   'j'  sio_json_is_object()
  *   'n'  sio_namespace_is_valid()
  * Any other byte picks one of these by its value, so mutations of the
- * first byte still land somewhere.
+ * first byte still land somewhere. Each seed in corpus/ starts with its
+ * byte, as its name does.
  *
  * Beyond what the sanitizers catch, it aborts when the decoders disagree
  * with themselves: an ack the fast path takes and the decoder refuses or
@@ -96,8 +97,8 @@ fuzz_packet (const gchar * text, gsize length)
   switch (packet.type) {
     case SIO_PACKET_EVENT:
     case SIO_PACKET_BINARY_EVENT:
-      check (packet.event_name != NULL &&
-          g_utf8_validate (packet.event_name, -1, NULL),
+      check (sio_packet_get_event_name (&packet) != NULL &&
+          g_utf8_validate (sio_packet_get_event_name (&packet), -1, NULL),
           "an event name that is not UTF-8");
       /* fall through */
     case SIO_PACKET_ACK:
