@@ -393,6 +393,20 @@ log_attach (GstHarness * h, Log * log)
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, log_cb, log, NULL);
 }
 
+/* A harness whose log sees everything, the first caps and segment too:
+ * ackqueue's task forwards them as soon as they come. */
+static GstHarness *
+setup_logged (Log * log)
+{
+  GstHarness *h = gst_harness_new ("ackqueue");
+
+  gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+      answer_ack_support, NULL, NULL);
+  log_attach (h, log);
+  gst_harness_set_src_caps_str (h, "application/x-test");
+  return h;
+}
+
 static void
 log_free (Log * log)
 {
@@ -1124,10 +1138,9 @@ GST_END_TEST;
  * before new data. */
 GST_START_TEST (test_replay_across_caps_change)
 {
-  GstHarness *h = setup (TRUE);
   Log log;
+  GstHarness *h = setup_logged (&log);
 
-  log_attach (h, &log);
   push_caps (h, 1);
   push_n (h, 0, 2);
   drain_buffers (h, 2);
@@ -1169,10 +1182,9 @@ GST_END_TEST;
  * first, as GStreamer orders sticky events. */
 GST_START_TEST (test_replay_across_segment_change)
 {
-  GstHarness *h = setup (TRUE);
   Log log;
+  GstHarness *h = setup_logged (&log);
 
-  log_attach (h, &log);
   push_n (h, 0, 2);
   drain_buffers (h, 2);
   push_segment (h, GST_SECOND);
