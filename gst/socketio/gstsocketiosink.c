@@ -1993,8 +1993,11 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
   g_object_class_install_property (gobject_class,
       PROP_MAX_RECONNECT_ATTEMPTS, g_param_spec_uint ("max-reconnect-attempts",
           "Max reconnect attempts",
-          "Failed reconnection attempts in a row before giving up with an "
-          "error; 0 tries forever", 0, G_MAXUINT,
+          "Reconnection attempts before giving up with an error, counted "
+          "since the last healthy connection (one that stayed up for "
+          "reconnect-delay-max, at least 1 s, with its acks answered), so a "
+          "server that fails right after every join is given up on too; 0 "
+          "tries forever", 0, G_MAXUINT,
           DEFAULT_MAX_RECONNECT_ATTEMPTS, flags));
 
   g_object_class_install_property (gobject_class, PROP_DISCONNECTED_POLICY,
