@@ -483,8 +483,13 @@ static gboolean
 gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
 {
   SioClient *client = ((GateSource *) source)->client;
+  SioWebSocket *ws = client->ws;
   guint emits = 0;
 
+  if (ws == NULL)
+    return G_SOURCE_CONTINUE;
+  /* the batch goes out in one write */
+  sio_websocket_set_corked (ws, TRUE);
   while (emits < GATE_MAX_EMITS && gate_wanted (client)) {
     SioEmit *emit;
 
@@ -506,6 +511,8 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
     write_one_emit (client, emit);
     emits++;
   }
+  /* still alive: a connection that fails is only freed from the loop */
+  sio_websocket_set_corked (ws, FALSE);
   return G_SOURCE_CONTINUE;
 }
 

@@ -132,6 +132,7 @@ struct _SioWebSocket
   Buffer out;
   gsize request_bytes_unsent;   /* the GET is not counted as written */
   gboolean above_low_water;
+  gboolean corked;              /* sends append only: one write later */
   guint32 mask_state;
   guint64 pong_end;             /* bytes_written once our last pong is out */
 
@@ -1330,12 +1331,31 @@ sio_websocket_send (SioWebSocket * ws, gboolean binary, const guint8 * data,
   if (!is_open (ws))
     return FALSE;
   append_frame (ws, binary ? OPCODE_BINARY : OPCODE_TEXT, data, length);
+  if (ws->corked)
+    return TRUE;
   if (!write_pending (ws, &error)) {
     finish_later (ws, error);
     return TRUE;
   }
   ws->above_low_water = buffer_length (&ws->out) > ws->low_water;
   return TRUE;
+}
+
+void
+sio_websocket_set_corked (SioWebSocket * ws, gboolean corked)
+{
+  GError *error = NULL;
+
+  g_return_if_fail (ws != NULL);
+
+  ws->corked = corked;
+  if (corked || !is_open (ws))
+    return;
+  if (!write_pending (ws, &error)) {
+    finish_later (ws, error);
+    return;
+  }
+  ws->above_low_water = buffer_length (&ws->out) > ws->low_water;
 }
 
 gsize

@@ -127,6 +127,11 @@ SioWebSocket *sio_websocket_connect (const SioWebSocketConfig * config,
 gboolean sio_websocket_send (SioWebSocket * ws, gboolean binary,
     const guint8 * data, gsize length);
 
+/* While corked, sio_websocket_send() only appends its frame; uncorking
+ * writes everything appended meanwhile at once: several frames in one
+ * system call. Control frames are not held back by it. */
+void sio_websocket_set_corked (SioWebSocket * ws, gboolean corked);
+
 /* Bytes queued that the socket has not taken yet: what was sent, plus at
  * most one pong and our close frame (pings that arrive while a pong is
  * still queued are not answered). */
