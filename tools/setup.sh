@@ -17,7 +17,7 @@ packages=(
   libsoup-3.0-dev libjson-glib-dev glib-networking
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-pulseaudio pulseaudio
-  python3 python3-socketio python3-aiohttp
+  python3 python3-socketio python3-aiohttp python3-flask-socketio
   valgrind procps indent openssl
   # tests/fuzz/run-fuzz.sh: clang-14's libFuzzer is in libclang-rt-14-dev
   clang libclang-rt-14-dev

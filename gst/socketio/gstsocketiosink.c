@@ -261,7 +261,7 @@ build_engineio_url (const gchar * location, GError ** error)
 
   authority = g_uri_join (G_URI_FLAGS_ENCODED, NULL, NULL,
       g_uri_get_host (uri), g_uri_get_port (uri), "", NULL, NULL);
-  url = g_strdup_printf ("%s:%s%s%s?%s%sEIO=4&transport=websocket",
+  url = g_strdup_printf ("%s:%s%s%s?%s%sEIO=4",
       http_scheme, authority, path, g_str_has_suffix (path, "/") ? "" : "/",
       query ? query : "", query ? "&" : "");
   g_free (authority);
@@ -283,6 +283,10 @@ post_connection_error (GstSocketIoSink * self, const GError * error)
 
   switch ((SioClientError) error->code) {
     case SIO_CLIENT_ERROR_CONNECT_FAILED:
+    case SIO_CLIENT_ERROR_TLS:
+    case SIO_CLIENT_ERROR_HTTP_STATUS:
+    case SIO_CLIENT_ERROR_WEBSOCKET_REFUSED:
+    case SIO_CLIENT_ERROR_PROXY:
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
           (_("Could not connect to the Socket.IO server at %s. Check the "
                   "location property and that the server is running."),

@@ -84,7 +84,6 @@ struct _SioClient
   gchar *display_url;           /* for logs and errors: no query, no user */
   gsize max_incoming_message;
   gchar *nsp;
-  gchar *auth_json;
   guint connect_timeout_ms;
   guint ack_timeout_ms;
   gboolean reconnect;
@@ -131,6 +130,12 @@ struct _SioClient
   gint state;                   /* atomic SioClientState */
   gsize max_payload;            /* atomic */
   gsize bytes_written;          /* atomic */
+  gchar *auth_json;             /* under lock: set_auth() replaces it */
+  const gchar *transport_name;  /* atomic pointer to a static string */
+
+  /* about the last failed attempt; network thread */
+  guint failed_http_status;
+  GTlsCertificateFlags failed_tls_errors;
 };
 
 G_DEFINE_QUARK (sio - client - error - quark, sio_client_error);
@@ -524,8 +529,10 @@ static void
 send_connect (SioClient * client)
 {
   g_string_truncate (client->scratch, 0);
+  g_mutex_lock (&client->lock);
   sio_packet_encode (client->scratch, SIO_PACKET_CONNECT, client->nsp, 0, -1,
       client->auth_json);
+  g_mutex_unlock (&client->lock);
   send_text (client, client->scratch->str);
 }
 
@@ -874,8 +881,9 @@ static void
 start_connect (SioClient * client)
 {
   SioWebSocketConfig config = { 0 };
+  gchar *url = g_strconcat (client->url, "&transport=websocket", NULL);
 
-  config.url = client->url;
+  config.url = url;
   config.max_incoming_message = client->max_incoming_message;
   /* the connect deadline (on_tick) bounds the handshake */
   config.handshake_timeout_ms = 0;
@@ -889,6 +897,7 @@ start_connect (SioClient * client)
   /* redirects are never followed: they could lead from TLS to plain
    * text, or to another host, with the auth token and the audio */
   client->ws = sio_websocket_connect (&config, &ws_callbacks, client);
+  g_free (url);
 }
 
 static gboolean
@@ -1198,6 +1207,33 @@ sio_url_for_display (const gchar * url)
       g_uri_get_query (uri) ? "..." : NULL, NULL);
   g_uri_unref (uri);
   return shown;
+}
+
+void
+sio_client_set_auth (SioClient * client, const gchar * auth_json)
+{
+  g_mutex_lock (&client->lock);
+  g_free (client->auth_json);
+  client->auth_json = g_strdup (auth_json);
+  g_mutex_unlock (&client->lock);
+}
+
+guint
+sio_client_get_http_status (SioClient * client)
+{
+  return client->failed_http_status;
+}
+
+GTlsCertificateFlags
+sio_client_get_tls_errors (SioClient * client)
+{
+  return client->failed_tls_errors;
+}
+
+const gchar *
+sio_client_get_transport_name (SioClient * client)
+{
+  return g_atomic_pointer_get (&client->transport_name);
 }
 
 guint64

@@ -7,17 +7,18 @@
  * version 2.1 of the License, or (at your option) any later version.
  */
 
-/* A Socket.IO v5 client connection over an Engine.IO v4 WebSocket.
+/* A Socket.IO v5 client connection over Engine.IO v4: WebSocket, HTTP
+ * long-polling, or polling upgraded to WebSocket.
  *
  * The client owns one network thread with its own GMainContext; that
- * thread owns the WebSocket (sio-websocket.h), every timer and all state
- * not marked otherwise, answers server pings whatever the caller's thread
- * is doing, and calls the callbacks below. Nothing in it blocks. Callers
- * hand over emits from any thread with sio_client_emit() (the outgoing
- * queue is under the client's lock, which is never held while calling
- * back); they go to the WebSocket only while fewer than GATE_MAX_BYTES
- * wait in its output buffer, so memory is bounded by what the caller
- * hands over.
+ * thread owns the transport (sio-websocket.h, sio-polling.h), every timer
+ * and all state not marked otherwise, answers server pings whatever the
+ * caller's thread is doing, and calls the callbacks below. Nothing in it
+ * blocks. Callers hand over emits from any thread with sio_client_emit()
+ * (the outgoing queue is under the client's lock, which is never held
+ * while calling back); they go to the transport only while fewer than
+ * GATE_MAX_BYTES wait in its output, so memory is bounded by what the
+ * caller hands over, on every transport.
  *
  * Kept apart from the element so the element stays GStreamer glue. */
 
@@ -25,6 +26,7 @@
 #define __SIO_CLIENT_H__
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 
 G_BEGIN_DECLS typedef struct _SioClient SioClient;
 
@@ -42,12 +44,27 @@ typedef enum
 
 const gchar *sio_client_state_get_name (SioClientState state);
 
+/* Which Engine.IO transports to use. */
+typedef enum
+{
+  /* WebSocket; when the server refuses the WebSocket handshake with an
+   * HTTP error other than a redirect, 401, 403, 404 or 407 (a server that
+   * offers long-polling only), long-polling instead, upgraded if the
+   * server offers it, for the rest of the client's life */
+  SIO_TRANSPORTS_AUTO,
+  SIO_TRANSPORTS_WEBSOCKET,     /* WebSocket only */
+  SIO_TRANSPORTS_POLLING,       /* HTTP long-polling only */
+  /* long-polling, then the upgrade to WebSocket when the server offers it
+   * (socket.io-client's default); polling goes on if the upgrade fails */
+  SIO_TRANSPORTS_POLLING_UPGRADE,
+} SioTransports;
+
 #define SIO_CLIENT_ERROR (sio_client_error_quark ())
 GQuark sio_client_error_quark (void);
 
 typedef enum
 {
-  /* no connection could be made (refused, unreachable, TLS, HTTP error) */
+  /* no connection could be made: refused, unreachable, name unknown */
   SIO_CLIENT_ERROR_CONNECT_FAILED,
   /* not connected to the namespace within the connect timeout */
   SIO_CLIENT_ERROR_CONNECT_TIMEOUT,
@@ -67,6 +84,19 @@ typedef enum
   SIO_CLIENT_ERROR_REDIRECTED,
   /* the server sent a message larger than max_incoming_message */
   SIO_CLIENT_ERROR_MESSAGE_TOO_BIG,
+  /* TLS failed; sio_client_get_tls_errors() has the server certificate's
+   * problems (0 when the failure was another, e.g. a client certificate
+   * the server wanted) */
+  SIO_CLIENT_ERROR_TLS,
+  /* the server answered an HTTP request (the WebSocket handshake or a
+   * polling request) with an error status: sio_client_get_http_status() */
+  SIO_CLIENT_ERROR_HTTP_STATUS,
+  /* the server does not accept WebSocket (transports websocket only):
+   * its HTTP status, if any, in sio_client_get_http_status() */
+  SIO_CLIENT_ERROR_WEBSOCKET_REFUSED,
+  /* the proxy refused the connection or the credentials (HTTP 407 in
+   * sio_client_get_http_status() when it said so) */
+  SIO_CLIENT_ERROR_PROXY,
 } SioClientError;
 
 typedef enum
@@ -96,7 +126,9 @@ typedef struct
 
 typedef struct
 {
-  /* http, https, ws or wss URL of the Engine.IO endpoint, path included */
+  /* http, https, ws or wss URL of the Engine.IO endpoint, path included,
+   * with the query the server needs, EIO=4 among it; the client adds
+   * transport= and sid= itself */
   const gchar *url;
   /* the same URL safe to show: no query, no user info (logs, errors) */
   const gchar *display_url;
@@ -115,6 +147,32 @@ typedef struct
   /* the largest WebSocket message accepted from the server; a larger one
    * ends the connection with SIO_CLIENT_ERROR_MESSAGE_TOO_BIG */
   gsize max_incoming_message;
+  /* also retry (with the reconnection backoff, counting towards
+   * max_reconnect_attempts) when the very first connection fails: for a
+   * server that is not up yet. Ignored unless @reconnect. */
+  gboolean retry_first_connection;
+
+  SioTransports transports;
+  /* Sent on every HTTP request and on the WebSocket handshake. */
+  const gchar *const *extra_headers;    /* NULL, or name, value, ..., NULL */
+  const gchar *user_agent;      /* NULL: "gst-socketio" */
+  const gchar *const *cookies;  /* NULL, or "name=value" strings */
+  /* Cookies the server sets (e.g. a load balancer's affinity cookie) are
+   * kept here and sent back on every request and reconnection; NULL keeps
+   * none. The caller keeps it across clients; only the network thread uses
+   * it while the client lives. */
+  SoupCookieJar *cookie_jar;
+  GTlsDatabase *tls_database;   /* NULL: the system's default */
+  GTlsInteraction *tls_interaction;     /* NULL, or for client certificates */
+  gboolean tls_accept_invalid;  /* UNSAFE: any server certificate */
+  /* an http:// (or https://, socks5://) proxy URI, no user info; NULL:
+   * the environment's (g_proxy_resolver_get_default ()). Plain http goes
+   * through it as proxied HTTP requests, https and WebSocket through an
+   * HTTP CONNECT tunnel. */
+  const gchar *proxy;
+  /* credentials for the proxy, NULL for none */
+  const gchar *proxy_id;
+  const gchar *proxy_pw;
 } SioClientConfig;
 
 /* Registers and initializes, in the calling thread, the GIO and libsoup
@@ -151,10 +209,25 @@ void sio_client_free (SioClient * client);
  * logs, errors and messages may show of a location. Free with g_free(). */
 gchar *sio_url_for_display (const gchar * url);
 
+/* Replaces the auth object (NULL: none) for the next namespace CONNECT,
+ * i.e. the next (re)connection; any thread. */
+void sio_client_set_auth (SioClient * client, const gchar * auth_json);
+
+/* About the error state_changed() reports, valid during that call: the
+ * HTTP status that ended the attempt (0 if none), the TLS problems of the
+ * server certificate (0 if none). */
+guint sio_client_get_http_status (SioClient * client);
+GTlsCertificateFlags sio_client_get_tls_errors (SioClient * client);
+
+/* The transport in use: "websocket", "polling", or NULL when none is
+ * open; any thread. */
+const gchar *sio_client_get_transport_name (SioClient * client);
+
 /* The server's maxPayload, 0 until known or when the server has none. */
 guint64 sio_client_get_max_payload (SioClient * client);
 
-/* Bytes handed to the socket: WebSocket payloads, text and binary. */
+/* Bytes handed to the transport: WebSocket payloads, text and binary, or
+ * polling request bodies. */
 guint64 sio_client_get_bytes_written (SioClient * client);
 
 G_END_DECLS
