@@ -23,12 +23,7 @@
 
 #include <string.h>
 
-#include <gst/gst.h>
-
 #include "sio-polling.h"
-
-GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
-#define GST_CAT_DEFAULT gst_socketio_sink_debug
 
 #define RECORD_SEPARATOR '\x1e'
 #define DEFAULT_MAX_RESPONSE_BODY (16 * 1024 * 1024)
@@ -176,7 +171,7 @@ fail (SioPolling * polling, GError * error)
     g_clear_error (&error);
     return;
   }
-  GST_DEBUG ("polling ends: %s", error ? error->message : "cleanly");
+  g_debug ("polling ends: %s", error ? error->message : "cleanly");
   polling->finished = TRUE;
   polling->report_error = error;
   g_cancellable_cancel (polling->cancellable);
