@@ -7,6 +7,7 @@
 //                  [--no-ack] [--max-payload BYTES] [--event audio_data]
 //                  [--payload-key audio_data] [--ping-interval MS]
 //                  [--ping-timeout MS] [--ignore-stdin]
+//                  [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]]
 //
 // Prints exactly one line "LISTENING <port>" once it accepts connections.
 // On SIGTERM/SIGINT prints one line "STATS <json>" (the /control/stats
@@ -28,14 +29,15 @@
 //   /control/reset       zero counters and hash
 'use strict';
 
-const http = require('http');
 const crypto = require('crypto');
 const { Server } = require('socket.io');
 const { parseArgs, run } = require('./lifecycle');
+const reach = require('./reach');
 
 const USAGE = 'usage: node server.js [--host H] [--port P] [--token T] ' +
   '[--ack-delay-ms N] [--no-ack] [--max-payload BYTES] [--event NAME] ' +
-  '[--payload-key KEY] [--ping-interval MS] [--ping-timeout MS] [--ignore-stdin]';
+  '[--payload-key KEY] [--ping-interval MS] [--ping-timeout MS] [--ignore-stdin] ' +
+  reach.usage;
 
 const opts = parseArgs('server.js', process.argv, {
   host: '127.0.0.1',
@@ -49,6 +51,7 @@ const opts = parseArgs('server.js', process.argv, {
   pingInterval: 25000,
   pingTimeout: 20000,
   ignoreStdin: false,
+  ...reach.defaults,
 }, {
   '--host': ['host', 'string'],
   '--port': ['port', 'int'],
@@ -61,6 +64,7 @@ const opts = parseArgs('server.js', process.argv, {
   '--ping-interval': ['pingInterval', 'int'],
   '--ping-timeout': ['pingTimeout', 'int'],
   '--ignore-stdin': ['ignoreStdin', true],
+  ...reach.spec,
 }, USAGE);
 const config = { ackDelayMs: opts.ackDelayMs, ack: opts.ack };
 
@@ -228,7 +232,8 @@ function onAudio(socket, args) {
 
 // --- Socket.IO ---------------------------------------------------------------
 
-const httpServer = http.createServer(onControl);
+const httpServer = reach.createServer('server.js', opts, onControl);
+const requestLog = reach.recordRequests(httpServer, '/socket.io/');
 const io = new Server(httpServer, {
   transports: ['polling', 'websocket'],
   maxHttpBufferSize: opts.maxPayload,
@@ -294,6 +299,7 @@ function reply(res, code, obj) {
 function snapshot() {
   return {
     ...stats,
+    ...requestLog.snapshot(),
     connected: sockets.size,
     pending: pending.size,
     sha256: hash.copy().digest('hex'),
@@ -358,6 +364,7 @@ function onControl(req, res) {
     }
     case '/control/reset':
       resetStats();
+      requestLog.reset();
       return reply(res, 200, { ok: true });
     default:
       return reply(res, 404, { error: 'not found' });
