@@ -342,15 +342,22 @@ status_error (SioPolling * polling, SoupMessage * msg)
       soup_message_get_reason_phrase (msg) : "");
 }
 
+/* Padded base64, as Engine.IO servers write it: whole groups of four,
+ * '=' only at the end. GLib's decoder takes anything else without a word,
+ * dropping a truncated tail or skipping '=' inside. */
 static gboolean
 base64_is_valid (const gchar * text, gsize length)
 {
-  gsize i;
+  gsize i, data = length;
 
-  for (i = 0; i < length; i++) {
+  if (length % 4 != 0)
+    return FALSE;
+  while (data > 0 && length - data < 2 && text[data - 1] == '=')
+    data--;
+  for (i = 0; i < data; i++) {
     gchar c = text[i];
 
-    if (!g_ascii_isalnum (c) && c != '+' && c != '/' && c != '=')
+    if (!g_ascii_isalnum (c) && c != '+' && c != '/')
       return FALSE;
   }
   return TRUE;

@@ -806,6 +806,12 @@ static const BadPayload bad_payloads[] = {
   {"leading-separator", "\x1e" OPEN_PACKET, sizeof (OPEN_PACKET)},
   {"base64-bad-character", "b AQID", 6},
   {"base64-bad-character-2", "bAQ*D", 5},
+  {"base64-truncated", "bAQIDB", 6},
+  {"base64-lone-character", "bA", 2},
+  {"base64-unpadded", "bAQ", 3},
+  {"base64-padding-inside", "bAQ==AQID", 9},
+  {"base64-too-much-padding", "bAQ===", 6},
+  {"base64-only-padding", "b====", 5},
   {"not-utf8", "4\xff\xfe", 3},
   {"not-utf8-overlong", "4\xc0\xaf", 3},
   {"not-utf8-surrogate", "4\xed\xa0\x80", 4},
@@ -819,6 +825,24 @@ test_bad_payload (Fixture * f, gconstpointer data)
 
   client_open_on (&f->server, &f->client, &f->config, &reply);
   wait_closed_with (&f->client, SIO_POLLING_ERROR_PROTOCOL);
+}
+
+/* Every padded form decodes, and an empty binary packet is one. */
+static void
+test_base64_padded (Fixture * f, gconstpointer data)
+{
+  static const Reply reply = { REPLY_NOW, 200,
+    "bAQ==\x1e" "bAQI=\x1e" "b\x1e" "b+/8=", -1
+  };
+
+  client_open_on (&f->server, &f->client, &f->config, &reply);
+  WAIT_UNTIL (f->client.packets->len == 4 || f->client.closed, WAIT_MS);
+  g_assert_false (f->client.closed);
+  g_assert_cmpuint (f->client.packets->len, ==, 4);
+  assert_packet (&f->client, 0, TRUE, "\x01", 1);
+  assert_packet (&f->client, 1, TRUE, "\x01\x02", 2);
+  assert_packet (&f->client, 2, TRUE, "", 0);
+  assert_packet (&f->client, 3, TRUE, "\xfb\xff", 2);
 }
 
 /* The same checks on a later long poll, and the packets before the bad
@@ -1227,6 +1251,7 @@ main (int argc, char **argv)
         test_bad_payload, fixture_teardown);
     g_free (path);
   }
+  ADD ("/polling/base64-padded", test_base64_padded);
   ADD ("/polling/bad-payload-later", test_bad_payload_later);
   ADD ("/polling/http-404", test_http_404);
   ADD ("/polling/post-refused", test_post_refused);
