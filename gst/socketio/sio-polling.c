@@ -672,7 +672,9 @@ sio_polling_start (SioPolling * polling, const gchar * sid, gsize max_payload)
   g_free (escaped);
   if (max_payload > 0)
     polling->max_payload = MAX (max_payload, 64);
-  /* the handshake GET is still being delivered: it starts the next */
+  /* called from packet() while the handshake is delivered, or later from
+   * the main loop: either way no GET is in flight and the poll starts */
+  start_get (polling);
   maybe_post (polling);
 }
 

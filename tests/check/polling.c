@@ -477,6 +477,31 @@ test_handshake (Fixture * f, gconstpointer data)
 
 }
 
+/* sio_polling_start() called after packet() returned, from the main
+ * loop, starts the long poll too. */
+static gboolean
+start_from_idle (gpointer user_data)
+{
+  Client *client = user_data;
+
+  sio_polling_start (client->polling, SID, 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_start_later (Fixture * f, gconstpointer data)
+{
+  client_open_on (&f->server, &f->client, &f->config, &reply_open);
+  WAIT_UNTIL (f->client.packets->len == 1, WAIT_MS);
+  g_assert_cmpuint (f->client.packets->len, ==, 1);
+  WAIT_UNTIL (FALSE, 30);
+  g_idle_add (start_from_idle, &f->client);
+  WAIT_UNTIL (f->server.seen->len == 2, WAIT_MS);
+  g_assert_cmpuint (f->server.seen->len, ==, 2);
+  g_assert_cmpstr (server_seen (&f->server, 1)->method, ==, "GET");
+  g_assert_cmpstr (server_seen (&f->server, 1)->sid, ==, SID);
+}
+
 static void
 test_corked_batch (Fixture * f, gconstpointer data)
 {
@@ -583,7 +608,6 @@ test_max_payload (Fixture * f, gconstpointer data)
 static void
 test_pending (Fixture * f, gconstpointer data)
 {
-
   open_session (&f->server, &f->client, &f->config, 0);
   g_queue_push_tail (&f->server.posts, (gpointer) & reply_hold);
   g_queue_push_tail (&f->server.posts, (gpointer) & reply_hold);
@@ -1076,7 +1100,6 @@ test_pause_resume (Fixture * f, gconstpointer data)
 static void
 test_close_flushes (Fixture * f, gconstpointer data)
 {
-
   open_session (&f->server, &f->client, &f->config, 0);
   sio_polling_set_corked (f->client.polling, TRUE);
   send_text (&f->client, "42[\"last\"]");
@@ -1096,7 +1119,6 @@ test_close_flushes (Fixture * f, gconstpointer data)
 static void
 test_close_idle (Fixture * f, gconstpointer data)
 {
-
   open_session (&f->server, &f->client, &f->config, 0);
   sio_polling_close (f->client.polling);
   g_assert_false (f->client.closed);
@@ -1235,6 +1257,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   ADD ("/polling/handshake", test_handshake);
+  ADD ("/polling/start-later", test_start_later);
   ADD ("/polling/corked-batch", test_corked_batch);
   ADD ("/polling/max-payload", test_max_payload);
   ADD ("/polling/pending", test_pending);
