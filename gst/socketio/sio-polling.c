@@ -75,6 +75,7 @@ struct _SioPolling
   gboolean paused_reported;
   gboolean closing;
   gboolean finished;            /* closed() reported or due */
+  gboolean closed_reported;
   GSource *pending_report;      /* an idle for paused() or closed() */
   GError *report_error;
   GSource *close_timer;
@@ -136,11 +137,13 @@ report_from_idle (gpointer user_data)
   SioPolling *polling = user_data;
 
   g_clear_pointer (&polling->pending_report, g_source_unref);
-  if (polling->dead)
+  /* closed() is the last call, even if pause() asks for a report after */
+  if (polling->dead || polling->closed_reported)
     return G_SOURCE_REMOVE;
   if (polling->finished) {
     GError *error = polling->report_error;
 
+    polling->closed_reported = TRUE;
     polling->report_error = NULL;
     polling->callbacks.closed (polling, error, polling->user_data);
     g_clear_error (&error);

@@ -1128,6 +1128,24 @@ test_close_idle (Fixture * f, gconstpointer data)
   g_assert_cmpuint (f->server.seen->len, ==, 2);
 }
 
+/* closed() is called once, whatever is called after it. */
+static void
+test_pause_after_closed (Fixture * f, gconstpointer data)
+{
+  static const Reply not_found = { REPLY_NOW, 404, "", -1 };
+
+  client_open_on (&f->server, &f->client, &f->config, &not_found);
+  wait_closed_with (&f->client, SIO_POLLING_ERROR_HTTP_STATUS);
+  /* on_closed() fails on a second call */
+  sio_polling_pause (f->client.polling);
+  sio_polling_resume (f->client.polling);
+  sio_polling_send (f->client.polling, FALSE, (const guint8 *) "4", 1);
+  sio_polling_close (f->client.polling);
+  WAIT_UNTIL (FALSE, 30);
+  g_assert_cmpuint (f->client.paused, ==, 0);
+  g_assert_cmpuint (f->server.seen->len, ==, 1);
+}
+
 /* A server that never answers the POST: closed(NULL) after the bound. */
 static void
 test_close_bounded (Fixture * f, gconstpointer data)
@@ -1285,6 +1303,7 @@ main (int argc, char **argv)
   ADD ("/polling/pause-resume", test_pause_resume);
   ADD ("/polling/close-flushes", test_close_flushes);
   ADD ("/polling/close-idle", test_close_idle);
+  ADD ("/polling/pause-after-closed", test_pause_after_closed);
   ADD ("/polling/close-bounded", test_close_bounded);
   ADD ("/polling/free-in-flight", test_free_in_flight);
   ADD ("/polling/free-in-packet", test_free_in_packet);
