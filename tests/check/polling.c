@@ -869,6 +869,23 @@ test_base64_padded (Fixture * f, gconstpointer data)
   assert_packet (&f->client, 3, TRUE, "\xfb\xff", 2);
 }
 
+/* The connection cut in the middle of a body. */
+static void
+test_cut_mid_body (Fixture * f, gconstpointer data)
+{
+  static const Reply partial = { REPLY_PARTIAL, 200, "4abc", -1,
+    .announced = 1000
+  };
+
+  client_open_on (&f->server, &f->client, &f->config, &partial);
+  wait_requests (&f->server, 1);
+  WAIT_UNTIL (FALSE, 30);
+  g_assert_false (f->client.closed);
+  soup_server_disconnect (f->server.server);
+  wait_closed_with (&f->client, SIO_POLLING_ERROR_CONNECTION_LOST);
+  g_assert_cmpuint (f->client.packets->len, ==, 0);
+}
+
 /* The same checks on a later long poll, and the packets before the bad
  * one delivered. */
 static void
@@ -1026,6 +1043,8 @@ test_pause_take_queued (Fixture * f, gconstpointer data)
   g_queue_push_tail (&f->server.posts, (gpointer) & reply_hold);
   send_text (&f->client, "40");
   wait_requests (&f->server, 3);
+  /* queued behind the POST in flight */
+  send_text (&f->client, "42[\"before\"]");
 
   sio_polling_pause (f->client.polling);
   send_text (&f->client, "42[\"a\"]");
@@ -1047,7 +1066,8 @@ test_pause_take_queued (Fixture * f, gconstpointer data)
   g_assert_cmpuint (f->client.paused, ==, 1);
 
   sio_polling_take_queued (f->client.polling, collect_queued, taken);
-  g_assert_cmpstr (taken->str, ==, "text:42[\"a\"],bin:raw,text:42[\"b\"]");
+  g_assert_cmpstr (taken->str, ==, "text:42[\"before\"],text:42[\"a\"],"
+      "bin:raw,text:42[\"b\"]");
   g_assert_cmpuint (sio_polling_get_pending (f->client.polling), ==, 0);
   g_string_truncate (taken, 0);
   sio_polling_take_queued (f->client.polling, collect_queued, taken);
@@ -1294,6 +1314,7 @@ main (int argc, char **argv)
   }
   ADD ("/polling/base64-padded", test_base64_padded);
   ADD ("/polling/bad-payload-later", test_bad_payload_later);
+  ADD ("/polling/cut-mid-body", test_cut_mid_body);
   ADD ("/polling/http-404", test_http_404);
   ADD ("/polling/post-refused", test_post_refused);
   ADD ("/polling/http-302", test_http_302);
