@@ -13,7 +13,6 @@
  * recorded, then answered at once, held open as a long poll until the
  * test answers it, or never answered), a proxy and a TLS endpoint. */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <gio/gio.h>
