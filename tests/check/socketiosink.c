@@ -55,6 +55,7 @@ typedef struct
   /* fake_server_new_deferred(): bound, but refusing connections until
    * fake_server_serve() */
   GSocket *deferred;
+  GTlsCertificate *certificate; /* set: https on 127.0.0.1 */
 
   /* what was seen, under lock */
   GMutex lock;
@@ -186,7 +187,7 @@ fake_thread (gpointer user_data)
   gint64 deadline;
 
   g_main_context_push_thread_default (fake->context);
-  fake->server = soup_server_new (NULL, NULL);
+  fake->server = soup_server_new ("tls-certificate", fake->certificate, NULL);
   soup_server_add_websocket_handler (fake->server, "/socket.io", NULL, NULL,
       fake_on_websocket, fake, NULL);
   soup_server_add_handler (fake->server, "/moved", fake_redirect, fake, NULL);
@@ -203,8 +204,8 @@ fake_thread (gpointer user_data)
     g_mutex_unlock (&fake->lock);
     g_object_unref (address);
   } else {
-    soup_server_listen_local (fake->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY,
-        &error);
+    soup_server_listen_local (fake->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY |
+        (fake->certificate ? SOUP_SERVER_LISTEN_HTTPS : 0), &error);
     g_assert_no_error (error);
     uris = soup_server_get_uris (fake->server);
     g_mutex_lock (&fake->lock);
@@ -239,11 +240,13 @@ fake_thread (gpointer user_data)
 
 static FakeServer *
 fake_server_new_full (const gchar * connect_reply,
-    const gchar * const *after_join, gboolean ack, GSocket * deferred)
+    const gchar * const *after_join, gboolean ack, GSocket * deferred,
+    GTlsCertificate * certificate)
 {
   FakeServer *fake = g_new0 (FakeServer, 1);
 
   fake->deferred = deferred;
+  fake->certificate = certificate ? g_object_ref (certificate) : NULL;
 
   fake->connect_reply = connect_reply ? connect_reply :
       "40{\"sid\":\"fake-socket\"}";
@@ -261,7 +264,8 @@ fake_server_new_full (const gchar * connect_reply,
   while (fake->port == 0)
     g_cond_wait (&fake->cond, &fake->lock);
   g_mutex_unlock (&fake->lock);
-  fake->url = g_strdup_printf ("http://127.0.0.1:%u", fake->port);
+  fake->url = g_strdup_printf ("%s://127.0.0.1:%u",
+      fake->certificate ? "https" : "http", fake->port);
   return fake;
 }
 
@@ -269,7 +273,7 @@ static FakeServer *
 fake_server_new (const gchar * connect_reply,
     const gchar * const *after_join, gboolean ack)
 {
-  return fake_server_new_full (connect_reply, after_join, ack, NULL);
+  return fake_server_new_full (connect_reply, after_join, ack, NULL, NULL);
 }
 
 /* A server whose port is bound but refuses connections (bound, not
@@ -291,7 +295,7 @@ fake_server_new_deferred (void)
   g_assert_no_error (error);
   g_object_unref (address);
   g_object_unref (loopback);
-  return fake_server_new_full (NULL, NULL, TRUE, socket);
+  return fake_server_new_full (NULL, NULL, TRUE, socket, NULL);
 }
 
 static gboolean
@@ -346,6 +350,7 @@ fake_server_free (FakeServer * fake)
   g_ptr_array_unref (fake->texts);
   g_clear_pointer (&fake->handshake, soup_message_headers_unref);
   g_clear_object (&fake->deferred);
+  g_clear_object (&fake->certificate);
   g_mutex_clear (&fake->lock);
   g_cond_clear (&fake->cond);
   g_free (fake->url);
@@ -2149,6 +2154,125 @@ GST_START_TEST (test_retry_first_connection)
 
 GST_END_TEST;
 
+/* A self-signed certificate for @san (e.g. "IP:127.0.0.1"), made with
+ * openssl in @dir as NAME.pem and NAME.key; NULL without openssl. */
+static GTlsCertificate *
+make_self_signed (const gchar * dir, const gchar * name, const gchar * san)
+{
+  gchar *openssl = g_find_program_in_path ("openssl");
+  gchar *cert = g_strdup_printf ("%s/%s.pem", dir, name);
+  gchar *key = g_strdup_printf ("%s/%s.key", dir, name);
+  gchar *ext = g_strdup_printf ("subjectAltName=%s", san);
+  const gchar *argv[] = { openssl, "req", "-x509", "-newkey", "ec",
+    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+    "-out", cert, "-days", "2", "-subj", "/CN=sio-test", "-addext", ext, NULL
+  };
+  GTlsCertificate *certificate = NULL;
+  GError *error = NULL;
+  gint status = -1;
+
+  if (openssl && g_spawn_sync (NULL, (gchar **) argv, NULL,
+          G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+          NULL, NULL, &status, NULL) && g_spawn_check_wait_status (status,
+          NULL)) {
+    certificate = g_tls_certificate_new_from_files (cert, key, &error);
+    g_assert_no_error (error);
+  }
+  g_free (openssl);
+  g_free (cert);
+  g_free (key);
+  g_free (ext);
+  return certificate;
+}
+
+/* The error posted when connecting to @fake with @extra settings fails:
+ * its message must name @expected and its tls-errors hold @flag. */
+static void
+check_tls_error (FakeServer * fake, const gchar * extra,
+    GTlsCertificateFlags flag, const gchar * expected)
+{
+  GstHarness *h = harness_new (fake->url, extra);
+  const GstStructure *details = NULL;
+  GTlsCertificateFlags errors = 0;
+  GstMessage *msg;
+  GError *error = NULL;
+
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_ERROR);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (h->element),
+      5 * GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  gst_message_parse_error_details (msg, &details);
+  GST_INFO ("TLS: %s", error->message);
+  if (strstr (error->message, expected) == NULL)
+    g_error ("'%s' does not mention '%s'", error->message, expected);
+  g_assert_nonnull (details);
+  g_assert_true (gst_structure_get_flags (details, "tls-errors",
+          G_TYPE_TLS_CERTIFICATE_FLAGS, &errors));
+  g_assert_true (errors & flag);
+  g_error_free (error);
+  gst_message_unref (msg);
+  teardown (h);
+}
+
+/* wss with a certificate nobody trusts: refused with the message naming
+ * ssl-ca-file; trusted through ssl-ca-file; refused for a host name the
+ * certificate does not have (needs the client of the transport branch). */
+GST_START_TEST (test_tls_errors)
+{
+  gchar *dir = g_dir_make_tmp ("socketiosink-XXXXXX", NULL);
+  GTlsCertificate *good = make_self_signed (dir, "good", "IP:127.0.0.1");
+  GTlsCertificate *wrong = make_self_signed (dir, "wrong",
+      "DNS:wrong.example");
+  const gchar *files[] = { "good.pem", "good.key", "wrong.pem", "wrong.key" };
+  FakeServer *fake;
+  GstHarness *h;
+  gchar *extra;
+  guint i;
+
+  if (good == NULL) {
+    GST_WARNING ("no openssl: TLS not tested");
+    g_rmdir (dir);
+    g_free (dir);
+    return;
+  }
+
+  fake = fake_server_new_full (NULL, NULL, TRUE, NULL, good);
+  check_tls_error (fake, NULL, G_TLS_CERTIFICATE_UNKNOWN_CA, "ssl-ca-file");
+  check_tls_error (fake, "ssl-use-system-ca-file=false",
+      G_TLS_CERTIFICATE_UNKNOWN_CA, "ssl-ca-file");
+  extra = g_strdup_printf ("ssl-ca-file=%s/good.pem", dir);
+  h = harness_new (fake->url, extra);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-0[", 5 * GST_SECOND));
+  teardown (h);
+  g_free (extra);
+  fake_server_free (fake);
+
+  fake = fake_server_new_full (NULL, NULL, TRUE, NULL, wrong);
+  extra = g_strdup_printf ("ssl-ca-file=%s/wrong.pem", dir);
+  check_tls_error (fake, extra, G_TLS_CERTIFICATE_BAD_IDENTITY,
+      "host name 127.0.0.1");
+  g_free (extra);
+  fake_server_free (fake);
+
+  for (i = 0; i < G_N_ELEMENTS (files); i++) {
+    gchar *path = g_build_filename (dir, files[i], NULL);
+
+    g_remove (path);
+    g_free (path);
+  }
+  g_rmdir (dir);
+  g_free (dir);
+  g_object_unref (good);
+  g_object_unref (wrong);
+}
+
+GST_END_TEST;
+
 static Suite *
 socketiosink_suite (void)
 {
@@ -2193,6 +2317,7 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_headers_on_handshake);
   tcase_add_test (tc, test_handshake_errors);
   tcase_add_test (tc, test_retry_first_connection);
+  tcase_add_test (tc, test_tls_errors);
   return s;
 }
 
