@@ -2117,6 +2117,11 @@ resolve_connection_settings (GstSocketIoSink * self, gboolean announce)
     database = g_tls_file_database_new (path, &error);
     g_free (path);
     if (database == NULL) {
+      /* GIO's message is a sentence of its own */
+      gsize len = strlen (error->message);
+
+      if (len > 0 && error->message[len - 1] == '.')
+        error->message[len - 1] = '\0';
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
           (_("Could not load ssl-ca-file \"%s\": %s. It must be a readable "
                   "PEM file of CA certificates."), ca_file, error->message),
@@ -2156,6 +2161,7 @@ resolve_connection_settings (GstSocketIoSink * self, gboolean announce)
 failed:
   g_clear_object (&database);
   g_strfreev (headers);
+  g_free (normalized);
   g_free (ca_file);
   g_free (proxy);
   if (extra_headers)
