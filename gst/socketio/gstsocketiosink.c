@@ -2089,7 +2089,13 @@ resolve_connection_settings (GstSocketIoSink * self, gboolean announce)
   if (proxy && *proxy) {
     normalized = normalize_proxy (proxy, &problem);
     if (normalized == NULL) {
-      shown = sio_url_for_display (proxy);
+      /* with its scheme, or user:pw@host:port would parse as a scheme
+       * and a path, shown whole */
+      gchar *with_scheme = strstr (proxy, "://") ? g_strdup (proxy) :
+          g_strconcat ("http://", proxy, NULL);
+
+      shown = sio_url_for_display (with_scheme);
+      g_free (with_scheme);
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
           (_("Invalid proxy \"%s\": %s. Use a URI such as "
                   "http://proxy.example:3128 (http, https or socks5)."),
