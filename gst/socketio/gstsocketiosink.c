@@ -2175,6 +2175,19 @@ failed:
   return FALSE;
 }
 
+/* The location as messages may show it. Without "://",
+ * user:password@host parses as a scheme and a path and would be shown
+ * whole: only what follows the '@' is. */
+static gchar *
+location_for_display (const gchar * location)
+{
+  const gchar *at = location ? strrchr (location, '@') : NULL;
+
+  if (at && strstr (location, "://") == NULL)
+    return sio_url_for_display (at + 1);
+  return sio_url_for_display (location);
+}
+
 /* Checks what can be checked before connecting, so a bad setting fails
  * the NULL→READY change with a message that names it. No message shows
  * the location's query or the auth value: they may hold secrets. */
@@ -2186,7 +2199,7 @@ validate_settings (GstSocketIoSink * self, gboolean announce)
   const gchar *problem = NULL;
 
   GST_OBJECT_LOCK (self);
-  shown = sio_url_for_display (self->location);
+  shown = location_for_display (self->location);
   g_free (self->display_location);
   self->display_location = shown;
   url = build_engineio_url (self->location, &error);

@@ -1828,6 +1828,8 @@ GST_START_TEST (test_reach_bad_settings)
   check_bad_string ("proxy", "http://", "proxy");
   check_bad_string ("proxy", "http://user:SECRET@127.0.0.1:3128", "proxy-id");
   check_bad_string ("proxy", "user:SECRET@127.0.0.1:3128", "proxy-id");
+  /* the same typo in location */
+  check_bad_string ("location", "user:SECRET@127.0.0.1:1", "Invalid location");
   check_bad_string ("proxy", "http://127.0.0.1:3128/?token=SECRET", "proxy");
   check_bad_string ("proxy-pw", "SECRET", "proxy-id");
 }
