@@ -1307,6 +1307,7 @@ start_polling (SioClient * client)
   config.proxy_pw = client->proxy_pw;
   /* a binary message travels as base64 in a body with others */
   config.max_response_body = client->max_incoming_message / 3 * 4 + 65536;
+  config.max_packet = client->max_incoming_message;
   config.max_payload = DEFAULT_POLLING_MAX_PAYLOAD;
   client->polling = sio_polling_open (&config, &polling_callbacks, client);
   set_transport_name (client, "polling");

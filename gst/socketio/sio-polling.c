@@ -63,6 +63,7 @@ struct _SioPolling
   gchar *proxy_id;
   gchar *proxy_pw;
   gsize max_response_body;
+  gsize max_packet;
   gsize max_payload;
   GCancellable *cancellable;
   SioPollingCallbacks callbacks;
@@ -383,6 +384,11 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
     if (piece == 0) {
       fail (polling, g_error_new (SIO_POLLING_ERROR,
               SIO_POLLING_ERROR_PROTOCOL, "empty packet in a payload"));
+      return FALSE;
+    }
+    if ((text[0] == 'b' ? (piece - 1) / 4 * 3 : piece) > polling->max_packet) {
+      fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
+              "a packet over %" G_GSIZE_FORMAT " bytes", polling->max_packet));
       return FALSE;
     }
     if (text[0] == 'b') {
@@ -729,6 +735,7 @@ sio_polling_open (const SioPollingConfig * config,
   polling->proxy_pw = g_strdup (config->proxy_pw);
   polling->max_response_body = config->max_response_body ?
       config->max_response_body : DEFAULT_MAX_RESPONSE_BODY;
+  polling->max_packet = config->max_packet ? config->max_packet : G_MAXSIZE;
   polling->max_payload = MAX (config->max_payload, 64);
   polling->cancellable = g_cancellable_new ();
   polling->callbacks = *callbacks;
