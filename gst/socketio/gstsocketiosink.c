@@ -3097,8 +3097,10 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_PROXY_ID,
       g_param_spec_string ("proxy-id", "Proxy user id",
-          "User name for the proxy's authentication (with proxy-pw), for "
-          "the proxy property's or the environment's proxy", NULL, flags));
+          "User name for the authentication of the proxy property's proxy "
+          "(with proxy-pw); an environment proxy takes its credentials from "
+          "its own URI (http_proxy=http://user:password@host:port)", NULL,
+          flags));
 
   g_object_class_install_property (gobject_class, PROP_PROXY_PW,
       g_param_spec_string ("proxy-pw", "Proxy password",
