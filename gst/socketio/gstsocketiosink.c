@@ -3115,9 +3115,11 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
           "Keep retrying when the very first connection fails (a server not "
           "up yet: services started in any order), with the reconnection "
           "backoff (reconnect-delay, reconnect-delay-max) and counting "
-          "towards max-reconnect-attempts; rendering waits meanwhile. Needs "
-          "reconnect=true. false: a first connection that fails is an "
-          "error at once", DEFAULT_RETRY_FIRST_CONNECTION, flags));
+          "towards max-reconnect-attempts; rendering waits meanwhile. Only "
+          "refused or unreachable connections, timeouts and HTTP 5xx, 408 "
+          "and 429 are retried: TLS, proxy and other HTTP refusals stay "
+          "errors. Needs reconnect=true. false: a first connection that "
+          "fails is an error at once", DEFAULT_RETRY_FIRST_CONNECTION, flags));
 
   /**
    * GstSocketIoSink::server-event:
