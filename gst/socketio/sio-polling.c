@@ -43,6 +43,7 @@ typedef struct
   GInputStream *stream;
   GByteArray *body;
   gboolean is_post;
+  guint8 eof_probe;
 } Request;
 
 struct _SioPolling
@@ -53,6 +54,8 @@ struct _SioPolling
   SoupSession *session;
   gchar *url;                   /* ...EIO=4&transport=polling */
   gchar *session_url;           /* with &sid= once started */
+  GUri *uri;                    /* the two, parsed */
+  GUri *session_uri;
   gchar **extra_headers;
   gchar **cookies;
   SoupCookieJar *jar;
@@ -60,6 +63,7 @@ struct _SioPolling
   gchar *proxy_id;
   gchar *proxy_pw;
   gsize max_response_body;
+  gsize max_packet;
   gsize max_payload;
   GCancellable *cancellable;
   SioPollingCallbacks callbacks;
@@ -121,6 +125,10 @@ polling_unref (SioPolling * polling)
   g_free (polling->proxy_pw);
   g_free (polling->url);
   g_free (polling->session_url);
+  if (polling->uri)
+    g_uri_unref (polling->uri);
+  if (polling->session_uri)
+    g_uri_unref (polling->session_uri);
   g_free (polling);
 }
 
@@ -252,8 +260,8 @@ on_authenticate (SoupMessage * msg, SoupAuth * auth, gboolean retrying,
 static SoupMessage *
 new_message (SioPolling * polling, const gchar * method)
 {
-  SoupMessage *msg = soup_message_new (method, polling->session_url ?
-      polling->session_url : polling->url);
+  SoupMessage *msg = soup_message_new_from_uri (method,
+      polling->session_uri ? polling->session_uri : polling->uri);
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
   gchar *cookie;
   guint i;
@@ -388,6 +396,11 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
               SIO_POLLING_ERROR_PROTOCOL, "empty packet in a payload"));
       return FALSE;
     }
+    if ((text[0] == 'b' ? (piece - 1) / 4 * 3 : piece) > polling->max_packet) {
+      fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
+              "a packet over %" G_GSIZE_FORMAT " bytes", polling->max_packet));
+      return FALSE;
+    }
     if (text[0] == 'b') {
       gsize decoded_length = 0;
       guchar *decoded;
@@ -423,6 +436,84 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
 
 static void on_body_read (GObject * source, GAsyncResult * result,
     gpointer user_data);
+static void request_done (Request * request);
+
+static void
+on_body_closed (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  Request *request = user_data;
+
+  g_input_stream_close_finish (G_INPUT_STREAM (source), result, NULL);
+  if (request->polling->dead || request->polling->finished) {
+    request_free (request);
+    return;
+  }
+  request_done (request);
+}
+
+/* The body is in: closing the stream gives the connection back to the
+ * session, so the next request reuses it rather than opening another. */
+static void
+finish_body (Request * request)
+{
+  g_input_stream_close_async (request->stream, G_PRIORITY_DEFAULT,
+      request->polling->cancellable, on_body_closed, request);
+}
+
+static void
+on_eof_read (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  Request *request = user_data;
+  SioPolling *polling = request->polling;
+  GError *error = NULL;
+  gssize read;
+
+  read = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  if (polling->dead || polling->finished) {
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  if (read != 0) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_CONNECTION_LOST, "reading a polling response: "
+            "%s", error ? error->message : "longer than announced"));
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  finish_body (request);
+}
+
+/* A body of announced length, read in one operation. */
+static void
+on_sized_body_read (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  Request *request = user_data;
+  SioPolling *polling = request->polling;
+  GError *error = NULL;
+  gsize read = 0;
+  gboolean ok;
+
+  ok = g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &read,
+      &error);
+  if (polling->dead || polling->finished) {
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  if (!ok || read != request->body->len) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_CONNECTION_LOST, "reading a polling response: "
+            "%s", error ? error->message : "shorter than announced"));
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  /* libsoup keeps the connection only for a body read to its end */
+  g_input_stream_read_async (request->stream, &request->eof_probe, 1,
+      G_PRIORITY_DEFAULT, polling->cancellable, on_eof_read, request);
+}
 
 static void
 read_more (Request * request)
@@ -483,9 +574,7 @@ on_body_read (GObject * source, GAsyncResult * result, gpointer user_data)
   }
   if (g_bytes_get_size (bytes) == 0) {
     g_bytes_unref (bytes);
-    g_input_stream_close_async (request->stream, G_PRIORITY_DEFAULT, NULL,
-        NULL, NULL);
-    request_done (request);
+    finish_body (request);
     return;
   }
   if (request->body->len + g_bytes_get_size (bytes) >
@@ -538,6 +627,14 @@ on_sent (GObject * source, GAsyncResult * result, gpointer user_data)
             "a polling response of %" G_GINT64_FORMAT " bytes, over %"
             G_GSIZE_FORMAT, (gint64) length, polling->max_response_body));
     request_free (request);
+    return;
+  }
+  if (length > 0) {
+    request->body = g_byte_array_sized_new ((guint) length);
+    g_byte_array_set_size (request->body, (guint) length);
+    g_input_stream_read_all_async (request->stream, request->body->data,
+        (gsize) length, G_PRIORITY_DEFAULT, polling->cancellable,
+        on_sized_body_read, request);
     return;
   }
   request->body = g_byte_array_new ();
@@ -616,6 +713,12 @@ maybe_post (SioPolling * polling)
   polling->post_in_flight_bytes = body->len;
   polling->bytes_written += body->len;
   msg = new_message (polling, SOUP_METHOD_POST);
+  /* libsoup gives a POST a connection of its own unless told it may
+   * reuse an idle one: a new TCP connection (and proxy lookup) per body
+   * would cost more than the body. A POST resent after a reused
+   * connection failed can only repeat packets (the server drops repeated
+   * events by seq), never lose them. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
   bytes = g_byte_array_free_to_bytes (body);
   soup_message_set_request_body_from_bytes (msg, "text/plain;charset=UTF-8",
       bytes);
@@ -632,6 +735,7 @@ sio_polling_open (const SioPollingConfig * config,
   polling->refcount = 1;
   polling->context = g_main_context_ref_thread_default ();
   polling->url = g_strconcat (config->url, "&transport=polling", NULL);
+  polling->uri = g_uri_parse (polling->url, SOUP_HTTP_URI_FLAGS, NULL);
   polling->extra_headers = g_strdupv ((gchar **) config->extra_headers);
   polling->cookies = g_strdupv ((gchar **) config->cookies);
   if (config->cookie_jar)
@@ -641,6 +745,7 @@ sio_polling_open (const SioPollingConfig * config,
   polling->proxy_pw = g_strdup (config->proxy_pw);
   polling->max_response_body = config->max_response_body ?
       config->max_response_body : DEFAULT_MAX_RESPONSE_BODY;
+  polling->max_packet = config->max_packet ? config->max_packet : G_MAXSIZE;
   polling->max_payload = MAX (config->max_payload, 64);
   polling->cancellable = g_cancellable_new ();
   polling->callbacks = *callbacks;
@@ -660,6 +765,11 @@ sio_polling_open (const SioPollingConfig * config,
   if (config->proxy_resolver)
     soup_session_set_proxy_resolver (polling->session, config->proxy_resolver);
 
+  if (polling->uri == NULL) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_CONNECT_FAILED, "invalid URL"));
+    return polling;
+  }
   polling->get_in_flight = TRUE;
   send_request (polling, new_message (polling, SOUP_METHOD_GET), FALSE);
   return polling;
@@ -673,6 +783,15 @@ sio_polling_start (SioPolling * polling, const gchar * sid, gsize max_payload)
   g_free (polling->session_url);
   polling->session_url = g_strconcat (polling->url, "&sid=", escaped, NULL);
   g_free (escaped);
+  if (polling->session_uri)
+    g_uri_unref (polling->session_uri);
+  polling->session_uri = g_uri_parse (polling->session_url,
+      SOUP_HTTP_URI_FLAGS, NULL);
+  if (polling->session_uri == NULL) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_PROTOCOL, "unusable session id"));
+    return;
+  }
   if (max_payload > 0)
     polling->max_payload = MAX (max_payload, 64);
   /* called from packet() while the handshake is delivered, or later from

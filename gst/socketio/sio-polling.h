@@ -78,6 +78,8 @@ typedef struct
   const gchar *proxy_pw;
   /* the largest response body read; 0: 16 MiB */
   gsize max_response_body;
+  /* the largest packet in a body (a binary one decoded); 0: no limit */
+  gsize max_packet;
   /* the largest request body until sio_polling_start() says otherwise */
   gsize max_payload;
 } SioPollingConfig;
