@@ -374,6 +374,31 @@ base64_is_valid (const gchar * text, gsize length)
   return TRUE;
 }
 
+/* The bytes a valid base64 text decodes to: its padding is no data. */
+static gsize
+base64_decoded_size (const gchar * text, gsize length)
+{
+  gsize size = length / 4 * 3;
+
+  if (length > 0 && text[length - 1] == '=')
+    size--;
+  if (length > 1 && text[length - 2] == '=')
+    size--;
+  return size;
+}
+
+/* A packet of @size bytes (a binary one decoded) over max_packet ends the
+ * session, as a WebSocket message over it does. */
+static gboolean
+packet_too_big (SioPolling * polling, gsize size)
+{
+  if (size <= polling->max_packet)
+    return FALSE;
+  fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
+          "a packet over %" G_GSIZE_FORMAT " bytes", polling->max_packet));
+  return TRUE;
+}
+
 /* Hands the packets of one GET body to the caller; FALSE if it failed. */
 static gboolean
 deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
@@ -396,11 +421,6 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
               SIO_POLLING_ERROR_PROTOCOL, "empty packet in a payload"));
       return FALSE;
     }
-    if ((text[0] == 'b' ? (piece - 1) / 4 * 3 : piece) > polling->max_packet) {
-      fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
-              "a packet over %" G_GSIZE_FORMAT " bytes", polling->max_packet));
-      return FALSE;
-    }
     if (text[0] == 'b') {
       gsize decoded_length = 0;
       guchar *decoded;
@@ -412,6 +432,8 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
                 SIO_POLLING_ERROR_PROTOCOL, "invalid base64 packet"));
         return FALSE;
       }
+      if (packet_too_big (polling, base64_decoded_size (text + 1, piece - 1)))
+        return FALSE;
       decoded = g_malloc ((piece / 4) * 3 + 3);
       decoded_length = g_base64_decode_step (text + 1, piece - 1, decoded,
           &state, &save);
@@ -419,6 +441,8 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
           polling->user_data);
       g_free (decoded);
     } else {
+      if (packet_too_big (polling, piece))
+        return FALSE;
       if (!g_utf8_validate (text, piece, NULL)) {
         fail (polling, g_error_new (SIO_POLLING_ERROR,
                 SIO_POLLING_ERROR_PROTOCOL, "packet is not UTF-8"));

@@ -814,12 +814,14 @@ test_chunked_over_bound (Fixture * f, gconstpointer data)
   chunked_test (f, FALSE);
 }
 
-/* A handshake answered with @body: closed with PROTOCOL. */
+/* A handshake answered with @body: closed with PROTOCOL, or TOO_BIG
+ * with @max_packet set. */
 typedef struct
 {
   const gchar *name;
   const gchar *body;
   gsize length;
+  gsize max_packet;
 } BadPayload;
 
 static const BadPayload bad_payloads[] = {
@@ -838,6 +840,8 @@ static const BadPayload bad_payloads[] = {
   {"not-utf8", "4\xff\xfe", 3},
   {"not-utf8-overlong", "4\xc0\xaf", 3},
   {"not-utf8-surrogate", "4\xed\xa0\x80", 4},
+  {"text-over-max-packet", "4abc\x1e" "4abcd", 10, 4},
+  {"binary-over-max-packet", "bAQIDBA==\x1e" "bAQIDBAU=", 19, 4},
 };
 
 static void
@@ -846,8 +850,27 @@ test_bad_payload (Fixture * f, gconstpointer data)
   const BadPayload *bad = data;
   Reply reply = { REPLY_NOW, 200, bad->body, bad->length };
 
+  f->config.max_packet = bad->max_packet;
   client_open_on (&f->server, &f->client, &f->config, &reply);
-  wait_closed_with (&f->client, SIO_POLLING_ERROR_PROTOCOL);
+  wait_closed_with (&f->client, bad->max_packet ? SIO_POLLING_ERROR_TOO_BIG :
+      SIO_POLLING_ERROR_PROTOCOL);
+}
+
+/* Packets of max_packet bytes exactly, a binary one measured decoded
+ * (its padding is no data), as over WebSocket. */
+static void
+test_max_packet (Fixture * f, gconstpointer data)
+{
+  static const Reply reply = { REPLY_NOW, 200,
+    "4abc\x1e" "bAQIDBA==\x1e" "bAQID\x1e" "bAQI=", -1
+  };
+
+  f->config.max_packet = 4;
+  client_open_on (&f->server, &f->client, &f->config, &reply);
+  WAIT_UNTIL (f->client.packets->len == 4 || f->client.closed, WAIT_MS);
+  g_assert_false (f->client.closed);
+  g_assert_cmpuint (f->client.packets->len, ==, 4);
+  assert_packet (&f->client, 1, TRUE, "\x01\x02\x03\x04", 4);
 }
 
 /* Every padded form decodes, and an empty binary packet is one. */
@@ -1312,6 +1335,7 @@ main (int argc, char **argv)
     g_free (path);
   }
   ADD ("/polling/base64-padded", test_base64_padded);
+  ADD ("/polling/max-packet", test_max_packet);
   ADD ("/polling/bad-payload-later", test_bad_payload_later);
   ADD ("/polling/cut-mid-body", test_cut_mid_body);
   ADD ("/polling/http-404", test_http_404);
