@@ -58,6 +58,7 @@ typedef struct
   gchar *eio;
   SoupMessageHeaders *headers;
   GBytes *body;
+  guint remote_port;            /* tells the client's connections apart */
 } Seen;
 
 typedef struct
@@ -122,6 +123,8 @@ on_request (SoupServer * soup, SoupServerMessage * msg, const char *path,
   seen->headers = soup_message_headers_ref
       (soup_server_message_get_request_headers (msg));
   seen->body = soup_message_body_flatten (request_body);
+  seen->remote_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS
+      (soup_server_message_get_remote_address (msg)));
   g_ptr_array_add (server->seen, seen);
 
   reply = g_queue_pop_head (is_get ? &server->gets : &server->posts);
@@ -427,6 +430,9 @@ open_session (Server * server, Client * client, SioPollingConfig * config,
   g_assert_cmpstr (poll->sid, ==, SID);
   g_assert_cmpstr (poll->transport, ==, "polling");
   g_assert_cmpstr (poll->eio, ==, "4");
+  /* the handshake's connection, its body read to the end */
+  g_assert_cmpuint (poll->remote_port, ==,
+      server_seen (server, 0)->remote_port);
 }
 
 static void
@@ -596,6 +602,10 @@ test_max_payload (Fixture * f, gconstpointer data)
   g_assert_cmpuint (next, ==, sent->len);
   g_assert_true (alone);
   g_assert_cmpuint (posts, >=, 4);
+  /* each body read to its end: the POSTs reuse one connection */
+  for (i = 3; i < f->server.seen->len; i++)
+    g_assert_cmpuint (server_seen (&f->server, i)->remote_port, ==,
+        server_seen (&f->server, 2)->remote_port);
   g_test_message ("%u packets in %u POSTs", sent->len, posts);
   g_assert_false (f->client.closed);
 
