@@ -1016,6 +1016,17 @@ test_connection_refused (Fixture * f, gconstpointer data)
   g_free (url);
 }
 
+/* An unparsable URL: closed() from the main loop, not from open(). */
+static void
+test_invalid_url (Fixture * f, gconstpointer data)
+{
+  f->config.url = "http://[127.0.0.1/engine.io/?EIO=4";
+  client_open (&f->client, &f->config);
+  g_assert_false (f->client.closed);
+  wait_closed_with (&f->client, SIO_POLLING_ERROR_CONNECT_FAILED);
+  g_assert_cmpuint (f->server.seen->len, ==, 0);
+}
+
 /* Through a proxy (a SoupServer) that wants credentials: our Basic ones
  * are offered once, refused, and the session ends with PROXY. */
 static void
@@ -1352,6 +1363,7 @@ main (int argc, char **argv)
   ADD ("/polling/post-refused", test_post_refused);
   ADD ("/polling/http-302", test_http_302);
   ADD ("/polling/connection-refused", test_connection_refused);
+  ADD ("/polling/invalid-url", test_invalid_url);
   ADD ("/polling/proxy-407", test_proxy_407);
   ADD ("/polling/pause-take-queued", test_pause_take_queued);
   ADD ("/polling/pause-resume", test_pause_resume);
