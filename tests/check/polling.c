@@ -318,14 +318,9 @@ static const SioPollingCallbacks callbacks = { on_packet, on_paused,
 static void
 client_open (Client * client, const SioPollingConfig * config)
 {
-  GPtrArray *packets = client->packets;
-  GArray *binary = client->binary;
-
-  memset (client, 0, sizeof (*client));
-  client->packets = packets ? packets : g_ptr_array_new_with_free_func
+  client->packets = g_ptr_array_new_with_free_func
       ((GDestroyNotify) g_bytes_unref);
-  client->binary = binary ? binary : g_array_new (FALSE, FALSE,
-      sizeof (gboolean));
+  client->binary = g_array_new (FALSE, FALSE, sizeof (gboolean));
   client->polling = sio_polling_open (config, &callbacks, client);
   g_assert_nonnull (client->polling);
 }
@@ -479,7 +474,6 @@ test_handshake (Fixture * f, gconstpointer data)
   /* no session id yet: nothing else is asked */
   WAIT_UNTIL (FALSE, 30);
   g_assert_cmpuint (f->server.seen->len, ==, 1);
-
 }
 
 /* sio_polling_start() called after packet() returned, from the main
@@ -535,7 +529,6 @@ test_corked_batch (Fixture * f, gconstpointer data)
   WAIT_UNTIL (sio_polling_get_pending (f->client.polling) == 0, WAIT_MS);
   g_assert_cmpuint (sio_polling_get_pending (f->client.polling), ==, 0);
   g_assert_false (f->client.closed);
-
 }
 
 #define BOUND 100
@@ -643,7 +636,6 @@ test_pending (Fixture * f, gconstpointer data)
   g_assert_cmpuint (sio_polling_get_bytes_written (f->client.polling), ==,
       4 + 12);
   g_assert_false (f->client.closed);
-
 }
 
 /* ---- tests: cookies -------------------------------------------------- */
@@ -786,17 +778,33 @@ filler (gsize length)
   return text;
 }
 
-/* A chunked body, no Content-Length, of the bound exactly, or one byte
- * more. */
-static void
-chunked_test (Fixture * f, gboolean accepted)
+/* A body of the bound exactly, or one byte more: chunked (no length
+ * announced) or with its Content-Length. */
+typedef enum
 {
+  CHUNKED_AT_BOUND,
+  CHUNKED_OVER_BOUND,
+  SIZED_AT_BOUND,
+  SIZED_OVER_BOUND,
+} BoundCase;
+
+static void
+test_bound (Fixture * f, gconstpointer data)
+{
+  BoundCase bound = GPOINTER_TO_INT (data);
+  gboolean accepted = bound == CHUNKED_AT_BOUND || bound == SIZED_AT_BOUND;
   gchar *chunk = filler (SMALL_BOUND / 4);
+  gchar *whole = filler (SMALL_BOUND + 1);
   Reply reply = { REPLY_CHUNKED, 200, chunk, SMALL_BOUND / 4 };
 
   /* one text packet: the chunks joined */
   reply.chunks = 4;
   reply.tail = accepted ? NULL : "x";
+  if (bound == SIZED_AT_BOUND || bound == SIZED_OVER_BOUND) {
+    reply.kind = REPLY_NOW;
+    reply.body = whole;
+    reply.length = SMALL_BOUND + (accepted ? 0 : 1);
+  }
   f->config.max_response_body = SMALL_BOUND;
   client_open_on (&f->server, &f->client, &f->config, &reply);
   if (accepted) {
@@ -810,18 +818,7 @@ chunked_test (Fixture * f, gboolean accepted)
     g_assert_cmpuint (f->client.packets->len, ==, 0);
   }
   g_free (chunk);
-}
-
-static void
-test_chunked_at_bound (Fixture * f, gconstpointer data)
-{
-  chunked_test (f, TRUE);
-}
-
-static void
-test_chunked_over_bound (Fixture * f, gconstpointer data)
-{
-  chunked_test (f, FALSE);
+  g_free (whole);
 }
 
 /* A handshake answered with @body: closed with PROTOCOL, or TOO_BIG
@@ -1155,7 +1152,6 @@ test_pause_resume (Fixture * f, gconstpointer data)
   wait_requests (&f->server, 5);
   g_assert_cmpuint (f->client.paused, ==, 1);
   g_assert_false (f->client.closed);
-
 }
 
 /* Closing sends the queued packets first, then reports closed(NULL),
@@ -1325,6 +1321,9 @@ test_tls (Fixture * f, gconstpointer data)
 
 #define ADD(path, func)                                                 \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+#define ADD_BOUND(path, bound)                                          \
+  g_test_add (path, Fixture, GINT_TO_POINTER (bound), fixture_setup,     \
+      test_bound, fixture_teardown)
 #define ADD_TLS(path, mode)                                             \
   g_test_add (path, Fixture, GINT_TO_POINTER (mode), fixture_setup_tls, \
       test_tls, fixture_teardown)
@@ -1345,8 +1344,10 @@ main (int argc, char **argv)
   ADD ("/polling/cookie-jar", test_cookie_jar);
   g_test_add_func ("/polling/cookie-header", test_cookie_header);
   ADD ("/polling/content-length-too-big", test_content_length_too_big);
-  ADD ("/polling/chunked-at-bound", test_chunked_at_bound);
-  ADD ("/polling/chunked-over-bound", test_chunked_over_bound);
+  ADD_BOUND ("/polling/chunked-at-bound", CHUNKED_AT_BOUND);
+  ADD_BOUND ("/polling/chunked-over-bound", CHUNKED_OVER_BOUND);
+  ADD_BOUND ("/polling/sized-at-bound", SIZED_AT_BOUND);
+  ADD_BOUND ("/polling/sized-over-bound", SIZED_OVER_BOUND);
   for (i = 0; i < G_N_ELEMENTS (bad_payloads); i++) {
     gchar *path = g_strconcat ("/polling/bad-payload/", bad_payloads[i].name,
         NULL);
