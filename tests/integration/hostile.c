@@ -880,13 +880,19 @@ check_poll_redirect (Run * run)
       server_int (run, "handshakes"));
 }
 
-/* The upgrade failed and polling carried everything. */
+/* The upgrade failed, the sink closed the probe, and polling carried
+ * everything. */
 static void
 check_upgrade_failed (Run * run)
 {
   check_polled (run);
   expect (run, server_polling_int (run, "probes") >= 1, "%s: no probe came",
       run->c->name);
+  expect (run, server_polling_int (run, "probesClosed") ==
+      server_polling_int (run, "probes"), "%s: the sink left %"
+      G_GINT64_FORMAT " of %" G_GINT64_FORMAT " probes open", run->c->name,
+      server_polling_int (run, "probes") - server_polling_int (run,
+          "probesClosed"), server_polling_int (run, "probes"));
   expect (run, g_strcmp0 (gst_structure_get_string (run->sink_stats,
               "transport"), "polling") == 0, "%s: the sink ended on %s, not "
       "polling", run->c->name, gst_structure_get_string (run->sink_stats,

@@ -75,7 +75,7 @@ const CASES = {
   'close-4000': 'after join, WebSocket close 4000 "custom"',
   'tcp-cut': 'after join, half a frame, then the TCP connection ends',
   'tcp-silent': 'accepts the handshake request and never answers',
-  'http-500': 'answers the handshake with HTTP 500',
+  'http-500': 'answers the handshake with HTTP 500 (the polling one too)',
   'bad-101': 'answers the handshake with a bare 101 (no Upgrade, no Accept)',
   'redirect': `answers the handshake with 302 to ${REDIRECT_PATH} on this server`,
   'redirect-http': `answers the handshake with 302 to the plain http page ${PLAIN_PATH}`,
@@ -203,6 +203,7 @@ const stats = {
     unknownSid: 0,       // answered 400 "Session ID unknown"
     hugeSent: 0,         // most bytes of one huge body written before the client left
     probes: 0,           // WebSocket upgrade probes
+    probesClosed: 0,     // of which the client closed
   },
 };
 
@@ -748,6 +749,7 @@ function upgradeProbe(req, socket, head, sid) {
   }
   wss.handleUpgrade(req, socket, head, (ws) => {
     ws.on('error', () => {});
+    ws.on('close', () => stats.polling.probesClosed++);
     if (hostile === 'poll-upgrade-silent-probe') return;
     ws.on('message', (data) => {
       if (data.toString() === '2probe') ws.send('3nope');
@@ -869,8 +871,12 @@ function onRequest(req, res) {
   if (url.pathname === ENGINE_PATH && !servesPolling) {
     // the WebSocket cases refuse polling, as before it existed here: a
     // sink with transports=auto must not get around their misbehaviour
+    // (http-500 answers every handshake so, whichever the transport)
     stats.handshakes++;
     stats.handshakeTimes.push(now());
+    if (hostile === 'http-500') {
+      return reply(res, 500, 'text/plain', 'hostile: internal server error\n');
+    }
     return reply(res, 400, 'application/json', '{"code":3,"message":"Bad request"}');
   }
   if (url.pathname === ENGINE_PATH) return pollingRequest(req, res, url, false);
