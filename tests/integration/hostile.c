@@ -840,6 +840,8 @@ check_noticed_stall (Run * run)
     gint64 took = json_array_get_int_element (times, i + 1) -
         json_array_get_int_element (joins, i);
 
+    g_print ("  connection %u: joined, next handshake %" G_GINT64_FORMAT
+        " ms later\n", i + 1, took);
     expect (run, took <= POLL_PING_WINDOW_MS + POLL_NOTICE_SLACK_MS,
         "%s: connection %u: the next handshake came %" G_GINT64_FORMAT
         " ms after the join, more than the ping window %u ms + %u ms",
