@@ -869,6 +869,8 @@ check_huge_body (Run * run)
 {
   gint64 sent = server_polling_int (run, "hugeSent");
 
+  g_print ("  the server wrote at most %" G_GINT64_FORMAT " bytes of a huge "
+      "body\n", sent);
   expect (run, sent > 0 && sent < 64 * 1024 * 1024, "%s: the server wrote %"
       G_GINT64_FORMAT " bytes of the huge body", run->c->name, sent);
 }
