@@ -2,8 +2,9 @@
 // A hostile Socket.IO server for the gst-socketio tests. It speaks the
 // server side of Engine.IO v4 (WebSocket, and HTTP long-polling written by
 // hand) and Socket.IO v5 itself, on top of the `ws` package and Node's http
-// module, so that it can break the protocol on purpose. By default it behaves correctly; `--case NAME` makes
-// it misbehave in exactly one way (see CASES below).
+// module, so that it can break the protocol on purpose. By default it
+// behaves correctly; `--case NAME` makes it misbehave in exactly one way
+// (see CASES below).
 //
 //   node hostile.js --case NAME [--host 127.0.0.1] [--port 0]
 //                   [--ping-interval MS] [--ping-timeout MS]
