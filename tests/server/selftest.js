@@ -265,9 +265,138 @@ async function testKillRestart(kind) {
   }
 }
 
+// {status, body} of a plain HTTP request.
+function request(port, method, p, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, path: p, method,
+      headers: body === undefined ? {} : { 'Content-Type': 'text/plain;charset=UTF-8' },
+    }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// The answer to a WebSocket handshake: {status, body}.
+function websocketHandshake(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({
+      host: '127.0.0.1', port, path: '/socket.io/?EIO=4&transport=websocket',
+      headers: {
+        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('upgrade', (res, sock) => { sock.destroy(); resolve({ status: 101, body: '' }); });
+    req.on('error', reject);
+  });
+}
+
+// Long-polling (and the upgrade where the server offers WebSocket):
+// delivery, the transport counts, the handshake headers, the largest POST,
+// /control/drop cutting a polling session, and what a WebSocket handshake
+// gets from a polling-only server.
+async function testTransports(kind, serverArgs, { websocket }) {
+  const srv = startServer(kind, [...serverArgs, '--max-payload', '100000',
+    '--record-header', 'X-Test']);
+  const port = await srv.port;
+  const clients = [];
+  try {
+    const open = (transports) => {
+      const s = io(`http://127.0.0.1:${port}/audio`, {
+        transports, forceNew: true, extraHeaders: { 'X-Test': 'hello' },
+        reconnectionDelay: 50, reconnectionDelayMax: 100,
+      });
+      clients.push(s);
+      return new Promise((resolve, reject) => {
+        s.once('connect', () => resolve(s));
+        s.once('connect_error', reject);
+      });
+    };
+    const p = await open(['polling']);
+    assert.equal(p.io.engine.transport.name, 'polling');
+    const h = crypto.createHash('sha256');
+    for (let i = 0; i < 10; i++) {
+      const buf = crypto.randomBytes(20000);  // ~27 kB of base64 per POST
+      h.update(buf);
+      assert.deepEqual(await p.timeout(3000).emitWithAck('audio_data', payload(i, buf)),
+        { ok: true });
+    }
+    let st = await control(port, 'stats');
+    assert.equal(st.events, 10);
+    assert.equal(st.sha256, h.digest('hex'));
+    assert.deepEqual(st.transports, { polling: 1, websocket: 0, upgraded: 0 });
+    assert.equal(st.engineConnections.length, 1);
+    assert.equal(st.engineConnections[0].transport, 'polling');
+    assert.equal(st.handshakeHeaders.length, 1);
+    assert.equal(st.handshakeHeaders[0]['x-test'], 'hello');
+    assert.equal(st.handshakeHeaders[0].cookie, null);
+    assert.ok(st.posts >= 10, `posts ${st.posts}`);
+    assert.ok(st.maxPostBytes > 20000 && st.maxPostBytes <= 100000, `maxPostBytes ${st.maxPostBytes}`);
+    assert.equal(st.oversizedPosts, 0);
+
+    // /control/drop cuts the polling session: the client reconnects
+    const gone = new Promise((r) => p.once('disconnect', r));
+    assert.equal((await control(port, 'drop')).dropped, 1);
+    assert.equal(await gone, 'transport error');
+    await new Promise((r) => p.once('connect', r));
+    await p.timeout(3000).emitWithAck('audio_data', payload(10, Buffer.alloc(8)));
+    st = await control(port, 'stats');
+    assert.equal(st.connections, 2);
+    assert.equal(st.connected, 1);
+    assert.equal(st.disconnectReasons.at(-1), 'transport close');
+    assert.deepEqual(st.seqRanges, [[0, 10]]);
+    p.close();
+
+    // a POST over maxPayload is refused, and counted
+    const sid = JSON.parse((await request(port, 'GET', '/socket.io/?EIO=4&transport=polling')).body.slice(1)).sid;
+    const big = await request(port, 'POST', `/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+      '4' + 'x'.repeat(150000));
+    assert.equal(big.status, 413);
+    st = await control(port, 'stats');
+    assert.equal(st.oversizedPosts, 1);
+    assert.equal(st.maxPostBytes, 150001);
+
+    const ws = await websocketHandshake(port);
+    if (websocket) {
+      assert.equal(ws.status, 101);
+      const u = await open(['polling', 'websocket']);
+      await waitFor(() => u.io.engine.transport.name === 'websocket', 'upgrade');
+      await u.timeout(3000).emitWithAck('audio_data', payload(11, Buffer.alloc(8)));
+      st = await control(port, 'stats');
+      assert.equal(st.transports.upgraded, 1);
+      assert.equal(st.engineConnections.at(-1).upgraded, true);
+      assert.equal(st.engineConnections.at(-1).transport, 'websocket');
+    } else {
+      assert.notEqual(ws.status, 101);
+      console.log(`${kind} ${serverArgs.join(' ')}: a WebSocket handshake gets ` +
+        `HTTP ${ws.status} ${JSON.stringify(ws.body)}`);
+    }
+  } finally {
+    for (const c of clients) c.close();
+    srv.child.kill('SIGKILL');
+  }
+  console.log(`ok ${kind} transports ${serverArgs.join(' ')}`);
+}
+
+const TRANSPORT_TESTS = {
+  js: [[['--transports', 'polling'], { websocket: false }], [[], { websocket: true }]],
+};
+
 (async () => {
   const kinds = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(SERVERS);
-  for (const k of kinds) await testServer(k);
+  for (const k of kinds) {
+    if (k in SERVERS) await testServer(k);
+    for (const [args, what] of TRANSPORT_TESTS[k] || []) await testTransports(k, args, what);
+  }
 })().catch((e) => {
   console.error(e);
   process.exit(1);
