@@ -301,11 +301,10 @@ function recordPollingPosts(transport) {
     let size = 0;
     stats.posts++;
     req.on('data', (chunk) => {
+      const before = size;
       size += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-    });
-    req.on('end', () => {
       stats.maxPostBytes = Math.max(stats.maxPostBytes, size);
-      if (size > opts.maxPayload) stats.oversizedPosts++;
+      if (before <= opts.maxPayload && size > opts.maxPayload) stats.oversizedPosts++;
     });
     return onDataRequest.call(this, req, res);
   };
