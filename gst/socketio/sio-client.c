@@ -742,8 +742,11 @@ handle_open (SioClient * client, const gchar * data, gsize length)
   client->ping_window_ms = open.ping_interval_ms + open.ping_timeout_ms;
   client->ping_deadline_us = g_get_monotonic_time () +
       (gint64) client->ping_window_ms * 1000;
-  if (client->polling && client->transports == SIO_TRANSPORTS_POLLING_UPGRADE
-      && open.upgrade_websocket)
+  /* AUTO probes too: a refusal that passed (a 503 while the server
+   * started) does not leave the stream on polling for good */
+  if (client->polling && (client->transports == SIO_TRANSPORTS_POLLING_UPGRADE
+          || client->transports == SIO_TRANSPORTS_AUTO) &&
+      open.upgrade_websocket)
     start_probe (client);
   sio_eio_open_clear (&open);
 
@@ -1697,6 +1700,9 @@ sio_url_for_display (const gchar * url)
   if (url == NULL)
     return g_strdup ("(no location)");
   uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  /* "user:secret@host:port" parses as scheme "user": no host, no URL */
+  if (uri && g_uri_get_host (uri) == NULL)
+    g_clear_pointer (&uri, g_uri_unref);
   if (uri == NULL) {
     /* not a URL, but the user wants to see the typo: the text up to any
      * query, without what looks like user info */

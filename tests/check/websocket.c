@@ -21,23 +21,10 @@
 #include <libsoup/soup.h>
 
 #include "sio-websocket.h"
+#include "test-pki.h"
+#include "test-wait.h"
 
 #define WAIT_MS 10000
-
-static gboolean
-keep_waking (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the default main context until @cond holds or @ms pass. */
-#define WAIT_UNTIL(cond, ms) G_STMT_START {                              \
-    guint wake_ = g_timeout_add (5, keep_waking, NULL);                 \
-    gint64 end_ = g_get_monotonic_time () + (gint64) (ms) * 1000;       \
-    while (!(cond) && g_get_monotonic_time () < end_)                   \
-      g_main_context_iteration (NULL, TRUE);                            \
-    g_source_remove (wake_);                                            \
-  } G_STMT_END
 
 /* ---- the client under test ------------------------------------------ */
 
@@ -1661,150 +1648,6 @@ test_many_connections (void)
 
 /* ---- tests: TLS ------------------------------------------------------- */
 
-typedef struct
-{
-  gchar *dir;
-  gchar *ca_file;
-  GTlsCertificate *certificate;
-  GTlsCertificate *client_certificate;
-} TestPki;
-
-static gboolean
-run_openssl (const gchar * dir, const gchar * args)
-{
-  gchar *command = g_strdup_printf ("openssl %s", args);
-  gchar **argv = NULL;
-  gchar *err = NULL;
-  gint status = -1;
-  gboolean ok;
-
-  g_assert_true (g_shell_parse_argv (command, NULL, &argv, NULL));
-  ok = g_spawn_sync (dir, argv, NULL, G_SPAWN_SEARCH_PATH |
-      G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, NULL) &&
-      g_spawn_check_wait_status (status, NULL);
-  if (!ok)
-    g_test_message ("%s failed: %s", command, err);
-  g_strfreev (argv);
-  g_free (err);
-  g_free (command);
-  return ok;
-}
-
-/* A key and a certificate the test CA signs, with @extensions; files
- * NAME.key, NAME.csr, NAME.pem and NAME.cnf in the PKI's folder. */
-static GTlsCertificate *
-make_signed_certificate (TestPki * pki, const gchar * name,
-    const gchar * subject, const gchar * extensions)
-{
-  GError *error = NULL;
-  GTlsCertificate *certificate;
-  gchar *args, *cert, *key, *ext;
-
-  ext = g_strdup_printf ("%s/%s.cnf", pki->dir, name);
-  g_assert_true (g_file_set_contents (ext, extensions, -1, NULL));
-  args = g_strdup_printf ("req -newkey ec -pkeyopt "
-      "ec_paramgen_curve:prime256v1 -nodes -keyout %s.key -out %s.csr "
-      "-subj %s", name, name, subject);
-  g_assert_true (run_openssl (pki->dir, args));
-  g_free (args);
-  args = g_strdup_printf ("x509 -req -in %s.csr -CA ca.pem -CAkey ca.key "
-      "-CAcreateserial -out %s.pem -days 2 -extfile %s.cnf", name, name, name);
-  g_assert_true (run_openssl (pki->dir, args));
-  g_free (args);
-  cert = g_strdup_printf ("%s/%s.pem", pki->dir, name);
-  key = g_strdup_printf ("%s/%s.key", pki->dir, name);
-  certificate = g_tls_certificate_new_from_files (cert, key, &error);
-  g_assert_no_error (error);
-  g_free (cert);
-  g_free (key);
-  g_free (ext);
-  return certificate;
-}
-
-/* A CA, a server certificate for 127.0.0.1 and a client certificate it
- * signed, made now. FALSE without openssl. */
-static gboolean
-test_pki_make (TestPki * pki)
-{
-  GError *error = NULL;
-  gchar *openssl;
-
-  memset (pki, 0, sizeof (*pki));
-  openssl = g_find_program_in_path ("openssl");
-  if (openssl == NULL)
-    return FALSE;
-  g_free (openssl);
-  pki->dir = g_dir_make_tmp ("sio-websocket-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_assert_true (run_openssl (pki->dir, "req -x509 -newkey ec -pkeyopt "
-          "ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem "
-          "-days 2 -subj /CN=sio-test-ca"));
-  pki->ca_file = g_build_filename (pki->dir, "ca.pem", NULL);
-  pki->certificate = make_signed_certificate (pki, "server", "/CN=127.0.0.1",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  pki->client_certificate = make_signed_certificate (pki, "client",
-      "/CN=sio-test-client",
-      "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
-  return TRUE;
-}
-
-static void
-test_pki_clear (TestPki * pki)
-{
-  static const gchar *const files[] = { "ca.key", "ca.pem", "ca.srl",
-    "server.key", "server.csr", "server.pem", "server.cnf", "client.key",
-    "client.csr", "client.pem", "client.cnf"
-  };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (files); i++) {
-    gchar *path = g_build_filename (pki->dir, files[i], NULL);
-
-    g_remove (path);
-    g_free (path);
-  }
-  g_rmdir (pki->dir);
-  g_free (pki->dir);
-  g_free (pki->ca_file);
-  g_clear_object (&pki->certificate);
-  g_clear_object (&pki->client_certificate);
-}
-
-/* A GTlsInteraction that hands over one client certificate. */
-typedef struct
-{
-  GTlsInteraction parent;
-  GTlsCertificate *certificate;
-  guint requests;
-} TestInteraction;
-typedef GTlsInteractionClass TestInteractionClass;
-
-static GType test_interaction_get_type (void);
-G_DEFINE_TYPE (TestInteraction, test_interaction, G_TYPE_TLS_INTERACTION);
-
-static GTlsInteractionResult
-test_interaction_request_certificate (GTlsInteraction * interaction,
-    GTlsConnection * connection, GTlsCertificateRequestFlags flags,
-    GCancellable * cancellable, GError ** error)
-{
-  TestInteraction *self = (TestInteraction *) interaction;
-
-  self->requests++;
-  g_tls_connection_set_certificate (connection, self->certificate);
-  return G_TLS_INTERACTION_HANDLED;
-}
-
-static void
-test_interaction_class_init (TestInteractionClass * klass)
-{
-  klass->request_certificate = test_interaction_request_certificate;
-}
-
-static void
-test_interaction_init (TestInteraction * self)
-{
-}
-
 typedef enum
 {
   TLS_DEFAULT,
@@ -1820,9 +1663,9 @@ tls_test (TlsMode mode)
   GError *error = NULL;
   SoupFixture fixture;
   Client client;
-  TestPki pki;
+  SioTestPki pki;
 
-  if (!test_pki_make (&pki)) {
+  if (!sio_test_pki_make (&pki)) {
     g_test_skip ("no openssl to make a certificate");
     return;
   }
@@ -1853,7 +1696,7 @@ tls_test (TlsMode mode)
   client_clear (&client);
   g_clear_object (&database);
   soup_fixture_stop (&fixture);
-  test_pki_clear (&pki);
+  sio_test_pki_clear (&pki);
 }
 
 static void
@@ -1880,14 +1723,14 @@ static void
 client_certificate_test (gboolean give)
 {
   SioWebSocketConfig config = { 0 };
-  TestInteraction *interaction = NULL;
+  GTlsInteraction *interaction = NULL;
   GTlsDatabase *database;
   RawServer raw;
   Client client;
-  TestPki pki;
+  SioTestPki pki;
   gchar *url;
 
-  if (!test_pki_make (&pki)) {
+  if (!sio_test_pki_make (&pki)) {
     g_test_skip ("no openssl to make a certificate");
     return;
   }
@@ -1900,15 +1743,14 @@ client_certificate_test (gboolean give)
   config.url = url;
   config.tls_database = database;
   if (give) {
-    interaction = g_object_new (test_interaction_get_type (), NULL);
-    interaction->certificate = pki.client_certificate;
-    config.tls_interaction = G_TLS_INTERACTION (interaction);
+    interaction = sio_test_interaction_new (pki.client_certificate);
+    config.tls_interaction = interaction;
   }
   client_connect (&client, &config);
   if (give) {
     WAIT_UNTIL (client.messages->len == 1 || client.closed, WAIT_MS);
     g_assert_cmpuint (client.messages->len, ==, 1);
-    g_assert_cmpuint (interaction->requests, ==, 1);
+    g_assert_cmpuint (sio_test_interaction_get_requests (interaction), ==, 1);
   } else {
     /* TLS 1.3 tells us after our side of the handshake, on a read or a
      * write */
@@ -1919,7 +1761,7 @@ client_certificate_test (gboolean give)
   g_clear_object (&interaction);
   g_object_unref (database);
   g_free (url);
-  test_pki_clear (&pki);
+  sio_test_pki_clear (&pki);
 }
 
 static void
@@ -2014,11 +1856,11 @@ proxy_test (const gchar * password, gboolean accepted, gboolean tls)
   SoupFixture fixture;
   RawServer proxy;
   Client client;
-  TestPki pki;
+  SioTestPki pki;
   gchar *proxy_uri, *target;
   GUri *uri;
 
-  if (tls && !test_pki_make (&pki)) {
+  if (tls && !sio_test_pki_make (&pki)) {
     g_test_skip ("no openssl to make a certificate");
     return;
   }
@@ -2058,7 +1900,7 @@ proxy_test (const gchar * password, gboolean accepted, gboolean tls)
   g_free (proxy_uri);
   g_free (target);
   if (tls)
-    test_pki_clear (&pki);
+    sio_test_pki_clear (&pki);
 }
 
 static void

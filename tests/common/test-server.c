@@ -42,6 +42,10 @@ sio_test_server_kind_name (SioTestServerKind kind)
       return "flask-socketio";
     case SIO_TEST_SERVER_HOSTILE:
       return "hostile";
+    case SIO_TEST_SERVER_PROXY:
+      return "proxy";
+    case SIO_TEST_SERVER_AFFINITY:
+      return "affinity";
     default:
       return "node";
   }
@@ -86,6 +90,21 @@ python_script (SioTestServerKind kind)
   }
 }
 
+static const gchar *
+node_script (SioTestServerKind kind)
+{
+  switch (kind) {
+    case SIO_TEST_SERVER_HOSTILE:
+      return "hostile.js";
+    case SIO_TEST_SERVER_PROXY:
+      return "proxy.js";
+    case SIO_TEST_SERVER_AFFINITY:
+      return "affinity.js";
+    default:
+      return "server.js";
+  }
+}
+
 /* Starts one server process on port (0 = a free one) and waits for its
  * LISTENING line. Returns FALSE, the process reaped, if it exited first
  * (e.g. the port is taken). */
@@ -102,8 +121,7 @@ spawn_process (SioTestServer * server, guint port)
   if (python_script (server->kind) == NULL) {
     g_ptr_array_add (argv, g_strdup ("node"));
     g_ptr_array_add (argv, g_build_filename (server_dir (),
-            server->kind == SIO_TEST_SERVER_HOSTILE ? "hostile.js" :
-            "server.js", NULL));
+            node_script (server->kind), NULL));
   } else {
     g_ptr_array_add (argv, g_strdup ("/usr/bin/python3"));
     g_ptr_array_add (argv, g_build_filename (server_dir (),

@@ -42,6 +42,11 @@ G_BEGIN_DECLS typedef enum
   SIO_TEST_SERVER_FLASK,
   /* tests/server/hostile.js: pass "--case", NAME in the arguments */
   SIO_TEST_SERVER_HOSTILE,
+  /* tests/server/proxy.js, an HTTP forward proxy ("--auth", "U:P") */
+  SIO_TEST_SERVER_PROXY,
+  /* tests/server/affinity.js, a cookie-setting reverse proxy: pass
+   * "--backend-port", N */
+  SIO_TEST_SERVER_AFFINITY,
 } SioTestServerKind;
 
 typedef struct _SioTestServer SioTestServer;

@@ -7,6 +7,7 @@
 //                  [--no-ack] [--max-payload BYTES] [--event audio_data]
 //                  [--payload-key audio_data] [--ping-interval MS]
 //                  [--ping-timeout MS] [--ignore-stdin]
+//                  [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]]
 //                  [--transports polling|websocket|polling,websocket]
 //                  [--record-header NAME]...
 //
@@ -36,15 +37,16 @@
 // polling POST body.
 'use strict';
 
-const http = require('http');
 const crypto = require('crypto');
 const { Server } = require('socket.io');
 const { parseArgs, usage, run } = require('./lifecycle');
+const reach = require('./reach');
 
 const USAGE = 'usage: node server.js [--host H] [--port P] [--token T] ' +
   '[--ack-delay-ms N] [--no-ack] [--max-payload BYTES] [--event NAME] ' +
   '[--payload-key KEY] [--ping-interval MS] [--ping-timeout MS] [--ignore-stdin] ' +
-  '[--transports polling|websocket|polling,websocket] [--record-header NAME]...';
+  '[--transports polling|websocket|polling,websocket] [--record-header NAME]... ' +
+  reach.usage;
 
 const opts = parseArgs('server.js', process.argv, {
   host: '127.0.0.1',
@@ -58,6 +60,7 @@ const opts = parseArgs('server.js', process.argv, {
   pingInterval: 25000,
   pingTimeout: 20000,
   ignoreStdin: false,
+  ...reach.defaults,
   transports: 'polling,websocket',
   recordHeaders: [],
 }, {
@@ -72,6 +75,7 @@ const opts = parseArgs('server.js', process.argv, {
   '--ping-interval': ['pingInterval', 'int'],
   '--ping-timeout': ['pingTimeout', 'int'],
   '--ignore-stdin': ['ignoreStdin', true],
+  ...reach.spec,
   '--transports': ['transports', 'string'],
   '--record-header': ['recordHeaders', 'list'],
 }, USAGE);
@@ -310,6 +314,14 @@ function recordPollingPosts(transport) {
   };
 }
 
+// Without WebSocket no 'upgrade' listener may stay (reach.js logs requests
+// with one): Node then hands a WebSocket handshake to the request
+// listeners and engine.io refuses it, HTTP 400 "Transport unknown", as
+// socket.io does; with a listener the handshake would hang unanswered.
+function refuseWebSocketHandshakes(server, transports) {
+  if (!transports.includes('websocket')) server.removeAllListeners('upgrade');
+}
+
 // Every open TCP connection, so that /control/drop can cut polling
 // sessions too, whose requests come and go on keep-alive connections.
 const tcpConnections = new Set();
@@ -344,9 +356,11 @@ function dropAll(controlReq) {
 
 // --- Socket.IO ---------------------------------------------------------------
 
-const httpServer = http.createServer(onControl);
+const httpServer = reach.createServer('server.js', opts, onControl);
+const requestLog = reach.recordRequests(httpServer, '/socket.io/');
+const transports = parseTransports(opts.transports);
 const io = new Server(httpServer, {
-  transports: parseTransports(opts.transports),
+  transports,
   maxHttpBufferSize: opts.maxPayload,
   pingInterval: opts.pingInterval,
   pingTimeout: opts.pingTimeout,
@@ -356,6 +370,7 @@ const io = new Server(httpServer, {
 const sockets = new Set();
 io.engine.on('connection', recordHandshake);
 trackTcpConnections(httpServer);
+refuseWebSocketHandshakes(httpServer, transports);
 
 function authMiddleware(socket, next) {
   const auth = socket.handshake.auth;
@@ -412,6 +427,7 @@ function reply(res, code, obj) {
 function snapshot() {
   return {
     ...stats,
+    ...requestLog.snapshot(),
     connected: sockets.size,
     pending: pending.size,
     sha256: hash.copy().digest('hex'),
@@ -469,6 +485,7 @@ function onControl(req, res) {
       return reply(res, 200, { dropped: dropAll(req) });
     case '/control/reset':
       resetStats();
+      requestLog.reset();
       return reply(res, 200, { ok: true });
     default:
       return reply(res, 404, { error: 'not found' });
