@@ -357,7 +357,6 @@ function dropAll(controlReq) {
 // --- Socket.IO ---------------------------------------------------------------
 
 const httpServer = reach.createServer('server.js', opts, onControl);
-const requestLog = reach.recordRequests(httpServer, '/socket.io/');
 const transports = parseTransports(opts.transports);
 const io = new Server(httpServer, {
   transports,
@@ -366,6 +365,9 @@ const io = new Server(httpServer, {
   pingTimeout: opts.pingTimeout,
   serveClient: false,
 });
+// after Engine.IO attached: it moves the request listeners it finds
+// behind its own, for the other paths only
+const requestLog = reach.recordRequests(httpServer, '/socket.io/');
 
 const sockets = new Set();
 io.engine.on('connection', recordHandshake);
