@@ -300,6 +300,32 @@ request_free (Request * request)
   g_free (request);
 }
 
+/* A completion for a session that ended meanwhile does nothing more. */
+static gboolean
+request_abandoned (Request * request, GError ** error)
+{
+  if (!request->polling->dead && !request->polling->finished)
+    return FALSE;
+  g_clear_error (error);
+  request_free (request);
+  return TRUE;
+}
+
+/* Ends the session with @error, and this request. */
+static void
+request_fail (Request * request, GError * error)
+{
+  fail (request->polling, error);
+  request_free (request);
+}
+
+static GError *
+read_error (const GError * error, const gchar * otherwise)
+{
+  return g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_CONNECTION_LOST,
+      "reading a polling response: %s", error ? error->message : otherwise);
+}
+
 /* What a failed send means. */
 static GError *
 send_error (SioPolling * polling, SoupMessage * msg, const GError * error)
@@ -474,11 +500,8 @@ on_body_closed (GObject * source, GAsyncResult * result, gpointer user_data)
   Request *request = user_data;
 
   g_input_stream_close_finish (G_INPUT_STREAM (source), result, NULL);
-  if (request->polling->dead || request->polling->finished) {
-    request_free (request);
-    return;
-  }
-  request_done (request);
+  if (!request_abandoned (request, NULL))
+    request_done (request);
 }
 
 /* The body is in: closing the stream gives the connection back to the
@@ -494,22 +517,15 @@ static void
 on_eof_read (GObject * source, GAsyncResult * result, gpointer user_data)
 {
   Request *request = user_data;
-  SioPolling *polling = request->polling;
   GError *error = NULL;
   gssize read;
 
   read = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  if (polling->dead || polling->finished) {
-    g_clear_error (&error);
-    request_free (request);
+  if (request_abandoned (request, &error))
     return;
-  }
   if (read != 0) {
-    fail (polling, g_error_new (SIO_POLLING_ERROR,
-            SIO_POLLING_ERROR_CONNECTION_LOST, "reading a polling response: "
-            "%s", error ? error->message : "longer than announced"));
+    request_fail (request, read_error (error, "longer than announced"));
     g_clear_error (&error);
-    request_free (request);
     return;
   }
   finish_body (request);
@@ -527,17 +543,11 @@ on_sized_body_read (GObject * source, GAsyncResult * result, gpointer user_data)
 
   ok = g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &read,
       &error);
-  if (polling->dead || polling->finished) {
-    g_clear_error (&error);
-    request_free (request);
+  if (request_abandoned (request, &error))
     return;
-  }
   if (!ok || read != request->body->len) {
-    fail (polling, g_error_new (SIO_POLLING_ERROR,
-            SIO_POLLING_ERROR_CONNECTION_LOST, "reading a polling response: "
-            "%s", error ? error->message : "shorter than announced"));
+    request_fail (request, read_error (error, "shorter than announced"));
     g_clear_error (&error);
-    request_free (request);
     return;
   }
   /* libsoup keeps the connection only for a body read to its end */
@@ -588,18 +598,13 @@ on_body_read (GObject * source, GAsyncResult * result, gpointer user_data)
 
   bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
       &error);
-  if (polling->dead || polling->finished) {
-    g_clear_error (&error);
+  if (request_abandoned (request, &error)) {
     g_clear_pointer (&bytes, g_bytes_unref);
-    request_free (request);
     return;
   }
   if (bytes == NULL) {
-    fail (polling, g_error_new (SIO_POLLING_ERROR,
-            SIO_POLLING_ERROR_CONNECTION_LOST, "reading a polling response: "
-            "%s", error->message));
+    request_fail (request, read_error (error, NULL));
     g_clear_error (&error);
-    request_free (request);
     return;
   }
   if (g_bytes_get_size (bytes) == 0) {
@@ -610,10 +615,9 @@ on_body_read (GObject * source, GAsyncResult * result, gpointer user_data)
   if (request->body->len + g_bytes_get_size (bytes) >
       polling->max_response_body) {
     g_bytes_unref (bytes);
-    fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
-            "a polling response over %" G_GSIZE_FORMAT " bytes",
-            polling->max_response_body));
-    request_free (request);
+    request_fail (request, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_TOO_BIG, "a polling response over %"
+            G_GSIZE_FORMAT " bytes", polling->max_response_body));
     return;
   }
   g_byte_array_append (request->body, g_bytes_get_data (bytes, NULL),
@@ -632,31 +636,26 @@ on_sent (GObject * source, GAsyncResult * result, gpointer user_data)
 
   request->stream = soup_session_send_finish (SOUP_SESSION (source), result,
       &error);
-  if (polling->dead || polling->finished) {
-    g_clear_error (&error);
-    request_free (request);
+  if (request_abandoned (request, &error))
     return;
-  }
   if (request->stream == NULL) {
-    fail (polling, send_error (polling, request->msg, error));
+    request_fail (request, send_error (polling, request->msg, error));
     g_clear_error (&error);
-    request_free (request);
     return;
   }
   sio_http_store_cookies (polling->jar, soup_message_get_uri (request->msg),
       soup_message_get_response_headers (request->msg));
   if (soup_message_get_status (request->msg) != SOUP_STATUS_OK) {
-    fail (polling, status_error (polling, request->msg));
-    request_free (request);
+    request_fail (request, status_error (polling, request->msg));
     return;
   }
   length = soup_message_headers_get_content_length
       (soup_message_get_response_headers (request->msg));
   if (length > 0 && (guint64) length > polling->max_response_body) {
-    fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
-            "a polling response of %" G_GINT64_FORMAT " bytes, over %"
-            G_GSIZE_FORMAT, (gint64) length, polling->max_response_body));
-    request_free (request);
+    request_fail (request, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_TOO_BIG, "a polling response of %"
+            G_GINT64_FORMAT " bytes, over %" G_GSIZE_FORMAT, (gint64) length,
+            polling->max_response_body));
     return;
   }
   if (length > 0) {
