@@ -874,44 +874,29 @@ proxy_test (const gchar * transport, ProxyTarget target, gboolean auth,
   g_free (location);
 }
 
-GST_START_TEST (test_proxy_plain)
+typedef struct
 {
-  proxy_test (transports[__i__], PROXY_PLAIN, FALSE, FALSE, FALSE);
-}
+  const gchar *name;
+  ProxyTarget target;
+  gboolean auth, credentials, wrong_password;
+} ProxyCase;
 
-GST_END_TEST;
+static const ProxyCase proxy_cases[] = {
+  {"proxy-plain", PROXY_PLAIN, FALSE, FALSE, FALSE},
+  {"proxy-connect-tls", PROXY_TLS, FALSE, FALSE, FALSE},
+  {"proxy-credentials", PROXY_PLAIN, TRUE, TRUE, FALSE},
+  {"proxy-credentials-tls", PROXY_TLS, TRUE, TRUE, FALSE},
+  {"proxy-no-credentials", PROXY_PLAIN, TRUE, FALSE, FALSE},
+  {"proxy-wrong-password", PROXY_PLAIN, TRUE, TRUE, TRUE},
+};
 
-GST_START_TEST (test_proxy_connect_tls)
+/* loop index: 2 × case + transport */
+GST_START_TEST (test_proxy)
 {
-  proxy_test (transports[__i__], PROXY_TLS, FALSE, FALSE, FALSE);
-}
+  const ProxyCase *c = &proxy_cases[__i__ / 2];
 
-GST_END_TEST;
-
-GST_START_TEST (test_proxy_credentials)
-{
-  proxy_test (transports[__i__], PROXY_PLAIN, TRUE, TRUE, FALSE);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_proxy_credentials_tls)
-{
-  proxy_test (transports[__i__], PROXY_TLS, TRUE, TRUE, FALSE);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_proxy_no_credentials)
-{
-  proxy_test (transports[__i__], PROXY_PLAIN, TRUE, FALSE, FALSE);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_proxy_wrong_password)
-{
-  proxy_test (transports[__i__], PROXY_PLAIN, TRUE, TRUE, TRUE);
+  proxy_test (transports[__i__ % 2], c->target, c->auth, c->credentials,
+      c->wrong_password);
 }
 
 GST_END_TEST;
@@ -997,19 +982,26 @@ GST_END_TEST;
 /* --- the suite ------------------------------------------------------------ */
 
 static void
-add_loop (Suite * s, const gchar * name, TFun test, gint loops)
+add_range (Suite * s, const gchar * name, TFun test, gint start, gint end)
 {
   TCase *tc = tcase_create (name);
 
   tcase_set_timeout (tc, 60);
-  tcase_add_loop_test (tc, test, 0, loops);
+  tcase_add_loop_test (tc, test, start, end);
   suite_add_tcase (s, tc);
+}
+
+static void
+add_loop (Suite * s, const gchar * name, TFun test, gint loops)
+{
+  add_range (s, name, test, 0, loops);
 }
 
 static Suite *
 reach_suite (void)
 {
   Suite *s = suite_create ("socketiosink-reach");
+  guint i;
 
   add_loop (s, "tls-untrusted", test_tls_untrusted, 2);
   add_loop (s, "tls-ca-file", test_tls_ca_file, 2);
@@ -1021,12 +1013,8 @@ reach_suite (void)
       test_tls_client_certificate_missing, 2);
   add_loop (s, "headers", test_headers, 2);
   add_loop (s, "affinity-cookie", test_affinity_cookie, 2);
-  add_loop (s, "proxy-plain", test_proxy_plain, 2);
-  add_loop (s, "proxy-connect-tls", test_proxy_connect_tls, 2);
-  add_loop (s, "proxy-credentials", test_proxy_credentials, 2);
-  add_loop (s, "proxy-credentials-tls", test_proxy_credentials_tls, 2);
-  add_loop (s, "proxy-no-credentials", test_proxy_no_credentials, 2);
-  add_loop (s, "proxy-wrong-password", test_proxy_wrong_password, 2);
+  for (i = 0; i < G_N_ELEMENTS (proxy_cases); i++)
+    add_range (s, proxy_cases[i].name, test_proxy, 2 * i, 2 * i + 2);
   add_loop (s, "retry-first-connection", test_retry_first_connection, 2);
   add_loop (s, "first-connection-fails-fast",
       test_first_connection_fails_fast, 2);
