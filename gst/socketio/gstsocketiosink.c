@@ -27,9 +27,14 @@
  * chunk})` clients expect. The event name and the binary key are the
  * #GstSocketIoSink:event and #GstSocketIoSink:payload-key properties.
  *
- * The element connects over Engine.IO v4 WebSocket directly (no polling),
- * joins #GstSocketIoSink:namespace with the optional #GstSocketIoSink:auth
- * object and answers the server's pings from its own network thread.
+ * The element connects over Engine.IO v4, by WebSocket or HTTP
+ * long-polling (#GstSocketIoSink:transports), joins
+ * #GstSocketIoSink:namespace with the optional #GstSocketIoSink:auth object
+ * and answers the server's pings from its own network thread. TLS, HTTP
+ * headers, cookies and proxies are set as on souphttpsrc
+ * (#GstSocketIoSink:ssl-ca-file, #GstSocketIoSink:extra-headers,
+ * #GstSocketIoSink:proxy...). As a URI sink it takes socketio+http://,
+ * socketio+https://, socketio+ws:// and socketio+wss:// URIs.
  *
  * With #GstSocketIoSink:ack (the default) every emit asks for an
  * acknowledgement and at most #GstSocketIoSink:max-in-flight emits wait
@@ -95,6 +100,13 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define DEFAULT_MAX_INCOMING_MESSAGE_BYTES (4 * 1024 * 1024)
 #define MIN_INCOMING_MESSAGE_BYTES 1024
 #define DEFAULT_MAX_PENDING_SERVER_EVENTS 64
+#define DEFAULT_TRANSPORTS GST_SOCKETIO_TRANSPORTS_AUTO
+#define DEFAULT_SSL_CA_FILE NULL
+#define DEFAULT_SSL_USE_SYSTEM_CA_FILE TRUE
+#define DEFAULT_SSL_STRICT TRUE
+#define DEFAULT_USER_AGENT "gst-socketio/" VERSION
+#define DEFAULT_PROXY NULL
+#define DEFAULT_RETRY_FIRST_CONNECTION FALSE
 
 /* How long EOS lets the server answer the clean close. */
 #define CLOSE_WAIT (1 * GST_SECOND)
@@ -121,6 +133,27 @@ enum
   PROP_MAX_INCOMING_MESSAGE_BYTES,
   PROP_MAX_PENDING_SERVER_EVENTS,
   PROP_STATS,
+  PROP_TRANSPORTS,
+  PROP_SSL_CA_FILE,
+  PROP_SSL_USE_SYSTEM_CA_FILE,
+  PROP_TLS_DATABASE,
+  PROP_TLS_INTERACTION,
+  PROP_SSL_STRICT,
+  PROP_EXTRA_HEADERS,
+  PROP_USER_AGENT,
+  PROP_COOKIES,
+  PROP_PROXY,
+  PROP_PROXY_ID,
+  PROP_PROXY_PW,
+  PROP_RETRY_FIRST_CONNECTION,
+};
+
+/* The URI schemes: socketio+ before the location's own, so that http://
+ * URIs keep going to HTTP sources (icecastsink's ice+http is the model). */
+#define URI_PREFIX "socketio+"
+static const gchar *const uri_protocols[] = {
+  URI_PREFIX "http", URI_PREFIX "https", URI_PREFIX "ws", URI_PREFIX "wss",
+  NULL
 };
 
 /* One emit in flight: the buffers it carries parts of (their seqs, in
@@ -169,6 +202,106 @@ gst_socketio_sink_disconnected_policy_get_type (void)
   return (GType) type;
 }
 
+GType
+gst_socketio_transports_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_SOCKETIO_TRANSPORTS_AUTO,
+        "WebSocket, or long-polling (upgraded when offered) when the server "
+          "refuses WebSocket", "auto"},
+    {GST_SOCKETIO_TRANSPORTS_WEBSOCKET, "WebSocket only", "websocket"},
+    {GST_SOCKETIO_TRANSPORTS_POLLING, "HTTP long-polling only", "polling"},
+    {GST_SOCKETIO_TRANSPORTS_POLLING_UPGRADE,
+          "Long-polling, then the upgrade to WebSocket when offered",
+        "polling-upgrade"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSocketIoTransports", values);
+    g_once_init_leave (&type, t);
+  }
+  return (GType) type;
+}
+
+static SioTransports
+to_sio_transports (GstSocketIoTransports transports)
+{
+  switch (transports) {
+    case GST_SOCKETIO_TRANSPORTS_WEBSOCKET:
+      return SIO_TRANSPORTS_WEBSOCKET;
+    case GST_SOCKETIO_TRANSPORTS_POLLING:
+      return SIO_TRANSPORTS_POLLING;
+    case GST_SOCKETIO_TRANSPORTS_POLLING_UPGRADE:
+      return SIO_TRANSPORTS_POLLING_UPGRADE;
+    default:
+      return SIO_TRANSPORTS_AUTO;
+  }
+}
+
+/* A database that trusts no certificate authority: what
+ * ssl-use-system-ca-file=false without ssl-ca-file means (souphttpsrc on
+ * libsoup 2 leaves the session without a database, which trusts nothing;
+ * the client takes NULL for the system's). */
+#define GST_TYPE_SIO_TRUST_NOTHING (gst_sio_trust_nothing_get_type ())
+G_DECLARE_FINAL_TYPE (GstSioTrustNothing, gst_sio_trust_nothing, GST,
+    SIO_TRUST_NOTHING, GTlsDatabase);
+
+struct _GstSioTrustNothing
+{
+  GTlsDatabase parent;
+};
+
+G_DEFINE_TYPE (GstSioTrustNothing, gst_sio_trust_nothing, G_TYPE_TLS_DATABASE);
+
+static GTlsCertificateFlags
+trust_nothing_verify_chain (GTlsDatabase * database, GTlsCertificate * chain,
+    const gchar * purpose, GSocketConnectable * identity,
+    GTlsInteraction * interaction, GTlsDatabaseVerifyFlags flags,
+    GCancellable * cancellable, GError ** error)
+{
+  GTlsCertificateFlags errors = G_TLS_CERTIFICATE_UNKNOWN_CA;
+
+  /* the other problems still count, so the message names the worst */
+  if (identity)
+    errors |= g_tls_certificate_verify (chain, identity, NULL) &
+        ~G_TLS_CERTIFICATE_UNKNOWN_CA;
+  return errors;
+}
+
+static GTlsCertificate *
+trust_nothing_lookup_issuer (GTlsDatabase * database,
+    GTlsCertificate * certificate, GTlsInteraction * interaction,
+    GTlsDatabaseLookupFlags flags, GCancellable * cancellable, GError ** error)
+{
+  return NULL;
+}
+
+static GList *
+trust_nothing_lookup_issued_by (GTlsDatabase * database,
+    GByteArray * issuer_raw_dn, GTlsInteraction * interaction,
+    GTlsDatabaseLookupFlags flags, GCancellable * cancellable, GError ** error)
+{
+  return NULL;
+}
+
+static void
+gst_sio_trust_nothing_class_init (GstSioTrustNothingClass * klass)
+{
+  GTlsDatabaseClass *database_class = G_TLS_DATABASE_CLASS (klass);
+
+  database_class->verify_chain = trust_nothing_verify_chain;
+  database_class->lookup_certificate_issuer = trust_nothing_lookup_issuer;
+  database_class->lookup_certificates_issued_by =
+      trust_nothing_lookup_issued_by;
+}
+
+static void
+gst_sio_trust_nothing_init (GstSioTrustNothing * self)
+{
+}
+
 enum
 {
   SIGNAL_SERVER_EVENT,
@@ -183,8 +316,13 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_STATIC_CAPS (GST_AUDIO_CAPS_MAKE (GST_AUDIO_FORMATS_ALL)
         ", layout = (string) interleaved"));
 
+static void gst_socketio_sink_uri_handler_init (gpointer g_iface,
+    gpointer iface_data);
+
 #define gst_socketio_sink_parent_class parent_class
-G_DEFINE_TYPE (GstSocketIoSink, gst_socketio_sink, GST_TYPE_BASE_SINK);
+G_DEFINE_TYPE_WITH_CODE (GstSocketIoSink, gst_socketio_sink,
+    GST_TYPE_BASE_SINK, G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
+        gst_socketio_sink_uri_handler_init));
 
 static gboolean socketiosink_element_init (GstPlugin * plugin);
 GST_ELEMENT_REGISTER_DEFINE_CUSTOM (socketiosink, socketiosink_element_init);
@@ -269,80 +407,237 @@ build_engineio_url (const gchar * location, GError ** error)
   return url;
 }
 
+/* The details of a connection error: "location" (the display form), then
+ * "http-status-code" and "tls-errors" when the client knows them. Fields
+ * present come first: gst_make_element_message_details() stops at the
+ * first NULL name. */
+typedef struct
+{
+  const gchar *location;
+  const gchar *names[2];
+  GType types[2];
+  guint values[2];
+} ErrorDetails;
+
+#define ERROR_DETAILS(d) ("location", G_TYPE_STRING, (d).location, \
+    (d).names[0], (d).types[0], (d).values[0], \
+    (d).names[1], (d).types[1], (d).values[1], NULL)
+
 static void
-post_connection_error (GstSocketIoSink * self, const GError * error)
+error_details_add (ErrorDetails * details, const gchar * name, GType type,
+    guint value)
+{
+  guint i = details->names[0] ? 1 : 0;
+
+  if (value == 0)
+    return;
+  details->names[i] = name;
+  details->types[i] = type;
+  details->values[i] = value;
+}
+
+/* Network thread, in state_changed(): @client's failure details are valid
+ * during that call. Every message names what to fix. */
+/* The Engine.IO path of @url, for messages (the query may hold secrets). */
+static gchar *
+engineio_path_of (const gchar * url)
+{
+  GUri *uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  gchar *path;
+
+  if (uri == NULL)
+    return NULL;
+  path = g_uri_unescape_string (g_uri_get_path (uri), NULL);
+  g_uri_unref (uri);
+  return path;
+}
+
+static void
+post_connection_error (GstSocketIoSink * self, SioClient * client,
+    const GError * error)
 {
   const gchar *location = self->display_location;
+  ErrorDetails details = { location, {NULL, NULL}, {0, 0}, {0, 0} };
+  guint status = client ? sio_client_get_http_status (client) : 0;
+  GTlsCertificateFlags tls = client ? sio_client_get_tls_errors (client) : 0;
+  const gchar *host = NULL;
+  gint port = -1;
+  SioClientError code;
+  GUri *uri;
+
+  error_details_add (&details, "http-status-code", G_TYPE_UINT, status);
+  error_details_add (&details, "tls-errors", G_TYPE_TLS_CERTIFICATE_FLAGS, tls);
 
   if (error->domain != SIO_CLIENT_ERROR) {
-    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+    GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, FAILED,
         (_("Socket.IO connection to %s failed."), location),
-        ("%s", error->message));
+        ("%s", error->message), ERROR_DETAILS (details));
     return;
   }
 
-  switch ((SioClientError) error->code) {
+  /* host and port only: the rest of the URL may hold secrets */
+  uri = g_uri_parse (self->engineio_url, G_URI_FLAGS_ENCODED, NULL);
+  if (uri) {
+    host = g_uri_get_host (uri);
+    port = g_uri_get_port (uri);
+    if (port < 0)
+      port = g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0 ?
+          443 : 80;
+  }
+
+  code = (SioClientError) error->code;
+  /* a 407 is the proxy's answer, whatever the transport made of it */
+  if (code == SIO_CLIENT_ERROR_HTTP_STATUS &&
+      status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED)
+    code = SIO_CLIENT_ERROR_PROXY;
+
+  switch (code) {
     case SIO_CLIENT_ERROR_CONNECT_FAILED:
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
+          (_("Could not connect to the Socket.IO server at %s (host %s, "
+                  "port %d). Check that the server is running and that the "
+                  "host and port in the location property are right."),
+              location, GST_STR_NULL (host), port), ("%s", error->message),
+          ERROR_DETAILS (details));
+      break;
     case SIO_CLIENT_ERROR_TLS:
-    case SIO_CLIENT_ERROR_HTTP_STATUS:
+      if (tls & G_TLS_CERTIFICATE_UNKNOWN_CA)
+        GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
+            (_("The certificate of the Socket.IO server at %s is not signed "
+                    "by a trusted certificate authority. For a private CA or "
+                    "a self-signed certificate, set ssl-ca-file to a PEM file "
+                    "of that CA's certificate, or tls-database to a "
+                    "GTlsDatabase that trusts it."), location),
+            ("%s", error->message), ERROR_DETAILS (details));
+      else if (tls & G_TLS_CERTIFICATE_BAD_IDENTITY)
+        GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
+            (_("The certificate of the Socket.IO server at %s is not valid "
+                    "for the host name %s. The host in the location property "
+                    "must be one of the names in the server's certificate."),
+                location, GST_STR_NULL (host)), ("%s", error->message),
+            ERROR_DETAILS (details));
+      else if (tls & (G_TLS_CERTIFICATE_EXPIRED |
+              G_TLS_CERTIFICATE_NOT_ACTIVATED))
+        GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
+            (_("The certificate of the Socket.IO server at %s has expired or "
+                    "is not valid yet. Check the server's certificate and the "
+                    "clock of this machine."), location),
+            ("%s", error->message), ERROR_DETAILS (details));
+      else
+        GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
+            (_("The TLS connection to the Socket.IO server at %s failed. If "
+                    "the server requires a client certificate, provide one "
+                    "with tls-interaction; otherwise check the server's "
+                    "certificate and the authorities trusted through "
+                    "ssl-ca-file or tls-database (details in the debug "
+                    "message)."), location), ("%s", error->message),
+            ERROR_DETAILS (details));
+      break;
     case SIO_CLIENT_ERROR_WEBSOCKET_REFUSED:
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
+          (_("The Socket.IO server at %s does not accept WebSocket "
+                  "connections, and transports is websocket. Set "
+                  "transports=auto or transports=polling, or enable WebSocket "
+                  "on the server (python-socketio and Flask-SocketIO in "
+                  "threading mode need the simple-websocket package)."),
+              location), ("%s", error->message), ERROR_DETAILS (details));
+      break;
+    case SIO_CLIENT_ERROR_HTTP_STATUS:
+      if (status == SOUP_STATUS_NOT_FOUND)
+        GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, NOT_FOUND,
+            (_("The server at %s has no Socket.IO endpoint at the path %s "
+                    "(HTTP 404). Socket.IO serves /socket.io/ by default; if "
+                    "the server uses another path (its 'path' option), put "
+                    "that path in the location property."), location,
+                GST_STR_NULL (self->engineio_path)), ("%s", error->message),
+            ERROR_DETAILS (details));
+      else if (status == SOUP_STATUS_UNAUTHORIZED ||
+          status == SOUP_STATUS_FORBIDDEN)
+        GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, NOT_AUTHORIZED,
+            (_("The server at %s refused the Socket.IO handshake with HTTP "
+                    "%u (not authorized). Send the credentials it expects: "
+                    "HTTP headers such as Authorization with extra-headers "
+                    "(or cookies), or a Socket.IO auth object with auth."),
+                location, status), ("%s", error->message),
+            ERROR_DETAILS (details));
+      else
+        GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
+            (_("The server at %s answered the Socket.IO handshake with HTTP "
+                    "status %u. Check the location property and the server's "
+                    "log."), location, status), ("%s", error->message),
+            ERROR_DETAILS (details));
+      break;
     case SIO_CLIENT_ERROR_PROXY:
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-          (_("Could not connect to the Socket.IO server at %s. Check the "
-                  "location property and that the server is running."),
-              location), ("%s", error->message));
+      if (status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED)
+        GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, NOT_AUTHORIZED,
+            (_("The proxy refused to connect to %s without valid credentials "
+                    "(HTTP 407). Set proxy-id and proxy-pw to the user name "
+                    "and password the proxy expects."), location),
+            ("%s", error->message), ERROR_DETAILS (details));
+      else
+        GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
+            (_("The proxy did not connect this client to the Socket.IO "
+                    "server at %s. Check the proxy property (or, when it is "
+                    "unset, the http_proxy, https_proxy and no_proxy "
+                    "environment variables), proxy-id and proxy-pw."),
+                location), ("%s", error->message), ERROR_DETAILS (details));
       break;
     case SIO_CLIENT_ERROR_CONNECT_TIMEOUT:
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
           (_("Could not connect to the Socket.IO server at %s within the "
                   "connect-timeout. Check the location property and that the "
-                  "server is running."), location), ("%s", error->message));
+                  "server is running."), location), ("%s", error->message),
+          ERROR_DETAILS (details));
       break;
     case SIO_CLIENT_ERROR_REFUSED:
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, NOT_AUTHORIZED,
           (_("The Socket.IO server at %s refused to let this client join "
                   "namespace \"%s\": %s. Check the namespace and auth "
                   "properties."), location, self->configured_nsp,
-              error->message), (NULL));
+              error->message), (NULL), ERROR_DETAILS (details));
       break;
     case SIO_CLIENT_ERROR_SERVER_DISCONNECT:
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, WRITE,
           (_("The Socket.IO server at %s disconnected this client."),
-              location), ("%s", error->message));
+              location), ("%s", error->message), ERROR_DETAILS (details));
       break;
     case SIO_CLIENT_ERROR_CONNECTION_LOST:
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, WRITE,
           (_("Lost the connection to the Socket.IO server at %s."),
-              location), ("%s", error->message));
+              location), ("%s", error->message), ERROR_DETAILS (details));
       break;
     case SIO_CLIENT_ERROR_OLD_PROTOCOL:
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
           (_("The server at %s speaks the older Socket.IO v4 protocol "
                   "(socket.io 2.x or python-socketio 4.x); socketiosink needs "
                   "a Socket.IO v5 server (socket.io 3 or later, "
                   "python-socketio 5 or later)."), location),
-          ("%s", error->message));
+          ("%s", error->message), ERROR_DETAILS (details));
       break;
     case SIO_CLIENT_ERROR_PROTOCOL:
-      GST_ELEMENT_ERROR (self, STREAM, DECODE,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, STREAM, DECODE,
           (_("The server at %s does not speak Socket.IO v5 correctly."),
-              location), ("%s", error->message));
+              location), ("%s", error->message), ERROR_DETAILS (details));
       break;
     case SIO_CLIENT_ERROR_REDIRECTED:
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
           (_("The server at %s answered with a redirect, which socketiosink "
                   "does not follow (%s). Set location to the server's real "
-                  "address."), location, error->message), (NULL));
+                  "address."), location, error->message), (NULL),
+          ERROR_DETAILS (details));
       break;
     case SIO_CLIENT_ERROR_MESSAGE_TOO_BIG:
-      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, READ,
           (_("The server at %s sent a message larger than "
                   "max-incoming-message-bytes (%u bytes). Raise "
                   "max-incoming-message-bytes if the server really sends "
                   "such messages."), location,
-              self->max_incoming_message_bytes), ("%s", error->message));
+              self->max_incoming_message_bytes), ("%s", error->message),
+          ERROR_DETAILS (details));
       break;
   }
+  if (uri)
+    g_uri_unref (uri);
 }
 
 /* network thread */
@@ -368,7 +663,7 @@ on_state_changed (SioClient * client, SioClientState state, guint epoch,
   /* posted before the streaming thread learns of it, so the application
    * sees this error first, not the upstream "internal data flow error" */
   if (post_error)
-    post_connection_error (self, error);
+    post_connection_error (self, client, error);
 
   g_mutex_lock (&self->lock);
   if (state == SIO_CLIENT_STATE_CONNECTED) {
@@ -396,10 +691,10 @@ on_state_changed (SioClient * client, SioClientState state, guint epoch,
         self->configured_nsp);
     if (lost > 0)
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-          (_("%" G_GUINT64_FORMAT " events were lost with the connection to "
+          (_("%llu events were lost with the connection to "
                   "%s and will not be sent again; put an ackqueue before "
-                  "socketiosink to have them replayed."), lost,
-              self->display_location), (NULL));
+                  "socketiosink to have them replayed."),
+              (unsigned long long) lost, self->display_location), (NULL));
     s = gst_structure_new (reconnected ? "socketio-reconnected" :
         "socketio-connected",
         "location", G_TYPE_STRING, self->display_location,
@@ -657,14 +952,16 @@ start_client (GstSocketIoSink * self)
 {
   SioClientConfig config = { 0 };
   SioClient *client;
+  gchar *auth;
 
   /* the client copies what it needs: the network thread never reads a
    * property the application may change meanwhile */
   GST_OBJECT_LOCK (self);
+  auth = g_strdup (self->auth);
   config.url = self->engineio_url;
   config.display_url = self->display_location;
   config.nsp = self->configured_nsp;
-  config.auth_json = self->auth;
+  config.auth_json = auth;
   config.connect_timeout_ms = ns_to_ms (self->connect_timeout);
   config.ack_timeout_ms = ns_to_ms (self->ack_timeout);
   config.reconnect = self->reconnect;
@@ -672,6 +969,18 @@ start_client (GstSocketIoSink * self)
   config.reconnect_delay_max_ms = ns_to_ms (self->reconnect_delay_max);
   config.max_reconnect_attempts = self->max_reconnect_attempts;
   config.max_incoming_message = self->max_incoming_message_bytes;
+  config.retry_first_connection = self->retry_first_connection;
+  config.transports = to_sio_transports (self->transports);
+  config.extra_headers = (const gchar * const *) self->configured_headers;
+  config.user_agent = self->user_agent;
+  config.cookies = (const gchar * const *) self->cookies;
+  config.cookie_jar = self->cookie_jar;
+  config.tls_database = self->configured_tls_database;
+  config.tls_interaction = self->tls_interaction;
+  config.tls_accept_invalid = !self->ssl_strict;
+  config.proxy = self->configured_proxy;
+  config.proxy_id = self->proxy_id;
+  config.proxy_pw = self->proxy_pw;
   GST_OBJECT_UNLOCK (self);
 
   g_mutex_lock (&self->lock);
@@ -687,7 +996,14 @@ start_client (GstSocketIoSink * self)
   client = sio_client_new (&config, &client_callbacks, self);
   g_mutex_lock (&self->lock);
   self->client = client;
+  /* auth set in PLAYING while the client was being made: it reached the
+   * property but not the client (set_property holds self->lock too) */
+  GST_OBJECT_LOCK (self);
+  if (g_strcmp0 (auth, self->auth) != 0)
+    sio_client_set_auth (client, self->auth);
+  GST_OBJECT_UNLOCK (self);
   g_mutex_unlock (&self->lock);
+  g_free (auth);
   self->closed_at_eos = FALSE;
 }
 
@@ -847,9 +1163,9 @@ request_replay (GstSocketIoSink * self, guint64 from_seq)
   g_mutex_unlock (&self->lock);
   GST_ELEMENT_WARNING (self, STREAM, FAILED,
       (_("Upstream did not accept the request to replay the audio not "
-              "acknowledged before the reconnection (from seq %"
-              G_GUINT64_FORMAT "): %" G_GUINT64_FORMAT " events are lost."),
-          from_seq, unconfirmed), (NULL));
+              "acknowledged before the reconnection (from seq %llu): %llu "
+              "events are lost."), (unsigned long long) from_seq,
+          (unsigned long long) unconfirmed), (NULL));
 }
 
 static void
@@ -1078,11 +1394,12 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   if (max_payload > 0 && strlen (args) + strlen (self->configured_nsp) + 32 >
       max_payload) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        (_("The Socket.IO server at %s accepts messages of at most %"
-                G_GUINT64_FORMAT " bytes (its maxPayload), too small for one "
-                "event of %" G_GSIZE_FORMAT " bytes of metadata. Raise the "
-                "server's maxHttpBufferSize (max_http_buffer_size)."),
-            self->display_location, max_payload, strlen (args) + 32), (NULL));
+        (_("The Socket.IO server at %s accepts messages of at most %llu "
+                "bytes (its maxPayload), too small for one event of %llu "
+                "bytes of metadata. Raise the server's maxHttpBufferSize "
+                "(max_http_buffer_size)."), self->display_location,
+            (unsigned long long) max_payload,
+            (unsigned long long) (strlen (args) + 32)), (NULL));
     g_free (args);
     gst_buffer_unref (batch);
     on_emit_done (self->client, token, SIO_EMIT_LOST, -1, self);
@@ -1339,9 +1656,9 @@ finish_stream (GstSocketIoSink * self)
 
   if (unconfirmed > 0) {
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        (_("%" G_GUINT64_FORMAT " events were not acknowledged by the "
+        (_("%llu events were not acknowledged by the "
                 "Socket.IO server at %s before the end of the stream."),
-            unconfirmed, self->display_location),
+            (unsigned long long) unconfirmed, self->display_location),
         ("%" GST_TIME_FORMAT " of audio; stats has the counts",
             GST_TIME_ARGS (unconfirmed_duration)));
   }
@@ -1417,9 +1734,13 @@ gst_socketio_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   GstAudioInfo info;
 
   if (!gst_audio_info_from_caps (&info, caps)) {
+    /* caps as text first: xgettext must see the msgid whole */
+    gchar *text = gst_caps_to_string (caps);
+
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        (_("socketiosink sends raw interleaved audio only, not %"
-                GST_PTR_FORMAT "."), caps), (NULL));
+        (_("socketiosink sends raw interleaved audio only, not %s."), text),
+        (NULL));
+    g_free (text);
     return FALSE;
   }
 
@@ -1511,11 +1832,348 @@ gst_socketio_sink_unlock_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
+/* RFC 9110 token characters: what a header or cookie name is made of. */
+static gboolean
+is_http_token (const gchar * text)
+{
+  const gchar *p;
+
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  for (p = text; *p; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("!#$%&'*+-.^_`|~", *p) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+/* A header value must not end the header or the request. */
+static gboolean
+is_header_value (const gchar * text)
+{
+  return text != NULL && strpbrk (text, "\r\n") == NULL;
+}
+
+/* Headers the client writes itself for the handshake and the polling
+ * requests: another value would break them. */
+static gboolean
+is_owned_header (const gchar * name)
+{
+  static const gchar *const owned[] = { "Host", "Connection", "Upgrade",
+    "Content-Length", "Transfer-Encoding", NULL
+  };
+  guint i;
+
+  for (i = 0; owned[i]; i++)
+    if (g_ascii_strcasecmp (name, owned[i]) == 0)
+      return TRUE;
+  return g_ascii_strncasecmp (name, "Sec-WebSocket-",
+      strlen ("Sec-WebSocket-")) == 0;
+}
+
+typedef enum
+{
+  HEADER_OK,
+  HEADER_BAD_NAME,
+  HEADER_OWNED,
+  HEADER_NOT_TEXT,
+  HEADER_LINE_BREAK,
+} HeaderProblem;
+
+typedef struct
+{
+  GPtrArray *headers;           /* name, value, ... */
+  const gchar *bad_name;        /* the header that is wrong, or NULL */
+  HeaderProblem problem;
+} HeaderFlattening;
+
+static gboolean
+flatten_header_value (HeaderFlattening * flat, const gchar * name,
+    const GValue * value)
+{
+  GValue text = G_VALUE_INIT;
+  gchar *converted;
+
+  /* souphttpsrc's conversion: a string as it is, anything else through
+   * its GValue transformation to a string */
+  g_value_init (&text, G_TYPE_STRING);
+  if (!g_value_transform (value, &text) || g_value_get_string (&text) == NULL) {
+    g_value_unset (&text);
+    flat->problem = HEADER_NOT_TEXT;
+    return FALSE;
+  }
+  converted = g_value_dup_string (&text);
+  g_value_unset (&text);
+  if (!is_header_value (converted)) {
+    g_free (converted);
+    flat->problem = HEADER_LINE_BREAK;
+    return FALSE;
+  }
+  g_ptr_array_add (flat->headers, g_strdup (name));
+  g_ptr_array_add (flat->headers, converted);
+  return TRUE;
+}
+
+static gboolean
+flatten_header (GQuark field, const GValue * value, gpointer user_data)
+{
+  HeaderFlattening *flat = user_data;
+  const gchar *name = g_quark_to_string (field);
+  guint i, n;
+
+  flat->bad_name = name;
+  if (!is_http_token (name)) {
+    flat->problem = HEADER_BAD_NAME;
+    return FALSE;
+  }
+  if (is_owned_header (name)) {
+    flat->problem = HEADER_OWNED;
+    return FALSE;
+  }
+  /* an array or a list is the same header repeated, once per value */
+  if (GST_VALUE_HOLDS_ARRAY (value)) {
+    n = gst_value_array_get_size (value);
+    for (i = 0; i < n; i++)
+      if (!flatten_header_value (flat, name,
+              gst_value_array_get_value (value, i)))
+        return FALSE;
+  } else if (GST_VALUE_HOLDS_LIST (value)) {
+    n = gst_value_list_get_size (value);
+    for (i = 0; i < n; i++)
+      if (!flatten_header_value (flat, name,
+              gst_value_list_get_value (value, i)))
+        return FALSE;
+  } else if (!flatten_header_value (flat, name, value)) {
+    return FALSE;
+  }
+  flat->bad_name = NULL;
+  return TRUE;
+}
+
+/* Names the header, never its value. */
+static void
+post_header_problem (GstSocketIoSink * self, HeaderFlattening * flat)
+{
+  const gchar *name = flat->bad_name;
+
+  switch (flat->problem) {
+    case HEADER_BAD_NAME:
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          (_("Invalid extra-headers: \"%s\" is not a valid HTTP header "
+                  "name."), name), (NULL));
+      break;
+    case HEADER_OWNED:
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          (_("Invalid extra-headers: socketiosink sets the %s header "
+                  "itself; remove it from extra-headers."), name), (NULL));
+      break;
+    case HEADER_NOT_TEXT:
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          (_("Invalid extra-headers: the value of the %s header cannot be "
+                  "converted to text."), name), (NULL));
+      break;
+    case HEADER_LINE_BREAK:
+    default:
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          (_("Invalid extra-headers: the value of the %s header contains a "
+                  "line break."), name), (NULL));
+      break;
+  }
+}
+
+/* Checks a proxy URI and returns it with a scheme (souphttpsrc takes
+ * host:port as an HTTP proxy), or NULL with @problem set. */
+static gchar *
+normalize_proxy (const gchar * proxy, const gchar ** problem)
+{
+  gchar *with_scheme;
+  const gchar *scheme, *path;
+  GUri *uri;
+
+  with_scheme = strstr (proxy, "://") ? g_strdup (proxy) :
+      g_strconcat ("http://", proxy, NULL);
+  uri = g_uri_parse (with_scheme, G_URI_FLAGS_ENCODED, NULL);
+  if (uri == NULL) {
+    *problem = _("it is not a valid URI");
+    goto refused;
+  }
+  scheme = g_uri_get_scheme (uri);
+  path = g_uri_get_path (uri);
+  if (g_ascii_strcasecmp (scheme, "http") != 0 &&
+      g_ascii_strcasecmp (scheme, "https") != 0 &&
+      g_ascii_strcasecmp (scheme, "socks5") != 0)
+    *problem = _("the scheme is not http, https or socks5");
+  else if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    *problem = _("it has no host");
+  else if (g_uri_get_userinfo (uri) != NULL)
+    *problem = _("credentials in the URI are not supported: use proxy-id "
+        "and proxy-pw");
+  else if ((path && *path && strcmp (path, "/") != 0) ||
+      g_uri_get_query (uri) || g_uri_get_fragment (uri))
+    *problem = _("a proxy URI has no path or query");
+  else {
+    g_uri_unref (uri);
+    return with_scheme;
+  }
+  g_uri_unref (uri);
+refused:
+  g_free (with_scheme);
+  return NULL;
+}
+
+/* The connection settings of issue 8 (TLS, headers, cookies, proxy),
+ * resolved into what the client takes. Posts an error naming the property
+ * and returns FALSE on a bad one; no message shows a header value, a
+ * cookie, a proxy's credentials or its query. @announce: also warn about
+ * settings that work but deserve it (once per NULL→READY). */
+static gboolean
+resolve_connection_settings (GstSocketIoSink * self, gboolean announce)
+{
+  gchar *ca_file, *proxy, *shown;
+  gboolean use_system_ca, strict, retry_first, reconnect, pw_only;
+  GTlsDatabase *database;
+  GstStructure *extra_headers;
+  HeaderFlattening flat = { NULL, NULL, HEADER_OK };
+  gchar **headers = NULL, *normalized = NULL;
+  const gchar *problem = NULL;
+  GError *error = NULL;
+  guint i, bad_cookie = 0;
+
+  GST_OBJECT_LOCK (self);
+  ca_file = g_strdup (self->ssl_ca_file);
+  use_system_ca = self->ssl_use_system_ca_file;
+  database = self->tls_database ? g_object_ref (self->tls_database) : NULL;
+  strict = self->ssl_strict;
+  extra_headers = self->extra_headers ?
+      gst_structure_copy (self->extra_headers) : NULL;
+  proxy = g_strdup (self->proxy);
+  pw_only = self->proxy_pw && !self->proxy_id;
+  retry_first = self->retry_first_connection;
+  reconnect = self->reconnect;
+  if (self->user_agent && !is_header_value (self->user_agent))
+    problem = _("Invalid user-agent: it must not contain a line break.");
+  for (i = 0; self->cookies && self->cookies[i] && !bad_cookie; i++) {
+    const gchar *cookie = self->cookies[i];
+    const gchar *equals = strchr (cookie, '=');
+    gchar *name = equals ? g_strndup (cookie, equals - cookie) : NULL;
+
+    if (!is_http_token (name) || strpbrk (equals, ";\r\n") != NULL)
+      bad_cookie = i + 1;
+    g_free (name);
+  }
+  GST_OBJECT_UNLOCK (self);
+
+  if (problem) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", problem), (NULL));
+    goto failed;
+  }
+  if (bad_cookie) {
+    /* by position: a cookie's value may be a session secret */
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        (_("Invalid cookies: entry %u (counting from 1) is not name=value "
+                "with a name of HTTP token characters and a value without "
+                "';' or line breaks."), bad_cookie), (NULL));
+    goto failed;
+  }
+
+  if (extra_headers) {
+    flat.headers = g_ptr_array_new_with_free_func (g_free);
+    if (!gst_structure_foreach (extra_headers, flatten_header, &flat)) {
+      post_header_problem (self, &flat);
+      g_ptr_array_unref (flat.headers);
+      goto failed;
+    }
+    g_ptr_array_add (flat.headers, NULL);
+    headers = (gchar **) g_ptr_array_free (flat.headers, FALSE);
+  }
+
+  if (proxy && *proxy) {
+    normalized = normalize_proxy (proxy, &problem);
+    if (normalized == NULL) {
+      shown = sio_url_for_display (proxy);
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          (_("Invalid proxy \"%s\": %s. Use a URI such as "
+                  "http://proxy.example:3128 (http, https or socks5)."),
+              shown, problem), (NULL));
+      g_free (shown);
+      goto failed;
+    }
+  }
+  if (pw_only) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        (_("proxy-pw is set but proxy-id is not: set the proxy's user name "
+                "in proxy-id.")), (NULL));
+    goto failed;
+  }
+
+  /* souphttpsrc's order: tls-database, else ssl-ca-file, else the
+   * system's or, without it, nothing trusted */
+  if (database) {
+    GST_DEBUG_OBJECT (self, "tls-database set: ssl-ca-file and "
+        "ssl-use-system-ca-file are not used");
+  } else if (ca_file && *ca_file) {
+    /* GTlsFileDatabase wants an absolute path */
+    gchar *path = g_canonicalize_filename (ca_file, NULL);
+
+    database = g_tls_file_database_new (path, &error);
+    g_free (path);
+    if (database == NULL) {
+      /* GIO's message is a sentence of its own */
+      gsize len = strlen (error->message);
+
+      if (len > 0 && error->message[len - 1] == '.')
+        error->message[len - 1] = '\0';
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          (_("Could not load ssl-ca-file \"%s\": %s. It must be a readable "
+                  "PEM file of CA certificates."), ca_file, error->message),
+          (NULL));
+      g_clear_error (&error);
+      goto failed;
+    }
+  } else if (!use_system_ca) {
+    database = g_object_new (GST_TYPE_SIO_TRUST_NOTHING, NULL);
+  }
+
+  if (announce && !strict)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        (_("ssl-strict is false: any server certificate is accepted, so "
+                "anyone between this machine and the server can read and "
+                "change the stream. For a private or self-signed certificate "
+                "set ssl-ca-file instead.")), (NULL));
+  if (announce && retry_first && !reconnect)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        (_("retry-first-connection has no effect with reconnect=false.")),
+        (NULL));
+
+  GST_OBJECT_LOCK (self);
+  g_clear_object (&self->configured_tls_database);
+  self->configured_tls_database = database;
+  g_strfreev (self->configured_headers);
+  self->configured_headers = headers;
+  g_free (self->configured_proxy);
+  self->configured_proxy = normalized;
+  GST_OBJECT_UNLOCK (self);
+  g_free (ca_file);
+  g_free (proxy);
+  if (extra_headers)
+    gst_structure_free (extra_headers);
+  return TRUE;
+
+failed:
+  g_clear_object (&database);
+  g_strfreev (headers);
+  g_free (normalized);
+  g_free (ca_file);
+  g_free (proxy);
+  if (extra_headers)
+    gst_structure_free (extra_headers);
+  return FALSE;
+}
+
 /* Checks what can be checked before connecting, so a bad setting fails
  * the NULL→READY change with a message that names it. No message shows
  * the location's query or the auth value: they may hold secrets. */
 static gboolean
-validate_settings (GstSocketIoSink * self)
+validate_settings (GstSocketIoSink * self, gboolean announce)
 {
   GError *error = NULL;
   gchar *url, *shown;
@@ -1537,6 +2195,8 @@ validate_settings (GstSocketIoSink * self)
   }
   g_free (self->engineio_url);
   self->engineio_url = url;
+  g_free (self->engineio_path);
+  self->engineio_path = engineio_path_of (url);
 
   if (!sio_namespace_is_valid (self->nsp)) {
     GST_OBJECT_UNLOCK (self);
@@ -1568,7 +2228,7 @@ validate_settings (GstSocketIoSink * self)
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", problem), (NULL));
     return FALSE;
   }
-  return TRUE;
+  return resolve_connection_settings (self, announce);
 }
 
 static GstStateChangeReturn
@@ -1576,7 +2236,11 @@ gst_socketio_sink_change_state (GstElement * element, GstStateChange transition)
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (element);
 
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !validate_settings (self))
+  /* again before connecting: READY-mutable settings (a URI set by an
+   * application in READY) apply to the next connection */
+  if ((transition == GST_STATE_CHANGE_NULL_TO_READY ||
+          transition == GST_STATE_CHANGE_READY_TO_PAUSED) &&
+      !validate_settings (self, transition == GST_STATE_CHANGE_NULL_TO_READY))
     return GST_STATE_CHANGE_FAILURE;
 
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
@@ -1588,6 +2252,7 @@ get_stats (GstSocketIoSink * self)
   GstStructure *s, *base;
   guint64 bytes_sent = 0, rendered = 0, late = 0;
   gdouble average_rate = 0;
+  const gchar *transport = NULL;
 
   /* this property shadows GstBaseSink's: keep what that one reports */
   base = gst_base_sink_get_stats (GST_BASE_SINK (self));
@@ -1597,11 +2262,14 @@ get_stats (GstSocketIoSink * self)
   gst_structure_free (base);
 
   g_mutex_lock (&self->lock);
-  if (self->client)
+  if (self->client) {
     bytes_sent = sio_client_get_bytes_written (self->client);
+    transport = sio_client_get_transport_name (self->client);
+  }
   s = gst_structure_new ("socketiosink-stats",
       "connected", G_TYPE_BOOLEAN, self->state == SIO_CLIENT_STATE_CONNECTED,
       "state", G_TYPE_STRING, sio_client_state_get_name (self->state),
+      "transport", G_TYPE_STRING, transport ? transport : "none",
       "emitted", G_TYPE_UINT64, self->emitted,
       "acked", G_TYPE_UINT64, self->acked,
       "written-without-ack", G_TYPE_UINT64, self->written_without_ack,
@@ -1639,6 +2307,52 @@ set_string (GstSocketIoSink * self, gchar ** field, const GValue * value)
   GST_OBJECT_UNLOCK (self);
 }
 
+/* auth may change while PLAYING: the next (re)connection's CONNECT
+ * carries it (a refreshed token). Once READY, a value that is not a JSON
+ * object is refused at once with a warning, and the old one stays; in
+ * NULL, NULL→READY checks it. */
+static void
+set_auth (GstSocketIoSink * self, const gchar * auth)
+{
+  GError *error = NULL;
+  GstState state;
+
+  /* an empty string means no auth, like an unset property */
+  if (auth && *auth == '\0')
+    auth = NULL;
+  GST_OBJECT_LOCK (self);
+  state = GST_STATE (self);
+  GST_OBJECT_UNLOCK (self);
+  if (state >= GST_STATE_READY && auth && !sio_json_is_object (auth, &error)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        (_("Invalid auth: it must be a JSON object such as "
+                "{\"token\":\"abc\"} (%s). The previous auth is kept."),
+            error->message), (NULL));
+    g_clear_error (&error);
+    return;
+  }
+
+  /* self->lock around both, so the client gets the values in the order
+   * the property did (start_client() looks under it too) */
+  g_mutex_lock (&self->lock);
+  GST_OBJECT_LOCK (self);
+  g_free (self->auth);
+  self->auth = g_strdup (auth);
+  GST_OBJECT_UNLOCK (self);
+  if (self->client)
+    sio_client_set_auth (self->client, auth);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+set_object (GstSocketIoSink * self, gpointer field, const GValue * value)
+{
+  GST_OBJECT_LOCK (self);
+  g_clear_object ((GObject **) field);
+  *(GObject **) field = g_value_dup_object (value);
+  GST_OBJECT_UNLOCK (self);
+}
+
 static void
 gst_socketio_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
@@ -1663,16 +2377,9 @@ gst_socketio_sink_set_property (GObject * object, guint prop_id,
     case PROP_NAMESPACE:
       set_string (self, &self->nsp, value);
       break;
-    case PROP_AUTH:{
-      const gchar *auth = g_value_get_string (value);
-
-      /* an empty string means no auth, like an unset property */
-      GST_OBJECT_LOCK (self);
-      g_free (self->auth);
-      self->auth = (auth && *auth) ? g_strdup (auth) : NULL;
-      GST_OBJECT_UNLOCK (self);
+    case PROP_AUTH:
+      set_auth (self, g_value_get_string (value));
       break;
-    }
     case PROP_EVENT:
       set_string (self, &self->event, value);
       break;
@@ -1747,6 +2454,71 @@ gst_socketio_sink_set_property (GObject * object, guint prop_id,
       g_mutex_lock (&self->lock);
       self->max_pending_server_events = g_value_get_uint (value);
       g_mutex_unlock (&self->lock);
+      break;
+    case PROP_TRANSPORTS:
+      GST_OBJECT_LOCK (self);
+      self->transports = g_value_get_enum (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SSL_CA_FILE:
+      set_string (self, &self->ssl_ca_file, value);
+      break;
+    case PROP_SSL_USE_SYSTEM_CA_FILE:
+      GST_OBJECT_LOCK (self);
+      self->ssl_use_system_ca_file = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_TLS_DATABASE:
+      set_object (self, &self->tls_database, value);
+      break;
+    case PROP_TLS_INTERACTION:
+      set_object (self, &self->tls_interaction, value);
+      break;
+    case PROP_SSL_STRICT:
+      GST_OBJECT_LOCK (self);
+      self->ssl_strict = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_EXTRA_HEADERS:{
+      const GstStructure *headers = gst_value_get_structure (value);
+
+      GST_OBJECT_LOCK (self);
+      if (self->extra_headers)
+        gst_structure_free (self->extra_headers);
+      self->extra_headers = headers ? gst_structure_copy (headers) : NULL;
+      GST_OBJECT_UNLOCK (self);
+      break;
+    }
+    case PROP_USER_AGENT:{
+      const gchar *agent = g_value_get_string (value);
+
+      /* unset or empty: the default again */
+      GST_OBJECT_LOCK (self);
+      g_free (self->user_agent);
+      self->user_agent = g_strdup (agent && *agent ? agent :
+          DEFAULT_USER_AGENT);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    }
+    case PROP_COOKIES:
+      GST_OBJECT_LOCK (self);
+      g_strfreev (self->cookies);
+      self->cookies = g_value_dup_boxed (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_PROXY:
+      set_string (self, &self->proxy, value);
+      break;
+    case PROP_PROXY_ID:
+      set_string (self, &self->proxy_id, value);
+      break;
+    case PROP_PROXY_PW:
+      set_string (self, &self->proxy_pw, value);
+      break;
+    case PROP_RETRY_FIRST_CONNECTION:
+      GST_OBJECT_LOCK (self);
+      self->retry_first_connection = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1830,6 +2602,42 @@ gst_socketio_sink_get_property (GObject * object, guint prop_id,
     case PROP_MAX_INCOMING_MESSAGE_BYTES:
       g_value_set_uint (value, self->max_incoming_message_bytes);
       break;
+    case PROP_TRANSPORTS:
+      g_value_set_enum (value, self->transports);
+      break;
+    case PROP_SSL_CA_FILE:
+      g_value_set_string (value, self->ssl_ca_file);
+      break;
+    case PROP_SSL_USE_SYSTEM_CA_FILE:
+      g_value_set_boolean (value, self->ssl_use_system_ca_file);
+      break;
+    case PROP_TLS_DATABASE:
+      g_value_set_object (value, self->tls_database);
+      break;
+    case PROP_TLS_INTERACTION:
+      g_value_set_object (value, self->tls_interaction);
+      break;
+    case PROP_SSL_STRICT:
+      g_value_set_boolean (value, self->ssl_strict);
+      break;
+    case PROP_EXTRA_HEADERS:
+      gst_value_set_structure (value, self->extra_headers);
+      break;
+    case PROP_USER_AGENT:
+      g_value_set_string (value, self->user_agent);
+      break;
+    case PROP_COOKIES:
+      g_value_set_boxed (value, self->cookies);
+      break;
+    case PROP_PROXY:
+      g_value_set_string (value, self->proxy);
+      break;
+    case PROP_PROXY_ID:
+      g_value_set_string (value, self->proxy_id);
+      break;
+    case PROP_RETRY_FIRST_CONNECTION:
+      g_value_set_boolean (value, self->retry_first_connection);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1852,6 +2660,21 @@ gst_socketio_sink_finalize (GObject * object)
   g_free (self->engineio_url);
   g_free (self->configured_nsp);
   g_free (self->display_location);
+  g_free (self->engineio_path);
+  g_free (self->ssl_ca_file);
+  g_clear_object (&self->tls_database);
+  g_clear_object (&self->tls_interaction);
+  if (self->extra_headers)
+    gst_structure_free (self->extra_headers);
+  g_free (self->user_agent);
+  g_strfreev (self->cookies);
+  g_free (self->proxy);
+  g_free (self->proxy_id);
+  g_free (self->proxy_pw);
+  g_clear_object (&self->configured_tls_database);
+  g_strfreev (self->configured_headers);
+  g_free (self->configured_proxy);
+  g_object_unref (self->cookie_jar);
   g_object_unref (self->batch);
   g_queue_clear_full (&self->batch_seqs, g_free);
   g_hash_table_unref (self->unacked_parts);
@@ -1883,6 +2706,14 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->disconnected_policy = DEFAULT_DISCONNECTED_POLICY;
   self->max_incoming_message_bytes = DEFAULT_MAX_INCOMING_MESSAGE_BYTES;
   self->max_pending_server_events = DEFAULT_MAX_PENDING_SERVER_EVENTS;
+  self->transports = DEFAULT_TRANSPORTS;
+  self->ssl_ca_file = g_strdup (DEFAULT_SSL_CA_FILE);
+  self->ssl_use_system_ca_file = DEFAULT_SSL_USE_SYSTEM_CA_FILE;
+  self->ssl_strict = DEFAULT_SSL_STRICT;
+  self->user_agent = g_strdup (DEFAULT_USER_AGENT);
+  self->proxy = g_strdup (DEFAULT_PROXY);
+  self->retry_first_connection = DEFAULT_RETRY_FIRST_CONNECTION;
+  self->cookie_jar = soup_cookie_jar_new ();
   self->display_location = sio_url_for_display (NULL);
   self->batch = gst_adapter_new ();
   g_queue_init (&self->batch_seqs);
@@ -1893,6 +2724,94 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->state = SIO_CLIENT_STATE_IDLE;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+}
+
+/* GstURIHandler: socketio+<location>. */
+static GstURIType
+gst_socketio_sink_uri_get_type (GType type)
+{
+  return GST_URI_SINK;
+}
+
+static const gchar *const *
+gst_socketio_sink_uri_get_protocols (GType type)
+{
+  return uri_protocols;
+}
+
+static gchar *
+gst_socketio_sink_uri_get_uri (GstURIHandler * handler)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (handler);
+  gchar *uri = NULL;
+
+  GST_OBJECT_LOCK (self);
+  if (self->location)
+    uri = g_strconcat (URI_PREFIX, self->location, NULL);
+  GST_OBJECT_UNLOCK (self);
+  return uri;
+}
+
+static gboolean
+gst_socketio_sink_uri_set_uri (GstURIHandler * handler, const gchar * uri,
+    GError ** error)
+{
+  GstSocketIoSink *self = GST_SOCKETIO_SINK (handler);
+  const gchar *location;
+  gchar *protocol, *url, *shown;
+  GError *parse_error = NULL;
+  GstState state;
+  gboolean ours;
+
+  GST_OBJECT_LOCK (self);
+  state = GST_STATE (self);
+  GST_OBJECT_UNLOCK (self);
+  if (state > GST_STATE_READY) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+        "socketiosink takes a URI only in the NULL or READY state");
+    return FALSE;
+  }
+
+  protocol = gst_uri_get_protocol (uri);
+  ours = protocol && g_strv_contains (uri_protocols, protocol);
+  g_free (protocol);
+  if (!ours) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL,
+        "socketiosink takes socketio+http, socketio+https, socketio+ws and "
+        "socketio+wss URIs");
+    return FALSE;
+  }
+
+  location = uri + strlen (URI_PREFIX);
+  url = build_engineio_url (location, &parse_error);
+  if (url == NULL) {
+    /* the display form: the query may hold secrets */
+    shown = sio_url_for_display (uri);
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
+        "invalid Socket.IO URI %s: %s", shown, parse_error->message);
+    g_free (shown);
+    g_clear_error (&parse_error);
+    return FALSE;
+  }
+  g_free (url);
+
+  GST_OBJECT_LOCK (self);
+  g_free (self->location);
+  self->location = g_strdup (location);
+  GST_OBJECT_UNLOCK (self);
+  g_object_notify (G_OBJECT (self), "location");
+  return TRUE;
+}
+
+static void
+gst_socketio_sink_uri_handler_init (gpointer g_iface, gpointer iface_data)
+{
+  GstURIHandlerInterface *iface = g_iface;
+
+  iface->get_type = gst_socketio_sink_uri_get_type;
+  iface->get_protocols = gst_socketio_sink_uri_get_protocols;
+  iface->get_uri = gst_socketio_sink_uri_get_uri;
+  iface->set_uri = gst_socketio_sink_uri_set_uri;
 }
 
 static void
@@ -1924,7 +2843,12 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
       g_param_spec_string ("auth", "Auth",
           "JSON object sent when joining the namespace (the server's "
           "socket.handshake.auth), e.g. {\"token\":\"abc\"}; unset or empty "
-          "for none", DEFAULT_AUTH, flags));
+          "for none. May change while PLAYING (token refresh): the new value "
+          "is sent at the next connection or reconnection, not on the "
+          "current one; a value that is not a JSON object is then refused "
+          "with a warning and the previous one kept. Never shown in logs or "
+          "messages.", DEFAULT_AUTH, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
   g_object_class_install_property (gobject_class, PROP_EVENT,
       g_param_spec_string ("event", "Event",
@@ -1980,7 +2904,8 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
       g_param_spec_boolean ("reconnect", "Reconnect",
           "Reconnect when an established connection is lost (never after the "
           "server's own DISCONNECT or a refused namespace; a first connection "
-          "that fails is an error)", DEFAULT_RECONNECT, flags));
+          "that fails is an error unless retry-first-connection is set)",
+          DEFAULT_RECONNECT, flags));
 
   g_object_class_install_property (gobject_class, PROP_RECONNECT_DELAY,
       g_param_spec_uint64 ("reconnect-delay", "Reconnect delay",
@@ -2049,13 +2974,129 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
           "ackqueue upstream replays them), dropped-buffers and dropped-bytes "
           "(discarded by disconnected-policy=drop), disconnects, reconnects, "
           "replays (requested from upstream), acks-upstream, "
-          "upstream-retains, audio-bytes, bytes-sent, "
+          "upstream-retains, transport (websocket, polling, or none while "
+          "no transport is open), audio-bytes, bytes-sent, "
           "server-events, server-events-dropped (not posted: the application "
           "did not pop its bus), unacknowledged (events lost or timed out "
           "and not replayed), ack-rtt-last and ack-rtt-mean (ns), and "
           "GstBaseSink's rendered, late-dropped (its dropped) and "
           "average-rate",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_property (gobject_class, PROP_TRANSPORTS,
+      g_param_spec_enum ("transports", "Transports",
+          "Engine.IO transports: auto (WebSocket first, the fastest, and it "
+          "needs no sticky sessions behind a load balancer; when the server "
+          "refuses the WebSocket handshake, as Flask-SocketIO and "
+          "python-socketio do in threading mode without simple-websocket, "
+          "HTTP long-polling instead, upgraded to WebSocket when the server "
+          "offers it, until the element goes back to READY), websocket "
+          "(WebSocket only), polling (HTTP long-polling only) or "
+          "polling-upgrade (long-polling first, then the upgrade to WebSocket "
+          "when offered, like socket.io-client's default). Several polling "
+          "servers behind a load balancer need sticky sessions",
+          GST_TYPE_SOCKETIO_TRANSPORTS, DEFAULT_TRANSPORTS, flags));
+
+  g_object_class_install_property (gobject_class, PROP_SSL_CA_FILE,
+      g_param_spec_string ("ssl-ca-file", "SSL CA file",
+          "PEM file of the CA certificates to trust for https/wss servers "
+          "instead of the system's (a private CA, or a self-signed "
+          "development certificate itself); a relative path is taken from "
+          "the current directory. A missing, unreadable or invalid file "
+          "fails NULL->READY. Ignored when tls-database is set",
+          DEFAULT_SSL_CA_FILE, flags));
+
+  g_object_class_install_property (gobject_class,
+      PROP_SSL_USE_SYSTEM_CA_FILE,
+      g_param_spec_boolean ("ssl-use-system-ca-file", "Use system CA file",
+          "Trust the system's CA certificates when neither ssl-ca-file nor "
+          "tls-database is set; false without ssl-ca-file trusts no "
+          "certificate at all (as souphttpsrc does), so only ssl-strict=false "
+          "connects to an https/wss server then",
+          DEFAULT_SSL_USE_SYSTEM_CA_FILE, flags));
+
+  g_object_class_install_property (gobject_class, PROP_TLS_DATABASE,
+      g_param_spec_object ("tls-database", "TLS database",
+          "GTlsDatabase that validates the server's certificate (e.g. one "
+          "made from CA certificates in memory, or with verification of "
+          "its own); when set, ssl-ca-file and ssl-use-system-ca-file are "
+          "ignored. Unset: ssl-ca-file, else the system's trust store. A "
+          "client certificate comes from tls-interaction", G_TYPE_TLS_DATABASE,
+          flags));
+
+  g_object_class_install_property (gobject_class, PROP_TLS_INTERACTION,
+      g_param_spec_object ("tls-interaction", "TLS interaction",
+          "GTlsInteraction asked for a client certificate (or a key's "
+          "password) when the https/wss server requires one; its "
+          "request_certificate is called from the element's network thread. "
+          "Unset: none, and a server that requires a client certificate "
+          "refuses the connection", G_TYPE_TLS_INTERACTION, flags));
+
+  g_object_class_install_property (gobject_class, PROP_SSL_STRICT,
+      g_param_spec_boolean ("ssl-strict", "SSL strict",
+          "Refuse a server certificate that is not valid (unknown CA, wrong "
+          "host name, expired). false accepts any certificate, which is "
+          "UNSAFE (anyone on the path can read and change the stream) and is "
+          "announced in a warning: prefer ssl-ca-file for private and "
+          "self-signed certificates", DEFAULT_SSL_STRICT, flags));
+
+  g_object_class_install_property (gobject_class, PROP_EXTRA_HEADERS,
+      g_param_spec_boxed ("extra-headers", "Extra headers",
+          "HTTP headers sent on the WebSocket handshake and on every polling "
+          "request, e.g. \"headers, Authorization=\\\"Bearer abc\\\"\": each "
+          "field is a header (the structure's name is ignored), its value "
+          "converted to a string, an array or a list giving the header once "
+          "per value. Names must be HTTP tokens and values must not contain "
+          "line breaks; Host, Connection, Upgrade, Content-Length, "
+          "Transfer-Encoding and Sec-WebSocket-* are the element's own and "
+          "refused. Checked at NULL->READY; values never appear in logs or "
+          "messages. Unset: none", GST_TYPE_STRUCTURE, flags));
+
+  g_object_class_install_property (gobject_class, PROP_USER_AGENT,
+      g_param_spec_string ("user-agent", "User-Agent",
+          "Value of the User-Agent header on the WebSocket handshake and the "
+          "polling requests; unset or empty restores the default",
+          DEFAULT_USER_AGENT, flags));
+
+  g_object_class_install_property (gobject_class, PROP_COOKIES,
+      g_param_spec_boxed ("cookies", "Cookies",
+          "Cookies sent on the WebSocket handshake and every polling "
+          "request, each \"name=value\" (a token name; no ';' or line break "
+          "in the value). Cookies the server or a load balancer sets (an "
+          "affinity cookie) are kept for the element's life, across "
+          "reconnections and state changes, and sent back on their own. Unset: "
+          "none", G_TYPE_STRV, flags));
+
+  g_object_class_install_property (gobject_class, PROP_PROXY,
+      g_param_spec_string ("proxy", "Proxy",
+          "Proxy URI: http://host:port (host:port alone means http), "
+          "https://host:port or socks5://host:port, without credentials "
+          "(proxy-id, proxy-pw). https and WebSocket servers are reached "
+          "through an HTTP CONNECT tunnel. Unset: the environment's proxy "
+          "(http_proxy, https_proxy, no_proxy, or the desktop's settings)",
+          DEFAULT_PROXY, flags));
+
+  g_object_class_install_property (gobject_class, PROP_PROXY_ID,
+      g_param_spec_string ("proxy-id", "Proxy user id",
+          "User name for the proxy's authentication (with proxy-pw), for "
+          "the proxy property's or the environment's proxy", NULL, flags));
+
+  g_object_class_install_property (gobject_class, PROP_PROXY_PW,
+      g_param_spec_string ("proxy-pw", "Proxy password",
+          "Password for the proxy's authentication (with proxy-id). "
+          "Write-only, and never shown in logs or messages", NULL,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  g_object_class_install_property (gobject_class,
+      PROP_RETRY_FIRST_CONNECTION,
+      g_param_spec_boolean ("retry-first-connection",
+          "Retry first connection",
+          "Keep retrying when the very first connection fails (a server not "
+          "up yet: services started in any order), with the reconnection "
+          "backoff (reconnect-delay, reconnect-delay-max) and counting "
+          "towards max-reconnect-attempts; rendering waits meanwhile. Needs "
+          "reconnect=true. false: a first connection that fails is an "
+          "error at once", DEFAULT_RETRY_FIRST_CONNECTION, flags));
 
   /**
    * GstSocketIoSink::server-event:
@@ -2073,6 +3114,7 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
 
   sio_client_init_types ();
   gst_type_mark_as_plugin_api (GST_TYPE_SOCKETIO_SINK_DISCONNECTED_POLICY, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SOCKETIO_TRANSPORTS, 0);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class,

@@ -38,6 +38,30 @@ G_BEGIN_DECLS
     (gst_socketio_sink_disconnected_policy_get_type ())
 GType gst_socketio_sink_disconnected_policy_get_type (void);
 
+/**
+ * GstSocketIoTransports:
+ * @GST_SOCKETIO_TRANSPORTS_AUTO: WebSocket; HTTP long-polling (upgraded to
+ *     WebSocket when the server offers it) when the server refuses the
+ *     WebSocket handshake
+ * @GST_SOCKETIO_TRANSPORTS_WEBSOCKET: WebSocket only
+ * @GST_SOCKETIO_TRANSPORTS_POLLING: HTTP long-polling only
+ * @GST_SOCKETIO_TRANSPORTS_POLLING_UPGRADE: long-polling first, then the
+ *     upgrade to WebSocket when the server offers it (socket.io-client's
+ *     default)
+ *
+ * Which Engine.IO transports socketiosink uses.
+ */
+typedef enum
+{
+  GST_SOCKETIO_TRANSPORTS_AUTO,
+  GST_SOCKETIO_TRANSPORTS_WEBSOCKET,
+  GST_SOCKETIO_TRANSPORTS_POLLING,
+  GST_SOCKETIO_TRANSPORTS_POLLING_UPGRADE,
+} GstSocketIoTransports;
+
+#define GST_TYPE_SOCKETIO_TRANSPORTS (gst_socketio_transports_get_type ())
+GType gst_socketio_transports_get_type (void);
+
 #define GST_TYPE_SOCKETIO_SINK (gst_socketio_sink_get_type ())
 G_DECLARE_FINAL_TYPE (GstSocketIoSink, gst_socketio_sink, GST, SOCKETIO_SINK,
     GstBaseSink);
@@ -65,6 +89,31 @@ struct _GstSocketIoSink
   GstSocketIoSinkDisconnectedPolicy disconnected_policy;
   guint max_incoming_message_bytes;
   guint max_pending_server_events;
+  GstSocketIoTransports transports;
+  gchar *ssl_ca_file;
+  gboolean ssl_use_system_ca_file;
+  GTlsDatabase *tls_database;
+  GTlsInteraction *tls_interaction;
+  gboolean ssl_strict;
+  GstStructure *extra_headers;
+  gchar *user_agent;
+  gchar **cookies;
+  gchar *proxy;
+  gchar *proxy_id;
+  gchar *proxy_pw;              /* a secret: never logged nor shown */
+  gboolean retry_first_connection;
+
+  /* what the properties resolve to, set at NULL→READY and READY→PAUSED
+   * (validate_settings), under the object lock; the client copies them */
+  GTlsDatabase *configured_tls_database;        /* NULL: the system's */
+  gchar **configured_headers;   /* name, value, ..., NULL; or NULL */
+  gchar *configured_proxy;      /* with its scheme; NULL: environment's */
+  gchar *engineio_path;         /* for messages: the Engine.IO path */
+
+  /* created in init, freed in finalize: cookies the servers set outlive
+   * connections and state changes; only the running client's network
+   * thread uses it */
+  SoupCookieJar *cookie_jar;
 
   /* streaming thread */
   GQueue batch_seqs;            /* BatchSeq: which buffers the batch holds */

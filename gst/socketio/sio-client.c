@@ -22,6 +22,7 @@
 #include <libsoup/soup.h>
 
 #include "sio-client.h"
+#include "sio-polling.h"
 #include "sio-protocol.h"
 #include "sio-websocket.h"
 
@@ -55,6 +56,10 @@ GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
  * recurs right after each join thus backs off and counts towards
  * max_reconnect_attempts. */
 #define MIN_HEALTHY_MS 1000
+
+/* A polling session whose server announces no maxPayload gets the
+ * Engine.IO default as its request body bound. */
+#define DEFAULT_POLLING_MAX_PAYLOAD 1000000
 
 typedef struct
 {
@@ -92,6 +97,18 @@ struct _SioClient
   guint max_reconnect_attempts;
   SioClientCallbacks callbacks;
   gpointer user_data;
+  gboolean retry_first_connection;
+  SioTransports transports;
+  gchar **extra_headers;
+  gchar *user_agent;
+  gchar **cookies;
+  SoupCookieJar *cookie_jar;
+  GTlsDatabase *tls_database;
+  GTlsInteraction *tls_interaction;
+  gboolean tls_accept_invalid;
+  GProxyResolver *proxy_resolver;       /* credentials in its URI */
+  gchar *proxy_id;
+  gchar *proxy_pw;
 
   GThread *thread;
   GMainContext *context;
@@ -110,6 +127,16 @@ struct _SioClient
   /* the connection: the only writer of its socket (our frames, pongs and
    * close frames all go through it, whole) */
   SioWebSocket *ws;
+  /* or, instead of ws, the polling session; sends go to whichever is set */
+  SioPolling *polling;
+  /* the WebSocket probed for the upgrade from polling, and whether it
+   * answered the probe (polling is then pausing: the gate holds) */
+  SioWebSocket *probe;
+  gboolean upgrade_pausing;
+  gint64 probe_deadline_us;
+  gchar *sid;
+  /* AUTO only: the server refused WebSocket; polling from now on */
+  gboolean websocket_refused;
   GSource *gate;
   GSource *tick;
   gint64 connect_deadline_us;
@@ -273,6 +300,78 @@ free_websocket (gpointer ws)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+free_polling (gpointer polling)
+{
+  sio_polling_free (polling);
+  return G_SOURCE_REMOVE;
+}
+
+/* Frees from the main loop: this may run inside the object's callback. */
+static void
+free_later (SioClient * client, GSourceFunc free_func, gpointer object)
+{
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_callback (idle, free_func, object, NULL);
+  g_source_attach (idle, client->context);
+  g_source_unref (idle);
+}
+
+static void
+set_transport_name (SioClient * client, const gchar * name)
+{
+  g_atomic_pointer_set (&client->transport_name, name);
+}
+
+static void
+send_probe (SioClient * client)
+{
+  sio_websocket_send (client->probe, FALSE, (const guint8 *) "2probe", 6);
+}
+
+static void
+move_to_websocket (gboolean binary, const guint8 * data, gsize length,
+    gpointer ws)
+{
+  sio_websocket_send (ws, binary, data, length);
+}
+
+/* Polling has paused after the probe was answered: "5" on the WebSocket,
+ * then whatever polling had not sent yet, in order, and the WebSocket is
+ * the transport from now on. */
+static void
+finish_upgrade (SioClient * client)
+{
+  SioWebSocket *ws = client->probe;
+  SioPolling *polling = client->polling;
+
+  client->probe = NULL;
+  client->upgrade_pausing = FALSE;
+  sio_websocket_send (ws, FALSE, (const guint8 *) "5", 1);
+  sio_polling_take_queued (polling, move_to_websocket, ws);
+  free_later (client, free_polling, polling);
+  client->polling = NULL;
+  client->ws = ws;
+  set_transport_name (client, "websocket");
+  GST_INFO ("%s: upgraded from polling to WebSocket", client->display_url);
+}
+
+/* Gives up on the upgrade: polling goes on (resumed if it was pausing). */
+static void
+abandon_upgrade (SioClient * client, const gchar * why)
+{
+  if (client->probe == NULL)
+    return;
+  GST_INFO ("%s: no upgrade to WebSocket (%s); staying on polling",
+      client->display_url, why);
+  free_later (client, free_websocket, client->probe);
+  client->probe = NULL;
+  if (client->upgrade_pausing && client->polling)
+    sio_polling_resume (client->polling);
+  client->upgrade_pausing = FALSE;
+}
+
 /* Drops the connection at once: nothing more is read or written on it.
  * This may run inside one of the WebSocket's own callbacks, so it is freed
  * from the main loop; until then its callbacks see it is not client->ws
@@ -281,23 +380,38 @@ static void
 drop_connection (SioClient * client)
 {
   if (client->ws) {
-    GSource *idle = g_idle_source_new ();
-
-    g_source_set_callback (idle, free_websocket, client->ws, NULL);
-    g_source_attach (idle, client->context);
-    g_source_unref (idle);
+    free_later (client, free_websocket, client->ws);
     client->ws = NULL;
   }
+  if (client->polling) {
+    free_later (client, free_polling, client->polling);
+    client->polling = NULL;
+  }
+  if (client->probe) {
+    free_later (client, free_websocket, client->probe);
+    client->probe = NULL;
+  }
+  client->upgrade_pausing = FALSE;
+  g_clear_pointer (&client->sid, g_free);
+  set_transport_name (client, NULL);
   clear_incoming (client);
 }
 
 static void start_connect (SioClient * client);
+static void start_probe (SioClient * client);
 
 /* Losses worth another attempt. The server's own DISCONNECT, a refused
- * namespace and an old protocol will not get better by retrying. */
+ * namespace and an old protocol will not get better by retrying. A
+ * certificate, a proxy or an HTTP refusal is a setting to fix when it
+ * stops the very first connection, but a passing state of the server (a
+ * restart behind a load balancer, an expired token being refreshed) once
+ * the client has been connected: then it is retried, within
+ * max_reconnect_attempts. */
 static gboolean
-error_is_retriable (const GError * error)
+error_is_retriable (SioClient * client, const GError * error)
 {
+  guint status = client->failed_http_status;
+
   if (error == NULL || error->domain != SIO_CLIENT_ERROR)
     return FALSE;
   switch ((SioClientError) error->code) {
@@ -307,6 +421,13 @@ error_is_retriable (const GError * error)
     case SIO_CLIENT_ERROR_PROTOCOL:
     case SIO_CLIENT_ERROR_MESSAGE_TOO_BIG:
       return TRUE;
+    case SIO_CLIENT_ERROR_HTTP_STATUS:
+      return client->has_connected || status >= 500 ||
+          status == SOUP_STATUS_REQUEST_TIMEOUT || status == 429;
+    case SIO_CLIENT_ERROR_TLS:
+    case SIO_CLIENT_ERROR_WEBSOCKET_REFUSED:
+    case SIO_CLIENT_ERROR_PROXY:
+      return client->has_connected;
     default:
       return FALSE;
   }
@@ -374,9 +495,10 @@ close_with_error (SioClient * client, GError * error)
   drop_connection (client);
   fail_all_emits (client);
 
-  if (!client->reconnect || !client->has_connected ||
-      client->close_requested || g_cancellable_is_cancelled
-      (client->cancellable) || !error_is_retriable (error)) {
+  if (!client->reconnect || (!client->has_connected &&
+          !client->retry_first_connection) || client->close_requested
+      || g_cancellable_is_cancelled (client->cancellable)
+      || !error_is_retriable (client, error)) {
     set_state (client, SIO_CLIENT_STATE_CLOSED, error);
     g_clear_error (&error);
     return;
@@ -410,15 +532,44 @@ close_with_error (SioClient * client, GError * error)
   g_source_attach (client->reconnect_timer, client->context);
 }
 
-/* Queues one text frame on the connection. */
+/* Queues one Engine.IO packet (a text one has its type digit first) on
+ * the transport in use. */
+static void
+transport_send (SioClient * client, gboolean binary, const guint8 * data,
+    gsize length)
+{
+  if (client->ws) {
+    if (sio_websocket_send (client->ws, binary, data, length))
+      g_atomic_pointer_add (&client->bytes_written, length);
+  } else if (client->polling) {
+    sio_polling_send (client->polling, binary, data, length);
+    g_atomic_pointer_add (&client->bytes_written, length);
+  }
+}
+
 static void
 send_text (SioClient * client, const gchar * text)
 {
-  gsize length = strlen (text);
+  transport_send (client, FALSE, (const guint8 *) text, strlen (text));
+}
 
-  if (client->ws && sio_websocket_send (client->ws, FALSE,
-          (const guint8 *) text, length))
-    g_atomic_pointer_add (&client->bytes_written, length);
+static gsize
+transport_pending (SioClient * client)
+{
+  if (client->ws)
+    return sio_websocket_get_pending (client->ws);
+  if (client->polling)
+    return sio_polling_get_pending (client->polling);
+  return 0;
+}
+
+static void
+transport_set_corked (SioClient * client, gboolean corked)
+{
+  if (client->ws)
+    sio_websocket_set_corked (client->ws, corked);
+  else if (client->polling)
+    sio_polling_set_corked (client->polling, corked);
 }
 
 static void
@@ -439,8 +590,7 @@ write_one_emit (SioClient * client, SioEmit * emit)
   /* header and attachment go out back to back, in the same buffer */
   send_text (client, client->scratch->str);
   data = g_bytes_get_data (emit->attachment, &size);
-  if (sio_websocket_send (client->ws, TRUE, data, size))
-    g_atomic_pointer_add (&client->bytes_written, size);
+  transport_send (client, TRUE, data, size);
 
   if (emit->want_ack) {
     PendingAck *pending = g_new (PendingAck, 1);
@@ -465,10 +615,11 @@ write_one_emit (SioClient * client, SioEmit * emit)
 static gboolean
 gate_wanted (SioClient * client)
 {
-  return client->ws != NULL &&
+  return (client->ws != NULL || client->polling != NULL) &&
+      !client->upgrade_pausing &&
       g_atomic_int_get (&client->outgoing_length) > 0 &&
       get_state (client) == SIO_CLIENT_STATE_CONNECTED &&
-      sio_websocket_get_pending (client->ws) < GATE_MAX_BYTES;
+      transport_pending (client) < GATE_MAX_BYTES;
 }
 
 static gboolean
@@ -489,12 +640,13 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
 {
   SioClient *client = ((GateSource *) source)->client;
   SioWebSocket *ws = client->ws;
+  SioPolling *polling = client->polling;
   guint emits = 0;
 
-  if (ws == NULL)
+  if (ws == NULL && polling == NULL)
     return G_SOURCE_CONTINUE;
-  /* the batch goes out in one write */
-  sio_websocket_set_corked (ws, TRUE);
+  /* the batch goes out in one write, or one POST */
+  transport_set_corked (client, TRUE);
   while (emits < GATE_MAX_EMITS && gate_wanted (client)) {
     SioEmit *emit;
 
@@ -517,7 +669,10 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
     emits++;
   }
   /* still alive: a connection that fails is only freed from the loop */
-  sio_websocket_set_corked (ws, FALSE);
+  if (ws)
+    sio_websocket_set_corked (ws, FALSE);
+  else
+    sio_polling_set_corked (polling, FALSE);
   return G_SOURCE_CONTINUE;
 }
 
@@ -555,10 +710,25 @@ handle_open (SioClient * client, const gchar * data, gsize length)
     return;
   }
 
-  GST_INFO ("%s: Engine.IO session %s, ping every %u ms (timeout %u ms), "
-      "maxPayload %" G_GUINT64_FORMAT, client->display_url, open.sid,
-      open.ping_interval_ms, open.ping_timeout_ms, open.max_payload);
-  g_atomic_pointer_set (&client->max_payload, (gsize) open.max_payload);
+  GST_INFO ("%s: Engine.IO session over %s, ping every %u ms (timeout %u "
+      "ms), maxPayload %" G_GUINT64_FORMAT "%s", client->display_url,
+      client->polling ? "polling" : "WebSocket", open.ping_interval_ms,
+      open.ping_timeout_ms, open.max_payload, open.upgrade_websocket ?
+      ", upgrade to WebSocket offered" : "");
+  g_free (client->sid);
+  client->sid = g_strdup (open.sid);
+  if (client->polling) {
+    guint64 body_limit = open.max_payload ? open.max_payload :
+        DEFAULT_POLLING_MAX_PAYLOAD;
+
+    sio_polling_start (client->polling, open.sid, (gsize) body_limit);
+    /* an attachment travels as a base64 packet, "b" first: the largest
+     * that fits in one body is what callers may hand over */
+    g_atomic_pointer_set (&client->max_payload,
+        (gsize) ((body_limit - 1) / 4 * 3));
+  } else {
+    g_atomic_pointer_set (&client->max_payload, (gsize) open.max_payload);
+  }
   if (open.ping_interval_ms < MIN_PING_MS || open.ping_interval_ms >
       MAX_PING_MS || open.ping_timeout_ms < MIN_PING_MS ||
       open.ping_timeout_ms > MAX_PING_MS) {
@@ -572,6 +742,9 @@ handle_open (SioClient * client, const gchar * data, gsize length)
   client->ping_window_ms = open.ping_interval_ms + open.ping_timeout_ms;
   client->ping_deadline_us = g_get_monotonic_time () +
       (gint64) client->ping_window_ms * 1000;
+  if (client->polling && client->transports == SIO_TRANSPORTS_POLLING_UPGRADE
+      && open.upgrade_websocket)
+    start_probe (client);
   sio_eio_open_clear (&open);
 
   set_state (client, SIO_CLIENT_STATE_JOINING, NULL);
@@ -729,20 +902,17 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   sio_packet_clear (&packet);
 }
 
-/* One whole message from the server; @bytes is valid during the call. */
+/* One whole Engine.IO packet from the server, from either transport;
+ * @bytes is valid during the call. */
 static void
-on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
-    gsize length, gpointer user_data)
+handle_message (SioClient * client, gboolean binary, const guint8 * bytes,
+    gsize length)
 {
-  SioClient *client = user_data;
   const gchar *data = (const gchar *) bytes;
   const gchar *payload;
   gsize payload_length;
   SioEioType eio_type;
   GError *error = NULL;
-
-  if (ws != client->ws)
-    return;                     /* dropped, not freed yet */
 
   if (binary) {
     if (!client->have_incoming) {
@@ -800,9 +970,45 @@ on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
       handle_packet (client, payload, payload_length);
       break;
     default:
-      /* pong, upgrade and noop mean nothing on a WebSocket-only client */
+      /* pong, upgrade and noop need no answer */
       break;
   }
+}
+
+static void
+on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
+    gsize length, gpointer user_data)
+{
+  SioClient *client = user_data;
+
+  if (ws == client->probe) {
+    /* the probe's answer: polling pauses, and finish_upgrade() follows */
+    if (!binary && length == 6 && memcmp (bytes, "3probe", 6) == 0 &&
+        !client->upgrade_pausing && client->polling) {
+      client->upgrade_pausing = TRUE;
+      sio_polling_pause (client->polling);
+    } else {
+      abandon_upgrade (client, "the server answered the probe wrongly");
+    }
+    return;
+  }
+  if (ws != client->ws)
+    return;                     /* dropped, not freed yet */
+  handle_message (client, binary, bytes, length);
+}
+
+static void
+on_polling_packet (SioPolling * polling, gboolean binary,
+    const guint8 * bytes, gsize length, gpointer user_data)
+{
+  SioClient *client = user_data;
+
+  if (polling != client->polling)
+    return;
+  /* the handshake's answer: the session is opening */
+  if (get_state (client) == SIO_CLIENT_STATE_CONNECTING)
+    set_state (client, SIO_CLIENT_STATE_OPENING, NULL);
+  handle_message (client, binary, bytes, length);
 }
 
 /* What the end of the WebSocket means for the Socket.IO connection. */
@@ -811,12 +1017,17 @@ connection_error (SioClient * client, SioWebSocket * ws, const GError * error)
 {
   gboolean connecting = get_state (client) == SIO_CLIENT_STATE_CONNECTING;
 
+  guint status = sio_websocket_get_http_status (ws);
+
   if (error == NULL)
     return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_CONNECTION_LOST,
         "the WebSocket closed");
   if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
+          SIO_WEBSOCKET_ERROR_HTTP_STATUS))
+    client->failed_http_status = status;
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
           SIO_WEBSOCKET_ERROR_HTTP_STATUS) &&
-      SOUP_STATUS_IS_REDIRECTION (sio_websocket_get_http_status (ws))) {
+      SOUP_STATUS_IS_REDIRECTION (status)) {
     SoupMessageHeaders *headers = sio_websocket_get_response_headers (ws);
     gchar *target = sio_url_for_display (headers ?
         soup_message_headers_get_one (headers, "Location") : NULL);
@@ -827,6 +1038,30 @@ connection_error (SioClient * client, SioWebSocket * ws, const GError * error)
     g_free (target);
     return redirected;
   }
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
+          SIO_WEBSOCKET_ERROR_HTTP_STATUS)) {
+    if (status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED)
+      return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_PROXY,
+          "the proxy wants credentials (HTTP 407)");
+    if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN
+        || status == SOUP_STATUS_NOT_FOUND)
+      return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_HTTP_STATUS,
+          "the WebSocket handshake was answered with HTTP %u", status);
+    return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_WEBSOCKET_REFUSED,
+        "the server refused the WebSocket handshake (HTTP %u)", status);
+  }
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
+          SIO_WEBSOCKET_ERROR_HANDSHAKE))
+    return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_WEBSOCKET_REFUSED,
+        "%s", error->message);
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR, SIO_WEBSOCKET_ERROR_TLS)) {
+    client->failed_tls_errors = sio_websocket_get_tls_errors (ws);
+    return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_TLS, "%s",
+        error->message);
+  }
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR, SIO_WEBSOCKET_ERROR_PROXY))
+    return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_PROXY, "%s",
+        error->message);
   if (g_error_matches (error, SIO_WEBSOCKET_ERROR, SIO_WEBSOCKET_ERROR_TOO_BIG))
     return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_MESSAGE_TOO_BIG,
         "the server sent a message larger than %" G_GSIZE_FORMAT " bytes",
@@ -848,13 +1083,46 @@ connection_error (SioClient * client, SioWebSocket * ws, const GError * error)
       "%s", error->message);
 }
 
+/* AUTO: whether the end of the WebSocket handshake says the server offers
+ * no WebSocket (rather than a wrong path, credentials or a proxy). */
+static gboolean
+websocket_was_refused (SioWebSocket * ws, const GError * error)
+{
+  guint status = sio_websocket_get_http_status (ws);
+
+  if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
+          SIO_WEBSOCKET_ERROR_HANDSHAKE))
+    return TRUE;
+  return g_error_matches (error, SIO_WEBSOCKET_ERROR,
+      SIO_WEBSOCKET_ERROR_HTTP_STATUS) && !SOUP_STATUS_IS_REDIRECTION (status)
+      && status != SOUP_STATUS_UNAUTHORIZED && status != SOUP_STATUS_FORBIDDEN
+      && status != SOUP_STATUS_NOT_FOUND &&
+      status != SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED;
+}
+
+static void start_polling (SioClient * client);
+
 static void
 on_ws_closed (SioWebSocket * ws, const GError * error, gpointer user_data)
 {
   SioClient *client = user_data;
 
+  if (ws == client->probe) {
+    abandon_upgrade (client, error ? error->message : "closed");
+    return;
+  }
   if (ws != client->ws)
     return;
+  if (client->transports == SIO_TRANSPORTS_AUTO && !client->websocket_refused
+      && get_state (client) == SIO_CLIENT_STATE_CONNECTING &&
+      websocket_was_refused (ws, error)) {
+    GST_INFO ("%s: the server refused WebSocket (%s): long-polling from now "
+        "on", client->display_url, error->message);
+    client->websocket_refused = TRUE;
+    drop_connection (client);
+    start_polling (client);
+    return;
+  }
   if (get_state (client) == SIO_CLIENT_STATE_CLOSING) {
     /* the end of our own goodbye, answered or not */
     close_with_error (client, NULL);
@@ -864,12 +1132,34 @@ on_ws_closed (SioWebSocket * ws, const GError * error, gpointer user_data)
 }
 
 static void
+store_websocket_cookies (SioClient * client, SioWebSocket * ws,
+    const gchar * url)
+{
+  GUri *uri;
+
+  if (client->cookie_jar == NULL)
+    return;
+  uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  if (uri) {
+    sio_http_store_cookies (client->cookie_jar, uri,
+        sio_websocket_get_response_headers (ws));
+    g_uri_unref (uri);
+  }
+}
+
+static void
 on_ws_opened (SioWebSocket * ws, gpointer user_data)
 {
   SioClient *client = user_data;
 
+  if (ws == client->probe) {
+    store_websocket_cookies (client, ws, client->url);
+    send_probe (client);
+    return;
+  }
   if (ws != client->ws || get_state (client) != SIO_CLIENT_STATE_CONNECTING)
     return;
+  store_websocket_cookies (client, ws, client->url);
   set_state (client, SIO_CLIENT_STATE_OPENING, NULL);
 }
 
@@ -877,27 +1167,186 @@ static const SioWebSocketCallbacks ws_callbacks = {
   on_ws_opened, on_ws_message, NULL, on_ws_closed
 };
 
-static void
-start_connect (SioClient * client)
+/* A WebSocket to the endpoint with @query_tail added to its query, with
+ * every transport setting and the cookies kept so far. Redirects are
+ * never followed: they could lead from TLS to plain text, or to another
+ * host, with the auth token and the audio. */
+static SioWebSocket *
+open_websocket (SioClient * client, const gchar * query_tail)
 {
   SioWebSocketConfig config = { 0 };
-  gchar *url = g_strconcat (client->url, "&transport=websocket", NULL);
+  gchar *url = g_strconcat (client->url, query_tail, NULL);
+  GPtrArray *headers = g_ptr_array_new ();
+  GUri *uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  gchar *cookie = uri ? sio_http_cookie_header (client->cookie_jar,
+      (const gchar * const *) client->cookies, uri) : NULL;
+  SioWebSocket *ws;
+  guint i;
+
+  for (i = 0; client->extra_headers && client->extra_headers[i]; i++)
+    g_ptr_array_add (headers, client->extra_headers[i]);
+  if (cookie) {
+    g_ptr_array_add (headers, (gpointer) "Cookie");
+    g_ptr_array_add (headers, cookie);
+  }
+  g_ptr_array_add (headers, NULL);
 
   config.url = url;
+  config.extra_headers = (const gchar * const *) headers->pdata;
+  config.user_agent = client->user_agent;
+  config.tls_database = client->tls_database;
+  config.tls_interaction = client->tls_interaction;
+  config.tls_accept_invalid = client->tls_accept_invalid;
+  config.proxy_resolver = client->proxy_resolver;
   config.max_incoming_message = client->max_incoming_message;
   /* the connect deadline (on_tick) bounds the handshake */
   config.handshake_timeout_ms = 0;
   config.low_water = GATE_MAX_BYTES / 2;
+  ws = sio_websocket_connect (&config, &ws_callbacks, client);
+
+  g_ptr_array_unref (headers);
+  g_free (cookie);
+  if (uri)
+    g_uri_unref (uri);
+  g_free (url);
+  return ws;
+}
+
+/* What the end of a polling session means for the Socket.IO connection. */
+static GError *
+polling_error (SioClient * client, SioPolling * polling, const GError * error)
+{
+  gboolean connecting = get_state (client) <= SIO_CLIENT_STATE_OPENING;
+  SioClientError code;
+
+  if (error == NULL)
+    return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_CONNECTION_LOST,
+        "the polling session ended");
+  switch ((SioPollingError) error->code) {
+    case SIO_POLLING_ERROR_TLS:
+      client->failed_tls_errors = sio_polling_get_tls_errors (polling);
+      code = SIO_CLIENT_ERROR_TLS;
+      break;
+    case SIO_POLLING_ERROR_HTTP_STATUS:
+      /* once the session is up, an error status means the server lost
+       * it (restarted, or another node behind a load balancer) */
+      if (!connecting)
+        return g_error_new (SIO_CLIENT_ERROR,
+            SIO_CLIENT_ERROR_CONNECTION_LOST, "the server dropped the "
+            "polling session (%s)", error->message);
+      client->failed_http_status = sio_polling_get_http_status (polling);
+      code = SIO_CLIENT_ERROR_HTTP_STATUS;
+      break;
+    case SIO_POLLING_ERROR_REDIRECTED:
+      client->failed_http_status = sio_polling_get_http_status (polling);
+      code = SIO_CLIENT_ERROR_REDIRECTED;
+      break;
+    case SIO_POLLING_ERROR_PROXY:
+      client->failed_http_status = sio_polling_get_http_status (polling);
+      code = SIO_CLIENT_ERROR_PROXY;
+      break;
+    case SIO_POLLING_ERROR_TOO_BIG:
+      return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_MESSAGE_TOO_BIG,
+          "the server sent a message larger than %" G_GSIZE_FORMAT " bytes",
+          client->max_incoming_message);
+    case SIO_POLLING_ERROR_PROTOCOL:
+      code = SIO_CLIENT_ERROR_PROTOCOL;
+      break;
+    default:
+      code = connecting ? SIO_CLIENT_ERROR_CONNECT_FAILED :
+          SIO_CLIENT_ERROR_CONNECTION_LOST;
+      break;
+  }
+  return g_error_new (SIO_CLIENT_ERROR, code, "%s", error->message);
+}
+
+static void
+on_polling_paused (SioPolling * polling, gpointer user_data)
+{
+  SioClient *client = user_data;
+
+  if (polling != client->polling || client->probe == NULL)
+    return;
+  finish_upgrade (client);
+}
+
+static void
+on_polling_closed (SioPolling * polling, const GError * error,
+    gpointer user_data)
+{
+  SioClient *client = user_data;
+
+  if (polling != client->polling)
+    return;
+  if (get_state (client) == SIO_CLIENT_STATE_CLOSING && error == NULL) {
+    close_with_error (client, NULL);
+    return;
+  }
+  close_with_error (client, polling_error (client, polling, error));
+}
+
+static const SioPollingCallbacks polling_callbacks = {
+  on_polling_packet, on_polling_paused, on_polling_closed
+};
+
+static void
+start_polling (SioClient * client)
+{
+  SioPollingConfig config = { 0 };
+
+  config.url = client->url;
+  config.extra_headers = (const gchar * const *) client->extra_headers;
+  config.user_agent = client->user_agent;
+  config.cookies = (const gchar * const *) client->cookies;
+  config.cookie_jar = client->cookie_jar;
+  config.tls_database = client->tls_database;
+  config.tls_interaction = client->tls_interaction;
+  config.tls_accept_invalid = client->tls_accept_invalid;
+  config.proxy_resolver = client->proxy_resolver;
+  config.proxy_id = client->proxy_id;
+  config.proxy_pw = client->proxy_pw;
+  /* a binary message travels as base64 in a body with others */
+  config.max_response_body = client->max_incoming_message / 3 * 4 + 65536;
+  config.max_packet = client->max_incoming_message;
+  config.max_payload = DEFAULT_POLLING_MAX_PAYLOAD;
+  client->polling = sio_polling_open (&config, &polling_callbacks, client);
+  set_transport_name (client, "polling");
+}
+
+static void
+start_connect (SioClient * client)
+{
+  gboolean polling = client->transports == SIO_TRANSPORTS_POLLING ||
+      client->transports == SIO_TRANSPORTS_POLLING_UPGRADE ||
+      client->websocket_refused;
 
   client->connect_deadline_us = g_get_monotonic_time () +
       (gint64) client->connect_timeout_ms * 1000;
   client->next_ack_id = 0;
   client->ping_window_ms = 0;
+  client->failed_http_status = 0;
+  client->failed_tls_errors = 0;
   set_state (client, SIO_CLIENT_STATE_CONNECTING, NULL);
-  /* redirects are never followed: they could lead from TLS to plain
-   * text, or to another host, with the auth token and the audio */
-  client->ws = sio_websocket_connect (&config, &ws_callbacks, client);
-  g_free (url);
+  if (polling) {
+    start_polling (client);
+  } else {
+    client->ws = open_websocket (client, "&transport=websocket");
+    set_transport_name (client, "websocket");
+  }
+}
+
+/* The upgrade from polling: a WebSocket on the same session, probed. */
+static void
+start_probe (SioClient * client)
+{
+  gchar *escaped = g_uri_escape_string (client->sid, NULL, FALSE);
+  gchar *tail = g_strconcat ("&transport=websocket&sid=", escaped, NULL);
+
+  client->probe = open_websocket (client, tail);
+  client->probe_deadline_us = g_get_monotonic_time () +
+      (gint64) MAX (client->connect_timeout_ms, 1000) * 1000;
+  g_free (tail);
+  g_free (escaped);
 }
 
 static gboolean
@@ -916,6 +1365,9 @@ on_tick (gpointer user_data)
             client->connect_timeout_ms, sio_client_state_get_name (state)));
     return G_SOURCE_CONTINUE;
   }
+
+  if (client->probe && now >= client->probe_deadline_us)
+    abandon_upgrade (client, "the probe timed out");
 
   if ((state == SIO_CLIENT_STATE_JOINING || state == SIO_CLIENT_STATE_CONNECTED)
       && now >= client->ping_deadline_us) {
@@ -957,7 +1409,10 @@ do_close (gpointer user_data)
     g_source_destroy (client->reconnect_timer);
     g_clear_pointer (&client->reconnect_timer, g_source_unref);
   }
-  if (get_state (client) != SIO_CLIENT_STATE_CONNECTED || client->ws == NULL) {
+  /* an upgrade half done would hold what polling still has to send */
+  abandon_upgrade (client, "closing");
+  if (get_state (client) != SIO_CLIENT_STATE_CONNECTED ||
+      (client->ws == NULL && client->polling == NULL)) {
     close_with_error (client, NULL);
     return G_SOURCE_REMOVE;
   }
@@ -969,8 +1424,12 @@ do_close (gpointer user_data)
   send_text (client, client->scratch->str);
   send_text (client, "1");
   /* the close frame goes out after those, and the connection waits
-   * (bounded) for the server's; on_ws_closed() finishes */
-  sio_websocket_close (client->ws, 1000, NULL);
+   * (bounded) for the server's; on_ws_closed() finishes. Polling posts
+   * them, bounded too; on_polling_closed() finishes. */
+  if (client->ws)
+    sio_websocket_close (client->ws, 1000, NULL);
+  else
+    sio_polling_close (client->polling);
   return G_SOURCE_REMOVE;
 }
 
@@ -985,7 +1444,8 @@ do_shutdown (gpointer user_data)
     g_clear_pointer (&client->reconnect_timer, g_source_unref);
   }
   if (client->ws && get_state (client) == SIO_CLIENT_STATE_CONNECTED) {
-    /* best effort, never waited for: the socket closes right after */
+    /* best effort, never waited for: the socket closes right after (a
+     * polling request would be cancelled before it left) */
     g_string_truncate (client->scratch, 0);
     sio_packet_encode (client->scratch, SIO_PACKET_DISCONNECT, client->nsp,
         0, -1, NULL);
@@ -1076,6 +1536,32 @@ sio_client_init_types (void)
   g_object_unref (session);
 }
 
+/* GIO's HTTP proxy (CONNECT, for WebSocket) takes the credentials from the
+ * proxy URI; libsoup asks for them (see sio-polling.c). */
+static GProxyResolver *
+new_proxy_resolver (const gchar * proxy, const gchar * id, const gchar * pw)
+{
+  GUri *uri = g_uri_parse (proxy, G_URI_FLAGS_ENCODED, NULL);
+  GProxyResolver *resolver;
+  gchar *with_user = NULL;
+
+  if (uri && id) {
+    gchar *user = g_uri_escape_string (id, NULL, FALSE);
+    gchar *password = g_uri_escape_string (pw ? pw : "", NULL, FALSE);
+
+    with_user = g_uri_join_with_user (G_URI_FLAGS_ENCODED,
+        g_uri_get_scheme (uri), user, password, NULL, g_uri_get_host (uri),
+        g_uri_get_port (uri), g_uri_get_path (uri), NULL, NULL);
+    g_free (user);
+    g_free (password);
+  }
+  resolver = g_simple_proxy_resolver_new (with_user ? with_user : proxy, NULL);
+  g_free (with_user);
+  if (uri)
+    g_uri_unref (uri);
+  return resolver;
+}
+
 SioClient *
 sio_client_new (const SioClientConfig * config,
     const SioClientCallbacks * callbacks, gpointer user_data)
@@ -1096,6 +1582,23 @@ sio_client_new (const SioClientConfig * config,
   client->reconnect_delay_max_ms = MAX (config->reconnect_delay_max_ms,
       config->reconnect_delay_ms);
   client->max_reconnect_attempts = config->max_reconnect_attempts;
+  client->retry_first_connection = config->retry_first_connection;
+  client->transports = config->transports;
+  client->extra_headers = g_strdupv ((gchar **) config->extra_headers);
+  client->user_agent = g_strdup (config->user_agent);
+  client->cookies = g_strdupv ((gchar **) config->cookies);
+  if (config->cookie_jar)
+    client->cookie_jar = g_object_ref (config->cookie_jar);
+  if (config->tls_database)
+    client->tls_database = g_object_ref (config->tls_database);
+  if (config->tls_interaction)
+    client->tls_interaction = g_object_ref (config->tls_interaction);
+  client->tls_accept_invalid = config->tls_accept_invalid;
+  client->proxy_id = g_strdup (config->proxy_id);
+  client->proxy_pw = g_strdup (config->proxy_pw);
+  if (config->proxy)
+    client->proxy_resolver = new_proxy_resolver (config->proxy,
+        config->proxy_id, config->proxy_pw);
   client->rand = g_rand_new ();
   client->callbacks = *callbacks;
   client->user_data = user_data;
@@ -1172,6 +1675,16 @@ sio_client_free (SioClient * client)
   g_free (client->display_url);
   g_free (client->nsp);
   g_free (client->auth_json);
+  g_strfreev (client->extra_headers);
+  g_free (client->user_agent);
+  g_strfreev (client->cookies);
+  g_clear_object (&client->cookie_jar);
+  g_clear_object (&client->tls_database);
+  g_clear_object (&client->tls_interaction);
+  g_clear_object (&client->proxy_resolver);
+  g_free (client->proxy_id);
+  g_free (client->proxy_pw);
+  g_free (client->sid);
   g_free (client);
 }
 

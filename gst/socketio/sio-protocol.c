@@ -676,7 +676,7 @@ sio_eio_parse_open (const gchar * data, gsize length, SioEioOpen * open,
 {
   JsonNode *root;
   JsonObject *object;
-  JsonNode *sid;
+  JsonNode *sid, *upgrades;
   guint64 interval, timeout, max_payload;
   gboolean ok = FALSE;
 
@@ -713,6 +713,21 @@ sio_eio_parse_open (const gchar * data, gsize length, SioEioOpen * open,
   open->ping_interval_ms = (guint) interval;
   open->ping_timeout_ms = (guint) timeout;
   open->max_payload = max_payload;
+  /* which transports the session may move to; anything odd means none */
+  upgrades = json_object_get_member (object, "upgrades");
+  if (upgrades && JSON_NODE_HOLDS_ARRAY (upgrades)) {
+    JsonArray *array = json_node_get_array (upgrades);
+    guint i;
+
+    for (i = 0; i < json_array_get_length (array); i++) {
+      JsonNode *item = json_array_get_element (array, i);
+
+      if (JSON_NODE_HOLDS_VALUE (item) &&
+          json_node_get_value_type (item) == G_TYPE_STRING &&
+          g_strcmp0 (json_node_get_string (item), "websocket") == 0)
+        open->upgrade_websocket = TRUE;
+    }
+  }
   ok = TRUE;
 
 done:

@@ -81,6 +81,8 @@ typedef struct
   guint ping_timeout_ms;
   /* 0 when the server does not announce one (older python-engineio) */
   guint64 max_payload;
+  /* "websocket" is among the upgrades the server offers */
+  gboolean upgrade_websocket;
 } SioEioOpen;
 
 gboolean sio_eio_decode_text (const gchar * message, gsize length,

@@ -1102,6 +1102,12 @@ connect_error (SioWebSocket * ws, const GError * error)
   if (error->domain == G_TLS_ERROR)
     return g_error_new (SIO_WEBSOCKET_ERROR, SIO_WEBSOCKET_ERROR_TLS,
         "TLS failed: %s", error->message);
+  if (error->domain == G_IO_ERROR && (error->code == G_IO_ERROR_PROXY_FAILED
+          || error->code == G_IO_ERROR_PROXY_AUTH_FAILED
+          || error->code == G_IO_ERROR_PROXY_NEED_AUTH
+          || error->code == G_IO_ERROR_PROXY_NOT_ALLOWED))
+    return g_error_new (SIO_WEBSOCKET_ERROR, SIO_WEBSOCKET_ERROR_PROXY,
+        "%s", error->message);
   return g_error_new (SIO_WEBSOCKET_ERROR, SIO_WEBSOCKET_ERROR_CONNECT_FAILED,
       "%s", error->message);
 }

@@ -70,6 +70,8 @@ typedef enum
   SIO_WEBSOCKET_ERROR_CLOSED_BY_PEER,
   /* read or write error, or the connection ended without a close frame */
   SIO_WEBSOCKET_ERROR_CONNECTION_LOST,
+  /* the proxy refused the tunnel or the credentials; GIO's message */
+  SIO_WEBSOCKET_ERROR_PROXY,
 } SioWebSocketError;
 
 typedef struct

@@ -12,7 +12,7 @@
  *
  *   bench-sink --url http://127.0.0.1:PORT --events N --size 2048
  *       --in-flight 32 [--event audio_data] [--namespace /] [--token T]
- *       [--timeout S]
+ *       [--timeout S] [--transports websocket|polling|polling-upgrade|auto]
  *
  * Pipeline:
  *
@@ -63,6 +63,7 @@ typedef struct
   const gchar *nsp;
   const gchar *token;
   guint timeout_s;
+  const gchar *transports;
 } Options;
 
 typedef struct
@@ -129,6 +130,7 @@ parse_args (int argc, char **argv, Options * o)
   o->nsp = "/";
   o->token = NULL;
   o->timeout_s = 300;
+  o->transports = "websocket";
 
   for (i = 1; i < argc; i += 2) {
     const gchar *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -153,6 +155,8 @@ parse_args (int argc, char **argv, Options * o)
       o->token = v;
     else if (strcmp (a, "--timeout") == 0)
       o->timeout_s = parse_uint (a, v);
+    else if (strcmp (a, "--transports") == 0)
+      o->transports = v;
     else {
       gchar *msg = g_strdup_printf ("unknown argument %s", a);
       fail (msg);
@@ -308,6 +312,7 @@ main (int argc, char **argv)
       "max-in-flight", b.o.in_flight > 0 ? b.o.in_flight : 32,
       "event", b.o.event, "namespace", b.o.nsp, "auth", auth,
       "ack-timeout", (guint64) b.o.timeout_s * GST_SECOND, NULL);
+  gst_util_set_object_arg (G_OBJECT (sink), "transports", b.o.transports);
   g_free (auth);
 
   gst_bin_add_many (GST_BIN (pipeline), src, sink, NULL);
@@ -332,8 +337,7 @@ main (int argc, char **argv)
 
     gst_message_parse_error (msg, &err, &dbg);
     fprintf (stderr, "bench-sink: error from %s: %s (%s)\n",
-        GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message,
-        dbg ? dbg : "");
+        GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message, dbg ? dbg : "");
     g_clear_error (&err);
     g_free (dbg);
     ok = FALSE;

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Peer benchmark: the official socket.io-client 4.8 (WebSocket only) sending
+// Peer benchmark: the official socket.io-client 4.8 (WebSocket, or HTTP
+// long-polling with --transports polling) sending
 // the same audio_data events as socketiosink, with a fixed window of un-acked
 // emits. Resolves socket.io-client from tests/server/node_modules (npm ci there).
 //
 //   node node-client.js --url http://127.0.0.1:PORT --events N --size 2048
 //        --in-flight 32 [--event audio_data] [--namespace /] [--token T]
-//        [--timeout S] [--no-deflate]
+//        [--timeout S] [--no-deflate] [--transports websocket|polling]
 //
 // --in-flight 0 = fire-and-forget (no ack asked), ended by one acked barrier
 // event "bench_barrier" so the time still covers delivery to the server.
@@ -27,7 +28,7 @@ const { io } = serverRequire('socket.io-client');
 
 function parseArgs(argv) {
   const o = { url: null, events: 20000, size: 2048, inFlight: 32, event: 'audio_data',
-    namespace: '/', token: null, timeout: 300, deflate: true };
+    namespace: '/', token: null, timeout: 300, deflate: true, transports: 'websocket' };
   const num = (a, v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) fail(`${a} needs a non-negative integer`);
@@ -51,6 +52,10 @@ function parseArgs(argv) {
       case '--namespace': o.namespace = v; break;
       case '--token': o.token = v; break;
       case '--timeout': o.timeout = num(a, v); break;
+      case '--transports':
+        if (v !== 'websocket' && v !== 'polling') fail('--transports is websocket or polling');
+        o.transports = v;
+        break;
       default: fail(`unknown argument ${a}`);
     }
   }
@@ -92,7 +97,7 @@ function payload(i) {
 }
 
 const socket = io(o.url.replace(/\/+$/, '') + o.namespace, {
-  transports: ['websocket'],
+  transports: [o.transports],
   reconnection: false,
   forceNew: true,
   perMessageDeflate: o.deflate ? { threshold: 1024 } : false,

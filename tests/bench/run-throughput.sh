@@ -12,6 +12,11 @@
 #   sink cpu/MB / node cpu/MB     <= 0.5
 #   sink cpu/MB / python cpu/MB   <= 0.2
 #   sink events/s / node events/s >= 1.0
+# then the same rounds over HTTP long-polling (sink transports=polling,
+# socket.io-client transports ['polling'], same server), where the targets
+# are the same two against Node:
+#   sink cpu/MB / node cpu/MB     <= 0.5
+#   sink events/s / node events/s >= 1.0
 # and one round against the Python server (server.py) for information.
 #
 # Needs `npm ci` in tests/server, and bench-sink: built by meson into
@@ -74,9 +79,10 @@ stop_server() {
   srv_pid=
 }
 
-# run_client SERVER_NAME ROUND CLIENT: one run, one JSON line into $tmp/runs
+# run_client SERVER_NAME ROUND CLIENT [TRANSPORT]: one run, one JSON line
+# into $tmp/runs
 run_client() {
-  local server=$1 round=$2 client=$3 cmd line stats
+  local server=$1 round=$2 client=$3 transport=${4:-} cmd line stats
   case $client in
     sink) cmd=("$sink_bin") ;;
     node) cmd=(node "$here/node-client.js")
@@ -84,6 +90,7 @@ run_client() {
           [ "$server" = py ] && cmd+=(--no-deflate) ;;
     python) cmd=(/usr/bin/python3 "$here/python-client.py") ;;
   esac
+  [ -n "$transport" ] && cmd+=(--transports "$transport")
   curl -sf "http://127.0.0.1:$port/control/reset" >/dev/null
   if ! line=$(timeout $((client_timeout + 30)) "${cmd[@]}" \
         --url "http://127.0.0.1:$port" --events "$events" --size "$size" \
@@ -131,6 +138,15 @@ for round in $(seq 1 "$rounds"); do
     run_client js "$round" "${clients[$(( (k + round - 1) % 3 ))]}"
   done
 done
+# long-polling: the same server, sink and socket.io-client in turn
+node "$here/node-client.js" --url "http://127.0.0.1:$port" --events 5000 \
+  --size "$size" --in-flight "$inflight" --transports polling >/dev/null
+for round in $(seq 1 "$rounds"); do
+  if [ $((round % 2)) = 1 ]; then order=(sink node); else order=(node sink); fi
+  for client in "${order[@]}"; do
+    run_client jspoll "$round" "$client" polling
+  done
+done
 stop_server
 
 start_server /usr/bin/python3 "$srvdir/server.py"
@@ -148,13 +164,13 @@ names = {"socketiosink": "socketiosink", "node": "node (socket.io-client 4.8)",
          "python": "python (python-socketio 5.7)"}
 med = statistics.median
 
-def table(server):
+def table(server, clients=("socketiosink", "node", "python")):
     rs = [r for r in runs if r["server"] == server]
     rounds = sorted({r["round"] for r in rs})
     by = {(r["client"], r["round"]): r for r in rs}
     print("%-30s %10s %12s %8s %8s %10s" % ("client", "events/s", "cpu_s/MB",
                                            "wall_s", "cpu_s", "rss_kb"))
-    for c in ("socketiosink", "node", "python"):
+    for c in clients:
         cr = [by[(c, n)] for n in rounds]
         print("%-30s %10.0f %12.5f %8.3f %8.3f %10d" % (
             names[c], med(r["events_per_s"] for r in cr),
@@ -168,12 +184,14 @@ def table(server):
             label, m, "<=" if le else ">=", target, "PASS" if ok else "FAIL",
             " ".join("%.3f" % p for p in per)))
         return ok
-    return [ratio("sink cpu/MB / node cpu/MB", "socketiosink", "node",
-                  "cpu_s_per_mb", 0.5, True),
-            ratio("sink cpu/MB / python cpu/MB", "socketiosink", "python",
-                  "cpu_s_per_mb", 0.2, True),
-            ratio("sink events/s / node events/s", "socketiosink", "node",
-                  "events_per_s", 1.0, False)]
+    results = [ratio("sink cpu/MB / node cpu/MB", "socketiosink", "node",
+                     "cpu_s_per_mb", 0.5, True)]
+    if "python" in clients:
+        results.append(ratio("sink cpu/MB / python cpu/MB", "socketiosink",
+                             "python", "cpu_s_per_mb", 0.2, True))
+    results.append(ratio("sink events/s / node events/s", "socketiosink",
+                         "node", "events_per_s", 1.0, False))
+    return results
 
 r0 = runs[0]
 print()
@@ -183,10 +201,14 @@ nr = len({r["round"] for r in runs if r["server"] == "js"})
 print("== Node server (server.js, socket.io 4.8), median of %d rounds ==" % nr)
 results = table("js")
 print()
+print("== the same server over HTTP long-polling (sink transports=polling, "
+      "socket.io-client transports ['polling']), median of %d rounds ==" % nr)
+results += table("jspoll", ("socketiosink", "node"))
+print()
 print("== Python server (server.py, python-socketio 5.7), 1 round, "
       "for information (node client without deflate) ==")
 table("py")
 print()
 print("targets (Node server): %s" % ("ALL PASS" if all(results) else
-      "%d of 3 FAIL" % results.count(False)))
+      "%d of %d FAIL" % (results.count(False), len(results))))
 EOF

@@ -12,12 +12,14 @@
  * missing acks) use a scripted WebSocket server in this process, so the
  * exact frames are under the test's control. */
 
+#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include <valgrind/valgrind.h>
 
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -50,6 +52,10 @@ typedef struct
   gboolean reverse_acks;        /* ack every pair of events backwards */
   gboolean forget_events;       /* count event frames, do not keep them */
   const gchar *open_packet;     /* NULL: OPEN_PACKET */
+  /* fake_server_new_deferred(): bound, but refusing connections until
+   * fake_server_serve() */
+  GSocket *deferred;
+  GTlsCertificate *certificate; /* set: https on 127.0.0.1 */
 
   /* what was seen, under lock */
   GMutex lock;
@@ -59,6 +65,8 @@ typedef struct
   guint binaries;
   gint64 held_ack;
   gint64 pending_ack;
+  SoupMessageHeaders *handshake;        /* the last WebSocket handshake's */
+  guint handshakes;
 } FakeServer;
 
 static void
@@ -134,6 +142,10 @@ fake_on_websocket (SoupServer * server, SoupServerMessage * msg,
   g_mutex_lock (&fake->lock);
   g_clear_object (&fake->conn);
   fake->conn = g_object_ref (conn);
+  g_clear_pointer (&fake->handshake, soup_message_headers_unref);
+  fake->handshake =
+      soup_message_headers_ref (soup_server_message_get_request_headers (msg));
+  fake->handshakes++;
   g_mutex_unlock (&fake->lock);
   g_signal_connect (conn, "message", G_CALLBACK (fake_on_message), fake);
   soup_websocket_connection_send_text (conn,
@@ -154,6 +166,17 @@ fake_redirect (SoupServer * server, SoupServerMessage * msg,
   g_free (target);
 }
 
+/* /status/NNN/ answers every request, the WebSocket handshake included,
+ * with HTTP status NNN (a server that refuses WebSocket, or the client). */
+static void
+fake_status (SoupServer * server, SoupServerMessage * msg,
+    const gchar * path, GHashTable * query, gpointer user_data)
+{
+  guint status = atoi (path + strlen ("/status/"));
+
+  soup_server_message_set_status (msg, status ? status : 500, NULL);
+}
+
 static gpointer
 fake_thread (gpointer user_data)
 {
@@ -164,19 +187,33 @@ fake_thread (gpointer user_data)
   gint64 deadline;
 
   g_main_context_push_thread_default (fake->context);
-  fake->server = soup_server_new (NULL, NULL);
+  fake->server = soup_server_new ("tls-certificate", fake->certificate, NULL);
   soup_server_add_websocket_handler (fake->server, "/socket.io", NULL, NULL,
       fake_on_websocket, fake, NULL);
   soup_server_add_handler (fake->server, "/moved", fake_redirect, fake, NULL);
-  soup_server_listen_local (fake->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY,
-      &error);
-  g_assert_no_error (error);
-  uris = soup_server_get_uris (fake->server);
-  g_mutex_lock (&fake->lock);
-  fake->port = g_uri_get_port (uris->data);
-  g_cond_broadcast (&fake->cond);
-  g_mutex_unlock (&fake->lock);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  soup_server_add_handler (fake->server, "/status", fake_status, fake, NULL);
+  if (fake->deferred) {
+    GSocketAddress *address;
+
+    address = g_socket_get_local_address (fake->deferred, &error);
+    g_assert_no_error (error);
+    g_mutex_lock (&fake->lock);
+    fake->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS
+        (address));
+    g_cond_broadcast (&fake->cond);
+    g_mutex_unlock (&fake->lock);
+    g_object_unref (address);
+  } else {
+    soup_server_listen_local (fake->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY |
+        (fake->certificate ? SOUP_SERVER_LISTEN_HTTPS : 0), &error);
+    g_assert_no_error (error);
+    uris = soup_server_get_uris (fake->server);
+    g_mutex_lock (&fake->lock);
+    fake->port = g_uri_get_port (uris->data);
+    g_cond_broadcast (&fake->cond);
+    g_mutex_unlock (&fake->lock);
+    g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  }
 
   g_main_loop_run (fake->loop);
 
@@ -202,10 +239,14 @@ fake_thread (gpointer user_data)
 }
 
 static FakeServer *
-fake_server_new (const gchar * connect_reply,
-    const gchar * const *after_join, gboolean ack)
+fake_server_new_full (const gchar * connect_reply,
+    const gchar * const *after_join, gboolean ack, GSocket * deferred,
+    GTlsCertificate * certificate)
 {
   FakeServer *fake = g_new0 (FakeServer, 1);
+
+  fake->deferred = deferred;
+  fake->certificate = certificate ? g_object_ref (certificate) : NULL;
 
   fake->connect_reply = connect_reply ? connect_reply :
       "40{\"sid\":\"fake-socket\"}";
@@ -223,8 +264,73 @@ fake_server_new (const gchar * connect_reply,
   while (fake->port == 0)
     g_cond_wait (&fake->cond, &fake->lock);
   g_mutex_unlock (&fake->lock);
-  fake->url = g_strdup_printf ("http://127.0.0.1:%u", fake->port);
+  fake->url = g_strdup_printf ("%s://127.0.0.1:%u",
+      fake->certificate ? "https" : "http", fake->port);
   return fake;
+}
+
+static FakeServer *
+fake_server_new (const gchar * connect_reply,
+    const gchar * const *after_join, gboolean ack)
+{
+  return fake_server_new_full (connect_reply, after_join, ack, NULL, NULL);
+}
+
+/* A server whose port is bound but refuses connections (bound, not
+ * listening: the kernel answers with a reset) until fake_server_serve(). */
+static FakeServer *
+fake_server_new_deferred (void)
+{
+  GSocket *socket;
+  GInetAddress *loopback;
+  GSocketAddress *address;
+  GError *error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  address = g_inet_socket_address_new (loopback, 0);
+  g_assert_true (g_socket_bind (socket, address, FALSE, &error));
+  g_assert_no_error (error);
+  g_object_unref (address);
+  g_object_unref (loopback);
+  return fake_server_new_full (NULL, NULL, TRUE, socket, NULL);
+}
+
+static gboolean
+fake_serve_in_thread (gpointer user_data)
+{
+  FakeServer *fake = user_data;
+  GError *error = NULL;
+
+  g_assert_true (g_socket_listen (fake->deferred, &error));
+  g_assert_no_error (error);
+  g_assert_true (soup_server_listen_socket (fake->server, fake->deferred, 0,
+          &error));
+  g_assert_no_error (error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fake_server_serve (FakeServer * fake)
+{
+  g_main_context_invoke (fake->context, fake_serve_in_thread, fake);
+}
+
+/* A request header of the last WebSocket handshake (repeated ones joined
+ * with ", "), or NULL; free it. */
+static gchar *
+fake_handshake_header (FakeServer * fake, const gchar * name)
+{
+  gchar *value = NULL;
+
+  g_mutex_lock (&fake->lock);
+  if (fake->handshake)
+    value = soup_message_headers_get_list (fake->handshake, name) ?
+        g_strdup (soup_message_headers_get_list (fake->handshake, name)) : NULL;
+  g_mutex_unlock (&fake->lock);
+  return value;
 }
 
 static gboolean
@@ -242,6 +348,9 @@ fake_server_free (FakeServer * fake)
   g_main_loop_unref (fake->loop);
   g_main_context_unref (fake->context);
   g_ptr_array_unref (fake->texts);
+  g_clear_pointer (&fake->handshake, soup_message_headers_unref);
+  g_clear_object (&fake->deferred);
+  g_clear_object (&fake->certificate);
   g_mutex_clear (&fake->lock);
   g_cond_clear (&fake->cond);
   g_free (fake->url);
@@ -1490,6 +1599,680 @@ GST_START_TEST (test_stats_while_stopping)
 
 GST_END_TEST;
 
+/* ---- issue 8: reaching more servers ----------------------------------- */
+
+GST_START_TEST (test_reach_defaults)
+{
+  GstElement *sink = gst_element_factory_make ("socketiosink", NULL);
+  gchar *ca_file, *agent, *proxy, *proxy_id, **cookies;
+  gboolean use_system, strict, retry;
+  GstStructure *headers, *stats;
+  GTlsDatabase *database;
+  GTlsInteraction *interaction;
+  gint transports;
+
+  g_object_get (sink, "transports", &transports, "ssl-ca-file", &ca_file,
+      "ssl-use-system-ca-file", &use_system, "ssl-strict", &strict,
+      "tls-database", &database, "tls-interaction", &interaction,
+      "extra-headers", &headers, "user-agent", &agent, "cookies", &cookies,
+      "proxy", &proxy, "proxy-id", &proxy_id, "retry-first-connection",
+      &retry, "stats", &stats, NULL);
+  g_assert_cmpint (transports, ==, 0);
+  g_assert_cmpstr (g_enum_get_value (g_type_class_peek
+          (g_type_from_name ("GstSocketIoTransports")), transports)->value_nick,
+      ==, "auto");
+  g_assert_null (ca_file);
+  g_assert_true (use_system);
+  g_assert_true (strict);
+  g_assert_null (database);
+  g_assert_null (interaction);
+  g_assert_null (headers);
+  g_assert_true (g_str_has_prefix (agent, "gst-socketio/"));
+  g_assert_null (cookies);
+  g_assert_null (proxy);
+  g_assert_null (proxy_id);
+  g_assert_false (retry);
+  g_assert_cmpstr (gst_structure_get_string (stats, "transport"), ==, "none");
+  gst_structure_free (stats);
+  g_free (agent);
+
+  /* an empty user-agent is the default again */
+  g_object_set (sink, "user-agent", "", NULL);
+  g_object_get (sink, "user-agent", &agent, NULL);
+  g_assert_true (g_str_has_prefix (agent, "gst-socketio/"));
+  g_free (agent);
+  gst_object_unref (sink);
+}
+
+GST_END_TEST;
+
+/* NULL->READY fails with a SETTINGS error whose text contains @expected
+ * and no "SECRET" (in the message or its debug string). */
+static void
+assert_refused (GstElement * sink, const gchar * expected)
+{
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  gst_element_set_bus (sink, bus);
+  g_assert_cmpint (gst_element_set_state (sink, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, &debug);
+  GST_INFO ("refused: %s", error->message);
+  g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_SETTINGS));
+  if (strstr (error->message, expected) == NULL)
+    g_error ("'%s' does not mention '%s'", error->message, expected);
+  assert_no_secret ("an error", error->message);
+  assert_no_secret ("an error's debug string", debug);
+  g_error_free (error);
+  g_free (debug);
+  gst_message_unref (msg);
+  gst_element_set_state (sink, GST_STATE_NULL);
+  gst_element_set_bus (sink, NULL);
+  gst_object_unref (bus);
+}
+
+static GstElement *
+sink_for_settings (void)
+{
+  GstElement *sink = gst_element_factory_make ("socketiosink", NULL);
+
+  g_object_set (sink, "location", "http://127.0.0.1:1", NULL);
+  return sink;
+}
+
+/* A structure with one header field @name of string value @value. */
+static void
+check_bad_header (const gchar * name, const gchar * value,
+    const gchar * expected)
+{
+  GstElement *sink = sink_for_settings ();
+  GstStructure *headers = gst_structure_new_empty ("headers");
+
+  gst_structure_set (headers, name, G_TYPE_STRING, value, NULL);
+  g_object_set (sink, "extra-headers", headers, NULL);
+  gst_structure_free (headers);
+  assert_refused (sink, expected);
+  gst_object_unref (sink);
+}
+
+static void
+check_bad_string (const gchar * property, const gchar * value,
+    const gchar * expected)
+{
+  GstElement *sink = sink_for_settings ();
+
+  g_object_set (sink, property, value, NULL);
+  assert_refused (sink, expected);
+  gst_object_unref (sink);
+}
+
+static void
+check_bad_cookie (const gchar * cookie)
+{
+  GstElement *sink = sink_for_settings ();
+  const gchar *cookies[] = { "good=1", cookie, NULL };
+
+  g_object_set (sink, "cookies", cookies, NULL);
+  assert_refused (sink, "cookies");
+  gst_object_unref (sink);
+}
+
+GST_START_TEST (test_reach_bad_settings)
+{
+  GstElement *sink;
+  gchar *dir, *garbage;
+
+  /* ssl-ca-file: missing, not a certificate, a directory */
+  check_bad_string ("ssl-ca-file", "/nonexistent/ca.pem", "ssl-ca-file");
+  check_bad_string ("ssl-ca-file", "/nonexistent/ca.pem",
+      "/nonexistent/ca.pem");
+  dir = g_dir_make_tmp ("socketiosink-XXXXXX", NULL);
+  garbage = g_build_filename (dir, "garbage.pem", NULL);
+  g_assert_true (g_file_set_contents (garbage, "not a certificate\n", -1,
+          NULL));
+  check_bad_string ("ssl-ca-file", garbage, "ssl-ca-file");
+  check_bad_string ("ssl-ca-file", dir, "ssl-ca-file");
+  g_remove (garbage);
+  g_rmdir (dir);
+  g_free (garbage);
+  g_free (dir);
+
+  /* extra-headers: names, the element's own headers, values; the message
+   * names the header, never its value */
+  check_bad_header ("X:Token", "SECRET", "X:Token");
+  check_bad_header ("X:Token", "SECRET", "extra-headers");
+  check_bad_header ("Host", "SECRET", "Host");
+  check_bad_header ("connection", "SECRET", "connection");
+  check_bad_header ("Sec-WebSocket-Key", "SECRET", "Sec-WebSocket-Key");
+  check_bad_header ("Content-Length", "SECRET", "Content-Length");
+  check_bad_header ("Transfer-Encoding", "SECRET", "extra-headers");
+  check_bad_header ("Upgrade", "SECRET", "Upgrade");
+  check_bad_header ("X-Token", "SECRET\r\nX-Evil: 1", "X-Token");
+  check_bad_header ("X-Token", "SECRET\nX-Evil: 1", "extra-headers");
+
+  /* a value in an array is checked too */
+  sink = sink_for_settings ();
+  {
+    GstStructure *headers = gst_structure_new_empty ("headers");
+    GValue array = G_VALUE_INIT, item = G_VALUE_INIT;
+
+    gst_value_array_init (&array, 2);
+    g_value_init (&item, G_TYPE_STRING);
+    g_value_set_string (&item, "fine");
+    gst_value_array_append_value (&array, &item);
+    g_value_set_string (&item, "SECRET\r\n");
+    gst_value_array_append_value (&array, &item);
+    gst_structure_take_value (headers, "X-Multi", &array);
+    g_value_unset (&item);
+    g_object_set (sink, "extra-headers", headers, NULL);
+    gst_structure_free (headers);
+  }
+  assert_refused (sink, "X-Multi");
+  gst_object_unref (sink);
+
+  check_bad_string ("user-agent", "agent\r\nX-Evil: 1", "user-agent");
+
+  check_bad_cookie ("SECRET");
+  check_bad_cookie ("=SECRET");
+  check_bad_cookie ("a b=SECRET");
+  check_bad_cookie ("a=SECRET; b=c");
+  check_bad_cookie ("a=SECRET\r\nX-Evil: 1");
+
+  check_bad_string ("proxy", "ftp://127.0.0.1:21", "proxy");
+  check_bad_string ("proxy", "http://", "proxy");
+  check_bad_string ("proxy", "http://user:SECRET@127.0.0.1:3128", "proxy-id");
+  check_bad_string ("proxy", "http://127.0.0.1:3128/?token=SECRET", "proxy");
+  check_bad_string ("proxy-pw", "SECRET", "proxy-id");
+}
+
+GST_END_TEST;
+
+/* Settings that are fine reach READY; ssl-strict=false warns that it is
+ * unsafe; a relative ssl-ca-file is found from the current directory. */
+GST_START_TEST (test_reach_good_settings)
+{
+  const gchar *cookies[] = { "session=abc", "affinity=\"x y\"", NULL };
+  GstElement *sink = sink_for_settings ();
+  GstStructure *headers = gst_structure_new ("headers",
+      "Authorization", G_TYPE_STRING, "Bearer abc",
+      "X-Count", G_TYPE_INT, 5, NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+  const gchar *bundle = "/etc/ssl/certs/ca-certificates.crt";
+
+  gst_element_set_bus (sink, bus);
+  g_object_set (sink, "extra-headers", headers, "cookies", cookies,
+      "user-agent", "my-app/1.0", "proxy", "127.0.0.1:3128", "proxy-id",
+      "user", "proxy-pw", "SECRET", "ssl-use-system-ca-file", FALSE,
+      "retry-first-connection", TRUE, "transports", 2, NULL);
+  gst_structure_free (headers);
+  g_assert_cmpint (gst_element_set_state (sink, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  g_assert_null (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR |
+          GST_MESSAGE_WARNING));
+  gst_element_set_state (sink, GST_STATE_NULL);
+
+  g_object_set (sink, "ssl-strict", FALSE, NULL);
+  g_assert_cmpint (gst_element_set_state (sink, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "ssl-strict"));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  gst_element_set_state (sink, GST_STATE_NULL);
+
+  if (g_file_test (bundle, G_FILE_TEST_EXISTS)) {
+    gchar *cwd = g_get_current_dir ();
+
+    g_assert_cmpint (g_chdir ("/etc/ssl/certs"), ==, 0);
+    g_object_set (sink, "ssl-strict", TRUE, "ssl-ca-file",
+        "ca-certificates.crt", NULL);
+    g_assert_cmpint (gst_element_set_state (sink, GST_STATE_READY), ==,
+        GST_STATE_CHANGE_SUCCESS);
+    g_assert_cmpint (g_chdir (cwd), ==, 0);
+    g_free (cwd);
+    gst_element_set_state (sink, GST_STATE_NULL);
+  }
+  gst_element_set_bus (sink, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (sink);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_uri_handler)
+{
+  GError *error = NULL;
+  GstElement *sink;
+  GstElement *pipeline;
+  gchar *location, *uri;
+
+  sink = gst_element_make_from_uri (GST_URI_SINK,
+      "socketio+http://127.0.0.1:5000", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (sink);
+  g_assert_cmpstr (gst_plugin_feature_get_name (gst_element_get_factory
+          (sink)), ==, "socketiosink");
+  g_object_get (sink, "location", &location, NULL);
+  g_assert_cmpstr (location, ==, "http://127.0.0.1:5000");
+  g_free (location);
+  uri = gst_uri_handler_get_uri (GST_URI_HANDLER (sink));
+  g_assert_cmpstr (uri, ==, "socketio+http://127.0.0.1:5000");
+  g_free (uri);
+
+  /* every scheme, a path and a query kept */
+  g_assert_true (gst_uri_handler_set_uri (GST_URI_HANDLER (sink),
+          "socketio+wss://example.com/chat/?room=1", &error));
+  g_assert_no_error (error);
+  g_object_get (sink, "location", &location, NULL);
+  g_assert_cmpstr (location, ==, "wss://example.com/chat/?room=1");
+  g_free (location);
+  g_assert_true (gst_uri_handler_set_uri (GST_URI_HANDLER (sink),
+          "socketio+https://example.com", NULL));
+  g_assert_true (gst_uri_handler_set_uri (GST_URI_HANDLER (sink),
+          "socketio+ws://127.0.0.1:1", NULL));
+
+  /* plain http stays with the HTTP elements; bad URIs; no secret shown */
+  g_assert_false (gst_uri_handler_set_uri (GST_URI_HANDLER (sink),
+          "http://127.0.0.1:5000", &error));
+  g_assert_error (error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL);
+  g_clear_error (&error);
+  g_assert_false (gst_uri_handler_set_uri (GST_URI_HANDLER (sink),
+          "socketio+ftp://127.0.0.1:21", &error));
+  g_assert_error (error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL);
+  g_clear_error (&error);
+  g_assert_false (gst_uri_handler_set_uri (GST_URI_HANDLER (sink),
+          "socketio+http://user:SECRET@127.0.0.1:1/?token=SECRET", &error));
+  g_assert_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI);
+  assert_no_secret ("a URI error", error->message);
+  g_clear_error (&error);
+  g_assert_false (gst_uri_handler_set_uri (GST_URI_HANDLER (sink),
+          "socketio+http://", &error));
+  g_assert_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI);
+  g_clear_error (&error);
+  g_object_get (sink, "location", &location, NULL);
+  g_assert_cmpstr (location, ==, "ws://127.0.0.1:1");
+  g_free (location);
+  gst_object_unref (sink);
+
+  g_assert_null (gst_element_make_from_uri (GST_URI_SRC,
+          "socketio+http://127.0.0.1:5000", NULL, NULL));
+
+  /* a launch line with the URI in place of the element */
+  pipeline = gst_parse_launch ("fakesrc num-buffers=0 ! "
+      "socketio+http://127.0.0.1:1/", &error);
+  g_assert_no_error (error);
+  sink = gst_bin_get_by_interface (GST_BIN (pipeline), GST_TYPE_URI_HANDLER);
+  g_assert_nonnull (sink);
+  g_assert_cmpstr (gst_plugin_feature_get_name (gst_element_get_factory
+          (sink)), ==, "socketiosink");
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* set_uri is refused once the sink runs, and the location stays. */
+GST_START_TEST (test_uri_bad_state)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url, NULL);
+  GstElement *sink = gst_harness_find_element (h, "socketiosink");
+  GError *error = NULL;
+  gchar *location;
+
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_false (gst_uri_handler_set_uri (GST_URI_HANDLER (sink),
+          "socketio+http://127.0.0.1:1", &error));
+  g_assert_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE);
+  g_clear_error (&error);
+  g_object_get (sink, "location", &location, NULL);
+  g_assert_cmpstr (location, ==, fake->url);
+  g_free (location);
+  gst_object_unref (sink);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* auth changed while PLAYING is what the server sees at the next CONNECT,
+ * after a reconnection; a value that is not an object is refused with a
+ * warning naming auth, and the previous one stays. */
+GST_START_TEST (test_auth_refresh)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url,
+      "reconnect-delay=10000000 reconnect-delay-max=50000000 "
+      "auth={\\\"token\\\":\\\"old\\\"}");
+  GstElement *sink = gst_harness_find_element (h, "socketiosink");
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *auth;
+
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "40{\"token\":\"old\"}", 5 * GST_SECOND));
+
+  g_object_set (sink, "auth", "{\"token\":\"new\"}", NULL);
+  g_object_set (sink, "auth", "[\"SECRET\"]", NULL);
+  msg = gst_bus_pop_filtered (GST_ELEMENT_BUS (h->element),
+      GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "auth"));
+  assert_message_has_no_secret (msg);
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  g_object_get (sink, "auth", &auth, NULL);
+  g_assert_cmpstr (auth, ==, "{\"token\":\"new\"}");
+  g_free (auth);
+  /* not on the current connection */
+  g_assert_cmpuint (fake_count_texts (fake, "40{\"token\":\"new\"}"), ==, 0);
+
+  fake_server_drop (fake);
+  msg = wait_element_message (h, "socketio-reconnected", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  g_assert_true (fake_saw_text (fake, "40{\"token\":\"new\"}", 5 * GST_SECOND));
+  gst_object_unref (sink);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* extra-headers, user-agent and cookies arrive on the WebSocket handshake,
+ * and stats names the transport (needs the client of the transport
+ * branch). */
+GST_START_TEST (test_headers_on_handshake)
+{
+  const gchar *cookies[] = { "session=abc", "affinity=node-2", NULL };
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstElement *sink = gst_element_factory_make ("socketiosink", NULL);
+  GstStructure *headers = gst_structure_new ("headers",
+      "X-Token", G_TYPE_STRING, "abc", "X-Count", G_TYPE_INT, 5, NULL);
+  GValue list = G_VALUE_INIT, item = G_VALUE_INIT;
+  GstStructure *stats;
+  GstHarness *h;
+  gchar *value;
+
+  gst_value_list_init (&list, 2);
+  g_value_init (&item, G_TYPE_STRING);
+  g_value_set_string (&item, "one");
+  gst_value_list_append_value (&list, &item);
+  g_value_set_string (&item, "two");
+  gst_value_list_append_value (&list, &item);
+  g_value_unset (&item);
+  gst_structure_take_value (headers, "X-Multi", &list);
+  g_object_set (sink, "location", fake->url, "sync", FALSE, "extra-headers",
+      headers, "user-agent", "test-agent/1.0", "cookies", cookies, NULL);
+  gst_structure_free (headers);
+  h = gst_harness_new_with_element (sink, "sink", NULL);
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-0[", 5 * GST_SECOND));
+  stats = sink_stats (h);
+  g_assert_cmpstr (gst_structure_get_string (stats, "transport"), ==,
+      "websocket");
+  gst_structure_free (stats);
+
+  value = fake_handshake_header (fake, "X-Token");
+  g_assert_cmpstr (value, ==, "abc");
+  g_free (value);
+  value = fake_handshake_header (fake, "X-Count");
+  g_assert_cmpstr (value, ==, "5");
+  g_free (value);
+  value = fake_handshake_header (fake, "X-Multi");
+  g_assert_cmpstr (value, ==, "one, two");
+  g_free (value);
+  value = fake_handshake_header (fake, "User-Agent");
+  g_assert_cmpstr (value, ==, "test-agent/1.0");
+  g_free (value);
+  value = fake_handshake_header (fake, "Cookie");
+  g_assert_nonnull (value);
+  g_assert_nonnull (strstr (value, "session=abc"));
+  g_assert_nonnull (strstr (value, "affinity=node-2"));
+  g_free (value);
+  gst_object_unref (sink);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* The error the sink posts when the handshake on @path fails, with
+ * transports=websocket: its message must contain every one of @expected
+ * and its details the location and @status. */
+static void
+check_handshake_error (const gchar * path, guint status, gint code,
+    const gchar * const *expected)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  gchar *location = g_strdup_printf ("%s%s", fake->url, path);
+  gchar *launch = g_strdup_printf ("socketiosink sync=false location=%s "
+      "transports=websocket", location);
+  GstHarness *h = gst_harness_new_parse (launch);
+  const GstStructure *details = NULL;
+  GstMessage *msg;
+  GError *error = NULL;
+  guint seen_status = 0;
+
+  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_ERROR);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (h->element),
+      5 * GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  gst_message_parse_error_details (msg, &details);
+  GST_INFO ("HTTP %u: %s", status, error->message);
+  g_assert_true (error->domain == GST_RESOURCE_ERROR);
+  if (error->code != code)
+    g_error ("HTTP %u: error code %d, wanted %d: %s", status, error->code,
+        code, error->message);
+  for (; *expected; expected++)
+    if (strstr (error->message, *expected) == NULL)
+      g_error ("HTTP %u: '%s' does not mention '%s'", status, error->message,
+          *expected);
+  g_assert_nonnull (details);
+  g_assert_nonnull (gst_structure_get_string (details, "location"));
+  g_assert_true (gst_structure_get_uint (details, "http-status-code",
+          &seen_status));
+  g_assert_cmpuint (seen_status, ==, status);
+  g_error_free (error);
+  gst_message_unref (msg);
+  teardown (h);
+  g_free (launch);
+  g_free (location);
+  fake_server_free (fake);
+}
+
+/* HTTP 404, 401, 403 and a refused WebSocket (400) each get their own
+ * message (needs the client of the transport branch to classify them). */
+GST_START_TEST (test_handshake_errors)
+{
+  const gchar *not_found[] = { "404", "/nothing/", "/socket.io/", NULL };
+  const gchar *unauthorized[] = { "401", "extra-headers", "auth", NULL };
+  const gchar *forbidden[] = { "403", "extra-headers", "auth", NULL };
+  const gchar *refused[] = { "WebSocket", "transports", NULL };
+
+  check_handshake_error ("/nothing/", 404, GST_RESOURCE_ERROR_NOT_FOUND,
+      not_found);
+  check_handshake_error ("/status/401/", 401,
+      GST_RESOURCE_ERROR_NOT_AUTHORIZED, unauthorized);
+  check_handshake_error ("/status/403/", 403,
+      GST_RESOURCE_ERROR_NOT_AUTHORIZED, forbidden);
+  check_handshake_error ("/status/400/", 400, GST_RESOURCE_ERROR_OPEN_WRITE,
+      refused);
+}
+
+GST_END_TEST;
+
+static gpointer
+push_one_quick (GstHarness * h)
+{
+  return GINT_TO_POINTER (gst_harness_push (h, audio_buffer (320, 0, 0)));
+}
+
+/* retry-first-connection: a sink started before its server connects when
+ * the server comes up (needs the client of the transport branch). */
+GST_START_TEST (test_retry_first_connection)
+{
+  FakeServer *fake = fake_server_new_deferred ();
+  GstHarness *h = harness_new (fake->url, "retry-first-connection=true "
+      "reconnect-delay=20000000 reconnect-delay-max=100000000");
+  GThread *pusher;
+
+  attach_bus (h);
+  pusher = g_thread_new ("push", (GThreadFunc) push_one_quick, h);
+  /* several refused attempts */
+  g_usleep (300 * 1000);
+  g_assert_null (gst_bus_pop_filtered (GST_ELEMENT_BUS (h->element),
+          GST_MESSAGE_ERROR));
+  fake_server_serve (fake);
+  g_assert_true (fake_saw_text (fake, "451-0[", 5 * GST_SECOND));
+  g_assert_cmpint (GPOINTER_TO_INT (g_thread_join (pusher)), ==, GST_FLOW_OK);
+  g_assert_null (gst_bus_pop_filtered (GST_ELEMENT_BUS (h->element),
+          GST_MESSAGE_ERROR));
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* A self-signed certificate for @san (e.g. "IP:127.0.0.1"), made with
+ * openssl in @dir as NAME.pem and NAME.key; NULL without openssl. */
+static GTlsCertificate *
+make_self_signed (const gchar * dir, const gchar * name, const gchar * san)
+{
+  gchar *openssl = g_find_program_in_path ("openssl");
+  gchar *cert = g_strdup_printf ("%s/%s.pem", dir, name);
+  gchar *key = g_strdup_printf ("%s/%s.key", dir, name);
+  gchar *ext = g_strdup_printf ("subjectAltName=%s", san);
+  const gchar *argv[] = { openssl, "req", "-x509", "-newkey", "ec",
+    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+    "-out", cert, "-days", "2", "-subj", "/CN=sio-test", "-addext", ext, NULL
+  };
+  GTlsCertificate *certificate = NULL;
+  GError *error = NULL;
+  gint status = -1;
+
+  if (openssl && g_spawn_sync (NULL, (gchar **) argv, NULL,
+          G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+          NULL, NULL, &status, NULL) && g_spawn_check_wait_status (status,
+          NULL)) {
+    certificate = g_tls_certificate_new_from_files (cert, key, &error);
+    g_assert_no_error (error);
+  }
+  g_free (openssl);
+  g_free (cert);
+  g_free (key);
+  g_free (ext);
+  return certificate;
+}
+
+/* The error posted when connecting to @fake with @extra settings fails:
+ * its message must name @expected and its tls-errors hold @flag. */
+static void
+check_tls_error (FakeServer * fake, const gchar * extra,
+    GTlsCertificateFlags flag, const gchar * expected)
+{
+  GstHarness *h = harness_new (fake->url, extra);
+  const GstStructure *details = NULL;
+  GTlsCertificateFlags errors = 0;
+  GstMessage *msg;
+  GError *error = NULL;
+
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_ERROR);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (h->element),
+      5 * GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  gst_message_parse_error_details (msg, &details);
+  GST_INFO ("TLS: %s", error->message);
+  if (strstr (error->message, expected) == NULL)
+    g_error ("'%s' does not mention '%s'", error->message, expected);
+  g_assert_nonnull (details);
+  g_assert_true (gst_structure_get_flags (details, "tls-errors",
+          G_TYPE_TLS_CERTIFICATE_FLAGS, &errors));
+  g_assert_true (errors & flag);
+  g_error_free (error);
+  gst_message_unref (msg);
+  teardown (h);
+}
+
+/* wss with a certificate nobody trusts: refused with the message naming
+ * ssl-ca-file; trusted through ssl-ca-file; refused for a host name the
+ * certificate does not have (needs the client of the transport branch). */
+GST_START_TEST (test_tls_errors)
+{
+  gchar *dir = g_dir_make_tmp ("socketiosink-XXXXXX", NULL);
+  GTlsCertificate *good = make_self_signed (dir, "good", "IP:127.0.0.1");
+  GTlsCertificate *wrong = make_self_signed (dir, "wrong",
+      "DNS:wrong.example");
+  const gchar *files[] = { "good.pem", "good.key", "wrong.pem", "wrong.key" };
+  FakeServer *fake;
+  GstHarness *h;
+  gchar *extra;
+  guint i;
+
+  if (good == NULL) {
+    GST_WARNING ("no openssl: TLS not tested");
+    g_rmdir (dir);
+    g_free (dir);
+    return;
+  }
+
+  fake = fake_server_new_full (NULL, NULL, TRUE, NULL, good);
+  check_tls_error (fake, NULL, G_TLS_CERTIFICATE_UNKNOWN_CA, "ssl-ca-file");
+  check_tls_error (fake, "ssl-use-system-ca-file=false",
+      G_TLS_CERTIFICATE_UNKNOWN_CA, "ssl-ca-file");
+  extra = g_strdup_printf ("ssl-ca-file=%s/good.pem", dir);
+  h = harness_new (fake->url, extra);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-0[", 5 * GST_SECOND));
+  teardown (h);
+  g_free (extra);
+  fake_server_free (fake);
+
+  fake = fake_server_new_full (NULL, NULL, TRUE, NULL, wrong);
+  extra = g_strdup_printf ("ssl-ca-file=%s/wrong.pem", dir);
+  check_tls_error (fake, extra, G_TLS_CERTIFICATE_BAD_IDENTITY,
+      "host name 127.0.0.1");
+  g_free (extra);
+  fake_server_free (fake);
+
+  for (i = 0; i < G_N_ELEMENTS (files); i++) {
+    gchar *path = g_build_filename (dir, files[i], NULL);
+
+    g_remove (path);
+    g_free (path);
+  }
+  g_rmdir (dir);
+  g_free (dir);
+  g_object_unref (good);
+  g_object_unref (wrong);
+}
+
+GST_END_TEST;
+
 static Suite *
 socketiosink_suite (void)
 {
@@ -1525,6 +2308,16 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_no_ack_support_without_acks);
   tcase_add_test (tc, test_replay_after_reconnect);
   tcase_add_test (tc, test_drop_while_reconnecting);
+  tcase_add_test (tc, test_reach_defaults);
+  tcase_add_test (tc, test_reach_bad_settings);
+  tcase_add_test (tc, test_reach_good_settings);
+  tcase_add_test (tc, test_uri_handler);
+  tcase_add_test (tc, test_uri_bad_state);
+  tcase_add_test (tc, test_auth_refresh);
+  tcase_add_test (tc, test_headers_on_handshake);
+  tcase_add_test (tc, test_handshake_errors);
+  tcase_add_test (tc, test_retry_first_connection);
+  tcase_add_test (tc, test_tls_errors);
   return s;
 }
 

@@ -1899,7 +1899,7 @@ proxy_test (const gchar * password, gboolean accepted, gboolean tls)
     WAIT_UNTIL (client.messages->len == 1, WAIT_MS);
     g_assert_cmpuint (client.messages->len, ==, 1);
   } else {
-    wait_closed_with (&client, SIO_WEBSOCKET_ERROR_CONNECT_FAILED);
+    wait_closed_with (&client, SIO_WEBSOCKET_ERROR_PROXY);
   }
   uri = g_uri_parse (fixture.url, G_URI_FLAGS_NONE, NULL);
   target = g_strdup_printf ("127.0.0.1:%d", g_uri_get_port (uri));

@@ -42,8 +42,9 @@ function usage(name, text, err) {
 
 // Parses argv into a copy of defaults. spec maps each option to
 // [key, kind]: kind 'int' (a non-negative integer) or 'string' takes the
-// next argument; any other kind is the value the option itself sets (a
-// flag). -h and --help print usageText.
+// next argument; 'list' takes it too and appends it to an array (the
+// option may be repeated); any other kind is the value the option itself
+// sets (a flag). -h and --help print usageText.
 function parseArgs(name, argv, defaults, spec, usageText) {
   const opts = { ...defaults };
   for (let i = 2; i < argv.length; i++) {
@@ -51,13 +52,15 @@ function parseArgs(name, argv, defaults, spec, usageText) {
     if (a === '-h' || a === '--help') usage(name, usageText, null);
     if (!(a in spec)) usage(name, usageText, `unknown argument ${a}`);
     const [key, kind] = spec[a];
-    if (kind !== 'int' && kind !== 'string') {
+    if (kind !== 'int' && kind !== 'string' && kind !== 'list') {
       opts[key] = kind;
       continue;
     }
     const v = argv[++i];
     if (v === undefined) usage(name, usageText, `${a} needs a value`);
-    if (kind === 'int') {
+    if (kind === 'list') {
+      opts[key] = [...(opts[key] || []), v];
+    } else if (kind === 'int') {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) {
         usage(name, usageText, `${a} needs a non-negative integer`);

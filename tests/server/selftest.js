@@ -14,7 +14,12 @@ const { io } = require('socket.io-client');
 const SERVERS = {
   js: [process.execPath, [path.join(__dirname, 'server.js')]],
   py: ['/usr/bin/python3', [path.join(__dirname, 'server.py')]],
+  wsgi: ['/usr/bin/python3', [path.join(__dirname, 'server_wsgi.py')]],
+  flask: ['/usr/bin/python3', [path.join(__dirname, 'server_flask.py')]],
 };
+// the servers without WebSocket (Debian 12 has no simple-websocket)
+const POLLING_ONLY = new Set(['wsgi', 'flask']);
+let clientTransports = ['websocket'];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,7 +59,7 @@ const control = async (port, p) => (await get(port, `/control/${p}`)).json;
 
 function connect(port, nsp, auth) {
   const s = io(`http://127.0.0.1:${port}${nsp}`, {
-    transports: ['websocket'], reconnection: false, forceNew: true, auth,
+    transports: clientTransports, reconnection: false, forceNew: true, auth,
   });
   return new Promise((resolve, reject) => {
     s.once('connect', () => resolve(s));
@@ -218,7 +223,7 @@ async function testKillRestart(kind) {
   const port = await srv.port;
   const all = [srv];
   const s = io(`http://127.0.0.1:${port}/audio`, {
-    transports: ['websocket'], forceNew: true,
+    transports: clientTransports, forceNew: true,
     reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 100,
   });
   try {
@@ -245,7 +250,8 @@ async function testKillRestart(kind) {
       assert.equal(st.events, 6);
       assert.equal(st.pending, 1);
       assert.equal(st.connected, 1);
-      assert.equal(await gone, 'transport close');
+      // socket.io-client says "transport error" when a poll fails
+      assert.equal(await gone, POLLING_ONLY.has(kind) ? 'transport error' : 'transport close');
       // restart at once on the same port
       srv = startServer(kind, ['--port', String(port)]);
       all.push(srv);
@@ -258,16 +264,173 @@ async function testKillRestart(kind) {
     assert.deepEqual(st.seqRanges, [[0, 0]]);
     assert.equal(st.replays, 1);
     assert.equal(st.duplicates, 0);  // per process: seq 0 went to the first one
-    assert.deepEqual(reasons, ['transport close', 'transport close']);
+    assert.deepEqual(reasons, Array(2).fill(POLLING_ONLY.has(kind) ? 'transport error' : 'transport close'));
   } finally {
     s.close();
     for (const x of all) x.child.kill('SIGKILL');
   }
 }
 
+// {status, body} of a plain HTTP request.
+function request(port, method, p, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      // a connection of its own: a refused body may be left unread on it
+      host: '127.0.0.1', port, path: p, method, agent: false,
+      headers: body === undefined ? {} : { 'Content-Type': 'text/plain;charset=UTF-8' },
+    }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// The answer to a WebSocket handshake: {status, body}.
+function websocketHandshake(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({
+      host: '127.0.0.1', port, path: '/socket.io/?EIO=4&transport=websocket',
+      headers: {
+        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('upgrade', (res, sock) => { sock.destroy(); resolve({ status: 101, body: '' }); });
+    req.on('error', reject);
+  });
+}
+
+// Long-polling (and the upgrade where the server offers WebSocket):
+// delivery, the transport counts, the handshake headers, the largest POST,
+// /control/drop cutting a polling session, and what a WebSocket handshake
+// gets from a polling-only server.
+async function testTransports(kind, serverArgs, { websocket, drop, oversized }) {
+  const srv = startServer(kind, [...serverArgs, '--max-payload', '100000',
+    '--record-header', 'X-Test']);
+  const port = await srv.port;
+  const clients = [];
+  try {
+    const open = (transports) => {
+      const s = io(`http://127.0.0.1:${port}/audio`, {
+        transports, forceNew: true, extraHeaders: { 'X-Test': 'hello' },
+        reconnectionDelay: 50, reconnectionDelayMax: 100,
+      });
+      clients.push(s);
+      return new Promise((resolve, reject) => {
+        s.once('connect', () => resolve(s));
+        s.once('connect_error', reject);
+      });
+    };
+    const p = await open(['polling']);
+    assert.equal(p.io.engine.transport.name, 'polling');
+    const h = crypto.createHash('sha256');
+    for (let i = 0; i < 10; i++) {
+      const buf = crypto.randomBytes(20000);  // ~27 kB of base64 per POST
+      h.update(buf);
+      assert.deepEqual(await p.timeout(3000).emitWithAck('audio_data', payload(i, buf)),
+        { ok: true });
+    }
+    let st = await control(port, 'stats');
+    assert.equal(st.events, 10);
+    assert.equal(st.sha256, h.digest('hex'));
+    assert.deepEqual(st.transports, { polling: 1, websocket: 0, upgraded: 0 });
+    assert.equal(st.engineConnections.length, 1);
+    assert.equal(st.engineConnections[0].transport, 'polling');
+    assert.equal(st.handshakeHeaders.length, 1);
+    assert.equal(st.handshakeHeaders[0]['x-test'], 'hello');
+    assert.equal(st.handshakeHeaders[0].cookie, null);
+    assert.ok(st.posts >= 10, `posts ${st.posts}`);
+    assert.ok(st.maxPostBytes > 20000 && st.maxPostBytes <= 100000, `maxPostBytes ${st.maxPostBytes}`);
+    assert.equal(st.oversizedPosts, 0);
+    if (POLLING_ONLY.has(kind)) {
+      // what python-socketio / Flask-SocketIO chose on their own
+      assert.equal(st.asyncMode, 'threading');
+      assert.deepEqual(st.offeredTransports, ['polling']);
+    }
+
+    if (drop) {
+      // /control/drop cuts the polling session: the client reconnects
+      const gone = new Promise((r) => p.once('disconnect', r));
+      assert.equal((await control(port, 'drop')).dropped, 1);
+      assert.equal(await gone, 'transport error');
+      await new Promise((r) => p.once('connect', r));
+      await p.timeout(3000).emitWithAck('audio_data', payload(10, Buffer.alloc(8)));
+      st = await control(port, 'stats');
+      assert.equal(st.connections, 2);
+      assert.equal(st.connected, 1);
+      assert.equal(st.disconnectReasons.at(-1), 'transport close');
+      assert.deepEqual(st.seqRanges, [[0, 10]]);
+    }
+    p.close();
+
+    // a POST over maxPayload is refused, and counted
+    const sid = JSON.parse((await request(port, 'GET', '/socket.io/?EIO=4&transport=polling')).body.slice(1)).sid;
+    // with a poll open, as a client has (python-engineio's close waits for one)
+    const poll = request(port, 'GET', `/socket.io/?EIO=4&transport=polling&sid=${sid}`);
+    await sleep(200);  // the poll waits in the server
+    const big = request(port, 'POST', `/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+      '4' + 'x'.repeat(150000));
+    if (oversized) {
+      assert.equal((await big).status, oversized);
+    } else {
+      // python-engineio 4.3.4 in threading mode: the session is closed
+      // (the poll gets "1") and the POST is never answered
+      assert.equal((await poll).body, '1');
+      assert.equal(await Promise.race([big.then(() => 'answered'), sleep(1000).then(() => 'no answer')]),
+        'no answer');
+    }
+    poll.catch(() => {});  // engine.io keeps it open: it fails when the server goes
+    big.catch(() => {});
+    st = await waitFor(async () => {
+      const x = await control(port, 'stats');
+      return x.maxPostBytes === 150001 && x;
+    }, 'the whole POST');
+    assert.equal(st.oversizedPosts, 1);
+
+    const ws = await websocketHandshake(port);
+    if (websocket) {
+      assert.equal(ws.status, 101);
+      const u = await open(['polling', 'websocket']);
+      await waitFor(() => u.io.engine.transport.name === 'websocket', 'upgrade');
+      await u.timeout(3000).emitWithAck('audio_data', payload(11, Buffer.alloc(8)));
+      st = await control(port, 'stats');
+      assert.equal(st.transports.upgraded, 1);
+      assert.equal(st.engineConnections.at(-1).upgraded, true);
+      assert.equal(st.engineConnections.at(-1).transport, 'websocket');
+    } else {
+      assert.notEqual(ws.status, 101);
+      console.log(`${kind} ${serverArgs.join(' ')}: a WebSocket handshake gets ` +
+        `HTTP ${ws.status} ${JSON.stringify(ws.body)}`);
+    }
+  } finally {
+    for (const c of clients) c.close();
+    srv.child.kill('SIGKILL');
+  }
+  console.log(`ok ${kind} transports ${serverArgs.join(' ')}`);
+}
+
+const TRANSPORT_TESTS = {
+  js: [[['--transports', 'polling'], { websocket: false, drop: true, oversized: 413 }],
+    [[], { websocket: true, drop: true, oversized: 413 }]],
+  py: [[[], { websocket: true, drop: false, oversized: 400 }]],
+  wsgi: [[[], { websocket: false, drop: false, oversized: null }]],
+  flask: [[[], { websocket: false, drop: false, oversized: null }]],
+};
+
 (async () => {
   const kinds = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(SERVERS);
-  for (const k of kinds) await testServer(k);
+  for (const k of kinds) {
+    clientTransports = POLLING_ONLY.has(k) ? ['polling'] : ['websocket'];
+    if (k in SERVERS && !process.env.SELFTEST_TRANSPORTS_ONLY) await testServer(k);
+    for (const [args, what] of TRANSPORT_TESTS[k] || []) await testTransports(k, args, what);
+  }
 })().catch((e) => {
   console.error(e);
   process.exit(1);

@@ -8,6 +8,8 @@
 //                  [--payload-key audio_data] [--ping-interval MS]
 //                  [--ping-timeout MS] [--ignore-stdin]
 //                  [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]]
+//                  [--transports polling|websocket|polling,websocket]
+//                  [--record-header NAME]...
 //
 // Prints exactly one line "LISTENING <port>" once it accepts connections.
 // On SIGTERM/SIGINT prints one line "STATS <json>" (the /control/stats
@@ -27,16 +29,23 @@
 //   /control/drop        cut every client's TCP connection (no close frame, as a
 //                        crash or a network cut would; the process keeps its stats)
 //   /control/reset       zero counters and hash
+//
+// --transports: what the Engine.IO server offers (default both, socket.io's
+// own default); stats count the transport each Engine.IO connection started
+// on and its upgrades, keep the handshake request's headers (user-agent,
+// cookie and every --record-header NAME) and the size of the largest
+// polling POST body.
 'use strict';
 
 const crypto = require('crypto');
 const { Server } = require('socket.io');
-const { parseArgs, run } = require('./lifecycle');
+const { parseArgs, usage, run } = require('./lifecycle');
 const reach = require('./reach');
 
 const USAGE = 'usage: node server.js [--host H] [--port P] [--token T] ' +
   '[--ack-delay-ms N] [--no-ack] [--max-payload BYTES] [--event NAME] ' +
   '[--payload-key KEY] [--ping-interval MS] [--ping-timeout MS] [--ignore-stdin] ' +
+  '[--transports polling|websocket|polling,websocket] [--record-header NAME]... ' +
   reach.usage;
 
 const opts = parseArgs('server.js', process.argv, {
@@ -52,6 +61,8 @@ const opts = parseArgs('server.js', process.argv, {
   pingTimeout: 20000,
   ignoreStdin: false,
   ...reach.defaults,
+  transports: 'polling,websocket',
+  recordHeaders: [],
 }, {
   '--host': ['host', 'string'],
   '--port': ['port', 'int'],
@@ -65,6 +76,8 @@ const opts = parseArgs('server.js', process.argv, {
   '--ping-timeout': ['pingTimeout', 'int'],
   '--ignore-stdin': ['ignoreStdin', true],
   ...reach.spec,
+  '--transports': ['transports', 'string'],
+  '--record-header': ['recordHeaders', 'list'],
 }, USAGE);
 const config = { ackDelayMs: opts.ackDelayMs, ack: opts.ack };
 
@@ -102,6 +115,7 @@ function resetStats() {
     last: null,
     disconnectReasons: [],
     clientEvents: {},
+    ...transportStats(),
   };
 }
 
@@ -230,19 +244,125 @@ function onAudio(socket, args) {
   else stats.eventsWithoutAck++;
 }
 
+// --- transports, handshakes and polling requests ------------------------------
+// Kept apart from the rest so that other options merge without conflicts.
+
+const TRANSPORTS = ['polling', 'websocket'];
+
+function parseTransports(text) {
+  const list = text.split(',');
+  if (list.length === 0 || list.some((t) => !TRANSPORTS.includes(t)) ||
+      new Set(list).size !== list.length) {
+    usage('server.js', USAGE, `--transports: ${text}: not a list of polling, websocket`);
+  }
+  return list;
+}
+
+// The fields resetStats() adds for these.
+function transportStats() {
+  return {
+    // Engine.IO connections by the transport they started on, and how
+    // many of them upgraded (polling to websocket)
+    transports: { polling: 0, websocket: 0, upgraded: 0 },
+    // {sid, transport, upgraded} of every Engine.IO connection
+    engineConnections: [],
+    // headers of every Engine.IO handshake request, one object per
+    // connection: user-agent, cookie and each --record-header (lower case;
+    // null when absent)
+    handshakeHeaders: [],
+    posts: 0,                // polling POST requests
+    maxPostBytes: 0,         // body size of the largest one
+    oversizedPosts: 0,       // ... of which over --max-payload (answered 413)
+  };
+}
+
+function recordHandshake(conn) {
+  const record = { sid: conn.id, transport: conn.transport.name, upgraded: false };
+  stats.engineConnections.push(record);
+  stats.transports[record.transport]++;
+  const headers = {};
+  for (const name of ['user-agent', 'cookie', ...opts.recordHeaders.map((h) => h.toLowerCase())]) {
+    const v = conn.request.headers[name];
+    headers[name] = v === undefined ? null : v;
+  }
+  stats.handshakeHeaders.push(headers);
+  recordPollingPosts(conn.transport);
+  conn.on('upgrade', (transport) => {
+    record.upgraded = true;
+    record.transport = transport.name;
+    stats.transports.upgraded++;
+  });
+}
+
+// Counts the body of every POST of a polling transport as it arrives,
+// oversized ones included (engine.io answers those 413 before its onData()
+// sees them). engine.io has no hook for it: this wraps the transport's
+// request handler (engine.io 6.6, the version package-lock.json pins).
+function recordPollingPosts(transport) {
+  if (transport.name !== 'polling') return;
+  const onDataRequest = transport.onDataRequest;
+  transport.onDataRequest = function (req, res) {
+    let size = 0;
+    stats.posts++;
+    req.on('data', (chunk) => {
+      const before = size;
+      size += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      stats.maxPostBytes = Math.max(stats.maxPostBytes, size);
+      if (before <= opts.maxPayload && size > opts.maxPayload) stats.oversizedPosts++;
+    });
+    return onDataRequest.call(this, req, res);
+  };
+}
+
+// Every open TCP connection, so that /control/drop can cut polling
+// sessions too, whose requests come and go on keep-alive connections.
+const tcpConnections = new Set();
+function trackTcpConnections(server) {
+  server.on('connection', (c) => {
+    tcpConnections.add(c);
+    c.on('close', () => tcpConnections.delete(c));
+  });
+}
+
+// /control/drop: cut every client's connection as a crash would. WebSocket
+// sessions are terminated (no close frame); for polling ones every TCP
+// connection but the control request's own is destroyed, and the session
+// is ended here without a close packet (its client may have had no
+// request open at that moment).
+function dropAll(controlReq) {
+  const n = sockets.size;
+  const polling = [];
+  for (const s of [...sockets]) {
+    const raw = s.conn.transport && s.conn.transport.socket;
+    if (raw && typeof raw.terminate === 'function') raw.terminate();
+    else polling.push(s.conn);
+  }
+  if (polling.length > 0) {
+    for (const c of [...tcpConnections]) {
+      if (c !== controlReq.socket) c.destroy();
+    }
+    for (const conn of polling) conn.onClose('transport close');
+  }
+  return n;
+}
+
 // --- Socket.IO ---------------------------------------------------------------
 
 const httpServer = reach.createServer('server.js', opts, onControl);
-const requestLog = reach.recordRequests(httpServer, '/socket.io/');
 const io = new Server(httpServer, {
-  transports: ['polling', 'websocket'],
+  transports: parseTransports(opts.transports),
   maxHttpBufferSize: opts.maxPayload,
   pingInterval: opts.pingInterval,
   pingTimeout: opts.pingTimeout,
   serveClient: false,
 });
+// after Engine.IO attached: it moves the request listeners it finds
+// behind its own, for the other paths only
+const requestLog = reach.recordRequests(httpServer, '/socket.io/');
 
 const sockets = new Set();
+io.engine.on('connection', recordHandshake);
+trackTcpConnections(httpServer);
 
 function authMiddleware(socket, next) {
   const auth = socket.handshake.auth;
@@ -353,15 +473,8 @@ function onControl(req, res) {
       for (const s of [...sockets]) s.disconnect(true);
       return reply(res, 200, { disconnected: n });
     }
-    case '/control/drop': {
-      const n = sockets.size;
-      for (const s of [...sockets]) {
-        const raw = s.conn.transport && s.conn.transport.socket;
-        if (raw && typeof raw.terminate === 'function') raw.terminate();
-        else s.conn.close();
-      }
-      return reply(res, 200, { dropped: n });
-    }
+    case '/control/drop':
+      return reply(res, 200, { dropped: dropAll(req) });
     case '/control/reset':
       resetStats();
       requestLog.reset();

@@ -1,0 +1,917 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Library General Public License for more details.
+ */
+
+/* Engine.IO long-polling. Threads: everything here runs in the context
+ * the SioPolling was opened in (see sio-polling.h); no lock. Requests in
+ * flight hold a reference, so a freed SioPolling (dead) outlives the
+ * completions of its cancelled requests, which then do nothing. */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "sio-polling.h"
+
+#define RECORD_SEPARATOR '\x1e'
+#define DEFAULT_MAX_RESPONSE_BODY (16 * 1024 * 1024)
+#define READ_CHUNK 65536
+#define CLOSE_TIMEOUT_MS 1000
+
+typedef struct
+{
+  gboolean binary;
+  GBytes *data;
+} OutPacket;
+
+typedef struct
+{
+  SioPolling *polling;
+  SoupMessage *msg;
+  GInputStream *stream;
+  GByteArray *body;
+  gboolean is_post;
+  guint8 eof_probe;
+} Request;
+
+struct _SioPolling
+{
+  gint refcount;
+  gboolean dead;                /* freed by the owner: callbacks are off */
+  GMainContext *context;
+  SoupSession *session;
+  gchar *url;                   /* ...EIO=4&transport=polling */
+  gchar *session_url;           /* with &sid= once started */
+  GUri *uri;                    /* the two, parsed */
+  GUri *session_uri;
+  gchar **extra_headers;
+  gchar **cookies;
+  SoupCookieJar *jar;
+  gboolean tls_accept_invalid;
+  gchar *proxy_id;
+  gchar *proxy_pw;
+  gsize max_response_body;
+  gsize max_packet;
+  gsize max_payload;
+  GCancellable *cancellable;
+  SioPollingCallbacks callbacks;
+  gpointer user_data;
+
+  gboolean get_in_flight;
+  gboolean post_in_flight;
+  gsize post_in_flight_bytes;
+  GQueue queue;                 /* OutPacket */
+  gsize queued_bytes;           /* as encoded in a body */
+  gboolean corked;
+  gboolean pause_requested;
+  gboolean paused_reported;
+  gboolean closing;
+  gboolean finished;            /* closed() reported or due */
+  GSource *pending_report;      /* an idle for paused() or closed() */
+  GError *report_error;
+  GSource *close_timer;
+
+  guint http_status;
+  GTlsCertificateFlags tls_errors;
+  guint64 bytes_written;
+};
+
+G_DEFINE_QUARK (sio - polling - error - quark, sio_polling_error);
+
+static void start_get (SioPolling * polling);
+static void maybe_post (SioPolling * polling);
+
+static SioPolling *
+polling_ref (SioPolling * polling)
+{
+  polling->refcount++;
+  return polling;
+}
+
+static void
+out_packet_free (OutPacket * packet)
+{
+  g_bytes_unref (packet->data);
+  g_free (packet);
+}
+
+static void
+polling_unref (SioPolling * polling)
+{
+  if (--polling->refcount > 0)
+    return;
+  g_queue_clear_full (&polling->queue, (GDestroyNotify) out_packet_free);
+  g_clear_error (&polling->report_error);
+  g_clear_object (&polling->session);
+  g_clear_object (&polling->jar);
+  g_clear_object (&polling->cancellable);
+  g_main_context_unref (polling->context);
+  g_strfreev (polling->extra_headers);
+  g_strfreev (polling->cookies);
+  g_free (polling->proxy_id);
+  g_free (polling->proxy_pw);
+  g_free (polling->url);
+  g_free (polling->session_url);
+  if (polling->uri)
+    g_uri_unref (polling->uri);
+  if (polling->session_uri)
+    g_uri_unref (polling->session_uri);
+  g_free (polling);
+}
+
+static gsize
+encoded_size (gboolean binary, gsize length)
+{
+  return binary ? 1 + (length + 2) / 3 * 4 : length;
+}
+
+/* closed() or paused(), from the main loop */
+static gboolean
+report_from_idle (gpointer user_data)
+{
+  SioPolling *polling = user_data;
+
+  g_clear_pointer (&polling->pending_report, g_source_unref);
+  if (polling->dead)
+    return G_SOURCE_REMOVE;
+  if (polling->finished) {
+    GError *error = polling->report_error;
+
+    polling->report_error = NULL;
+    polling->callbacks.closed (polling, error, polling->user_data);
+    g_clear_error (&error);
+  } else if (polling->pause_requested && !polling->paused_reported &&
+      !polling->get_in_flight && !polling->post_in_flight) {
+    polling->paused_reported = TRUE;
+    polling->callbacks.paused (polling, polling->user_data);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_report (SioPolling * polling)
+{
+  if (polling->pending_report)
+    return;
+  polling->pending_report = g_idle_source_new ();
+  g_source_set_callback (polling->pending_report, report_from_idle, polling,
+      NULL);
+  g_source_attach (polling->pending_report, polling->context);
+}
+
+/* Ends the session; the first error is the one reported. */
+static void
+fail (SioPolling * polling, GError * error)
+{
+  if (polling->finished) {
+    g_clear_error (&error);
+    return;
+  }
+  g_debug ("polling ends: %s", error ? error->message : "cleanly");
+  polling->finished = TRUE;
+  polling->report_error = error;
+  g_cancellable_cancel (polling->cancellable);
+  schedule_report (polling);
+}
+
+gchar *
+sio_http_cookie_header (SoupCookieJar * jar, const gchar * const *cookies,
+    GUri * uri)
+{
+  GString *header = g_string_new (NULL);
+  gchar *stored = jar ? soup_cookie_jar_get_cookies (jar, uri, TRUE) : NULL;
+  guint i;
+
+  for (i = 0; cookies && cookies[i]; i++) {
+    if (header->len)
+      g_string_append (header, "; ");
+    g_string_append (header, cookies[i]);
+  }
+  if (stored && *stored) {
+    if (header->len)
+      g_string_append (header, "; ");
+    g_string_append (header, stored);
+  }
+  g_free (stored);
+  if (header->len == 0) {
+    g_string_free (header, TRUE);
+    return NULL;
+  }
+  return g_string_free (header, FALSE);
+}
+
+void
+sio_http_store_cookies (SoupCookieJar * jar, GUri * uri,
+    SoupMessageHeaders * headers)
+{
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  if (jar == NULL || headers == NULL)
+    return;
+  soup_message_headers_iter_init (&iter, headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value)) {
+    SoupCookie *cookie;
+
+    if (g_ascii_strcasecmp (name, "Set-Cookie") != 0)
+      continue;
+    cookie = soup_cookie_parse (value, uri);
+    if (cookie)
+      soup_cookie_jar_add_cookie_full (jar, cookie, uri, uri);
+  }
+}
+
+static gboolean
+accept_any_certificate (SoupMessage * msg, GTlsCertificate * certificate,
+    GTlsCertificateFlags errors, gpointer user_data)
+{
+  return TRUE;
+}
+
+static gboolean
+on_authenticate (SoupMessage * msg, SoupAuth * auth, gboolean retrying,
+    gpointer user_data)
+{
+  SioPolling *polling = user_data;
+
+  if (polling->dead || !soup_auth_is_for_proxy (auth) ||
+      polling->proxy_id == NULL || retrying)
+    return FALSE;
+  soup_auth_authenticate (auth, polling->proxy_id,
+      polling->proxy_pw ? polling->proxy_pw : "");
+  return TRUE;
+}
+
+static SoupMessage *
+new_message (SioPolling * polling, const gchar * method)
+{
+  SoupMessage *msg = soup_message_new_from_uri (method,
+      polling->session_uri ? polling->session_uri : polling->uri);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  gchar *cookie;
+  guint i;
+
+  /* a redirect could lead from TLS to plain text, or to another host */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  for (i = 0; polling->extra_headers && polling->extra_headers[i]; i += 2)
+    soup_message_headers_append (headers, polling->extra_headers[i],
+        polling->extra_headers[i + 1]);
+  cookie = sio_http_cookie_header (polling->jar,
+      (const gchar * const *) polling->cookies, soup_message_get_uri (msg));
+  if (cookie)
+    soup_message_headers_replace (headers, "Cookie", cookie);
+  g_free (cookie);
+  if (polling->tls_accept_invalid)
+    g_signal_connect (msg, "accept-certificate",
+        G_CALLBACK (accept_any_certificate), NULL);
+  if (polling->proxy_id)
+    g_signal_connect (msg, "authenticate", G_CALLBACK (on_authenticate),
+        polling);
+  return msg;
+}
+
+static void
+request_free (Request * request)
+{
+  g_clear_object (&request->stream);
+  g_clear_object (&request->msg);
+  if (request->body)
+    g_byte_array_unref (request->body);
+  polling_unref (request->polling);
+  g_free (request);
+}
+
+/* What a failed send means. */
+static GError *
+send_error (SioPolling * polling, SoupMessage * msg, const GError * error)
+{
+  GTlsCertificateFlags flags = soup_message_get_tls_peer_certificate_errors
+      (msg);
+
+  if (error->domain == G_TLS_ERROR || flags) {
+    polling->tls_errors = flags;
+    return g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TLS,
+        "TLS failed: %s", error->message);
+  }
+  if (error->domain == G_IO_ERROR && (error->code == G_IO_ERROR_PROXY_FAILED
+          || error->code == G_IO_ERROR_PROXY_AUTH_FAILED
+          || error->code == G_IO_ERROR_PROXY_NEED_AUTH
+          || error->code == G_IO_ERROR_PROXY_NOT_ALLOWED))
+    return g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_PROXY, "%s",
+        error->message);
+  return g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_CONNECT_FAILED,
+      "%s", error->message);
+}
+
+/* An HTTP status other than 200. */
+static GError *
+status_error (SioPolling * polling, SoupMessage * msg)
+{
+  guint status = soup_message_get_status (msg);
+
+  polling->http_status = status;
+  if (SOUP_STATUS_IS_REDIRECTION (status)) {
+    const gchar *location = soup_message_headers_get_one
+        (soup_message_get_response_headers (msg), "Location");
+    GUri *target = location ? g_uri_parse_relative (soup_message_get_uri
+        (msg), location, G_URI_FLAGS_ENCODED, NULL) : NULL;
+    gchar *shown = NULL;
+
+    if (target) {
+      shown = g_uri_join (G_URI_FLAGS_ENCODED, g_uri_get_scheme (target),
+          NULL, g_uri_get_host (target), g_uri_get_port (target),
+          g_uri_get_path (target), g_uri_get_query (target) ? "..." : NULL,
+          NULL);
+      g_uri_unref (target);
+    }
+    GError *error = g_error_new (SIO_POLLING_ERROR,
+        SIO_POLLING_ERROR_REDIRECTED, "the server redirects (HTTP %u) to %s",
+        status, shown ? shown : "(no location)");
+    g_free (shown);
+    return error;
+  }
+  if (status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED)
+    return g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_PROXY,
+        "the proxy wants credentials (HTTP 407)");
+  return g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_HTTP_STATUS,
+      "HTTP %u %s", status, soup_message_get_reason_phrase (msg) ?
+      soup_message_get_reason_phrase (msg) : "");
+}
+
+static gboolean
+base64_is_valid (const gchar * text, gsize length)
+{
+  gsize i;
+
+  for (i = 0; i < length; i++) {
+    gchar c = text[i];
+
+    if (!g_ascii_isalnum (c) && c != '+' && c != '/' && c != '=')
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Hands the packets of one GET body to the caller; FALSE if it failed. */
+static gboolean
+deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
+{
+  gsize start = 0;
+
+  if (length == 0) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_PROTOCOL,
+            "empty polling response"));
+    return FALSE;
+  }
+  while (start <= length && !polling->dead && !polling->finished) {
+    const guint8 *end = memchr (body + start, RECORD_SEPARATOR,
+        length - start);
+    gsize piece = end ? (gsize) (end - (body + start)) : length - start;
+    const gchar *text = (const gchar *) body + start;
+
+    if (piece == 0) {
+      fail (polling, g_error_new (SIO_POLLING_ERROR,
+              SIO_POLLING_ERROR_PROTOCOL, "empty packet in a payload"));
+      return FALSE;
+    }
+    if ((text[0] == 'b' ? (piece - 1) / 4 * 3 : piece) > polling->max_packet) {
+      fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
+              "a packet over %" G_GSIZE_FORMAT " bytes", polling->max_packet));
+      return FALSE;
+    }
+    if (text[0] == 'b') {
+      gsize decoded_length = 0;
+      guchar *decoded;
+      gint state = 0;
+      guint save = 0;
+
+      if (!base64_is_valid (text + 1, piece - 1)) {
+        fail (polling, g_error_new (SIO_POLLING_ERROR,
+                SIO_POLLING_ERROR_PROTOCOL, "invalid base64 packet"));
+        return FALSE;
+      }
+      decoded = g_malloc ((piece / 4) * 3 + 3);
+      decoded_length = g_base64_decode_step (text + 1, piece - 1, decoded,
+          &state, &save);
+      polling->callbacks.packet (polling, TRUE, decoded, decoded_length,
+          polling->user_data);
+      g_free (decoded);
+    } else {
+      if (!g_utf8_validate (text, piece, NULL)) {
+        fail (polling, g_error_new (SIO_POLLING_ERROR,
+                SIO_POLLING_ERROR_PROTOCOL, "packet is not UTF-8"));
+        return FALSE;
+      }
+      polling->callbacks.packet (polling, FALSE, (const guint8 *) text,
+          piece, polling->user_data);
+    }
+    if (end == NULL)
+      break;
+    start += piece + 1;
+  }
+  return !polling->dead && !polling->finished;
+}
+
+static void on_body_read (GObject * source, GAsyncResult * result,
+    gpointer user_data);
+static void request_done (Request * request);
+
+static void
+on_body_closed (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  Request *request = user_data;
+
+  g_input_stream_close_finish (G_INPUT_STREAM (source), result, NULL);
+  if (request->polling->dead || request->polling->finished) {
+    request_free (request);
+    return;
+  }
+  request_done (request);
+}
+
+/* The body is in: closing the stream gives the connection back to the
+ * session, so the next request reuses it rather than opening another. */
+static void
+finish_body (Request * request)
+{
+  g_input_stream_close_async (request->stream, G_PRIORITY_DEFAULT,
+      request->polling->cancellable, on_body_closed, request);
+}
+
+static void
+on_eof_read (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  Request *request = user_data;
+  SioPolling *polling = request->polling;
+  GError *error = NULL;
+  gssize read;
+
+  read = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  if (polling->dead || polling->finished) {
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  if (read != 0) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_CONNECTION_LOST, "reading a polling response: "
+            "%s", error ? error->message : "longer than announced"));
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  finish_body (request);
+}
+
+/* A body of announced length, read in one operation. */
+static void
+on_sized_body_read (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  Request *request = user_data;
+  SioPolling *polling = request->polling;
+  GError *error = NULL;
+  gsize read = 0;
+  gboolean ok;
+
+  ok = g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &read,
+      &error);
+  if (polling->dead || polling->finished) {
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  if (!ok || read != request->body->len) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_CONNECTION_LOST, "reading a polling response: "
+            "%s", error ? error->message : "shorter than announced"));
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  /* libsoup keeps the connection only for a body read to its end */
+  g_input_stream_read_async (request->stream, &request->eof_probe, 1,
+      G_PRIORITY_DEFAULT, polling->cancellable, on_eof_read, request);
+}
+
+static void
+read_more (Request * request)
+{
+  g_input_stream_read_bytes_async (request->stream, READ_CHUNK,
+      G_PRIORITY_DEFAULT, request->polling->cancellable, on_body_read, request);
+}
+
+static void
+request_done (Request * request)
+{
+  SioPolling *polling = request->polling;
+
+  if (request->is_post) {
+    polling->post_in_flight = FALSE;
+    polling->post_in_flight_bytes = 0;
+    if (!polling->dead && !polling->finished)
+      maybe_post (polling);
+  } else {
+    polling->get_in_flight = FALSE;
+    if (!polling->dead && !polling->finished &&
+        deliver_payload (polling, request->body->data, request->body->len))
+      start_get (polling);
+  }
+  if (!polling->dead && !polling->finished) {
+    if (polling->pause_requested)
+      schedule_report (polling);
+    if (polling->closing && !polling->post_in_flight &&
+        g_queue_is_empty (&polling->queue))
+      fail (polling, NULL);
+  }
+  request_free (request);
+}
+
+static void
+on_body_read (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  Request *request = user_data;
+  SioPolling *polling = request->polling;
+  GError *error = NULL;
+  GBytes *bytes;
+
+  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
+      &error);
+  if (polling->dead || polling->finished) {
+    g_clear_error (&error);
+    g_clear_pointer (&bytes, g_bytes_unref);
+    request_free (request);
+    return;
+  }
+  if (bytes == NULL) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_CONNECTION_LOST, "reading a polling response: "
+            "%s", error->message));
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  if (g_bytes_get_size (bytes) == 0) {
+    g_bytes_unref (bytes);
+    finish_body (request);
+    return;
+  }
+  if (request->body->len + g_bytes_get_size (bytes) >
+      polling->max_response_body) {
+    g_bytes_unref (bytes);
+    fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
+            "a polling response over %" G_GSIZE_FORMAT " bytes",
+            polling->max_response_body));
+    request_free (request);
+    return;
+  }
+  g_byte_array_append (request->body, g_bytes_get_data (bytes, NULL),
+      g_bytes_get_size (bytes));
+  g_bytes_unref (bytes);
+  read_more (request);
+}
+
+static void
+on_sent (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  Request *request = user_data;
+  SioPolling *polling = request->polling;
+  GError *error = NULL;
+  goffset length;
+
+  request->stream = soup_session_send_finish (SOUP_SESSION (source), result,
+      &error);
+  if (polling->dead || polling->finished) {
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  if (request->stream == NULL) {
+    fail (polling, send_error (polling, request->msg, error));
+    g_clear_error (&error);
+    request_free (request);
+    return;
+  }
+  sio_http_store_cookies (polling->jar, soup_message_get_uri (request->msg),
+      soup_message_get_response_headers (request->msg));
+  if (soup_message_get_status (request->msg) != SOUP_STATUS_OK) {
+    fail (polling, status_error (polling, request->msg));
+    request_free (request);
+    return;
+  }
+  length = soup_message_headers_get_content_length
+      (soup_message_get_response_headers (request->msg));
+  if (length > 0 && (guint64) length > polling->max_response_body) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
+            "a polling response of %" G_GINT64_FORMAT " bytes, over %"
+            G_GSIZE_FORMAT, (gint64) length, polling->max_response_body));
+    request_free (request);
+    return;
+  }
+  if (length > 0) {
+    request->body = g_byte_array_sized_new ((guint) length);
+    g_byte_array_set_size (request->body, (guint) length);
+    g_input_stream_read_all_async (request->stream, request->body->data,
+        (gsize) length, G_PRIORITY_DEFAULT, polling->cancellable,
+        on_sized_body_read, request);
+    return;
+  }
+  request->body = g_byte_array_new ();
+  read_more (request);
+}
+
+static void
+send_request (SioPolling * polling, SoupMessage * msg, gboolean is_post)
+{
+  Request *request = g_new0 (Request, 1);
+
+  request->polling = polling_ref (polling);
+  request->msg = msg;
+  request->is_post = is_post;
+  soup_session_send_async (polling->session, msg, G_PRIORITY_DEFAULT,
+      polling->cancellable, on_sent, request);
+}
+
+static void
+start_get (SioPolling * polling)
+{
+  if (polling->get_in_flight || polling->session_url == NULL ||
+      polling->pause_requested || polling->closing || polling->finished)
+    return;
+  polling->get_in_flight = TRUE;
+  send_request (polling, new_message (polling, SOUP_METHOD_GET), FALSE);
+}
+
+/* One POST with as many queued packets as fit in max_payload. */
+static void
+maybe_post (SioPolling * polling)
+{
+  GByteArray *body;
+  OutPacket *packet;
+  SoupMessage *msg;
+  GBytes *bytes;
+
+  if (polling->post_in_flight || polling->corked || polling->session_url ==
+      NULL || polling->pause_requested || polling->finished ||
+      g_queue_is_empty (&polling->queue))
+    return;
+
+  body = g_byte_array_sized_new (MIN (polling->queued_bytes +
+          polling->queue.length, polling->max_payload));
+  while ((packet = g_queue_peek_head (&polling->queue)) != NULL) {
+    gsize size;
+    const guint8 *data = g_bytes_get_data (packet->data, &size);
+    gsize encoded = encoded_size (packet->binary, size);
+
+    /* always at least one packet, however large */
+    if (body->len > 0 && body->len + 1 + encoded > polling->max_payload)
+      break;
+    g_queue_pop_head (&polling->queue);
+    polling->queued_bytes -= encoded;
+    if (body->len > 0)
+      g_byte_array_append (body, (const guint8 *) "\x1e", 1);
+    if (packet->binary) {
+      gsize at = body->len;
+      gint state = 0, save = 0;
+      gsize written;
+
+      g_byte_array_set_size (body, at + encoded);
+      body->data[at] = 'b';
+      written = g_base64_encode_step (data, size, FALSE,
+          (gchar *) body->data + at + 1, &state, &save);
+      written += g_base64_encode_close (FALSE,
+          (gchar *) body->data + at + 1 + written, &state, &save);
+      g_byte_array_set_size (body, at + 1 + written);
+    } else {
+      g_byte_array_append (body, data, size);
+    }
+    out_packet_free (packet);
+  }
+
+  polling->post_in_flight = TRUE;
+  polling->post_in_flight_bytes = body->len;
+  polling->bytes_written += body->len;
+  msg = new_message (polling, SOUP_METHOD_POST);
+  /* libsoup gives a POST a connection of its own unless told it may
+   * reuse an idle one: a new TCP connection (and proxy lookup) per body
+   * would cost more than the body. A POST resent after a reused
+   * connection failed can only repeat packets (the server drops repeated
+   * events by seq), never lose them. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
+  bytes = g_byte_array_free_to_bytes (body);
+  soup_message_set_request_body_from_bytes (msg, "text/plain;charset=UTF-8",
+      bytes);
+  g_bytes_unref (bytes);
+  send_request (polling, msg, TRUE);
+}
+
+SioPolling *
+sio_polling_open (const SioPollingConfig * config,
+    const SioPollingCallbacks * callbacks, gpointer user_data)
+{
+  SioPolling *polling = g_new0 (SioPolling, 1);
+
+  polling->refcount = 1;
+  polling->context = g_main_context_ref_thread_default ();
+  polling->url = g_strconcat (config->url, "&transport=polling", NULL);
+  polling->uri = g_uri_parse (polling->url, SOUP_HTTP_URI_FLAGS, NULL);
+  polling->extra_headers = g_strdupv ((gchar **) config->extra_headers);
+  polling->cookies = g_strdupv ((gchar **) config->cookies);
+  if (config->cookie_jar)
+    polling->jar = g_object_ref (config->cookie_jar);
+  polling->tls_accept_invalid = config->tls_accept_invalid;
+  polling->proxy_id = g_strdup (config->proxy_id);
+  polling->proxy_pw = g_strdup (config->proxy_pw);
+  polling->max_response_body = config->max_response_body ?
+      config->max_response_body : DEFAULT_MAX_RESPONSE_BODY;
+  polling->max_packet = config->max_packet ? config->max_packet : G_MAXSIZE;
+  polling->max_payload = MAX (config->max_payload, 64);
+  polling->cancellable = g_cancellable_new ();
+  polling->callbacks = *callbacks;
+  polling->user_data = user_data;
+  g_queue_init (&polling->queue);
+
+  /* the Engine.IO ping watchdog bounds every request: no session
+   * timeout, which would also cut the long poll */
+  polling->session = soup_session_new_with_options ("user-agent",
+      config->user_agent ? config->user_agent : "gst-socketio",
+      "max-conns-per-host", 4, "timeout", 0, NULL);
+  if (config->tls_database)
+    soup_session_set_tls_database (polling->session, config->tls_database);
+  if (config->tls_interaction)
+    soup_session_set_tls_interaction (polling->session,
+        config->tls_interaction);
+  if (config->proxy_resolver)
+    soup_session_set_proxy_resolver (polling->session, config->proxy_resolver);
+
+  if (polling->uri == NULL) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_CONNECT_FAILED, "invalid URL"));
+    return polling;
+  }
+  polling->get_in_flight = TRUE;
+  send_request (polling, new_message (polling, SOUP_METHOD_GET), FALSE);
+  return polling;
+}
+
+void
+sio_polling_start (SioPolling * polling, const gchar * sid, gsize max_payload)
+{
+  gchar *escaped = g_uri_escape_string (sid, NULL, FALSE);
+
+  g_free (polling->session_url);
+  polling->session_url = g_strconcat (polling->url, "&sid=", escaped, NULL);
+  g_free (escaped);
+  if (polling->session_uri)
+    g_uri_unref (polling->session_uri);
+  polling->session_uri = g_uri_parse (polling->session_url,
+      SOUP_HTTP_URI_FLAGS, NULL);
+  if (polling->session_uri == NULL) {
+    fail (polling, g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_PROTOCOL, "unusable session id"));
+    return;
+  }
+  if (max_payload > 0)
+    polling->max_payload = MAX (max_payload, 64);
+  /* the handshake GET is still being delivered: it starts the next */
+  maybe_post (polling);
+}
+
+void
+sio_polling_send (SioPolling * polling, gboolean binary, const guint8 * data,
+    gsize length)
+{
+  OutPacket *packet;
+
+  if (polling->finished || polling->closing)
+    return;
+  packet = g_new (OutPacket, 1);
+  packet->binary = binary;
+  packet->data = g_bytes_new (data, length);
+  g_queue_push_tail (&polling->queue, packet);
+  polling->queued_bytes += encoded_size (binary, length);
+  maybe_post (polling);
+}
+
+void
+sio_polling_set_corked (SioPolling * polling, gboolean corked)
+{
+  polling->corked = corked;
+  if (!corked)
+    maybe_post (polling);
+}
+
+gsize
+sio_polling_get_pending (SioPolling * polling)
+{
+  return polling->queued_bytes + polling->post_in_flight_bytes;
+}
+
+void
+sio_polling_pause (SioPolling * polling)
+{
+  polling->pause_requested = TRUE;
+  polling->paused_reported = FALSE;
+  schedule_report (polling);
+}
+
+void
+sio_polling_resume (SioPolling * polling)
+{
+  polling->pause_requested = FALSE;
+  polling->paused_reported = FALSE;
+  start_get (polling);
+  maybe_post (polling);
+}
+
+void
+sio_polling_take_queued (SioPolling * polling,
+    void (*func) (gboolean binary, const guint8 * data, gsize length,
+        gpointer user_data), gpointer user_data)
+{
+  OutPacket *packet;
+
+  while ((packet = g_queue_pop_head (&polling->queue)) != NULL) {
+    gsize size;
+    const guint8 *data = g_bytes_get_data (packet->data, &size);
+
+    func (packet->binary, data, size, user_data);
+    out_packet_free (packet);
+  }
+  polling->queued_bytes = 0;
+}
+
+static gboolean
+close_timed_out (gpointer user_data)
+{
+  SioPolling *polling = user_data;
+
+  g_clear_pointer (&polling->close_timer, g_source_unref);
+  fail (polling, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+void
+sio_polling_close (SioPolling * polling)
+{
+  if (polling->closing || polling->finished)
+    return;
+  polling->corked = FALSE;
+  polling->pause_requested = FALSE;
+  maybe_post (polling);
+  polling->closing = TRUE;
+  if (!polling->post_in_flight && g_queue_is_empty (&polling->queue)) {
+    fail (polling, NULL);
+    return;
+  }
+  polling->close_timer = g_timeout_source_new (CLOSE_TIMEOUT_MS);
+  g_source_set_callback (polling->close_timer, close_timed_out, polling, NULL);
+  g_source_attach (polling->close_timer, polling->context);
+}
+
+void
+sio_polling_free (SioPolling * polling)
+{
+  if (polling == NULL)
+    return;
+  polling->dead = TRUE;
+  g_cancellable_cancel (polling->cancellable);
+  if (polling->pending_report) {
+    g_source_destroy (polling->pending_report);
+    g_clear_pointer (&polling->pending_report, g_source_unref);
+  }
+  if (polling->close_timer) {
+    g_source_destroy (polling->close_timer);
+    g_clear_pointer (&polling->close_timer, g_source_unref);
+  }
+  polling_unref (polling);
+}
+
+guint
+sio_polling_get_http_status (SioPolling * polling)
+{
+  return polling->http_status;
+}
+
+GTlsCertificateFlags
+sio_polling_get_tls_errors (SioPolling * polling)
+{
+  return polling->tls_errors;
+}
+
+guint64
+sio_polling_get_bytes_written (SioPolling * polling)
+{
+  return polling->bytes_written;
+}
