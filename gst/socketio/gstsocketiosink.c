@@ -2089,7 +2089,13 @@ resolve_connection_settings (GstSocketIoSink * self, gboolean announce)
   if (proxy && *proxy) {
     normalized = normalize_proxy (proxy, &problem);
     if (normalized == NULL) {
-      shown = sio_url_for_display (proxy);
+      /* with its scheme, or user:pw@host:port would parse as a scheme
+       * and a path, shown whole */
+      gchar *with_scheme = strstr (proxy, "://") ? g_strdup (proxy) :
+          g_strconcat ("http://", proxy, NULL);
+
+      shown = sio_url_for_display (with_scheme);
+      g_free (with_scheme);
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
           (_("Invalid proxy \"%s\": %s. Use a URI such as "
                   "http://proxy.example:3128 (http, https or socks5)."),
@@ -2169,6 +2175,19 @@ failed:
   return FALSE;
 }
 
+/* The location as messages may show it. Without "://",
+ * user:password@host parses as a scheme and a path and would be shown
+ * whole: only what follows the '@' is. */
+static gchar *
+location_for_display (const gchar * location)
+{
+  const gchar *at = location ? strrchr (location, '@') : NULL;
+
+  if (at && strstr (location, "://") == NULL)
+    return sio_url_for_display (at + 1);
+  return sio_url_for_display (location);
+}
+
 /* Checks what can be checked before connecting, so a bad setting fails
  * the NULL→READY change with a message that names it. No message shows
  * the location's query or the auth value: they may hold secrets. */
@@ -2180,7 +2199,7 @@ validate_settings (GstSocketIoSink * self, gboolean announce)
   const gchar *problem = NULL;
 
   GST_OBJECT_LOCK (self);
-  shown = sio_url_for_display (self->location);
+  shown = location_for_display (self->location);
   g_free (self->display_location);
   self->display_location = shown;
   url = build_engineio_url (self->location, &error);
@@ -3078,8 +3097,10 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_PROXY_ID,
       g_param_spec_string ("proxy-id", "Proxy user id",
-          "User name for the proxy's authentication (with proxy-pw), for "
-          "the proxy property's or the environment's proxy", NULL, flags));
+          "User name for the authentication of the proxy property's proxy "
+          "(with proxy-pw); an environment proxy takes its credentials from "
+          "its own URI (http_proxy=http://user:password@host:port)", NULL,
+          flags));
 
   g_object_class_install_property (gobject_class, PROP_PROXY_PW,
       g_param_spec_string ("proxy-pw", "Proxy password",
@@ -3094,9 +3115,11 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
           "Keep retrying when the very first connection fails (a server not "
           "up yet: services started in any order), with the reconnection "
           "backoff (reconnect-delay, reconnect-delay-max) and counting "
-          "towards max-reconnect-attempts; rendering waits meanwhile. Needs "
-          "reconnect=true. false: a first connection that fails is an "
-          "error at once", DEFAULT_RETRY_FIRST_CONNECTION, flags));
+          "towards max-reconnect-attempts; rendering waits meanwhile. Only "
+          "refused or unreachable connections, timeouts and HTTP 5xx, 408 "
+          "and 429 are retried: TLS, proxy and other HTTP refusals stay "
+          "errors. Needs reconnect=true. false: a first connection that "
+          "fails is an error at once", DEFAULT_RETRY_FIRST_CONNECTION, flags));
 
   /**
    * GstSocketIoSink::server-event:

@@ -742,8 +742,11 @@ handle_open (SioClient * client, const gchar * data, gsize length)
   client->ping_window_ms = open.ping_interval_ms + open.ping_timeout_ms;
   client->ping_deadline_us = g_get_monotonic_time () +
       (gint64) client->ping_window_ms * 1000;
-  if (client->polling && client->transports == SIO_TRANSPORTS_POLLING_UPGRADE
-      && open.upgrade_websocket)
+  /* AUTO probes too: a refusal that passed (a 503 while the server
+   * started) does not leave the stream on polling for good */
+  if (client->polling && (client->transports == SIO_TRANSPORTS_POLLING_UPGRADE
+          || client->transports == SIO_TRANSPORTS_AUTO) &&
+      open.upgrade_websocket)
     start_probe (client);
   sio_eio_open_clear (&open);
 

@@ -748,6 +748,46 @@ GST_START_TEST (test_unreachable)
 
 GST_END_TEST;
 
+/* A server that is down: the message names its host and port, and the
+ * details carry the location but no HTTP status or TLS flags. */
+GST_START_TEST (test_unreachable_details)
+{
+  GSocketListener *listener = g_socket_listener_new ();
+  guint16 port = g_socket_listener_add_any_inet_port (listener, NULL, NULL);
+  const GstStructure *details = NULL;
+  gchar *url, *host_port;
+  GstHarness *h;
+  GstMessage *msg;
+  GError *error = NULL;
+
+  g_socket_listener_close (listener);
+  g_object_unref (listener);
+  url = g_strdup_printf ("http://127.0.0.1:%u", port);
+  host_port = g_strdup_printf ("host 127.0.0.1, port %u", port);
+  h = harness_new (url, NULL);
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_ERROR);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (h->element),
+      5 * GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  gst_message_parse_error_details (msg, &details);
+  g_assert_nonnull (strstr (error->message, host_port));
+  g_assert_nonnull (strstr (error->message, "running"));
+  g_assert_nonnull (details);
+  g_assert_cmpstr (gst_structure_get_string (details, "location"), ==, url);
+  g_assert_false (gst_structure_has_field (details, "http-status-code"));
+  g_assert_false (gst_structure_has_field (details, "tls-errors"));
+  g_error_free (error);
+  gst_message_unref (msg);
+  teardown (h);
+  g_free (host_port);
+  g_free (url);
+}
+
+GST_END_TEST;
+
 /* A server that accepts TCP and never answers: connect-timeout applies,
  * and a state change while waiting returns at once. */
 GST_START_TEST (test_connect_timeout)
@@ -1787,6 +1827,9 @@ GST_START_TEST (test_reach_bad_settings)
   check_bad_string ("proxy", "ftp://127.0.0.1:21", "proxy");
   check_bad_string ("proxy", "http://", "proxy");
   check_bad_string ("proxy", "http://user:SECRET@127.0.0.1:3128", "proxy-id");
+  check_bad_string ("proxy", "user:SECRET@127.0.0.1:3128", "proxy-id");
+  /* the same typo in location */
+  check_bad_string ("location", "user:SECRET@127.0.0.1:1", "Invalid location");
   check_bad_string ("proxy", "http://127.0.0.1:3128/?token=SECRET", "proxy");
   check_bad_string ("proxy-pw", "SECRET", "proxy-id");
 }
@@ -2285,6 +2328,7 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_secrets_never_shown);
   tcase_add_test (tc, test_not_negotiated);
   tcase_add_test (tc, test_unreachable);
+  tcase_add_test (tc, test_unreachable_details);
   tcase_add_test (tc, test_connect_timeout);
   tcase_add_test (tc, test_unlock_while_connecting);
   tcase_add_test (tc, test_wire_format);
