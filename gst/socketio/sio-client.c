@@ -1700,6 +1700,9 @@ sio_url_for_display (const gchar * url)
   if (url == NULL)
     return g_strdup ("(no location)");
   uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  /* "user:secret@host:port" parses as scheme "user": no host, no URL */
+  if (uri && g_uri_get_host (uri) == NULL)
+    g_clear_pointer (&uri, g_uri_unref);
   if (uri == NULL) {
     /* not a URL, but the user wants to see the typo: the text up to any
      * query, without what looks like user info */

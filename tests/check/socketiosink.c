@@ -668,6 +668,8 @@ GST_START_TEST (test_secrets_never_shown)
     /* invalid location */
     {"http:///?token=SECRET-QUERY", NULL},
     {"foo://bar?token=SECRET-QUERY", NULL},
+    /* no scheme: parses as a URL of scheme "user" */
+    {"user:SECRET-PW@127.0.0.1:1", NULL},
   };
   guint i;
 
