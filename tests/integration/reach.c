@@ -33,7 +33,10 @@
 #define STREAM_BUFFERS 24
 #define SECRET "SECRET-REACH"
 
-static const gchar *const transports[] = { "websocket", "polling" };
+/* the cases that loop twice use the first two */
+static const gchar *const transports[] = { "websocket", "polling",
+  "polling-upgrade"
+};
 
 /* made once, before the cases fork */
 static SioTestPki pki;
@@ -185,32 +188,57 @@ stream_wait (Stream * stream, GstMessageType types, GstClockTime timeout)
   }
 }
 
-/* Fails the test with the error's text. */
-static void
-fail_on_error (GstMessage * msg, const gchar * what)
+/* The error's text, for failure messages (free it). */
+static gchar *
+error_text (GstMessage * msg)
 {
   GError *error = NULL;
   gchar *debug = NULL;
+  gchar *text;
 
   gst_message_parse_error (msg, &error, &debug);
-  g_error ("%s: unexpected error from %s: %s (%s)", what,
-      GST_MESSAGE_SRC_NAME (msg), error->message, GST_STR_NULL (debug));
+  text = g_strdup_printf ("error from %s: %s (%s)", GST_MESSAGE_SRC_NAME (msg),
+      error->message, GST_STR_NULL (debug));
+  g_error_free (error);
+  g_free (debug);
+  return text;
 }
 
-/* EOS, and waits for it: the sink posts it once every event is acked. */
 static void
-stream_finish (Stream * stream)
+fail_on_error (GstMessage * msg, const gchar * what)
+{
+  gchar *text = error_text (msg);
+
+  g_error ("%s: unexpected %s", what, text);
+  g_free (text);
+}
+
+/* EOS, and waits for it: the sink posts it once every event is acked.
+ * Returns NULL, or what went wrong (free it). */
+static gchar *
+stream_try_finish (Stream * stream)
 {
   GstMessage *msg;
+  gchar *problem = NULL;
 
   gst_app_src_end_of_stream (GST_APP_SRC (stream->src));
   msg = stream_wait (stream, GST_MESSAGE_EOS | GST_MESSAGE_ERROR,
       30 * GST_SECOND);
   if (msg == NULL)
-    g_error ("no EOS within 30 s");
+    return g_strdup ("no EOS within 30 s");
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
-    fail_on_error (msg, "streaming");
+    problem = error_text (msg);
   gst_message_unref (msg);
+  return problem;
+}
+
+static void
+stream_finish (Stream * stream)
+{
+  gchar *problem = stream_try_finish (stream);
+
+  if (problem)
+    g_error ("streaming: %s", problem);
 }
 
 /* The element message named @name within @timeout (an error fails). */
@@ -281,10 +309,10 @@ refusal_free (Refusal * refusal)
   g_free (refusal);
 }
 
-/* The error message (not the debug text: that is for developers) names
- * one of the '|'-separated @words, case-insensitive. */
-static void
-assert_message_names (Refusal * refusal, const gchar * words)
+/* Whether the error message (not the debug text: that is for
+ * developers) names one of the '|'-separated @words, case-insensitive. */
+static gboolean
+message_names (Refusal * refusal, const gchar * words)
 {
   gchar *message = g_ascii_strdown (refusal->error->message, -1);
   gchar **alternatives = g_strsplit (words, "|", -1);
@@ -293,11 +321,17 @@ assert_message_names (Refusal * refusal, const gchar * words)
 
   for (w = alternatives; *w && !found; w++)
     found = strstr (message, *w) != NULL;
-  if (!found)
-    g_error ("the error \"%s\" names none of %s", refusal->error->message,
-        words);
   g_strfreev (alternatives);
   g_free (message);
+  return found;
+}
+
+static void
+assert_message_names (Refusal * refusal, const gchar * words)
+{
+  if (!message_names (refusal, words))
+    g_error ("the error \"%s\" names none of %s", refusal->error->message,
+        words);
 }
 
 /* The TLS problems in the details: G_TLS_CERTIFICATE_* flags. */
@@ -330,6 +364,49 @@ assert_no_secret (Stream * stream)
     g_error ("a secret reached the bus: %s", stream->bus_text->str);
 }
 
+/* The element's debug log, every level, must not hold SECRET either:
+ * watched from secret_watch_begin() to secret_watch_end(). */
+static gchar *leaked_log;       /* the first such line; any thread sets it */
+static guint removed_default_log;
+
+static void
+secret_log (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  const gchar *text = gst_debug_message_get (message);
+  gchar *copy;
+
+  if (text == NULL || strstr (text, SECRET) == NULL)
+    return;
+  copy = g_strdup_printf ("%s:%d %s", file, line, text);
+  if (!g_atomic_pointer_compare_and_exchange (&leaked_log, NULL, copy))
+    g_free (copy);
+}
+
+static void
+secret_watch_begin (void)
+{
+  /* everything goes to secret_log() only, not to stderr */
+  removed_default_log = gst_debug_remove_log_function (gst_debug_log_default);
+  gst_debug_add_log_function (secret_log, NULL, NULL);
+  gst_debug_set_threshold_for_name ("socketiosink", GST_LEVEL_MEMDUMP);
+}
+
+static void
+secret_watch_end (void)
+{
+  gchar *leak;
+
+  gst_debug_unset_threshold_for_name ("socketiosink");
+  gst_debug_remove_log_function (secret_log);
+  if (removed_default_log)
+    gst_debug_add_log_function (gst_debug_log_default, NULL, NULL);
+  leak = g_atomic_pointer_exchange (&leaked_log, NULL);
+  if (leak)
+    g_error ("a secret reached the debug log: %s", leak);
+}
+
 /* --- what the servers saw ------------------------------------------------- */
 
 /* Every byte arrived in order, as one event per buffer. */
@@ -354,22 +431,34 @@ stat_int (JsonObject * stats, const gchar * member)
 
 /* The transport the sink used, as the server's request log shows: every
  * request for transports=websocket is an upgrade; polling has no upgrade
- * at all. Returns the number of requests. */
+ * at all; polling-upgrade starts on polling and upgrades a session of it.
+ * Returns the number of requests. */
 static guint
 assert_requests_used (JsonObject * stats, const gchar * transport)
 {
   JsonArray *requests = json_object_get_array_member (stats, "requests");
-  guint i, n = json_array_get_length (requests);
+  gboolean upgrading = strcmp (transport, "polling-upgrade") == 0;
+  guint i, upgrades = 0, n = json_array_get_length (requests);
 
   g_assert_cmpuint (n, >, 0);
   for (i = 0; i < n; i++) {
     JsonObject *r = json_array_get_object_element (requests, i);
+    const gchar *t = json_object_get_string_member (r, "transport");
+    gboolean upgrade = json_object_get_boolean_member (r, "upgrade");
 
-    g_assert_cmpstr (json_object_get_string_member (r, "transport"), ==,
-        transport);
-    g_assert_cmpint (json_object_get_boolean_member (r, "upgrade"), ==,
-        strcmp (transport, "websocket") == 0);
+    if (upgrading) {
+      g_assert_cmpstr (t, ==, upgrade ? "websocket" : "polling");
+      if (upgrade || i == 0)
+        g_assert_cmpint (json_object_get_boolean_member (r, "sid"), ==,
+            upgrade);
+    } else {
+      g_assert_cmpstr (t, ==, transport);
+      g_assert_cmpint (upgrade, ==, strcmp (transport, "websocket") == 0);
+    }
+    upgrades += upgrade;
   }
+  if (upgrading)
+    g_assert_cmpuint (upgrades, >=, 1);
   return n;
 }
 
@@ -536,6 +625,29 @@ GST_START_TEST (test_tls_ca_file_localhost)
 
 GST_END_TEST;
 
+/* ssl-strict=false: any certificate, with a warning that says so */
+GST_START_TEST (test_tls_not_strict)
+{
+  const gchar *transport = transports[__i__];
+  SioTestServer *server;
+  Stream *stream;
+  gchar *location;
+
+  if (!need_pki ())
+    return;
+  server = start_tls_server ("server", FALSE);
+  location = tls_location (server, transport, "127.0.0.1");
+  stream = stream_new (location, transport);
+  g_object_set (stream->sink, "ssl-strict", FALSE, NULL);
+  deliver_and_check (stream, server, transport);
+  g_assert_nonnull (strstr (stream->bus_text->str, "ssl-strict is false"));
+  stream_free (stream);
+  sio_test_server_stop (server);
+  g_free (location);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_tls_wrong_host)
 {
   tls_refusal_test (transports[__i__], "other", "127.0.0.1", TRUE,
@@ -657,6 +769,7 @@ GST_START_TEST (test_headers)
   guint i, n, posts = 0, gets = 0;
 
   server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  secret_watch_begin ();
   stream = stream_new (sio_test_server_get_url (server), transport);
   headers = gst_structure_new ("extra-headers",
       "Authorization", G_TYPE_STRING, "Bearer " SECRET,
@@ -686,7 +799,7 @@ GST_START_TEST (test_headers)
     posts += strcmp (method, "POST") == 0;
     gets += strcmp (method, "GET") == 0;
   }
-  if (strcmp (transport, "polling") == 0) {
+  if (strcmp (transport, "websocket") != 0) {
     /* the handshake, the join, the events and the leave */
     g_assert_cmpuint (gets, >=, 2);
     g_assert_cmpuint (posts, >=, 1);
@@ -696,6 +809,7 @@ GST_START_TEST (test_headers)
   json_object_unref (stats);
   assert_no_secret (stream);
   stream_free (stream);
+  secret_watch_end ();
   sio_test_server_stop (server);
 }
 
@@ -743,8 +857,10 @@ GST_START_TEST (test_affinity_cookie)
   if (strcmp (transport, "websocket") == 0)
     g_assert_cmpint (stat_int (stats, "upgrades"), ==,
         stat_int (stats, "requests"));
-  else
+  else if (strcmp (transport, "polling") == 0)
     g_assert_cmpint (stat_int (stats, "upgrades"), ==, 0);
+  else                          /* one upgrade per connection */
+    g_assert_cmpint (stat_int (stats, "upgrades"), >=, 2);
   json_object_unref (stats);
 
   /* everything after the reconnection arrived */
@@ -771,6 +887,19 @@ typedef enum
   PROXY_PLAIN,                  /* http:// or ws:// */
   PROXY_TLS,                    /* https:// or wss:// */
 } ProxyTarget;
+
+/* proxy.js's counts, for failure messages (leaks: the test ends) */
+static gchar *
+proxy_stats_text (SioTestServer * proxy)
+{
+  JsonObject *stats = sio_test_server_stats (proxy);
+  JsonNode *node = json_node_init_object (json_node_alloc (), stats);
+  gchar *text = json_to_string (node, FALSE);
+
+  json_node_unref (node);
+  json_object_unref (stats);
+  return text;
+}
 
 /* socketiosink through proxy.js (with --auth when @auth) to server.js;
  * @credentials: proxy-id and proxy-pw given (the right ones, or a wrong
@@ -802,6 +931,7 @@ proxy_test (const gchar * transport, ProxyTarget target, gboolean auth,
   proxy_uri = g_strdup_printf ("http://127.0.0.1:%u",
       sio_test_server_get_port (proxy));
 
+  secret_watch_begin ();
   stream = stream_new (location, transport);
   g_object_set (stream->sink, "proxy", proxy_uri, NULL);
   if (target == PROXY_TLS)
@@ -812,15 +942,21 @@ proxy_test (const gchar * transport, ProxyTarget target, gboolean auth,
 
   stream_play (stream);
   if (accepted) {
+    gchar *problem;
+
     stream_push (stream, STREAM_BUFFERS);
-    stream_finish (stream);
+    problem = stream_try_finish (stream);
+    if (problem)
+      g_error ("streaming: %s; proxy.js saw %s", problem,
+          proxy_stats_text (proxy));
     g_assert_cmpint (gst_element_set_state (stream->pipeline,
             GST_STATE_NULL), ==, GST_STATE_CHANGE_SUCCESS);
   } else {
     Refusal *refusal = stream_wait_refusal (stream, 10 * GST_SECOND);
 
-    assert_message_names (refusal, "proxy-id|proxy-pw");
-    assert_message_names (refusal, "proxy");
+    if (!message_names (refusal, "proxy-id|proxy-pw"))
+      g_error ("the error \"%s\" names neither proxy-id nor proxy-pw; "
+          "proxy.js saw %s", refusal->error->message, proxy_stats_text (proxy));
     if (strstr (refusal->text, SECRET))
       g_error ("the proxy password is in the error: %s", refusal->text);
     refusal_free (refusal);
@@ -834,6 +970,8 @@ proxy_test (const gchar * transport, ProxyTarget target, gboolean auth,
           "upgrades"), stat_int (pstats, "connects"), stat_int (pstats,
           "refusedAuths"));
   g_assert_cmpint (stat_int (pstats, "refusedTargets"), ==, 0);
+  /* nothing sent to the proxy as if it were the server */
+  g_assert_cmpint (stat_int (pstats, "originForm"), ==, 0);
   if (accepted) {
     stats = target == PROXY_TLS ? sio_test_server_kill (server) :
         sio_test_server_stats (server);
@@ -868,6 +1006,7 @@ proxy_test (const gchar * transport, ProxyTarget target, gboolean auth,
   json_object_unref (pstats);
 
   stream_free (stream);
+  secret_watch_end ();
   sio_test_server_stop (proxy);
   sio_test_server_stop (server);
   g_free (proxy_uri);
@@ -972,6 +1111,7 @@ GST_START_TEST (test_first_connection_fails_fast)
   stream_play (stream);
   refusal = stream_wait_refusal (stream, 5 * GST_SECOND);
   assert_message_names (refusal, "running|down|not reachable|refused");
+  g_assert_null (strstr (refusal->text, "connect-timeout"));
   refusal_free (refusal);
   stream_free (stream);
   g_free (location);
@@ -1006,13 +1146,14 @@ reach_suite (void)
   add_loop (s, "tls-untrusted", test_tls_untrusted, 2);
   add_loop (s, "tls-ca-file", test_tls_ca_file, 2);
   add_loop (s, "tls-ca-file-localhost", test_tls_ca_file_localhost, 1);
+  add_loop (s, "tls-not-strict", test_tls_not_strict, 2);
   add_loop (s, "tls-wrong-host", test_tls_wrong_host, 2);
   add_loop (s, "tls-expired", test_tls_expired, 2);
   add_loop (s, "tls-client-certificate", test_tls_client_certificate, 4);
   add_loop (s, "tls-client-certificate-missing",
       test_tls_client_certificate_missing, 2);
-  add_loop (s, "headers", test_headers, 2);
-  add_loop (s, "affinity-cookie", test_affinity_cookie, 2);
+  add_loop (s, "headers", test_headers, 3);
+  add_loop (s, "affinity-cookie", test_affinity_cookie, 3);
   for (i = 0; i < G_N_ELEMENTS (proxy_cases); i++)
     add_range (s, proxy_cases[i].name, test_proxy, 2 * i, 2 * i + 2);
   add_loop (s, "retry-first-connection", test_retry_first_connection, 2);
