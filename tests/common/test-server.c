@@ -163,6 +163,8 @@ sio_test_server_start_on_port (SioTestServerKind kind, guint port,
         (kind));
   server->url = g_strdup_printf ("http://127.0.0.1:%u", server->port);
   server->session = soup_session_new ();
+  /* loopback only: never the environment's proxy (a test may set one) */
+  soup_session_set_proxy_resolver (server->session, NULL);
   return server;
 }
 
