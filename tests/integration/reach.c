@@ -69,8 +69,8 @@ stream_new (const gchar * location, const gchar * transport)
 
   stream->pipeline = gst_parse_launch ("appsrc name=src caps=" AUDIO_CAPS
       " format=time max-bytes=262144 block=true ! socketiosink name=sink "
-      "sync=false reconnect-delay=100000000 reconnect-delay-max=500000000 "
-      "connect-timeout=5000000000", &error);
+      "sync=false reconnect-delay=100000000 reconnect-delay-max=500000000",
+      &error);
   g_assert_no_error (error);
   stream->src = gst_bin_get_by_name (GST_BIN (stream->pipeline), "src");
   stream->sink = gst_bin_get_by_name (GST_BIN (stream->pipeline), "sink");
