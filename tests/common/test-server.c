@@ -36,6 +36,10 @@ sio_test_server_kind_name (SioTestServerKind kind)
   switch (kind) {
     case SIO_TEST_SERVER_PYTHON:
       return "python-socketio";
+    case SIO_TEST_SERVER_WSGI:
+      return "python-socketio-wsgi";
+    case SIO_TEST_SERVER_FLASK:
+      return "flask-socketio";
     case SIO_TEST_SERVER_HOSTILE:
       return "hostile";
     case SIO_TEST_SERVER_PROXY:
@@ -54,6 +58,10 @@ sio_test_server_kind_from_env (void)
 
   if (kind && strcmp (kind, "python") == 0)
     return SIO_TEST_SERVER_PYTHON;
+  if (kind && strcmp (kind, "wsgi") == 0)
+    return SIO_TEST_SERVER_WSGI;
+  if (kind && strcmp (kind, "flask") == 0)
+    return SIO_TEST_SERVER_FLASK;
   return SIO_TEST_SERVER_NODE;
 }
 
@@ -66,6 +74,7 @@ server_dir (void)
   return dir;
 }
 
+/* The script of a Node server kind. */
 static const gchar *
 node_script (SioTestServerKind kind)
 {
@@ -78,6 +87,22 @@ node_script (SioTestServerKind kind)
       return "affinity.js";
     default:
       return "server.js";
+  }
+}
+
+/* The script of a Python server kind, NULL for the Node ones. */
+static const gchar *
+python_script (SioTestServerKind kind)
+{
+  switch (kind) {
+    case SIO_TEST_SERVER_PYTHON:
+      return "server.py";
+    case SIO_TEST_SERVER_WSGI:
+      return "server_wsgi.py";
+    case SIO_TEST_SERVER_FLASK:
+      return "server_flask.py";
+    default:
+      return NULL;
   }
 }
 
@@ -94,13 +119,14 @@ spawn_process (SioTestServer * server, guint port)
   gchar *line;
   guint listening = 0;
 
-  if (server->kind != SIO_TEST_SERVER_PYTHON) {
+  if (python_script (server->kind) == NULL) {
     g_ptr_array_add (argv, g_strdup ("node"));
     g_ptr_array_add (argv, g_build_filename (server_dir (),
             node_script (server->kind), NULL));
   } else {
     g_ptr_array_add (argv, g_strdup ("/usr/bin/python3"));
-    g_ptr_array_add (argv, g_build_filename (server_dir (), "server.py", NULL));
+    g_ptr_array_add (argv, g_build_filename (server_dir (),
+            python_script (server->kind), NULL));
   }
   g_ptr_array_add (argv, g_strdup ("--host"));
   g_ptr_array_add (argv, g_strdup ("127.0.0.1"));
@@ -424,6 +450,18 @@ sio_test_seq_ranges_to_string (GArray * ranges)
         "]", i ? " " : "", r->first, r->last);
   }
   return g_string_free (s, FALSE);
+}
+
+void
+sio_test_received_add (SioTestReceived * received, JsonObject * stats)
+{
+  sio_test_seq_ranges_add_stats (received->seqs, stats);
+  received->events += json_object_get_int_member (stats, "events");
+  received->duplicates += json_object_get_int_member (stats, "duplicates");
+  received->replays += json_object_get_int_member (stats, "replays");
+  received->unflagged_repeats += json_object_get_int_member (stats,
+      "unflaggedRepeats");
+  json_object_unref (stats);
 }
 
 static guint

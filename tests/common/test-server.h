@@ -34,6 +34,12 @@ G_BEGIN_DECLS typedef enum
 {
   SIO_TEST_SERVER_NODE,
   SIO_TEST_SERVER_PYTHON,
+  /* tests/server/server_wsgi.py: python-socketio WSGI, threading mode,
+   * long-polling only */
+  SIO_TEST_SERVER_WSGI,
+  /* tests/server/server_flask.py: Flask-SocketIO in its default mode,
+   * long-polling only */
+  SIO_TEST_SERVER_FLASK,
   /* tests/server/hostile.js: pass "--case", NAME in the arguments */
   SIO_TEST_SERVER_HOSTILE,
   /* tests/server/proxy.js, an HTTP forward proxy ("--auth", "U:P") */
@@ -52,6 +58,7 @@ SioTestServer *sio_test_server_start (SioTestServerKind kind,
 /* Same on a given port (0 = a free one). */
 SioTestServer *sio_test_server_start_on_port (SioTestServerKind kind,
     guint port, const gchar * const *args);
+/* SIO_TEST_SERVER: "python", "wsgi", "flask", anything else is node */
 SioTestServerKind sio_test_server_kind_from_env (void);
 const gchar *sio_test_server_kind_name (SioTestServerKind kind);
 
@@ -108,6 +115,19 @@ void sio_test_seq_ranges_add (GArray * ranges, gint64 first, gint64 last);
 guint64 sio_test_seq_ranges_count (GArray * ranges);
 /* "[0,99] [120,130]" (free it), for messages. */
 gchar *sio_test_seq_ranges_to_string (GArray * ranges);
+
+/* The union of what the processes of a restarted server received, and the
+ * sums of what they counted. */
+typedef struct
+{
+  GArray *seqs;                 /* sio_test_seq_ranges_new () */
+  gint64 events;
+  gint64 duplicates;
+  gint64 replays;
+  gint64 unflagged_repeats;
+} SioTestReceived;
+/* Adds one process's stats object, and unrefs it. */
+void sio_test_received_add (SioTestReceived * received, JsonObject * stats);
 
 /* Helpers for process resources. */
 guint sio_test_count_fds (void);

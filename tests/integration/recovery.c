@@ -7,7 +7,7 @@
  * version 2.1 of the License, or (at your option) any later version.
  */
 
-/* Live streams through ackqueue and socketiosink while the socket.io
+/* SioTestLive streams through ackqueue and socketiosink while the socket.io
  * server is killed and restarted, frozen, or gone for a minute: nothing
  * is lost that was not counted as dropped, and memory stays bounded. */
 
@@ -18,143 +18,9 @@
 #include <gst/check/gstcheck.h>
 
 #include "test-server.h"
+#include "test-pipeline.h"
 
 #define FRAME_BYTES 2048        /* 1024 samples of 16 kHz mono S16 */
-
-typedef struct
-{
-  GstElement *pipeline;
-  GstElement *sink;
-  GstElement *queue;
-  GstElement *pool;
-  GstBus *bus;
-} Live;
-
-/* @description names its sink "sink" and its queue (queue or ackqueue)
- * "queue". */
-static Live *
-live_launch (const gchar * description)
-{
-  Live *live = g_new0 (Live, 1);
-  GError *error = NULL;
-
-  live->pipeline = gst_parse_launch (description, &error);
-  g_assert_no_error (error);
-  live->sink = gst_bin_get_by_name (GST_BIN (live->pipeline), "sink");
-  live->queue = gst_bin_get_by_name (GST_BIN (live->pipeline), "queue");
-  live->pool = gst_bin_get_by_name (GST_BIN (live->pipeline), "pool");
-  live->bus = gst_element_get_bus (live->pipeline);
-  g_assert_cmpint (gst_element_set_state (live->pipeline, GST_STATE_PLAYING),
-      !=, GST_STATE_CHANGE_FAILURE);
-  return live;
-}
-
-static Live *
-live_new (SioTestServer * server, const gchar * head, const gchar * queue,
-    const gchar * sink)
-{
-  gchar *description = g_strdup_printf ("%s ! ackqueue name=queue %s ! "
-      "socketiosink name=sink location=%s sync=false %s", head, queue,
-      sio_test_server_get_url (server), sink);
-  Live *live = live_launch (description);
-
-  g_free (description);
-  return live;
-}
-
-static void
-live_free (Live * live)
-{
-  g_assert_cmpint (gst_element_set_state (live->pipeline, GST_STATE_NULL),
-      ==, GST_STATE_CHANGE_SUCCESS);
-  gst_object_unref (live->sink);
-  if (live->queue)
-    gst_object_unref (live->queue);
-  if (live->pool)
-    gst_object_unref (live->pool);
-  gst_bus_set_flushing (live->bus, TRUE);
-  gst_object_unref (live->bus);
-  gst_object_unref (live->pipeline);
-  g_free (live);
-}
-
-static guint64
-stat (GstElement * element, const gchar * field)
-{
-  GstStructure *stats;
-  guint64 value = 0;
-
-  g_object_get (element, "stats", &stats, NULL);
-  if (!gst_structure_get_uint64 (stats, field, &value))
-    g_error ("%s has no stats field %s", GST_OBJECT_NAME (element), field);
-  gst_structure_free (stats);
-  return value;
-}
-
-/* Waits for an element message named @name (or an error, which fails). */
-static gint64
-wait_element_message (Live * live, const gchar * name, GstClockTime timeout)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
-
-  while (g_get_monotonic_time () < deadline) {
-    GstMessage *msg = gst_bus_timed_pop_filtered (live->bus,
-        (deadline - g_get_monotonic_time ()) * GST_USECOND,
-        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
-
-    if (msg == NULL)
-      break;
-    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-      GError *error;
-
-      gst_message_parse_error (msg, &error, NULL);
-      g_error ("unexpected error: %s", error->message);
-    }
-    if (gst_structure_has_name (gst_message_get_structure (msg), name)) {
-      gst_message_unref (msg);
-      return g_get_monotonic_time ();
-    }
-    gst_message_unref (msg);
-  }
-  g_error ("no %s message", name);
-  return 0;
-}
-
-static void
-wait_eos (Live * live, GstClockTime timeout)
-{
-  GstMessage *msg = gst_bus_timed_pop_filtered (live->bus, timeout,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-
-  g_assert_nonnull (msg);
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    GError *error;
-
-    gst_message_parse_error (msg, &error, NULL);
-    g_error ("unexpected error: %s", error->message);
-  }
-  gst_message_unref (msg);
-}
-
-/* The union of what the server processes received, and the sums of what
- * they counted. */
-typedef struct
-{
-  GArray *seqs;
-  gint64 events;
-  gint64 duplicates;
-  gint64 replays;
-} Received;
-
-static void
-received_add (Received * received, JsonObject * stats)
-{
-  sio_test_seq_ranges_add_stats (received->seqs, stats);
-  received->events += json_object_get_int_member (stats, "events");
-  received->duplicates += json_object_get_int_member (stats, "duplicates");
-  received->replays += json_object_get_int_member (stats, "replays");
-  json_object_unref (stats);
-}
 
 /* 30 s of live audio, the server killed and restarted 5 times: every frame
  * reaches some server process at least once, the counters add up exactly,
@@ -165,14 +31,14 @@ GST_START_TEST (test_five_restarts)
   const guint restarts = 5;
   const guint max_in_flight = 8;
   SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
-  Received received = { sio_test_seq_ranges_new () };
+  SioTestReceived received = { sio_test_seq_ranges_new () };
   gchar *head = g_strdup_printf ("audiotestsrc is-live=true wave=white-noise "
       "samplesperbuffer=1024 num-buffers=%u ! audio/x-raw,format=S16LE,"
       "rate=16000,channels=1", frames);
   gchar *sink = g_strdup_printf ("max-in-flight=%u reconnect-delay=100000000 "
       "reconnect-delay-max=1000000000 connect-timeout=2000000000",
       max_in_flight);
-  Live *live = live_new (server, head, "", sink);
+  SioTestLive *live = sio_test_live_new (server, head, "", sink);
   guint64 acked, dropped, reconnects, unique;
   guint i;
   gchar *ranges;
@@ -180,17 +46,18 @@ GST_START_TEST (test_five_restarts)
   sio_test_server_wait_events (server, 5);
   for (i = 0; i < restarts; i++) {
     g_usleep (4 * G_USEC_PER_SEC);
-    received_add (&received, sio_test_server_kill (server));
+    sio_test_received_add (&received, sio_test_server_kill (server));
     g_usleep (G_USEC_PER_SEC);
     sio_test_server_restart (server);
-    wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+    sio_test_live_wait_element_message (live, "socketio-reconnected",
+        10 * GST_SECOND);
   }
-  wait_eos (live, 60 * GST_SECOND);
-  received_add (&received, sio_test_server_kill (server));
+  sio_test_live_wait_eos (live, 60 * GST_SECOND);
+  sio_test_received_add (&received, sio_test_server_kill (server));
 
-  acked = stat (live->queue, "acked-buffers");
-  dropped = stat (live->queue, "dropped-buffers");
-  reconnects = stat (live->sink, "reconnects");
+  acked = sio_test_element_stat (live->queue, "acked-buffers");
+  dropped = sio_test_element_stat (live->queue, "dropped-buffers");
+  reconnects = sio_test_element_stat (live->sink, "reconnects");
   unique = sio_test_seq_ranges_count (received.seqs);
   ranges = sio_test_seq_ranges_to_string (received.seqs);
   g_print ("restarts: %u frames produced, %" G_GUINT64_FORMAT " acked, %"
@@ -212,7 +79,7 @@ GST_START_TEST (test_five_restarts)
       restarts * max_in_flight);
   g_free (ranges);
 
-  live_free (live);
+  sio_test_live_free (live);
   sio_test_server_stop (server);
   g_array_unref (received.seqs);
   g_free (head);
@@ -234,20 +101,23 @@ GST_START_TEST (test_frozen_server)
   gchar *head = g_strdup_printf ("audiotestsrc is-live=true "
       "samplesperbuffer=1024 num-buffers=%u ! audio/x-raw,format=S16LE,"
       "rate=16000,channels=1", frames);
-  Live *live = live_new (server, head, "", "connect-timeout=1000000000 "
+  SioTestLive *live = sio_test_live_new (server, head, "",
+      "connect-timeout=1000000000 "
       "reconnect-delay=100000000 reconnect-delay-max=500000000");
-  Received received = { sio_test_seq_ranges_new () };
+  SioTestReceived received = { sio_test_seq_ranges_new () };
   gint64 frozen, detected, thawed, back;
 
   sio_test_server_wait_events (server, 10);
   frozen = g_get_monotonic_time ();
   sio_test_server_freeze (server);
-  detected = wait_element_message (live, "socketio-disconnected",
+  detected = sio_test_live_wait_element_message (live, "socketio-disconnected",
       5 * GST_SECOND);
   g_usleep (2 * G_USEC_PER_SEC);
   thawed = g_get_monotonic_time ();
   sio_test_server_thaw (server);
-  back = wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+  back =
+      sio_test_live_wait_element_message (live, "socketio-reconnected",
+      10 * GST_SECOND);
   g_print ("frozen server: detected after %" G_GINT64_FORMAT " ms, back %"
       G_GINT64_FORMAT " ms after it resumed\n", (detected - frozen) / 1000,
       (back - thawed) / 1000);
@@ -256,12 +126,13 @@ GST_START_TEST (test_frozen_server)
   /* + backoff of at most 500 ms and the handshake */
   g_assert_cmpint (back - thawed, <=, (500 + 500 + 200) * 1000);
 
-  wait_eos (live, 30 * GST_SECOND);
-  received_add (&received, sio_test_server_kill (server));
+  sio_test_live_wait_eos (live, 30 * GST_SECOND);
+  sio_test_received_add (&received, sio_test_server_kill (server));
   g_assert_cmpuint (sio_test_seq_ranges_count (received.seqs), ==, frames);
-  g_assert_cmpuint (stat (live->queue, "acked-buffers"), ==, frames);
+  g_assert_cmpuint (sio_test_element_stat (live->queue, "acked-buffers"), ==,
+      frames);
 
-  live_free (live);
+  sio_test_live_free (live);
   sio_test_server_stop (server);
   g_array_unref (received.seqs);
   g_free (head);
@@ -278,11 +149,11 @@ GST_START_TEST (test_minute_outage_bounded)
   SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
   gchar *queue = g_strdup_printf ("leaky=downstream max-size-bytes=%"
       G_GUINT64_FORMAT " max-size-time=0 max-size-buffers=0", max_bytes);
-  Live *live = live_new (server, "audiotestsrc is-live=true "
+  SioTestLive *live = sio_test_live_new (server, "audiotestsrc is-live=true "
       "samplesperbuffer=1024 ! audio/x-raw,format=S16LE,rate=16000,"
       "channels=1", queue, "reconnect-delay=200000000 "
       "reconnect-delay-max=2000000000");
-  Received received = { sio_test_seq_ranges_new () };
+  SioTestReceived received = { sio_test_seq_ranges_new () };
   gsize rss_before, rss_peak = 0;
   guint64 newest, acked, dropped, received_total, unique;
   guint second, outage = 60;
@@ -294,16 +165,17 @@ GST_START_TEST (test_minute_outage_bounded)
 
   sio_test_server_wait_events (server, 30);     /* 2 s: the pipeline is warm */
   rss_before = sio_test_rss_kib ();
-  received_add (&received, sio_test_server_kill (server));
+  sio_test_received_add (&received, sio_test_server_kill (server));
   for (second = 0; second < outage; second++) {
     g_usleep (G_USEC_PER_SEC);
     rss_peak = MAX (rss_peak, sio_test_rss_kib ());
   }
-  g_assert_cmpuint (stat (live->sink, "reconnects"), ==, 0);
+  g_assert_cmpuint (sio_test_element_stat (live->sink, "reconnects"), ==, 0);
   newest = gst_element_get_current_running_time (live->pipeline);
   g_assert_true (GST_CLOCK_TIME_IS_VALID (newest));
   sio_test_server_restart (server);
-  wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+  sio_test_live_wait_element_message (live, "socketio-reconnected",
+      10 * GST_SECOND);
   g_usleep (3 * G_USEC_PER_SEC);
 
   /* the newest audio arrives after the outage: ackqueue numbers buffers
@@ -318,11 +190,11 @@ GST_START_TEST (test_minute_outage_bounded)
   json_object_unref (stats);
 
   gst_element_send_event (live->pipeline, gst_event_new_eos ());
-  wait_eos (live, 30 * GST_SECOND);
-  received_add (&received, sio_test_server_kill (server));
-  acked = stat (live->queue, "acked-buffers");
-  dropped = stat (live->queue, "dropped-buffers");
-  received_total = stat (live->queue, "received-buffers");
+  sio_test_live_wait_eos (live, 30 * GST_SECOND);
+  sio_test_received_add (&received, sio_test_server_kill (server));
+  acked = sio_test_element_stat (live->queue, "acked-buffers");
+  dropped = sio_test_element_stat (live->queue, "dropped-buffers");
+  received_total = sio_test_element_stat (live->queue, "received-buffers");
   unique = sio_test_seq_ranges_count (received.seqs);
   g_print ("minute outage: RSS %" G_GSIZE_FORMAT " KiB before, peak %"
       G_GSIZE_FORMAT " KiB (+%" G_GSIZE_FORMAT " KiB, bound %" G_GUINT64_FORMAT
@@ -345,7 +217,7 @@ GST_START_TEST (test_minute_outage_bounded)
   g_assert_cmpuint (unique, >=, acked);
   g_assert_cmpuint (unique, <=, acked + 32 + 1);
 
-  live_free (live);
+  sio_test_live_free (live);
   sio_test_server_stop (server);
   g_array_unref (received.seqs);
   g_free (queue);
@@ -369,10 +241,10 @@ GST_START_TEST (test_pipeline_bound_frozen)
       "samplesperbuffer=160 num-buffers=%u ! audio/x-raw,format=S16LE,"
       "rate=16000,channels=1 ! leakyframepool name=pool max-frames=64",
       n_buffers);
-  Live *live = live_new (server, head, "max-size-buffers=0 "
+  SioTestLive *live = sio_test_live_new (server, head, "max-size-buffers=0 "
       "max-size-bytes=0 max-size-time=0", "connect-timeout=2000000000 "
       "reconnect-delay=100000000 reconnect-delay-max=1000000000");
-  Received received = { sio_test_seq_ranges_new () };
+  SioTestReceived received = { sio_test_seq_ranges_new () };
   gsize rss_before, rss_peak = 0;
   guint64 dropped_samples, queue_dropped, delivered;
   guint second;
@@ -385,12 +257,13 @@ GST_START_TEST (test_pipeline_bound_frozen)
     rss_peak = MAX (rss_peak, sio_test_rss_kib ());
   }
   sio_test_server_thaw (server);
-  wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
-  wait_eos (live, 60 * GST_SECOND);
-  received_add (&received, sio_test_server_kill (server));
+  sio_test_live_wait_element_message (live, "socketio-reconnected",
+      10 * GST_SECOND);
+  sio_test_live_wait_eos (live, 60 * GST_SECOND);
+  sio_test_received_add (&received, sio_test_server_kill (server));
 
-  dropped_samples = stat (live->pool, "samples-dropped");
-  queue_dropped = stat (live->queue, "dropped-buffers");
+  dropped_samples = sio_test_element_stat (live->pool, "samples-dropped");
+  queue_dropped = sio_test_element_stat (live->queue, "dropped-buffers");
   delivered = sio_test_seq_ranges_count (received.seqs) * 1024;
   g_print ("pipeline bound: RSS %" G_GSIZE_FORMAT " KiB before, peak %"
       G_GSIZE_FORMAT " KiB (+%" G_GSIZE_FORMAT " KiB, bound %u KiB); %"
@@ -405,7 +278,7 @@ GST_START_TEST (test_pipeline_bound_frozen)
   g_assert_cmpuint (queue_dropped, ==, 0);
   g_assert_cmpuint (dropped_samples + delivered, ==, captured);
 
-  live_free (live);
+  sio_test_live_free (live);
   sio_test_server_stop (server);
   g_array_unref (received.seqs);
   g_free (head);
@@ -426,10 +299,10 @@ GST_START_TEST (test_pause_while_window_full)
       "channels=1 ! %s name=queue ! socketiosink name=sink location=%s "
       "sync=false max-in-flight=4 ack-timeout=60000000000", queues[__i__],
       sio_test_server_get_url (server));
-  Live *live;
+  SioTestLive *live;
 
   json_object_unref (sio_test_server_control (server, "config?ack=0"));
-  live = live_launch (description);
+  live = sio_test_live_launch (description);
   sio_test_server_wait_events (server, 4);
   g_usleep (300 * 1000);        /* render now waits for the window */
 
@@ -446,7 +319,7 @@ GST_START_TEST (test_pause_while_window_full)
   /* 20 more events: 1.3 s of audio */
   sio_test_server_wait_events (server, 4 + 20);
 
-  live_free (live);
+  sio_test_live_free (live);
   sio_test_server_stop (server);
   g_free (description);
 }
@@ -465,7 +338,7 @@ GST_START_TEST (test_reconnect_order)
   gchar *head = g_strdup_printf ("audiotestsrc is-live=true "
       "samplesperbuffer=1024 num-buffers=%u ! audio/x-raw,format=S16LE,"
       "rate=16000,channels=1", frames);
-  Live *live;
+  SioTestLive *live;
   JsonObject *stats;
   JsonArray *first;
   GArray *seqs = sio_test_seq_ranges_new ();
@@ -477,7 +350,7 @@ GST_START_TEST (test_reconnect_order)
   json_object_unref (sio_test_server_control (server,
           "config?ackDelayMs=1100"));
   live =
-      live_new (server, head,
+      sio_test_live_new (server, head,
       "max-size-buffers=0 max-size-bytes=0 " "max-size-time=0",
       "max-in-flight=16 reconnect-delay=50000000 "
       "reconnect-delay-max=200000000");
@@ -485,10 +358,11 @@ GST_START_TEST (test_reconnect_order)
   for (i = 0; i < cuts; i++) {
     g_usleep (1500 * 1000);
     json_object_unref (sio_test_server_control (server, "drop"));
-    wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+    sio_test_live_wait_element_message (live, "socketio-reconnected",
+        10 * GST_SECOND);
   }
   json_object_unref (sio_test_server_control (server, "config?ackDelayMs=0"));
-  wait_eos (live, 60 * GST_SECOND);
+  sio_test_live_wait_eos (live, 60 * GST_SECOND);
 
   stats = sio_test_server_stats (server);
   sio_test_seq_ranges_add_stats (seqs, stats);
@@ -515,10 +389,11 @@ GST_START_TEST (test_reconnect_order)
       ==, 0);
   g_assert_cmpint (json_object_get_int_member (stats, "aheadJumps"), ==, 0);
   g_assert_cmpstr (ranges, ==, "[0,219]");
-  g_assert_cmpuint (stat (live->queue, "acked-buffers"), ==, frames);
+  g_assert_cmpuint (sio_test_element_stat (live->queue, "acked-buffers"), ==,
+      frames);
 
   json_object_unref (stats);
-  live_free (live);
+  sio_test_live_free (live);
   sio_test_server_stop (server);
   g_array_unref (seqs);
   g_free (ranges);
@@ -539,22 +414,23 @@ GST_START_TEST (test_reconnect_order_burst)
   gchar *head = g_strdup_printf ("audiotestsrc samplesperbuffer=1024 "
       "num-buffers=%u ! audio/x-raw,format=S16LE,rate=16000,channels=1",
       frames);
-  Live *live;
+  SioTestLive *live;
   JsonObject *stats, *event;
   GArray *seqs = sio_test_seq_ranges_new ();
   gchar *ranges;
 
   json_object_unref (sio_test_server_control (server, "config?ack=0"));
-  live = live_new (server, head, "max-size-buffers=0 max-size-bytes=0 "
+  live = sio_test_live_new (server, head, "max-size-buffers=0 max-size-bytes=0 "
       "max-size-time=0", "max-in-flight=256 reconnect-delay=50000000 "
       "reconnect-delay-max=200000000");
   sio_test_server_wait_events (server, 256);
   g_usleep (200 * 1000);
   json_object_unref (sio_test_server_control (server, "drop"));
-  wait_element_message (live, "socketio-reconnected", 10 * GST_SECOND);
+  sio_test_live_wait_element_message (live, "socketio-reconnected",
+      10 * GST_SECOND);
   json_object_unref (sio_test_server_control (server, "config?ack=1"));
   json_object_unref (sio_test_server_control (server, "release"));
-  wait_eos (live, 60 * GST_SECOND);
+  sio_test_live_wait_eos (live, 60 * GST_SECOND);
 
   stats = sio_test_server_stats (server);
   sio_test_seq_ranges_add_stats (seqs, stats);
@@ -576,7 +452,7 @@ GST_START_TEST (test_reconnect_order_burst)
   g_assert_cmpstr (ranges, ==, "[0,1199]");
 
   json_object_unref (stats);
-  live_free (live);
+  sio_test_live_free (live);
   sio_test_server_stop (server);
   g_array_unref (seqs);
   g_free (ranges);
@@ -588,7 +464,7 @@ GST_END_TEST;
 /* Pops messages until EOS (which it returns TRUE for) or @timeout; the
  * warnings seen on the way are appended to @warnings. */
 static gboolean
-wait_eos_collecting_warnings (Live * live, GstClockTime timeout,
+wait_eos_collecting_warnings (SioTestLive * live, GstClockTime timeout,
     GString * warnings)
 {
   gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
@@ -632,11 +508,11 @@ check_eos_accounting (guint n_buffers, const gchar * props, gint64 events,
       "sync=false max-in-flight=64 %s", n_buffers,
       sio_test_server_get_url (server), props);
   GString *warnings = g_string_new (NULL);
-  Live *live;
+  SioTestLive *live;
   gint64 start;
 
   json_object_unref (sio_test_server_control (server, "config?ack=0"));
-  live = live_launch (description);
+  live = sio_test_live_launch (description);
   sio_test_server_wait_events (server, events);
   g_usleep (200 * 1000);
   start = g_get_monotonic_time ();
@@ -653,7 +529,7 @@ check_eos_accounting (guint n_buffers, const gchar * props, gint64 events,
   g_assert_cmpint (g_get_monotonic_time () - start, <, bound_ms * 1000);
   g_assert_nonnull (strstr (warnings->str, announced));
 
-  live_free (live);
+  sio_test_live_free (live);
   sio_test_server_stop (server);
   g_string_free (warnings, TRUE);
   g_free (description);

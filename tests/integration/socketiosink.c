@@ -20,186 +20,10 @@
 #include <gst/app/gstappsrc.h>
 
 #include "test-server.h"
+#include "test-pipeline.h"
 
 #define AUDIO_CAPS "audio/x-raw,format=S16LE,rate=16000,channels=1," \
     "layout=interleaved"
-
-typedef struct
-{
-  GstElement *pipeline;
-  GstElement *src;
-  GstElement *sink;
-  GstBus *bus;
-  GChecksum *sha;
-  guint64 bytes;
-  GRand *rand;
-  GstClockTime pts;
-} Stream;
-
-static Stream *
-stream_new (SioTestServer * server, const gchar * sink_props)
-{
-  Stream *stream = g_new0 (Stream, 1);
-  GError *error = NULL;
-  gchar *description;
-
-  description = g_strdup_printf ("appsrc name=src caps=" AUDIO_CAPS
-      " format=time max-bytes=65536 block=true ! socketiosink name=sink "
-      "sync=false location=%s %s", sio_test_server_get_url (server),
-      sink_props ? sink_props : "");
-  stream->pipeline = gst_parse_launch (description, &error);
-  g_assert_no_error (error);
-  g_free (description);
-  stream->src = gst_bin_get_by_name (GST_BIN (stream->pipeline), "src");
-  stream->sink = gst_bin_get_by_name (GST_BIN (stream->pipeline), "sink");
-  stream->bus = gst_element_get_bus (stream->pipeline);
-  stream->sha = g_checksum_new (G_CHECKSUM_SHA256);
-  stream->rand = g_rand_new_with_seed (42);
-  return stream;
-}
-
-static void
-stream_free (Stream * stream)
-{
-  g_assert_cmpint (gst_element_set_state (stream->pipeline, GST_STATE_NULL),
-      ==, GST_STATE_CHANGE_SUCCESS);
-  gst_object_unref (stream->src);
-  gst_object_unref (stream->sink);
-  gst_object_unref (stream->bus);
-  gst_object_unref (stream->pipeline);
-  g_checksum_free (stream->sha);
-  g_rand_free (stream->rand);
-  g_free (stream);
-}
-
-static void
-stream_play (Stream * stream)
-{
-  g_assert_cmpint (gst_element_set_state (stream->pipeline,
-          GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
-}
-
-/* Pushes @count buffers of @size bytes of pseudo-random audio. */
-static GstFlowReturn
-stream_push (Stream * stream, guint count, gsize size)
-{
-  guint i;
-
-  for (i = 0; i < count; i++) {
-    GstBuffer *buffer = gst_buffer_new_allocate (NULL, size, NULL);
-    GstMapInfo map;
-    GstFlowReturn ret;
-    gsize j;
-
-    gst_buffer_map (buffer, &map, GST_MAP_WRITE);
-    for (j = 0; j < size; j += 4) {
-      guint32 r = g_rand_int (stream->rand);
-
-      memcpy (map.data + j, &r, MIN (4, size - j));
-    }
-    g_checksum_update (stream->sha, map.data, size);
-    gst_buffer_unmap (buffer, &map);
-
-    GST_BUFFER_PTS (buffer) = stream->pts;
-    GST_BUFFER_DURATION (buffer) = gst_util_uint64_scale (size / 2,
-        GST_SECOND, 16000);
-    stream->pts += GST_BUFFER_DURATION (buffer);
-    stream->bytes += size;
-    ret = gst_app_src_push_buffer (GST_APP_SRC (stream->src), buffer);
-    if (ret != GST_FLOW_OK)
-      return ret;
-  }
-  return GST_FLOW_OK;
-}
-
-static GstMessage *
-wait_message (Stream * stream, GstMessageType types, GstClockTime timeout)
-{
-  return gst_bus_timed_pop_filtered (stream->bus, timeout, types);
-}
-
-/* Sends EOS and waits for it (or an error, which fails the test). */
-static void
-stream_finish (Stream * stream)
-{
-  GstMessage *msg;
-
-  gst_app_src_end_of_stream (GST_APP_SRC (stream->src));
-  msg = wait_message (stream, GST_MESSAGE_EOS | GST_MESSAGE_ERROR,
-      30 * GST_SECOND);
-  g_assert_nonnull (msg);
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    GError *error;
-    gchar *debug;
-
-    gst_message_parse_error (msg, &error, &debug);
-    g_error ("unexpected error: %s (%s)", error->message, debug);
-  }
-  gst_message_unref (msg);
-}
-
-/* The element error the pipeline posts next. */
-static GError *
-wait_error (Stream * stream, GstClockTime timeout)
-{
-  GstMessage *msg = wait_message (stream, GST_MESSAGE_ERROR, timeout);
-  GError *error = NULL;
-
-  g_assert_nonnull (msg);
-  gst_message_parse_error (msg, &error, NULL);
-  GST_INFO ("error: %s", error->message);
-  gst_message_unref (msg);
-  return error;
-}
-
-static GstStructure *
-sink_stats (Stream * stream)
-{
-  GstStructure *stats;
-
-  g_object_get (stream->sink, "stats", &stats, NULL);
-  return stats;
-}
-
-static guint64
-stats_uint64 (GstStructure * stats, const gchar * field)
-{
-  guint64 value = 0;
-
-  g_assert_true (gst_structure_get_uint64 (stats, field, &value));
-  return value;
-}
-
-static gboolean
-json_array_has_string (JsonObject * object, const gchar * member,
-    const gchar * value)
-{
-  JsonArray *array = json_object_get_array_member (object, member);
-  guint i;
-
-  for (i = 0; i < json_array_get_length (array); i++)
-    if (g_strcmp0 (json_array_get_string_element (array, i), value) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-/* Every byte arrives, in order, and the server saw a clean leave. */
-static void
-check_delivery (SioTestServer * server, Stream * stream, guint64 events)
-{
-  JsonObject *stats = sio_test_server_stats (server);
-
-  g_assert_cmpint (json_object_get_int_member (stats, "bytes"), ==,
-      stream->bytes);
-  g_assert_cmpstr (json_object_get_string_member (stats, "sha256"), ==,
-      g_checksum_get_string (stream->sha));
-  if (events > 0)
-    g_assert_cmpint (json_object_get_int_member (stats, "events"), ==, events);
-  g_assert_cmpint (json_object_get_int_member (stats, "seqErrors"), ==, 0);
-  g_assert_true (json_array_has_string (stats, "disconnectReasons",
-          "client namespace disconnect"));
-  json_object_unref (stats);
-}
 
 static SioTestServer *
 start_server (const gchar * first_arg, ...)
@@ -223,13 +47,13 @@ start_server (const gchar * first_arg, ...)
 GST_START_TEST (test_byte_exact_delivery)
 {
   SioTestServer *server = start_server (NULL);
-  Stream *stream = stream_new (server, NULL);
+  SioTestStream *stream = sio_test_stream_new (server, NULL);
   JsonObject *stats;
 
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 500, 2048), ==, GST_FLOW_OK);
-  stream_finish (stream);
-  check_delivery (server, stream, 500);
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 500, 2048), ==, GST_FLOW_OK);
+  sio_test_stream_finish (stream);
+  sio_test_check_delivery (server, stream, 500);
 
   stats = sio_test_server_stats (server);
   g_assert_cmpint (json_object_get_int_member (stats, "acks"), ==, 500);
@@ -248,7 +72,7 @@ GST_START_TEST (test_byte_exact_delivery)
   }
   json_object_unref (stats);
 
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -258,29 +82,29 @@ GST_END_TEST;
 GST_START_TEST (test_batching_and_splitting)
 {
   SioTestServer *server = start_server (NULL);
-  Stream *stream;
+  SioTestStream *stream;
   JsonObject *stats;
 
   /* 100 ms batches out of 10 ms buffers: 10 buffers per event */
-  stream = stream_new (server, "batch-duration=100000000");
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 200, 320), ==, GST_FLOW_OK);
-  stream_finish (stream);
-  check_delivery (server, stream, 20);
-  stream_free (stream);
+  stream = sio_test_stream_new (server, "batch-duration=100000000");
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 200, 320), ==, GST_FLOW_OK);
+  sio_test_stream_finish (stream);
+  sio_test_check_delivery (server, stream, 20);
+  sio_test_stream_free (stream);
 
   /* 10000-byte buffers split at 4096 bytes: 3 events each */
   sio_test_server_control (server, "reset");
-  stream = stream_new (server, "max-batch-bytes=4096");
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 50, 10000), ==, GST_FLOW_OK);
-  stream_finish (stream);
-  check_delivery (server, stream, 150);
+  stream = sio_test_stream_new (server, "max-batch-bytes=4096");
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 50, 10000), ==, GST_FLOW_OK);
+  sio_test_stream_finish (stream);
+  sio_test_check_delivery (server, stream, 150);
   stats = sio_test_server_stats (server);
   g_assert_cmpint (json_object_get_int_member (stats, "maxAttachment"), <=,
       4096);
   json_object_unref (stats);
-  stream_free (stream);
+  sio_test_stream_free (stream);
 
   sio_test_server_stop (server);
 }
@@ -294,19 +118,19 @@ GST_START_TEST (test_max_payload_respected)
 {
   SioTestServer *server = start_server ("--max-payload", "20000", NULL);
   gboolean announced = sio_test_server_kind_from_env () == SIO_TEST_SERVER_NODE;
-  Stream *stream = stream_new (server, announced ?
+  SioTestStream *stream = sio_test_stream_new (server, announced ?
       "max-batch-bytes=1000000" : "max-batch-bytes=20000");
   JsonObject *stats;
 
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 20, 100000), ==, GST_FLOW_OK);
-  stream_finish (stream);
-  check_delivery (server, stream, 100);
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 20, 100000), ==, GST_FLOW_OK);
+  sio_test_stream_finish (stream);
+  sio_test_check_delivery (server, stream, 100);
   stats = sio_test_server_stats (server);
   g_assert_cmpint (json_object_get_int_member (stats, "maxAttachment"), <=,
       20000);
   json_object_unref (stats);
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -317,18 +141,18 @@ GST_END_TEST;
 GST_START_TEST (test_in_flight_bounded_by_acks)
 {
   SioTestServer *server = start_server ("--ack-delay-ms", "20", NULL);
-  Stream *stream = stream_new (server, "max-in-flight=4");
+  SioTestStream *stream = sio_test_stream_new (server, "max-in-flight=4");
   JsonObject *stats;
   GstStructure *sink;
 
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 300, 2048), ==, GST_FLOW_OK);
-  sink = sink_stats (stream);
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 300, 2048), ==, GST_FLOW_OK);
+  sink = sio_test_stream_sink_stats (stream);
   g_assert_cmpuint (g_value_get_uint (gst_structure_get_value (sink,
               "in-flight")), <=, 4);
   gst_structure_free (sink);
-  stream_finish (stream);
-  check_delivery (server, stream, 300);
+  sio_test_stream_finish (stream);
+  sio_test_check_delivery (server, stream, 300);
 
   stats = sio_test_server_stats (server);
   GST_INFO ("server saw at most %" G_GINT64_FORMAT " acks pending",
@@ -338,13 +162,14 @@ GST_START_TEST (test_in_flight_bounded_by_acks)
   g_assert_cmpint (json_object_get_int_member (stats, "maxPending"), >=, 2);
   json_object_unref (stats);
 
-  sink = sink_stats (stream);
-  g_assert_cmpuint (stats_uint64 (sink, "acked"), ==, 300);
-  g_assert_cmpuint (stats_uint64 (sink, "emitted"), ==, 300);
-  g_assert_cmpuint (stats_uint64 (sink, "ack-rtt-mean"), >=, 20 * GST_MSECOND);
+  sink = sio_test_stream_sink_stats (stream);
+  g_assert_cmpuint (sio_test_stats_uint64 (sink, "acked"), ==, 300);
+  g_assert_cmpuint (sio_test_stats_uint64 (sink, "emitted"), ==, 300);
+  g_assert_cmpuint (sio_test_stats_uint64 (sink, "ack-rtt-mean"), >=,
+      20 * GST_MSECOND);
   gst_structure_free (sink);
 
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -353,18 +178,19 @@ GST_END_TEST;
 GST_START_TEST (test_namespace_and_auth_accepted)
 {
   SioTestServer *server = start_server ("--token", "abc", NULL);
-  Stream *stream = stream_new (server,
+  SioTestStream *stream = sio_test_stream_new (server,
       "namespace=/audio auth={\\\"token\\\":\\\"abc\\\"}");
   JsonObject *stats;
 
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 20, 2048), ==, GST_FLOW_OK);
-  stream_finish (stream);
-  check_delivery (server, stream, 20);
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 20, 2048), ==, GST_FLOW_OK);
+  sio_test_stream_finish (stream);
+  sio_test_check_delivery (server, stream, 20);
   stats = sio_test_server_stats (server);
-  g_assert_true (json_array_has_string (stats, "namespaces", "/audio"));
+  g_assert_true (sio_test_json_array_has_string (stats, "namespaces",
+          "/audio"));
   json_object_unref (stats);
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -373,20 +199,20 @@ GST_END_TEST;
 GST_START_TEST (test_auth_rejected)
 {
   SioTestServer *server = start_server ("--token", "abc", NULL);
-  Stream *stream = stream_new (server,
+  SioTestStream *stream = sio_test_stream_new (server,
       "namespace=/audio auth={\\\"token\\\":\\\"wrong\\\"}");
   GError *error;
 
-  stream_play (stream);
-  stream_push (stream, 1, 2048);
-  error = wait_error (stream, 10 * GST_SECOND);
+  sio_test_stream_play (stream);
+  sio_test_stream_push (stream, 1, 2048);
+  error = sio_test_stream_wait_error (stream, 10 * GST_SECOND);
   g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR,
           GST_RESOURCE_ERROR_NOT_AUTHORIZED));
   /* the server's own words reach the user */
   g_assert_nonnull (strstr (error->message, "Not authorized"));
   g_assert_nonnull (strstr (error->message, "/audio"));
   g_error_free (error);
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -396,17 +222,17 @@ GST_END_TEST;
 GST_START_TEST (test_missing_auth_rejected)
 {
   SioTestServer *server = start_server ("--token", "abc", NULL);
-  Stream *stream = stream_new (server, NULL);
+  SioTestStream *stream = sio_test_stream_new (server, NULL);
   GError *error;
 
-  stream_play (stream);
-  stream_push (stream, 1, 2048);
-  error = wait_error (stream, 10 * GST_SECOND);
+  sio_test_stream_play (stream);
+  sio_test_stream_push (stream, 1, 2048);
+  error = sio_test_stream_wait_error (stream, 10 * GST_SECOND);
   g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR,
           GST_RESOURCE_ERROR_NOT_AUTHORIZED));
   g_assert_nonnull (strstr (error->message, sio_test_server_get_url (server)));
   g_error_free (error);
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -423,7 +249,7 @@ on_server_event (GstElement * sink, const gchar * name, const gchar * args,
 GST_START_TEST (test_server_event_reaches_bus)
 {
   SioTestServer *server = start_server (NULL);
-  Stream *stream = stream_new (server, NULL);
+  SioTestStream *stream = sio_test_stream_new (server, NULL);
   GstMessage *msg;
   const GstStructure *s = NULL;
   gchar *seen = NULL;
@@ -431,8 +257,8 @@ GST_START_TEST (test_server_event_reaches_bus)
 
   g_signal_connect (stream->sink, "server-event",
       G_CALLBACK (on_server_event), &seen);
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 5, 2048), ==, GST_FLOW_OK);
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 5, 2048), ==, GST_FLOW_OK);
 
   /* the sink is connected once the server counted our events */
   sio_test_server_wait_events (server, 5);
@@ -441,7 +267,9 @@ GST_START_TEST (test_server_event_reaches_bus)
   g_assert_cmpint (json_object_get_int_member (reply, "sent"), ==, 1);
   json_object_unref (reply);
 
-  while ((msg = wait_message (stream, GST_MESSAGE_ELEMENT, 10 * GST_SECOND))) {
+  while ((msg =
+          sio_test_stream_wait_message (stream, GST_MESSAGE_ELEMENT,
+              10 * GST_SECOND))) {
     s = gst_message_get_structure (msg);
     if (gst_structure_has_name (s, "socketio-event"))
       break;
@@ -457,8 +285,8 @@ GST_START_TEST (test_server_event_reaches_bus)
   g_assert_cmpstr (seen, ==, "transcript [{\"text\":\"hello\"}]");
   g_free (seen);
 
-  stream_finish (stream);
-  stream_free (stream);
+  sio_test_stream_finish (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -469,26 +297,26 @@ GST_END_TEST;
 GST_START_TEST (test_eos_delivers_everything)
 {
   SioTestServer *server = start_server ("--ack-delay-ms", "100", NULL);
-  Stream *stream = stream_new (server, "max-in-flight=64");
+  SioTestStream *stream = sio_test_stream_new (server, "max-in-flight=64");
   JsonObject *stats;
   GstStructure *sink;
 
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 60, 2048), ==, GST_FLOW_OK);
-  stream_finish (stream);
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 60, 2048), ==, GST_FLOW_OK);
+  sio_test_stream_finish (stream);
 
   stats = sio_test_server_stats (server);
   g_assert_cmpint (json_object_get_int_member (stats, "events"), ==, 60);
   g_assert_cmpint (json_object_get_int_member (stats, "acks"), ==, 60);
   g_assert_cmpint (json_object_get_int_member (stats, "pending"), ==, 0);
   json_object_unref (stats);
-  check_delivery (server, stream, 60);
+  sio_test_check_delivery (server, stream, 60);
 
-  sink = sink_stats (stream);
-  g_assert_cmpuint (stats_uint64 (sink, "acked"), ==, 60);
-  g_assert_cmpuint (stats_uint64 (sink, "lost"), ==, 0);
+  sink = sio_test_stream_sink_stats (stream);
+  g_assert_cmpuint (sio_test_stats_uint64 (sink, "acked"), ==, 60);
+  g_assert_cmpuint (sio_test_stats_uint64 (sink, "lost"), ==, 0);
   gst_structure_free (sink);
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -498,17 +326,17 @@ GST_END_TEST;
 GST_START_TEST (test_server_disconnect)
 {
   SioTestServer *server = start_server (NULL);
-  Stream *stream = stream_new (server, NULL);
+  SioTestStream *stream = sio_test_stream_new (server, NULL);
   GError *error;
 
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 5, 2048), ==, GST_FLOW_OK);
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 5, 2048), ==, GST_FLOW_OK);
   sio_test_server_wait_events (server, 5);
   json_object_unref (sio_test_server_control (server, "disconnect"));
-  error = wait_error (stream, 10 * GST_SECOND);
+  error = sio_test_stream_wait_error (stream, 10 * GST_SECOND);
   g_assert_nonnull (strstr (error->message, "disconnected this client"));
   g_error_free (error);
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -520,7 +348,7 @@ GST_END_TEST;
 GST_START_TEST (test_pings_while_blocked_and_dead_link)
 {
   SioTestServer *server;
-  Stream *stream;
+  SioTestStream *stream;
   JsonObject *stats;
   GstStructure *sink;
   GError *error;
@@ -531,11 +359,11 @@ GST_START_TEST (test_pings_while_blocked_and_dead_link)
 
   server = start_server ("--ping-interval", "200", "--ping-timeout", "300",
       "--no-ack", NULL);
-  stream = stream_new (server, "max-in-flight=2 ack-timeout=0 "
+  stream = sio_test_stream_new (server, "max-in-flight=2 ack-timeout=0 "
       "reconnect=false");
-  stream_play (stream);
+  sio_test_stream_play (stream);
   /* two events fill the window; the rest waits in appsrc */
-  g_assert_cmpint (stream_push (stream, 10, 2048), ==, GST_FLOW_OK);
+  g_assert_cmpint (sio_test_stream_push (stream, 10, 2048), ==, GST_FLOW_OK);
   g_usleep (2 * G_USEC_PER_SEC);
 
   stats = sio_test_server_stats (server);
@@ -544,14 +372,14 @@ GST_START_TEST (test_pings_while_blocked_and_dead_link)
   g_assert_cmpint (json_array_get_length (json_object_get_array_member
           (stats, "disconnectReasons")), ==, 0);
   json_object_unref (stats);
-  sink = sink_stats (stream);
+  sink = sio_test_stream_sink_stats (stream);
   g_assert_true (g_value_get_boolean (gst_structure_get_value (sink,
               "connected")));
   gst_structure_free (sink);
 
   frozen_at = g_get_monotonic_time ();
   sio_test_server_freeze (server);
-  error = wait_error (stream, 5 * GST_SECOND);
+  error = sio_test_stream_wait_error (stream, 5 * GST_SECOND);
   g_assert_nonnull (strstr (error->message, "Lost the connection"));
   GST_INFO ("dead link detected after %" G_GINT64_FORMAT " ms",
       (g_get_monotonic_time () - frozen_at) / 1000);
@@ -559,7 +387,7 @@ GST_START_TEST (test_pings_while_blocked_and_dead_link)
   g_assert_cmpint (g_get_monotonic_time () - frozen_at, <, 1500 * 1000);
   g_error_free (error);
 
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -569,7 +397,7 @@ GST_END_TEST;
  * that stops reading stops the stream instead of growing memory. */
 typedef struct
 {
-  Stream *stream;
+  SioTestStream *stream;
   guint count;
   GstFlowReturn result;
 } Pusher;
@@ -577,22 +405,23 @@ typedef struct
 static gpointer
 push_in_thread (Pusher * pusher)
 {
-  pusher->result = stream_push (pusher->stream, pusher->count, 2048);
+  pusher->result = sio_test_stream_push (pusher->stream, pusher->count, 2048);
   return NULL;
 }
 
 GST_START_TEST (test_no_ack_memory_bounded_when_server_stops_reading)
 {
   SioTestServer *server = start_server (NULL);
-  Stream *stream = stream_new (server, "ack=false max-in-flight=8");
+  SioTestStream *stream =
+      sio_test_stream_new (server, "ack=false max-in-flight=8");
   Pusher pusher = { stream, 20000, GST_FLOW_OK };
   GstStructure *sink;
   guint64 emitted_before, emitted_after;
   GThread *thread;
   gsize rss_before, rss_after;
 
-  stream_play (stream);
-  g_assert_cmpint (stream_push (stream, 10, 2048), ==, GST_FLOW_OK);
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 10, 2048), ==, GST_FLOW_OK);
   sio_test_server_wait_events (server, 10);
   sio_test_server_freeze (server);
   rss_before = sio_test_rss_kib ();
@@ -600,12 +429,12 @@ GST_START_TEST (test_no_ack_memory_bounded_when_server_stops_reading)
   /* 40 MB: far more than the kernel socket buffers can hold */
   thread = g_thread_new ("pusher", (GThreadFunc) push_in_thread, &pusher);
   g_usleep (3 * G_USEC_PER_SEC);
-  sink = sink_stats (stream);
-  emitted_before = stats_uint64 (sink, "emitted");
+  sink = sio_test_stream_sink_stats (stream);
+  emitted_before = sio_test_stats_uint64 (sink, "emitted");
   gst_structure_free (sink);
   g_usleep (1 * G_USEC_PER_SEC);
-  sink = sink_stats (stream);
-  emitted_after = stats_uint64 (sink, "emitted");
+  sink = sio_test_stream_sink_stats (stream);
+  emitted_after = sio_test_stats_uint64 (sink, "emitted");
   GST_INFO ("%" GST_PTR_FORMAT, sink);
   /* stuck with the window (nearly) full: the streaming thread sleeps
    * until half of it drains, which it never does */
@@ -630,7 +459,7 @@ GST_START_TEST (test_no_ack_memory_bounded_when_server_stops_reading)
   g_thread_join (thread);
   g_assert_cmpint (pusher.result, ==, GST_FLOW_FLUSHING);
 
-  stream_free (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
