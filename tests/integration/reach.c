@@ -22,13 +22,10 @@
 
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
-#include <gst/app/gstappsrc.h>
 
 #include "test-pki.h"
-#include "test-server.h"
+#include "test-pipeline.h"
 
-#define AUDIO_CAPS "audio/x-raw,format=S16LE,rate=16000,channels=1," \
-    "layout=interleaved"
 #define BUFFER_BYTES 2048
 #define STREAM_BUFFERS 24
 #define SECRET "SECRET-REACH"
@@ -46,15 +43,8 @@ static gboolean have_pki;
 
 typedef struct
 {
-  GstElement *pipeline;
-  GstElement *src;
-  GstElement *sink;
-  GstBus *bus;
-  GChecksum *sha;
-  guint64 bytes;
+  SioTestStream *base;          /* pipeline, bus, bytes and hash */
   guint64 buffers;
-  GRand *rand;
-  GstClockTime pts;
   /* every text the bus carried, to look for secrets */
   GString *bus_text;
 } Stream;
@@ -65,40 +55,24 @@ static Stream *
 stream_new (const gchar * location, const gchar * transport)
 {
   Stream *stream = g_new0 (Stream, 1);
-  GError *error = NULL;
 
-  stream->pipeline = gst_parse_launch ("appsrc name=src caps=" AUDIO_CAPS
-      " format=time max-bytes=262144 block=true ! socketiosink name=sink "
-      "sync=false reconnect-delay=100000000 reconnect-delay-max=500000000",
-      &error);
-  g_assert_no_error (error);
-  stream->src = gst_bin_get_by_name (GST_BIN (stream->pipeline), "src");
-  stream->sink = gst_bin_get_by_name (GST_BIN (stream->pipeline), "sink");
-  stream->bus = gst_element_get_bus (stream->pipeline);
-  stream->sha = g_checksum_new (G_CHECKSUM_SHA256);
-  stream->rand = g_rand_new_with_seed (8);
+  stream->base = sio_test_stream_new_for_location (location,
+      "reconnect-delay=100000000 reconnect-delay-max=500000000");
   stream->bus_text = g_string_new (NULL);
-  g_object_set (stream->sink, "location", location, NULL);
   /* gst_util_set_object_arg() ignores unknown properties */
   g_assert_nonnull (g_object_class_find_property (G_OBJECT_GET_CLASS
-          (stream->sink), "transports"));
+          (stream->base->sink), "transports"));
   if (transport)
-    gst_util_set_object_arg (G_OBJECT (stream->sink), "transports", transport);
+    gst_util_set_object_arg (G_OBJECT (stream->base->sink), "transports",
+        transport);
   return stream;
 }
 
 static void
 stream_free (Stream * stream)
 {
-  g_assert_cmpint (gst_element_set_state (stream->pipeline, GST_STATE_NULL),
-      ==, GST_STATE_CHANGE_SUCCESS);
-  gst_object_unref (stream->src);
-  gst_object_unref (stream->sink);
-  gst_bus_set_flushing (stream->bus, TRUE);
-  gst_object_unref (stream->bus);
-  gst_object_unref (stream->pipeline);
-  g_checksum_free (stream->sha);
-  g_rand_free (stream->rand);
+  gst_bus_set_flushing (stream->base->bus, TRUE);
+  sio_test_stream_free (stream->base);
   g_string_free (stream->bus_text, TRUE);
   g_free (stream);
 }
@@ -106,38 +80,16 @@ stream_free (Stream * stream)
 static void
 stream_play (Stream * stream)
 {
-  g_assert_cmpint (gst_element_set_state (stream->pipeline,
-          GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+  sio_test_stream_play (stream->base);
 }
 
 /* @count buffers of pseudo-random audio, hashed. */
 static void
 stream_push (Stream * stream, guint count)
 {
-  guint i;
-
-  for (i = 0; i < count; i++) {
-    GstBuffer *buffer = gst_buffer_new_allocate (NULL, BUFFER_BYTES, NULL);
-    GstMapInfo map;
-    gsize j;
-
-    gst_buffer_map (buffer, &map, GST_MAP_WRITE);
-    for (j = 0; j < BUFFER_BYTES; j += 4) {
-      guint32 r = g_rand_int (stream->rand);
-
-      memcpy (map.data + j, &r, 4);
-    }
-    g_checksum_update (stream->sha, map.data, BUFFER_BYTES);
-    gst_buffer_unmap (buffer, &map);
-    GST_BUFFER_PTS (buffer) = stream->pts;
-    GST_BUFFER_DURATION (buffer) = gst_util_uint64_scale (BUFFER_BYTES / 2,
-        GST_SECOND, 16000);
-    stream->pts += GST_BUFFER_DURATION (buffer);
-    stream->bytes += BUFFER_BYTES;
-    stream->buffers++;
-    g_assert_cmpint (gst_app_src_push_buffer (GST_APP_SRC (stream->src),
-            buffer), ==, GST_FLOW_OK);
-  }
+  g_assert_cmpint (sio_test_stream_push (stream->base, count, BUFFER_BYTES),
+      ==, GST_FLOW_OK);
+  stream->buffers += count;
 }
 
 /* Everything a message tells the application, as text. */
@@ -178,7 +130,7 @@ stream_wait (Stream * stream, GstMessageType types, GstClockTime timeout)
 
     if (left <= 0)
       return NULL;
-    msg = gst_bus_timed_pop (stream->bus, left * GST_USECOND);
+    msg = gst_bus_timed_pop (stream->base->bus, left * GST_USECOND);
     if (msg == NULL)
       return NULL;
     note_message (stream, msg);
@@ -221,7 +173,7 @@ stream_try_finish (Stream * stream)
   GstMessage *msg;
   gchar *problem = NULL;
 
-  gst_app_src_end_of_stream (GST_APP_SRC (stream->src));
+  gst_app_src_end_of_stream (GST_APP_SRC (stream->base->src));
   msg = stream_wait (stream, GST_MESSAGE_EOS | GST_MESSAGE_ERROR,
       30 * GST_SECOND);
   if (msg == NULL)
@@ -414,11 +366,11 @@ static void
 assert_delivered (JsonObject * stats, Stream * stream)
 {
   g_assert_cmpint (json_object_get_int_member (stats, "bytes"), ==,
-      stream->bytes);
+      stream->base->bytes);
   g_assert_cmpint (json_object_get_int_member (stats, "events"), ==,
       stream->buffers);
   g_assert_cmpstr (json_object_get_string_member (stats, "sha256"), ==,
-      g_checksum_get_string (stream->sha));
+      g_checksum_get_string (stream->base->sha));
   g_assert_cmpint (json_object_get_int_member (stats, "seqErrors"), ==, 0);
 }
 
@@ -521,8 +473,8 @@ deliver_and_check (Stream * stream, SioTestServer * server,
   stream_play (stream);
   stream_push (stream, STREAM_BUFFERS);
   stream_finish (stream);
-  g_assert_cmpint (gst_element_set_state (stream->pipeline, GST_STATE_NULL),
-      ==, GST_STATE_CHANGE_SUCCESS);
+  g_assert_cmpint (gst_element_set_state (stream->base->pipeline,
+          GST_STATE_NULL), ==, GST_STATE_CHANGE_SUCCESS);
   stats = sio_test_server_kill (server);
   assert_delivered (stats, stream);
   assert_requests_used (stats, transport);
@@ -546,7 +498,7 @@ tls_refusal_test (const gchar * transport, const gchar * cert,
   location = tls_location (server, transport, host);
   stream = stream_new (location, transport);
   if (ca_file)
-    g_object_set (stream->sink, "ssl-ca-file", pki.ca_file, NULL);
+    g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
   stream_play (stream);
   refusal = stream_wait_refusal (stream, 10 * GST_SECOND);
   assert_message_names (refusal, words);
@@ -596,7 +548,7 @@ GST_START_TEST (test_tls_ca_file)
   server = start_tls_server ("server", FALSE);
   location = tls_location (server, transport, "127.0.0.1");
   stream = stream_new (location, transport);
-  g_object_set (stream->sink, "ssl-ca-file", pki.ca_file, NULL);
+  g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
   deliver_and_check (stream, server, transport);
   stream_free (stream);
   sio_test_server_stop (server);
@@ -618,7 +570,7 @@ GST_START_TEST (test_tls_ca_file_localhost)
   server = start_tls_server ("server", FALSE);
   location = tls_location (server, transport, "localhost");
   stream = stream_new (location, transport);
-  g_object_set (stream->sink, "ssl-ca-file", pki.ca_file, NULL);
+  g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
   deliver_and_check (stream, server, transport);
   stream_free (stream);
   sio_test_server_stop (server);
@@ -640,7 +592,7 @@ GST_START_TEST (test_tls_not_strict)
   server = start_tls_server ("server", FALSE);
   location = tls_location (server, transport, "127.0.0.1");
   stream = stream_new (location, transport);
-  g_object_set (stream->sink, "ssl-strict", FALSE, NULL);
+  g_object_set (stream->base->sink, "ssl-strict", FALSE, NULL);
   deliver_and_check (stream, server, transport);
   g_assert_nonnull (strstr (stream->bus_text->str, "ssl-strict is false"));
   stream_free (stream);
@@ -686,13 +638,13 @@ GST_START_TEST (test_tls_client_certificate)
   location = tls_location (server, transport, "127.0.0.1");
   stream = stream_new (location, transport);
   interaction = sio_test_interaction_new (pki.client_certificate);
-  g_object_set (stream->sink, "tls-interaction", interaction, NULL);
+  g_object_set (stream->base->sink, "tls-interaction", interaction, NULL);
   if (use_database) {
     database = g_tls_file_database_new (pki.ca_file, &error);
     g_assert_no_error (error);
-    g_object_set (stream->sink, "tls-database", database, NULL);
+    g_object_set (stream->base->sink, "tls-database", database, NULL);
   } else {
-    g_object_set (stream->sink, "ssl-ca-file", pki.ca_file, NULL);
+    g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
   }
   deliver_and_check (stream, server, transport);
   g_assert_cmpuint (sio_test_interaction_get_requests (interaction), >=, 1);
@@ -718,7 +670,7 @@ GST_START_TEST (test_tls_client_certificate_missing)
   server = start_tls_server ("server", TRUE);
   location = tls_location (server, transport, "127.0.0.1");
   stream = stream_new (location, transport);
-  g_object_set (stream->sink, "ssl-ca-file", pki.ca_file, NULL);
+  g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
   stream_play (stream);
   refusal = stream_wait_refusal (stream, 10 * GST_SECOND);
   assert_message_names (refusal, "tls-interaction");
@@ -776,7 +728,7 @@ GST_START_TEST (test_headers)
   headers = gst_structure_new ("extra-headers",
       "Authorization", G_TYPE_STRING, "Bearer " SECRET,
       "X-Test", G_TYPE_STRING, "reach", NULL);
-  g_object_set (stream->sink, "extra-headers", headers, "user-agent",
+  g_object_set (stream->base->sink, "extra-headers", headers, "user-agent",
       "reach-test/1.0", "cookies", cookies, NULL);
   gst_structure_free (headers);
   stream_play (stream);
@@ -970,13 +922,13 @@ proxy_test (const gchar * transport, const ProxyCase * c)
     g_setenv ("https_proxy", env_uri, TRUE);
     g_free (env_uri);
   } else {
-    g_object_set (stream->sink, "proxy", proxy_uri, NULL);
+    g_object_set (stream->base->sink, "proxy", proxy_uri, NULL);
     if (credentials)
-      g_object_set (stream->sink, "proxy-id", PROXY_USER, "proxy-pw",
+      g_object_set (stream->base->sink, "proxy-id", PROXY_USER, "proxy-pw",
           wrong_password ? "not-" SECRET : SECRET, NULL);
   }
   if (target == PROXY_TLS)
-    g_object_set (stream->sink, "ssl-ca-file", pki.ca_file, NULL);
+    g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
 
   stream_play (stream);
   if (accepted) {
@@ -987,7 +939,7 @@ proxy_test (const gchar * transport, const ProxyCase * c)
     if (problem)
       g_error ("streaming: %s; proxy.js saw %s", problem,
           proxy_stats_text (proxy));
-    g_assert_cmpint (gst_element_set_state (stream->pipeline,
+    g_assert_cmpint (gst_element_set_state (stream->base->pipeline,
             GST_STATE_NULL), ==, GST_STATE_CHANGE_SUCCESS);
   } else {
     Refusal *refusal = stream_wait_refusal (stream, 10 * GST_SECOND);
@@ -1105,7 +1057,7 @@ GST_START_TEST (test_retry_first_connection)
   gchar *location = g_strdup_printf ("http://127.0.0.1:%u", port);
   Stream *stream = stream_new (location, transport);
 
-  g_object_set (stream->sink, "retry-first-connection", TRUE, NULL);
+  g_object_set (stream->base->sink, "retry-first-connection", TRUE, NULL);
   stream_play (stream);
   stream_push (stream, STREAM_BUFFERS);
   /* the sink tries and fails meanwhile; no error may come of it */
@@ -1136,7 +1088,7 @@ GST_START_TEST (test_first_connection_fails_fast)
   Refusal *refusal;
 
   /* far longer than the wait below: the error must not be the timeout */
-  g_object_set (stream->sink, "connect-timeout", 30 * GST_SECOND, NULL);
+  g_object_set (stream->base->sink, "connect-timeout", 30 * GST_SECOND, NULL);
   stream_play (stream);
   refusal = stream_wait_refusal (stream, 5 * GST_SECOND);
   assert_message_names (refusal, "running|down|not reachable|refused");
