@@ -453,13 +453,13 @@ start_tls_server (const gchar * name, gboolean require_client_cert)
   return server;
 }
 
-/* https:// for polling, wss:// for WebSocket (free it). */
+/* wss:// for WebSocket, https:// for the polling ones (free it). */
 static gchar *
 tls_location (SioTestServer * server, const gchar * transport,
     const gchar * host)
 {
-  return g_strdup_printf ("%s://%s:%u", strcmp (transport, "polling") == 0 ?
-      "https" : "wss", host, sio_test_server_get_port (server));
+  return g_strdup_printf ("%s://%s:%u", strcmp (transport, "websocket") == 0 ?
+      "wss" : "https", host, sio_test_server_get_port (server));
 }
 
 /* Streams and checks delivery with the server's final stats (the control
@@ -842,6 +842,23 @@ typedef enum
   PROXY_TLS,                    /* https:// or wss:// */
 } ProxyTarget;
 
+/* The server's polling requests and WebSocket upgrades. */
+static void
+count_requests (JsonObject * stats, guint * polls, guint * upgrades)
+{
+  JsonArray *requests = json_object_get_array_member (stats, "requests");
+  guint i;
+
+  for (i = 0; i < json_array_get_length (requests); i++) {
+    JsonObject *r = json_array_get_object_element (requests, i);
+
+    if (json_object_get_boolean_member (r, "upgrade"))
+      (*upgrades)++;
+    else
+      (*polls)++;
+  }
+}
+
 /* proxy.js's counts, for failure messages (leaks: the test ends) */
 static gchar *
 proxy_stats_text (SioTestServer * proxy)
@@ -890,7 +907,7 @@ proxy_test (const gchar * transport, const ProxyCase * c)
   gboolean wrong_password = c->wrong_password;
   const gchar *proxy_args[] = { "--auth", PROXY_AUTH, NULL };
   gboolean accepted = !auth || (credentials && !wrong_password);
-  gboolean polling = strcmp (transport, "polling") == 0;
+  gboolean polling = strcmp (transport, "websocket") != 0;
   SioTestServer *server, *proxy;
   JsonObject *stats, *pstats;
   gchar *location, *proxy_uri;
@@ -971,15 +988,19 @@ proxy_test (const gchar * transport, const ProxyCase * c)
       /* all of it inside CONNECT tunnels */
       g_assert_cmpint (stat_int (pstats, "connects"), >=, 1);
       g_assert_cmpint (stat_int (pstats, "requests"), ==, 0);
-    } else if (polling) {
-      /* each polling request went through the proxy as an absolute URI */
-      g_assert_cmpint (stat_int (pstats, "requests"), ==,
-          json_array_get_length (json_object_get_array_member (stats,
-                  "requests")));
     } else {
-      /* ws://: an absolute-URI upgrade or a CONNECT tunnel */
-      g_assert_cmpint (stat_int (pstats, "upgrades") + stat_int (pstats,
-              "connects"), >=, 1);
+      guint polls = 0, upgrades = 0;
+
+      count_requests (stats, &polls, &upgrades);
+      /* each polling request went through the proxy as an absolute URI,
+       * the WebSocket ones as absolute-URI upgrades or CONNECT tunnels */
+      g_assert_cmpint (stat_int (pstats, "requests"), ==, polls);
+      if (upgrades > 0)
+        g_assert_cmpint (stat_int (pstats, "upgrades") + stat_int (pstats,
+                "connects"), >=, 1);
+      else
+        g_assert_cmpint (stat_int (pstats, "upgrades") + stat_int (pstats,
+                "connects"), ==, 0);
     }
     json_object_unref (stats);
   } else {
@@ -1017,6 +1038,14 @@ GST_START_TEST (test_proxy)
     return;
   }
   proxy_test (transports[__i__ % 2], c);
+}
+
+GST_END_TEST;
+
+/* polling, then the upgrade, through the proxy: plain and over TLS */
+GST_START_TEST (test_proxy_upgrade)
+{
+  proxy_test ("polling-upgrade", &proxy_cases[__i__]);
 }
 
 GST_END_TEST;
@@ -1137,6 +1166,7 @@ reach_suite (void)
   add_loop (s, "affinity-cookie", test_affinity_cookie, 3);
   for (i = 0; i < G_N_ELEMENTS (proxy_cases); i++)
     add_range (s, proxy_cases[i].name, test_proxy, 2 * i, 2 * i + 2);
+  add_loop (s, "proxy-polling-upgrade", test_proxy_upgrade, 2);
   add_loop (s, "retry-first-connection", test_retry_first_connection, 2);
   add_loop (s, "first-connection-fails-fast",
       test_first_connection_fails_fast, 2);
