@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from urllib.parse import parse_qs
 
 OK = {'ok': True}
@@ -498,7 +499,12 @@ class PostSizes:
                 self.recorder.record_post(int(environ.get('CONTENT_LENGTH') or 0))
             except ValueError:
                 pass
-        return self.app(environ, start_response)
+        try:
+            return self.app(environ, start_response)
+        except Exception:
+            # on stderr whatever the loggers say: a test must show why
+            traceback.print_exc()
+            raise
 
 
 # --- lifecycle --------------------------------------------------------------
