@@ -18,6 +18,8 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-pulseaudio pulseaudio
   python3 python3-socketio python3-aiohttp python3-flask-socketio
+  # tests/server/server_wsgi.py serves python-socketio on Werkzeug
+  python3-werkzeug
   valgrind procps indent openssl
   # tests/fuzz/run-fuzz.sh: clang-14's libFuzzer is in libclang-rt-14-dev
   clang libclang-rt-14-dev
