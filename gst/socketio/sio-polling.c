@@ -79,6 +79,7 @@ struct _SioPolling
   gboolean paused_reported;
   gboolean closing;
   gboolean finished;            /* closed() reported or due */
+  gboolean closed_reported;
   GSource *pending_report;      /* an idle for paused() or closed() */
   GError *report_error;
   GSource *close_timer;
@@ -144,11 +145,13 @@ report_from_idle (gpointer user_data)
   SioPolling *polling = user_data;
 
   g_clear_pointer (&polling->pending_report, g_source_unref);
-  if (polling->dead)
+  /* closed() is the last call, even if pause() asks for a report after */
+  if (polling->dead || polling->closed_reported)
     return G_SOURCE_REMOVE;
   if (polling->finished) {
     GError *error = polling->report_error;
 
+    polling->closed_reported = TRUE;
     polling->report_error = NULL;
     polling->callbacks.closed (polling, error, polling->user_data);
     g_clear_error (&error);
@@ -350,17 +353,49 @@ status_error (SioPolling * polling, SoupMessage * msg)
       soup_message_get_reason_phrase (msg) : "");
 }
 
+/* Padded base64, as Engine.IO servers write it: whole groups of four,
+ * '=' only at the end. GLib's decoder takes anything else without a word,
+ * dropping a truncated tail or skipping '=' inside. */
 static gboolean
 base64_is_valid (const gchar * text, gsize length)
 {
-  gsize i;
+  gsize i, data = length;
 
-  for (i = 0; i < length; i++) {
+  if (length % 4 != 0)
+    return FALSE;
+  while (data > 0 && length - data < 2 && text[data - 1] == '=')
+    data--;
+  for (i = 0; i < data; i++) {
     gchar c = text[i];
 
-    if (!g_ascii_isalnum (c) && c != '+' && c != '/' && c != '=')
+    if (!g_ascii_isalnum (c) && c != '+' && c != '/')
       return FALSE;
   }
+  return TRUE;
+}
+
+/* The bytes a valid base64 text decodes to: its padding is no data. */
+static gsize
+base64_decoded_size (const gchar * text, gsize length)
+{
+  gsize size = length / 4 * 3;
+
+  if (length > 0 && text[length - 1] == '=')
+    size--;
+  if (length > 1 && text[length - 2] == '=')
+    size--;
+  return size;
+}
+
+/* A packet of @size bytes (a binary one decoded) over max_packet ends the
+ * session, as a WebSocket message over it does. */
+static gboolean
+packet_too_big (SioPolling * polling, gsize size)
+{
+  if (size <= polling->max_packet)
+    return FALSE;
+  fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
+          "a packet over %" G_GSIZE_FORMAT " bytes", polling->max_packet));
   return TRUE;
 }
 
@@ -386,11 +421,6 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
               SIO_POLLING_ERROR_PROTOCOL, "empty packet in a payload"));
       return FALSE;
     }
-    if ((text[0] == 'b' ? (piece - 1) / 4 * 3 : piece) > polling->max_packet) {
-      fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_TOO_BIG,
-              "a packet over %" G_GSIZE_FORMAT " bytes", polling->max_packet));
-      return FALSE;
-    }
     if (text[0] == 'b') {
       gsize decoded_length = 0;
       guchar *decoded;
@@ -402,6 +432,8 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
                 SIO_POLLING_ERROR_PROTOCOL, "invalid base64 packet"));
         return FALSE;
       }
+      if (packet_too_big (polling, base64_decoded_size (text + 1, piece - 1)))
+        return FALSE;
       decoded = g_malloc ((piece / 4) * 3 + 3);
       decoded_length = g_base64_decode_step (text + 1, piece - 1, decoded,
           &state, &save);
@@ -409,6 +441,8 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
           polling->user_data);
       g_free (decoded);
     } else {
+      if (packet_too_big (polling, piece))
+        return FALSE;
       if (!g_utf8_validate (text, piece, NULL)) {
         fail (polling, g_error_new (SIO_POLLING_ERROR,
                 SIO_POLLING_ERROR_PROTOCOL, "packet is not UTF-8"));
@@ -784,7 +818,9 @@ sio_polling_start (SioPolling * polling, const gchar * sid, gsize max_payload)
   }
   if (max_payload > 0)
     polling->max_payload = MAX (max_payload, 64);
-  /* the handshake GET is still being delivered: it starts the next */
+  /* called from packet() while the handshake is delivered, or later from
+   * the main loop: either way no GET is in flight and the poll starts */
+  start_get (polling);
   maybe_post (polling);
 }
 

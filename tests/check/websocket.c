@@ -22,23 +22,9 @@
 
 #include "sio-websocket.h"
 #include "test-pki.h"
+#include "test-wait.h"
 
 #define WAIT_MS 10000
-
-static gboolean
-keep_waking (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the default main context until @cond holds or @ms pass. */
-#define WAIT_UNTIL(cond, ms) G_STMT_START {                              \
-    guint wake_ = g_timeout_add (5, keep_waking, NULL);                 \
-    gint64 end_ = g_get_monotonic_time () + (gint64) (ms) * 1000;       \
-    while (!(cond) && g_get_monotonic_time () < end_)                   \
-      g_main_context_iteration (NULL, TRUE);                            \
-    g_source_remove (wake_);                                            \
-  } G_STMT_END
 
 /* ---- the client under test ------------------------------------------ */
 
