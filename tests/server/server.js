@@ -314,6 +314,14 @@ function recordPollingPosts(transport) {
   };
 }
 
+// Without WebSocket no 'upgrade' listener may stay (reach.js logs requests
+// with one): Node then hands a WebSocket handshake to the request
+// listeners and engine.io refuses it, HTTP 400 "Transport unknown", as
+// socket.io does; with a listener the handshake would hang unanswered.
+function refuseWebSocketHandshakes(server, transports) {
+  if (!transports.includes('websocket')) server.removeAllListeners('upgrade');
+}
+
 // Every open TCP connection, so that /control/drop can cut polling
 // sessions too, whose requests come and go on keep-alive connections.
 const tcpConnections = new Set();
@@ -349,8 +357,9 @@ function dropAll(controlReq) {
 // --- Socket.IO ---------------------------------------------------------------
 
 const httpServer = reach.createServer('server.js', opts, onControl);
+const transports = parseTransports(opts.transports);
 const io = new Server(httpServer, {
-  transports: parseTransports(opts.transports),
+  transports,
   maxHttpBufferSize: opts.maxPayload,
   pingInterval: opts.pingInterval,
   pingTimeout: opts.pingTimeout,
@@ -363,6 +372,7 @@ const requestLog = reach.recordRequests(httpServer, '/socket.io/');
 const sockets = new Set();
 io.engine.on('connection', recordHandshake);
 trackTcpConnections(httpServer);
+refuseWebSocketHandshakes(httpServer, transports);
 
 function authMiddleware(socket, next) {
   const auth = socket.handshake.auth;
