@@ -1380,6 +1380,21 @@ on_tick (gpointer user_data)
     return G_SOURCE_CONTINUE;
   }
 
+  /* pings come on the GETs while our pongs wait behind a POST the server
+   * never answers: bound the POST by the same window */
+  if ((state == SIO_CLIENT_STATE_JOINING || state == SIO_CLIENT_STATE_CONNECTED)
+      && client->polling) {
+    gint64 sent = sio_polling_get_post_sent_time (client->polling);
+
+    if (sent > 0 && now - sent >= (gint64) client->ping_window_ms * 1000) {
+      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+              SIO_CLIENT_ERROR_CONNECTION_LOST,
+              "no answer to a polling request in %u ms",
+              client->ping_window_ms));
+      return G_SOURCE_CONTINUE;
+    }
+  }
+
   if (client->ack_timeout_ms > 0 && g_hash_table_size (client->pending_acks)) {
     GHashTableIter iter;
     gpointer value;

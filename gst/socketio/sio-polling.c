@@ -72,6 +72,7 @@ struct _SioPolling
   gboolean get_in_flight;
   gboolean post_in_flight;
   gsize post_in_flight_bytes;
+  gint64 post_sent_us;          /* when the POST in flight left */
   GQueue queue;                 /* OutPacket */
   gsize queued_bytes;           /* as encoded in a body */
   gboolean corked;
@@ -735,6 +736,7 @@ maybe_post (SioPolling * polling)
 
   polling->post_in_flight = TRUE;
   polling->post_in_flight_bytes = body->len;
+  polling->post_sent_us = g_get_monotonic_time ();
   polling->bytes_written += body->len;
   msg = new_message (polling, SOUP_METHOD_POST);
   /* libsoup gives a POST a connection of its own unless told it may
@@ -944,6 +946,12 @@ GTlsCertificateFlags
 sio_polling_get_tls_errors (SioPolling * polling)
 {
   return polling->tls_errors;
+}
+
+gint64
+sio_polling_get_post_sent_time (SioPolling * polling)
+{
+  return polling->post_in_flight ? polling->post_sent_us : 0;
 }
 
 guint64

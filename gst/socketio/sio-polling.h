@@ -130,6 +130,11 @@ void sio_polling_free (SioPolling * polling);
 guint sio_polling_get_http_status (SioPolling * polling);
 GTlsCertificateFlags sio_polling_get_tls_errors (SioPolling * polling);
 
+/* When the POST in flight was sent (g_get_monotonic_time()), 0 if none:
+ * the caller bounds how long the server may take to answer it (the long
+ * poll is bounded by the server's pings, a POST is not). */
+gint64 sio_polling_get_post_sent_time (SioPolling * polling);
+
 /* Request body bytes sent. */
 guint64 sio_polling_get_bytes_written (SioPolling * polling);
 

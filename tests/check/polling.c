@@ -638,6 +638,32 @@ test_pending (Fixture * f, gconstpointer data)
   g_assert_false (f->client.closed);
 }
 
+/* The POST in flight says when it left (the client bounds its answer),
+ * 0 once answered and while none is in flight. */
+static void
+test_post_sent_time (Fixture * f, gconstpointer data)
+{
+  gint64 before, sent;
+
+  open_session (&f->server, &f->client, &f->config, 0);
+  g_queue_push_tail (&f->server.posts, (gpointer) & reply_hold);
+  g_assert_cmpint (sio_polling_get_post_sent_time (f->client.polling), ==, 0);
+  before = g_get_monotonic_time ();
+  send_text (&f->client, "4abc");
+  sent = sio_polling_get_post_sent_time (f->client.polling);
+  g_assert_cmpint (sent, >=, before);
+  g_assert_cmpint (sent, <=, g_get_monotonic_time ());
+  wait_requests (&f->server, 3);
+  /* held: it stays the same however long the server takes */
+  WAIT_UNTIL (FALSE, 30);
+  g_assert_cmpint (sio_polling_get_post_sent_time (f->client.polling), ==,
+      sent);
+  server_release (&f->server, "POST", 200, "ok");
+  WAIT_UNTIL (sio_polling_get_post_sent_time (f->client.polling) == 0, WAIT_MS);
+  g_assert_cmpint (sio_polling_get_post_sent_time (f->client.polling), ==, 0);
+  g_assert_false (f->client.closed);
+}
+
 /* ---- tests: cookies -------------------------------------------------- */
 
 /* An affinity cookie set on the handshake goes back on every later
@@ -1341,6 +1367,7 @@ main (int argc, char **argv)
   ADD ("/polling/corked-batch", test_corked_batch);
   ADD ("/polling/max-payload", test_max_payload);
   ADD ("/polling/pending", test_pending);
+  ADD ("/polling/post-sent-time", test_post_sent_time);
   ADD ("/polling/cookie-jar", test_cookie_jar);
   g_test_add_func ("/polling/cookie-header", test_cookie_header);
   ADD ("/polling/content-length-too-big", test_content_length_too_big);

@@ -82,6 +82,10 @@ typedef struct
   gboolean secrets;             /* secrets in location and auth */
   gboolean no_server;           /* a port nobody listens on */
   gboolean auth;                /* SECRET_AUTH, without the other secrets */
+  const gchar *server_args;     /* more hostile.js arguments, or NULL */
+  /* UP: the real-time ratio and longest gap allowed (0: the defaults) */
+  gdouble realtime_ratio;
+  guint max_event_gap_ms;
 } HostileCase;
 
 typedef struct
@@ -332,10 +336,17 @@ static Run *
 run_case (const HostileCase * c)
 {
   Run *run = g_new0 (Run, 1);
-  const gchar *args[] = { "--case", c->server_case ? c->server_case : c->name,
-    NULL
-  };
+  GStrvBuilder *builder = g_strv_builder_new ();
+  gchar **args, **extra;
   gchar *location;
+
+  g_strv_builder_add (builder, "--case");
+  g_strv_builder_add (builder, c->server_case ? c->server_case : c->name);
+  extra = g_strsplit (c->server_args ? c->server_args : "", " ", -1);
+  g_strv_builder_addv (builder, (const gchar **) extra);
+  g_strfreev (extra);
+  args = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
 
   run->c = c;
   run->warnings = g_string_new (NULL);
@@ -346,7 +357,9 @@ run_case (const HostileCase * c)
   run->events = g_ptr_array_new_with_free_func ((GDestroyNotify)
       bus_event_free);
 
-  run->server = sio_test_server_start (SIO_TEST_SERVER_HOSTILE, args);
+  run->server = sio_test_server_start (SIO_TEST_SERVER_HOSTILE,
+      (const gchar * const *) args);
+  g_strfreev (args);
   if (c->secrets)
     location = g_strdup_printf (SECRET_LOCATION,
         sio_test_server_get_port (run->server));
@@ -610,6 +623,9 @@ assert_up (Run * run)
   guint per_second, n = handshakes (run, &per_second);
   gint64 gap;
   gdouble span, ratio = realtime_ratio (run, &gap, &span);
+  gdouble min_ratio = c->realtime_ratio > 0 ? c->realtime_ratio :
+      REALTIME_RATIO;
+  gint64 max_gap = c->max_event_gap_ms ? c->max_event_gap_ms : MAX_EVENT_GAP_MS;
   gchar *text = error_text (run);
 
   expect (run, run->error == NULL, "%s: error: %s", c->name, text);
@@ -618,7 +634,7 @@ assert_up (Run * run)
       server_int (run, "joins") == 1, "%s: the connection did not stay up: "
       "%u handshakes, %u disconnections: %s", c->name, n, run->disconnected,
       run->reasons_str);
-  expect (run, ratio >= REALTIME_RATIO && gap < MAX_EVENT_GAP_MS,
+  expect (run, ratio >= min_ratio && gap < max_gap,
       "%s: the audio did not keep real time: %.2f of real time, a gap of %"
       G_GINT64_FORMAT " ms", c->name, ratio, gap);
 }
@@ -783,6 +799,110 @@ check_no_secret (Run * run)
       run->leak);
 }
 
+static gint64
+server_polling_int (Run * run, const gchar * member)
+{
+  return json_object_get_int_member (json_object_get_object_member
+      (run->stats, "polling"), member);
+}
+
+/* The stream went over long-polling: requests with the sid came. */
+static void
+check_polled (Run * run)
+{
+  expect (run, server_polling_int (run, "gets") > 2 &&
+      server_polling_int (run, "posts") > 0, "%s: not over long-polling (%"
+      G_GINT64_FORMAT " GETs, %" G_GINT64_FORMAT " POSTs)", run->c->name,
+      server_polling_int (run, "gets"), server_polling_int (run, "posts"));
+}
+
+/* The server runs these with --ping-interval 300 --ping-timeout 200. */
+#define POLL_PING_WINDOW_MS 500
+/* what the sink may take besides: reconnect-delay-max, and a margin */
+#define POLL_NOTICE_SLACK_MS 1000
+
+/* The sink noticed the stalled session within the ping window and
+ * connected again, each time. */
+static void
+check_noticed_stall (Run * run)
+{
+  JsonArray *joins = json_object_get_array_member (run->stats, "joinTimes");
+  JsonArray *times = json_object_get_array_member (run->stats,
+      "handshakeTimes");
+  guint i;
+
+  check_polled (run);
+  expect (run, run->disconnected >= 1 && json_array_get_length (times) >= 2,
+      "%s: no reconnection (%u handshakes, %u disconnections)", run->c->name,
+      json_array_get_length (times), run->disconnected);
+  for (i = 0; i + 1 < json_array_get_length (times) &&
+      i < json_array_get_length (joins); i++) {
+    gint64 took = json_array_get_int_element (times, i + 1) -
+        json_array_get_int_element (joins, i);
+
+    g_print ("  connection %u: joined, next handshake %" G_GINT64_FORMAT
+        " ms later\n", i + 1, took);
+    expect (run, took <= POLL_PING_WINDOW_MS + POLL_NOTICE_SLACK_MS,
+        "%s: connection %u: the next handshake came %" G_GINT64_FORMAT
+        " ms after the join, more than the ping window %u ms + %u ms",
+        run->c->name, i + 1, took, POLL_PING_WINDOW_MS, POLL_NOTICE_SLACK_MS);
+  }
+}
+
+/* A session the server forgot: reconnections (it is retriable once
+ * connected), then the max-reconnect-attempts error. */
+static void
+check_session_lost (Run * run)
+{
+  check_polled (run);
+  expect (run, run->reconnected >= 1 && server_int (run, "joins") ==
+      1 + MAX_RECONNECT_ATTEMPTS, "%s: %u reconnections, %" G_GINT64_FORMAT
+      " joins: expected every attempt to join again", run->c->name,
+      run->reconnected, server_int (run, "joins"));
+  expect (run, server_polling_int (run, "unknownSid") > 0, "%s: no request "
+      "was refused with \"Session ID unknown\"", run->c->name);
+}
+
+/* The sink stopped reading the 64 MiB body long before its end. */
+static void
+check_huge_body (Run * run)
+{
+  gint64 sent = server_polling_int (run, "hugeSent");
+
+  g_print ("  the server wrote at most %" G_GINT64_FORMAT " bytes of a huge "
+      "body\n", sent);
+  expect (run, sent > 0 && sent < 64 * 1024 * 1024, "%s: the server wrote %"
+      G_GINT64_FORMAT " bytes of the huge body", run->c->name, sent);
+}
+
+static void
+check_poll_redirect (Run * run)
+{
+  check_redirect (run);
+  expect (run, server_int (run, "handshakes") == 1, "%s: %" G_GINT64_FORMAT
+      " handshakes: a redirect is not retried", run->c->name,
+      server_int (run, "handshakes"));
+}
+
+/* The upgrade failed, the sink closed the probe, and polling carried
+ * everything. */
+static void
+check_upgrade_failed (Run * run)
+{
+  check_polled (run);
+  expect (run, server_polling_int (run, "probes") >= 1, "%s: no probe came",
+      run->c->name);
+  expect (run, server_polling_int (run, "probesClosed") ==
+      server_polling_int (run, "probes"), "%s: the sink left %"
+      G_GINT64_FORMAT " of %" G_GINT64_FORMAT " probes open", run->c->name,
+      server_polling_int (run, "probes") - server_polling_int (run,
+          "probesClosed"), server_polling_int (run, "probes"));
+  expect (run, g_strcmp0 (gst_structure_get_string (run->sink_stats,
+              "transport"), "polling") == 0, "%s: the sink ended on %s, not "
+      "polling", run->c->name, gst_structure_get_string (run->sink_stats,
+          "transport"));
+}
+
 /* --- the cases ------------------------------------------------------------- */
 
 #define REFUSE(n, what) \
@@ -792,6 +912,12 @@ check_no_secret (Run * run)
       .run_ms = 5000, .check = extra }
 #define UP(n, extra) \
     { .name = n, .expect = EXPECT_UP, .run_ms = 5000, .check = extra }
+
+#define POLL_PROPS "transports=polling "
+#define POLL_FAST_PINGS "--ping-interval 300 --ping-timeout 200"
+#define POLL_REFUSE(n, what, extra) \
+    { .name = n, .expect = EXPECT_REFUSE, .names = what, \
+      .sink_props = POLL_PROPS, .run_ms = 8000, .check = extra }
 
 static const HostileCase cases[] = {
   REFUSE ("garbage-open", "open|handshake"),
@@ -857,6 +983,43 @@ static const HostileCase cases[] = {
   {.name = "secrets-refused",.expect = EXPECT_REFUSE,.run_ms = 8000,
         .check = check_no_secret,.server_case = "none",.secrets = TRUE,
       .no_server = TRUE},
+  /* long-polling (transports=polling unless said otherwise) */
+  {.name = "poll-none",.expect = EXPECT_UP,.sink_props = POLL_PROPS,
+      .run_ms = 3000,.check = check_polled,.server_case = "none"},
+  /* the POST carrying the pongs never ends: the sink sees pings, never
+   * its answers leave */
+  {.name = "poll-post-hang",.expect = EXPECT_REFUSE,
+        .names = "gave up;polling request",.sink_props = POLL_PROPS,
+        .run_ms = 8000,.check = check_noticed_stall,
+      .server_args = POLL_FAST_PINGS},
+  {.name = "poll-get-hang",.expect = EXPECT_REFUSE,
+        .names = "gave up;ping",.sink_props = POLL_PROPS,.run_ms = 8000,
+      .check = check_noticed_stall,.server_args = POLL_FAST_PINGS},
+  POLL_REFUSE ("poll-session-lost", "gave up;session id unknown|400",
+      check_session_lost),
+  {.name = "poll-huge-body",.expect = EXPECT_REFUSE,
+        .names = "max-incoming-message-bytes",.sink_props = POLL_PROPS,
+      .run_ms = 8000,.rss_bound_kib = 64 * 1024,.check = check_huge_body},
+  POLL_REFUSE ("poll-bad-base64", "base64", check_polled),
+  POLL_REFUSE ("poll-no-separator-garbage",
+      "packet|payload|protocol|engine.io|correctly", check_polled),
+  {.name = "poll-redirect",.expect = EXPECT_REFUSE,
+        .names = "redirect|302;/elsewhere/",.sink_props = POLL_PROPS,
+      .run_ms = 8000,.check = check_poll_redirect,.auth = TRUE},
+  /* a POST takes 2 s: the audio arrives in 2 s bursts (pingTimeout 3 s
+   * leaves the pongs time) */
+  {.name = "poll-slow-post",.expect = EXPECT_UP,.sink_props = POLL_PROPS,
+        .run_ms = 6000,.check = check_polled,.server_args =
+        "--ping-timeout 3000",.realtime_ratio = 0.5,
+      .max_event_gap_ms = 3000},
+  /* the upgrade fails: polling carries everything, one session */
+  {.name = "poll-upgrade-bad-probe",.expect = EXPECT_UP,
+        .sink_props = "transports=polling-upgrade ",.run_ms = 3000,
+      .check = check_upgrade_failed},
+  /* the probe is abandoned after connect-timeout (2 s) */
+  {.name = "poll-upgrade-silent-probe",.expect = EXPECT_UP,
+        .sink_props = "transports=polling-upgrade ",.run_ms = 4000,
+      .check = check_upgrade_failed},
 };
 
 GST_START_TEST (test_hostile)

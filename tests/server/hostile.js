@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // A hostile Socket.IO server for the gst-socketio tests. It speaks the
-// server side of Engine.IO v4 (WebSocket only) and Socket.IO v5 itself, on
-// top of the `ws` package and Node's http module, so that it can break the
-// protocol on purpose. By default it behaves correctly; `--case NAME` makes
-// it misbehave in exactly one way (see CASES below).
+// server side of Engine.IO v4 (WebSocket, and HTTP long-polling written by
+// hand) and Socket.IO v5 itself, on top of the `ws` package and Node's http
+// module, so that it can break the protocol on purpose. By default it
+// behaves correctly; `--case NAME` makes it misbehave in exactly one way
+// (see CASES below).
 //
 //   node hostile.js --case NAME [--host 127.0.0.1] [--port 0]
 //                   [--ping-interval MS] [--ping-timeout MS]
@@ -13,7 +14,15 @@
 // connections, exits when stdin reaches EOF (the test holds a pipe on it),
 // and on SIGTERM/SIGINT prints one line "STATS <json>" and exits.
 //
-// The Engine.IO endpoint is /socket.io/?EIO=4&transport=websocket.
+// The Engine.IO endpoint is /socket.io/?EIO=4&transport=websocket, or
+// transport=polling: a GET without sid is the handshake (answered with the
+// open packet), GETs with the sid are held until there is something to send
+// (packets joined by \x1e, binary ones as "b"+base64), POSTs bring the
+// client's packets the same way and are answered "ok"; an unknown sid gets
+// HTTP 400 {"code":1,"message":"Session ID unknown"}. Both transports share
+// one Session: polling gives it an object that acts like a `ws` socket.
+// Upgrades are not offered (the poll-upgrade-* cases offer them, to fail).
+// Polling is served for the case "none" and the poll-* cases only.
 // Correct behaviour: the open packet
 //   0{"sid":…,"upgrades":[],"pingInterval":…,"pingTimeout":…,"maxPayload":…}
 // then `40` / `40/nsp,{…}` is answered with `40{"sid":…}` / `40/nsp,{"sid":…}`;
@@ -27,6 +36,7 @@
 //   /control/stats   what happened so far (see snapshot() below)
 'use strict';
 
+const EventEmitter = require('events');
 const http = require('http');
 const crypto = require('crypto');
 const { performance } = require('perf_hooks');
@@ -66,7 +76,7 @@ const CASES = {
   'close-4000': 'after join, WebSocket close 4000 "custom"',
   'tcp-cut': 'after join, half a frame, then the TCP connection ends',
   'tcp-silent': 'accepts the handshake request and never answers',
-  'http-500': 'answers the handshake with HTTP 500',
+  'http-500': 'answers the handshake with HTTP 500 (the polling one too)',
   'bad-101': 'answers the handshake with a bare 101 (no Upgrade, no Accept)',
   'redirect': `answers the handshake with 302 to ${REDIRECT_PATH} on this server`,
   'redirect-http': `answers the handshake with 302 to the plain http page ${PLAIN_PATH}`,
@@ -85,6 +95,23 @@ const CASES = {
   'disconnect-after-join': 'after join, a Socket.IO DISCONNECT (41)',
   'connect-error': 'refuses every join with CONNECT_ERROR ' +
     '{"message":"banned by the hostile server"}',
+  // long-polling only ("after join": once the join's answer went out)
+  'poll-post-hang': 'after join, POSTs are read but never answered; GETs ' +
+    'keep bringing pings (no pong timeout)',
+  'poll-get-hang': 'after join, GETs are held forever and no ping comes',
+  'poll-session-lost': 'after join, every request gets HTTP 400 "Session ID ' +
+    'unknown" (a restarted server)',
+  'poll-huge-body': 'after join, one GET answered with a 64 MiB body, streamed',
+  'poll-bad-base64': 'after join, an event announcing an attachment, then a ' +
+    '"b" packet that is not base64',
+  'poll-no-separator-garbage': 'after join, a GET answered with an HTML page (200)',
+  'poll-redirect': `answers the polling handshake with 302 to ${REDIRECT_PATH} ` +
+    'on this server',
+  'poll-slow-post': 'after join, every POST answered 2 s late',
+  'poll-upgrade-bad-probe': 'offers the upgrade to WebSocket, answers the ' +
+    'probe with "3nope"',
+  'poll-upgrade-silent-probe': 'offers the upgrade to WebSocket, never ' +
+    'answers the probe',
 };
 
 const USAGE = 'usage: node hostile.js --case NAME [--host H] [--port P] ' +
@@ -111,6 +138,7 @@ const opts = parseArgs('hostile.js', process.argv, {
 }, USAGE);
 if (!(opts.case in CASES)) usage('hostile.js', USAGE, `unknown case ${opts.case}`);
 const hostile = opts.case;
+const servesPolling = hostile === 'none' || hostile.startsWith('poll-');
 
 // What the open packet announces and what the server really does.
 const announced = {
@@ -150,6 +178,7 @@ const stats = {
   handshakeTimes: [],    // ms since the server started, one per handshake
   connections: 0,        // WebSocket sessions opened
   joins: 0,              // namespace CONNECTs answered with a sid
+  joinTimes: [],         // ms since the server started, one per join
   namespaces: [],        // namespace of each CONNECT, in order
   auths: [],             // auth object of each CONNECT ({} when none)
   events: 0,             // audio events (binary events with their attachment)
@@ -168,6 +197,15 @@ const stats = {
   targetHits: 0,         // requests to the redirect targets (should stay 0)
   targetRequests: [],    // {path, upgrade, authorization} of each
   targetEvents: 0,       // audio events received on the redirect target
+  polling: {             // long-polling requests (the handshake GETs too)
+    gets: 0,
+    posts: 0,
+    held: 0,             // requests never answered on purpose
+    unknownSid: 0,       // answered 400 "Session ID unknown"
+    hugeSent: 0,         // most bytes of one huge body written before the client left
+    probes: 0,           // WebSocket upgrade probes
+    probesClosed: 0,     // of which the client closed
+  },
 };
 
 function snapshot() {
@@ -241,7 +279,8 @@ class Session {
 
   sendOpen() {
     const open = JSON.stringify({
-      sid: this.sid, upgrades: [], pingInterval: announced.pingInterval,
+      sid: this.sid, upgrades: hostile.startsWith('poll-upgrade-') ? ['websocket'] : [],
+      pingInterval: announced.pingInterval,
       pingTimeout: announced.pingTimeout, maxPayload: announced.maxPayload,
     });
     switch (hostile) {
@@ -255,7 +294,9 @@ class Session {
   ping() {
     this.send('2');
     stats.pings++;
-    if (!this.pongTimer) {
+    // poll-post-hang: pongs wait behind a POST that never ends; the
+    // client has to notice, not the server
+    if (!this.pongTimer && hostile !== 'poll-post-hang') {
       this.pongTimer = setTimeout(() => {
         stats.pongTimeouts++;
         this.ws.close(1000, 'ping timeout');
@@ -321,6 +362,7 @@ class Session {
     }
     this.send(`40${nspPrefix(nsp)}${JSON.stringify({ sid: this.sid })}`);
     stats.joins++;
+    stats.joinTimes.push(now());
     const first = !firstJoinDone;
     firstJoinDone = true;
     this.afterJoin(nsp, first);
@@ -398,8 +440,29 @@ class Session {
         break;
       case 'join-then-error': this.send('47junk'); break;
       case 'disconnect-after-join': this.send(`41${nspPrefix(nsp)}`); break;
+      case 'poll-get-hang':
+        clearInterval(this.pingTimer);
+        this.pingTimer = null;
+        this.misbehaveAfterFlush('get-hang');
+        break;
+      case 'poll-post-hang': this.misbehaveAfterFlush('post-hang'); break;
+      case 'poll-session-lost': this.misbehaveAfterFlush('lost'); break;
+      case 'poll-huge-body': this.misbehaveAfterFlush('huge'); break;
+      case 'poll-no-separator-garbage': this.misbehaveAfterFlush('garbage'); break;
+      case 'poll-slow-post': this.misbehaveAfterFlush('slow-post'); break;
+      case 'poll-bad-base64':
+        if (this.ws instanceof PollingSocket) {
+          this.send(`451-${nspPrefix(nsp)}["bin",{"_placeholder":true,"num":0}]`);
+          this.ws.sendEncoded('b!!not*base64!!');
+        }
+        break;
       default: break;
     }
+  }
+
+  // polling only: @mode starts once the join's answer is out
+  misbehaveAfterFlush(mode) {
+    if (this.ws instanceof PollingSocket) this.ws.nextMode = mode;
   }
 
   flood(nsp) {
@@ -477,6 +540,224 @@ class Session {
   }
 }
 
+// --- long-polling ------------------------------------------------------------------
+
+const POLL_HUGE_BYTES = 64 * 1024 * 1024;
+const POLL_SLOW_POST_MS = 2000;
+const pollingSockets = new Map();    // sid -> PollingSocket
+// requests this server never answers on purpose, ended when it quits
+const heldRequests = new Set();
+
+function holdRequest(res) {
+  stats.polling.held++;
+  heldRequests.add(res);
+  res.on('close', () => heldRequests.delete(res));
+}
+
+function sessionUnknown(res) {
+  stats.polling.unknownSid++;
+  reply(res, 400, 'application/json', '{"code":1,"message":"Session ID unknown"}');
+}
+
+// What a Session needs of a `ws` socket, over long-polling: send() queues
+// a packet for the next GET, 'message' and 'close' events, close().
+class PollingSocket extends EventEmitter {
+  constructor() {
+    super();
+    this.sid = null;           // the Session's, once it exists
+    this.queue = [];           // encoded packets
+    this.get = null;           // the GET held until there is something to send
+    this.flushing = false;
+    this.closed = false;
+    this.mode = 'normal';      // see misbehaveAfterFlush()
+    this.nextMode = null;
+    this.bufferedAmount = 0;
+  }
+
+  send(data, options) {
+    if (this.closed) return;
+    const binary = options && options.binary;
+    if (binary) this.sendEncoded('b' + Buffer.from(data).toString('base64'));
+    else this.sendEncoded(Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
+  }
+
+  sendEncoded(text) {
+    this.queue.push(text);
+    if (!this.flushing) {
+      // what one turn sends leaves in one body
+      this.flushing = true;
+      setImmediate(() => { this.flushing = false; this.flush(); });
+    }
+  }
+
+  flush() {
+    if (!this.get || this.queue.length === 0 || this.mode === 'get-hang') return;
+    const res = this.get;
+    this.get = null;
+    const body = this.queue.join('\x1e');
+    this.queue = [];
+    reply(res, 200, 'text/plain; charset=UTF-8', body);
+    if (this.nextMode) {
+      this.mode = this.nextMode;
+      this.nextMode = null;
+      if (this.mode === 'lost') this.drop(1001, 'session lost');
+    }
+  }
+
+  // the server forgets the session: later requests are refused
+  drop(code, reason) {
+    if (this.closed) return;
+    this.closed = true;
+    pollingSockets.delete(this.sid);
+    if (this.get) {
+      sessionUnknown(this.get);
+      this.get = null;
+    }
+    this.emit('close', code, Buffer.from(reason || ''));
+  }
+
+  close(code, reason) {
+    if (this.closed) return;
+    // engine.io tells a polling client with a close packet
+    this.queue.push('1');
+    this.flush();
+    this.drop(code || 1000, reason);
+  }
+
+  onGet(req, res) {
+    switch (this.mode) {
+      case 'get-hang': holdRequest(res); return;
+      case 'garbage':
+        this.mode = 'normal';
+        reply(res, 200, 'text/html', '<html><body>hostile: not Engine.IO</body></html>\n');
+        return;
+      case 'huge':
+        this.mode = 'normal';
+        sendHugeBody(res);
+        return;
+      default: break;
+    }
+    if (this.get) {
+      // engine.io ends a session that polls twice at once
+      stats.protocolErrors.push('overlapping GETs');
+      reply(res, 400, 'application/json', '{"code":3,"message":"Bad request"}');
+      this.drop(1002, 'overlapping GETs');
+      return;
+    }
+    this.get = res;
+    res.on('close', () => { if (this.get === res) this.get = null; });
+    this.flush();
+  }
+
+  onPost(req, res) {
+    const limit = Math.min(announced.maxPayload, 2 ** 32);
+    const chunks = [];
+    let size = 0;
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (this.mode === 'post-hang') {
+        holdRequest(res);
+        return;
+      }
+      if (size > limit) {
+        // as engine.io's maxHttpBufferSize
+        reply(res, 413, 'application/json', '{"code":3,"message":"Bad request"}');
+        this.drop(1009, 'payload too large');
+        return;
+      }
+      const answer = () => reply(res, 200, 'text/html', 'ok');
+      if (this.mode === 'slow-post') setTimeout(answer, POLL_SLOW_POST_MS);
+      else answer();
+      for (const packet of Buffer.concat(chunks).toString('utf8').split('\x1e')) {
+        if (this.closed) return;
+        if (packet[0] === 'b') this.emit('message', Buffer.from(packet.slice(1), 'base64'), true);
+        else this.emit('message', Buffer.from(packet, 'utf8'), false);
+      }
+    });
+  }
+}
+
+// A chunked body of POLL_HUGE_BYTES, written as fast as the client reads.
+function sendHugeBody(res) {
+  const chunk = Buffer.alloc(1 << 16, 0x78);
+  chunk.write('4', 0);    // one message packet that never ends
+  let sent = 0;
+  res.writeHead(200, { 'Content-Type': 'text/plain; charset=UTF-8' });
+  const pump = () => {
+    while (sent < POLL_HUGE_BYTES && !res.destroyed) {
+      sent += chunk.length;
+      stats.polling.hugeSent = Math.max(stats.polling.hugeSent, sent);
+      if (!res.write(chunk)) return res.once('drain', pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.on('error', () => {});
+  pump();
+}
+
+function pollingRequest(req, res, url, target) {
+  const q = url.searchParams;
+  if (q.get('EIO') !== '4') {
+    return reply(res, 400, 'application/json', '{"code":5,"message":"Unsupported protocol version"}');
+  }
+  if (q.get('transport') !== 'polling') {
+    return reply(res, 400, 'application/json', '{"code":0,"message":"Transport unknown"}');
+  }
+  const sid = q.get('sid');
+  if (req.method === 'GET') stats.polling.gets++;
+  else if (req.method === 'POST') stats.polling.posts++;
+  if (sid === null) {
+    if (req.method !== 'GET') {
+      return reply(res, 400, 'application/json', '{"code":2,"message":"Bad handshake method"}');
+    }
+    if (!target) {
+      stats.handshakes++;
+      stats.handshakeTimes.push(now());
+    }
+    if (hostile === 'poll-redirect' && !target) {
+      const port = httpServer.address().port;
+      res.writeHead(302, { Location: `http://127.0.0.1:${port}${REDIRECT_PATH}${url.search}`,
+        'Content-Length': 0 });
+      return res.end();
+    }
+    const socket = new PollingSocket();
+    const session = new Session(socket, target);
+    socket.sid = session.sid;
+    pollingSockets.set(session.sid, socket);
+    // the open packet (queued by the Session) answers the handshake
+    socket.get = res;
+    return;
+  }
+  const socket = pollingSockets.get(sid);
+  if (!socket) return sessionUnknown(res);
+  if (req.method === 'GET') return socket.onGet(req, res);
+  if (req.method === 'POST') return socket.onPost(req, res);
+  return reply(res, 400, 'application/json', '{"code":3,"message":"Bad request"}');
+}
+
+// A WebSocket asking to take over polling session @sid (the upgrade probe).
+function upgradeProbe(req, socket, head, sid) {
+  stats.polling.probes++;
+  if (!pollingSockets.has(sid) || !hostile.startsWith('poll-upgrade-')) {
+    // the upgrade was never offered
+    stats.protocolErrors.push('upgrade probe');
+    rawReply(socket, '400 Bad Request', { 'Content-Type': 'application/json' },
+      '{"code":3,"message":"Bad request"}');
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    ws.on('error', () => {});
+    ws.on('close', () => stats.polling.probesClosed++);
+    if (hostile === 'poll-upgrade-silent-probe') return;
+    ws.on('message', (data) => {
+      if (data.toString() === '2probe') ws.send('3nope');
+    });
+  });
+}
+
 // --- HTTP: the handshake and the control API -----------------------------------------
 
 const wss = new WebSocketServer({
@@ -549,7 +830,11 @@ function countTarget(req, url) {
 function onUpgrade(req, socket, head) {
   const url = new URL(req.url, 'http://localhost');
   socket.on('error', () => {});
-  if (url.pathname === ENGINE_PATH) return engineHandshake(req, socket, head, url);
+  if (url.pathname === ENGINE_PATH) {
+    const sid = url.searchParams.get('sid');
+    if (sid !== null) return upgradeProbe(req, socket, head, sid);
+    return engineHandshake(req, socket, head, url);
+  }
   if (url.pathname === REDIRECT_PATH) {
     countTarget(req, url);
     return acceptWebSocket(req, socket, head, url, true);
@@ -576,16 +861,26 @@ function onRequest(req, res) {
   if (url.pathname === '/control/stats') {
     return reply(res, 200, 'application/json', JSON.stringify(snapshot()));
   }
+  if (url.pathname === REDIRECT_PATH && url.searchParams.get('transport') === 'polling') {
+    countTarget(req, url);
+    return pollingRequest(req, res, url, true);
+  }
   if (url.pathname === REDIRECT_PATH || url.pathname === PLAIN_PATH) {
     countTarget(req, url);
     return reply(res, 200, 'text/html', '<html><body>a plain page</body></html>\n');
   }
-  if (url.pathname === ENGINE_PATH) {
-    // no polling: only WebSocket handshakes come here
+  if (url.pathname === ENGINE_PATH && !servesPolling) {
+    // the WebSocket cases refuse polling, as before it existed here: a
+    // sink with transports=auto must not get around their misbehaviour
+    // (http-500 answers every handshake so, whichever the transport)
     stats.handshakes++;
     stats.handshakeTimes.push(now());
+    if (hostile === 'http-500') {
+      return reply(res, 500, 'text/plain', 'hostile: internal server error\n');
+    }
     return reply(res, 400, 'application/json', '{"code":3,"message":"Bad request"}');
   }
+  if (url.pathname === ENGINE_PATH) return pollingRequest(req, res, url, false);
   return reply(res, 404, 'application/json', '{"error":"not found"}');
 }
 
