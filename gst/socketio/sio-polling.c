@@ -29,6 +29,9 @@
 #define DEFAULT_MAX_RESPONSE_BODY (16 * 1024 * 1024)
 #define READ_CHUNK 65536
 #define CLOSE_TIMEOUT_MS 1000
+/* python-engineio 4.3 decodes at most 16 packets of a POST body and drops
+ * the body beyond that, answering "ok" all the same */
+#define MAX_PACKETS_PER_POST 16
 
 typedef struct
 {
@@ -406,9 +409,11 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
 {
   gsize start = 0;
 
+  /* python-engineio (threading) ends a session that way */
   if (length == 0) {
-    fail (polling, g_error_new (SIO_POLLING_ERROR, SIO_POLLING_ERROR_PROTOCOL,
-            "empty polling response"));
+    fail (polling, polling->closing ? NULL : g_error_new (SIO_POLLING_ERROR,
+            SIO_POLLING_ERROR_CONNECTION_LOST, "the server ended the polling "
+            "session (an empty answer)"));
     return FALSE;
   }
   while (start <= length && !polling->dead && !polling->finished) {
@@ -696,6 +701,7 @@ maybe_post (SioPolling * polling)
   OutPacket *packet;
   SoupMessage *msg;
   GBytes *bytes;
+  guint packets = 0;
 
   if (polling->post_in_flight || polling->corked || polling->session_url ==
       NULL || polling->pause_requested || polling->finished ||
@@ -710,8 +716,10 @@ maybe_post (SioPolling * polling)
     gsize encoded = encoded_size (packet->binary, size);
 
     /* always at least one packet, however large */
-    if (body->len > 0 && body->len + 1 + encoded > polling->max_payload)
+    if (body->len > 0 && (body->len + 1 + encoded > polling->max_payload ||
+            packets == MAX_PACKETS_PER_POST))
       break;
+    packets++;
     g_queue_pop_head (&polling->queue);
     polling->queued_bytes -= encoded;
     if (body->len > 0)

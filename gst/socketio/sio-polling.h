@@ -18,7 +18,8 @@
  * One GET is outstanding at a time (the long poll) and one POST: packets
  * sent meanwhile wait in a queue and leave together in the next POST,
  * joined by the record separator, binary ones as base64 "b" packets, never
- * more than max_payload bytes per body. The caller bounds the queue with
+ * more than max_payload bytes nor 16 packets per body (python-engineio
+ * drops a body with more). The caller bounds the queue with
  * sio_polling_get_pending(). A response body is read up to a bound: one
  * over it ends the session before it is buffered.
  *

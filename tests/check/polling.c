@@ -858,7 +858,6 @@ typedef struct
 } BadPayload;
 
 static const BadPayload bad_payloads[] = {
-  {"empty-body", "", 0},
   {"empty-packet", OPEN_PACKET "\x1e\x1e" "4a", sizeof (OPEN_PACKET) + 3},
   {"trailing-separator", OPEN_PACKET "\x1e", sizeof (OPEN_PACKET)},
   {"leading-separator", "\x1e" OPEN_PACKET, sizeof (OPEN_PACKET)},
@@ -939,6 +938,56 @@ test_cut_mid_body (Fixture * f, gconstpointer data)
   soup_server_disconnect (f->server.server);
   wait_closed_with (&f->client, SIO_POLLING_ERROR_CONNECTION_LOST);
   g_assert_cmpuint (f->client.packets->len, ==, 0);
+}
+
+/* An empty answer to the long poll: python-engineio's way of ending a
+ * session (in threading mode), not a protocol error. */
+static void
+test_empty_answer (Fixture * f, gconstpointer data)
+{
+  open_session (&f->server, &f->client, &f->config, 0);
+  server_release (&f->server, "GET", 200, "");
+  wait_closed_with (&f->client, SIO_POLLING_ERROR_CONNECTION_LOST);
+}
+
+/* python-engineio 4.3 decodes at most 16 packets per POST body and drops
+ * the whole body beyond that (still answering "ok"). */
+static void
+test_max_packets_per_post (Fixture * f, gconstpointer data)
+{
+  guint i, next = 0;
+
+  open_session (&f->server, &f->client, &f->config, 100000);
+  sio_polling_set_corked (f->client.polling, TRUE);
+  for (i = 0; i < 40; i++) {
+    gchar *text = g_strdup_printf ("4[\"e\",%u]", i);
+
+    send_text (&f->client, text);
+    g_free (text);
+  }
+  sio_polling_set_corked (f->client.polling, FALSE);
+  WAIT_UNTIL (sio_polling_get_pending (f->client.polling) == 0, WAIT_MS);
+  g_assert_cmpuint (sio_polling_get_pending (f->client.polling), ==, 0);
+  for (i = 2; i < f->server.seen->len; i++) {
+    Seen *post = server_seen (&f->server, i);
+    gsize size;
+    const gchar *bytes = g_bytes_get_data (post->body, &size);
+    gchar *body = g_strndup (bytes, size);
+    gchar **pieces = g_strsplit (body, "\x1e", -1);
+    guint j;
+
+    g_assert_cmpstr (post->method, ==, "POST");
+    g_assert_cmpuint (g_strv_length (pieces), <=, 16);
+    for (j = 0; pieces[j]; j++) {
+      gchar *expected = g_strdup_printf ("4[\"e\",%u]", next++);
+
+      g_assert_cmpstr (pieces[j], ==, expected);
+      g_free (expected);
+    }
+    g_strfreev (pieces);
+    g_free (body);
+  }
+  g_assert_cmpuint (next, ==, 40);
 }
 
 /* The same checks on a later long poll, and the packets before the bad
@@ -1386,6 +1435,8 @@ main (int argc, char **argv)
   ADD ("/polling/base64-padded", test_base64_padded);
   ADD ("/polling/max-packet", test_max_packet);
   ADD ("/polling/bad-payload-later", test_bad_payload_later);
+  ADD ("/polling/empty-answer", test_empty_answer);
+  ADD ("/polling/max-packets-per-post", test_max_packets_per_post);
   ADD ("/polling/cut-mid-body", test_cut_mid_body);
   ADD ("/polling/http-404", test_http_404);
   ADD ("/polling/post-refused", test_post_refused);
