@@ -39,6 +39,9 @@ G_BEGIN_DECLS
 
 SioTestStream *sio_test_stream_new (SioTestServer * server,
     const gchar * sink_props);
+/* The same to any location (https://, wss://, a proxy's client...). */
+SioTestStream *sio_test_stream_new_for_location (const gchar * location,
+    const gchar * sink_props);
 void sio_test_stream_free (SioTestStream * stream);
 void sio_test_stream_play (SioTestStream * stream);
 /* Pushes @count buffers of @size bytes of pseudo-random audio. */

@@ -25,6 +25,7 @@ static const gchar ca_config[] =
     "[test_ca]\n"
     "database = index.txt\n"
     "new_certs_dir = .\n"
+    "serial = dated.srl\n"
     "default_md = sha256\n"
     "policy = any\n"
     "unique_subject = no\n" "[any]\n" "commonName = supplied\n";
@@ -83,7 +84,8 @@ sio_test_pki_add (SioTestPki * pki, const gchar * name,
   if (expired) {
     write_file (pki, "ca.cnf", ca_config);
     write_file (pki, "index.txt", "");
-    args = g_strdup_printf ("ca -config ca.cnf -batch -notext -rand_serial "
+    write_file (pki, "dated.srl", "1000\n");
+    args = g_strdup_printf ("ca -config ca.cnf -batch -notext "
         "-cert ca.pem -keyfile ca.key -in %s.csr -out %s.pem "
         "-startdate 20200101000000Z -enddate 20200102000000Z -extfile %s",
         name, name, ext);

@@ -74,6 +74,22 @@ server_dir (void)
   return dir;
 }
 
+/* The script of a Node server kind. */
+static const gchar *
+node_script (SioTestServerKind kind)
+{
+  switch (kind) {
+    case SIO_TEST_SERVER_HOSTILE:
+      return "hostile.js";
+    case SIO_TEST_SERVER_PROXY:
+      return "proxy.js";
+    case SIO_TEST_SERVER_AFFINITY:
+      return "affinity.js";
+    default:
+      return "server.js";
+  }
+}
+
 /* The script of a Python server kind, NULL for the Node ones. */
 static const gchar *
 python_script (SioTestServerKind kind)
@@ -87,21 +103,6 @@ python_script (SioTestServerKind kind)
       return "server_flask.py";
     default:
       return NULL;
-  }
-}
-
-static const gchar *
-node_script (SioTestServerKind kind)
-{
-  switch (kind) {
-    case SIO_TEST_SERVER_HOSTILE:
-      return "hostile.js";
-    case SIO_TEST_SERVER_PROXY:
-      return "proxy.js";
-    case SIO_TEST_SERVER_AFFINITY:
-      return "affinity.js";
-    default:
-      return "server.js";
   }
 }
 
@@ -188,6 +189,8 @@ sio_test_server_start_on_port (SioTestServerKind kind, guint port,
         (kind));
   server->url = g_strdup_printf ("http://127.0.0.1:%u", server->port);
   server->session = soup_session_new ();
+  /* loopback only: never the environment's proxy (a test may set one) */
+  soup_session_set_proxy_resolver (server->session, NULL);
   return server;
 }
 

@@ -52,6 +52,10 @@ function resetStats() {
     failedTargets: 0,        // 502s: the target did not answer
     targets: [],             // "host:port" of each accepted request, first 1000
     controlRequests: 0,
+    // origin-form requests for anything but /control/ (a client that
+    // spoke to the proxy as if it were the server): answered 400
+    originForm: 0,
+    originFormPaths: [],     // their paths without the query, first 100
   };
 }
 resetStats();
@@ -115,8 +119,13 @@ function reply(res, code, obj) {
 }
 
 function onControl(req, res) {
-  stats.controlRequests++;
   const url = new URL(req.url, 'http://localhost');
+  if (!url.pathname.startsWith('/control/')) {
+    stats.originForm++;
+    if (stats.originFormPaths.length < 100) stats.originFormPaths.push(url.pathname);
+    return reply(res, 400, { error: 'proxy.js: not an absolute URI' });
+  }
+  stats.controlRequests++;
   if (url.pathname === '/control/stats') return reply(res, 200, stats);
   if (url.pathname === '/control/reset') {
     resetStats();

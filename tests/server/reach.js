@@ -59,7 +59,9 @@ function createServer(name, opts, handler) {
 }
 
 // Records every request for enginePath (polling GETs and POSTs, WebSocket
-// upgrades) before Engine.IO sees it. Returns {reset(), snapshot()}.
+// upgrades) before Engine.IO sees it: call it once Engine.IO is attached
+// (it moves the request listeners it finds behind its own). Returns
+// {reset(), snapshot()}.
 function recordRequests(httpServer, enginePath) {
   let log;
   let dropped;
