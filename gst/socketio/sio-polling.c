@@ -33,6 +33,11 @@
  * the body beyond that, answering "ok" all the same */
 #define MAX_PACKETS_PER_POST 16
 
+/* the proxy resolver polling hands libsoup, defined below */
+#define SIO_TYPE_BARE_PROXY_RESOLVER (sio_bare_proxy_resolver_get_type ())
+G_DECLARE_FINAL_TYPE (SioBareProxyResolver, sio_bare_proxy_resolver, SIO,
+    BARE_PROXY_RESOLVER, GObject);
+
 typedef struct
 {
   gboolean binary;
@@ -55,6 +60,7 @@ struct _SioPolling
   gboolean dead;                /* freed by the owner: callbacks are off */
   GMainContext *context;
   SoupSession *session;
+  SioBareProxyResolver *proxy_resolver;
   gchar *url;                   /* ...EIO=4&transport=polling */
   gchar *session_url;           /* with &sid= once started */
   GUri *uri;                    /* the two, parsed */
@@ -95,6 +101,156 @@ struct _SioPolling
 
 G_DEFINE_QUARK (sio - polling - error - quark, sio_polling_error);
 
+/* A proxy resolver that hands libsoup the proxies of another one without
+ * their user info (libsoup 3 sends a request for a proxy URI with user
+ * info to the proxy itself) and keeps the credentials for
+ * on_authenticate(). GIO's resolvers may answer from a worker thread:
+ * the credentials are under a lock. */
+
+struct _SioBareProxyResolver
+{
+  GObject parent;
+  GProxyResolver *base;
+  GMutex lock;
+  gchar *user;
+  gchar *password;
+};
+
+static void sio_bare_proxy_resolver_iface_init (GProxyResolverInterface *
+    iface);
+
+G_DEFINE_TYPE_WITH_CODE (SioBareProxyResolver, sio_bare_proxy_resolver,
+    G_TYPE_OBJECT, G_IMPLEMENT_INTERFACE (G_TYPE_PROXY_RESOLVER,
+        sio_bare_proxy_resolver_iface_init));
+
+static void
+sio_bare_proxy_resolver_finalize (GObject * object)
+{
+  SioBareProxyResolver *self = SIO_BARE_PROXY_RESOLVER (object);
+
+  g_clear_object (&self->base);
+  g_free (self->user);
+  g_free (self->password);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (sio_bare_proxy_resolver_parent_class)->finalize (object);
+}
+
+static void
+sio_bare_proxy_resolver_class_init (SioBareProxyResolverClass * klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = sio_bare_proxy_resolver_finalize;
+}
+
+static void
+sio_bare_proxy_resolver_init (SioBareProxyResolver * self)
+{
+  g_mutex_init (&self->lock);
+}
+
+/* Strips the user info from every proxy in @proxies, in place; the first
+ * credentials seen are kept. */
+static gchar **
+strip_user_info (SioBareProxyResolver * self, gchar ** proxies)
+{
+  guint i;
+
+  for (i = 0; proxies && proxies[i]; i++) {
+    GUri *uri = g_uri_parse (proxies[i], G_URI_FLAGS_HAS_PASSWORD |
+        G_URI_FLAGS_ENCODED, NULL);
+
+    if (uri && g_uri_get_user (uri)) {
+      gchar *bare = g_uri_join (G_URI_FLAGS_ENCODED, g_uri_get_scheme (uri),
+          NULL, g_uri_get_host (uri), g_uri_get_port (uri),
+          g_uri_get_path (uri), g_uri_get_query (uri),
+          g_uri_get_fragment (uri));
+
+      g_mutex_lock (&self->lock);
+      if (self->user == NULL) {
+        self->user = g_uri_unescape_string (g_uri_get_user (uri), NULL);
+        self->password = g_uri_get_password (uri) ?
+            g_uri_unescape_string (g_uri_get_password (uri), NULL) : NULL;
+      }
+      g_mutex_unlock (&self->lock);
+      g_free (proxies[i]);
+      proxies[i] = bare;
+    }
+    if (uri)
+      g_uri_unref (uri);
+  }
+  return proxies;
+}
+
+static gboolean
+bare_is_supported (GProxyResolver * resolver)
+{
+  return g_proxy_resolver_is_supported (SIO_BARE_PROXY_RESOLVER
+      (resolver)->base);
+}
+
+static gchar **
+bare_lookup (GProxyResolver * resolver, const gchar * uri,
+    GCancellable * cancellable, GError ** error)
+{
+  SioBareProxyResolver *self = SIO_BARE_PROXY_RESOLVER (resolver);
+
+  return strip_user_info (self, g_proxy_resolver_lookup (self->base, uri,
+          cancellable, error));
+}
+
+static void
+bare_lookup_done (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  GTask *task = user_data;
+  GError *error = NULL;
+  gchar **proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source),
+      result, &error);
+
+  if (proxies)
+    g_task_return_pointer (task, strip_user_info (g_task_get_source_object
+            (task), proxies), (GDestroyNotify) g_strfreev);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void
+bare_lookup_async (GProxyResolver * resolver, const gchar * uri,
+    GCancellable * cancellable, GAsyncReadyCallback callback,
+    gpointer user_data)
+{
+  SioBareProxyResolver *self = SIO_BARE_PROXY_RESOLVER (resolver);
+  GTask *task = g_task_new (resolver, cancellable, callback, user_data);
+
+  g_proxy_resolver_lookup_async (self->base, uri, cancellable,
+      bare_lookup_done, task);
+}
+
+static gchar **
+bare_lookup_finish (GProxyResolver * resolver, GAsyncResult * result,
+    GError ** error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+sio_bare_proxy_resolver_iface_init (GProxyResolverInterface * iface)
+{
+  iface->is_supported = bare_is_supported;
+  iface->lookup = bare_lookup;
+  iface->lookup_async = bare_lookup_async;
+  iface->lookup_finish = bare_lookup_finish;
+}
+
+static SioBareProxyResolver *
+bare_proxy_resolver_new (GProxyResolver * base)
+{
+  SioBareProxyResolver *self = g_object_new (SIO_TYPE_BARE_PROXY_RESOLVER,
+      NULL);
+
+  self->base = g_object_ref (base);
+  return self;
+}
+
 static void start_get (SioPolling * polling);
 static void maybe_post (SioPolling * polling);
 
@@ -120,6 +276,7 @@ polling_unref (SioPolling * polling)
   g_queue_clear_full (&polling->queue, (GDestroyNotify) out_packet_free);
   g_clear_error (&polling->report_error);
   g_clear_object (&polling->session);
+  g_clear_object (&polling->proxy_resolver);
   g_clear_object (&polling->jar);
   g_clear_object (&polling->cancellable);
   g_main_context_unref (polling->context);
@@ -252,13 +409,25 @@ on_authenticate (SoupMessage * msg, SoupAuth * auth, gboolean retrying,
     gpointer user_data)
 {
   SioPolling *polling = user_data;
+  SioBareProxyResolver *resolver = polling->proxy_resolver;
+  gboolean answered = FALSE;
 
-  if (polling->dead || !soup_auth_is_for_proxy (auth) ||
-      polling->proxy_id == NULL || retrying)
+  if (polling->dead || !soup_auth_is_for_proxy (auth) || retrying)
     return FALSE;
-  soup_auth_authenticate (auth, polling->proxy_id,
-      polling->proxy_pw ? polling->proxy_pw : "");
-  return TRUE;
+  if (polling->proxy_id) {
+    soup_auth_authenticate (auth, polling->proxy_id,
+        polling->proxy_pw ? polling->proxy_pw : "");
+    return TRUE;
+  }
+  /* the credentials in the proxy's URI (e.g. http_proxy's) */
+  g_mutex_lock (&resolver->lock);
+  if (resolver->user) {
+    soup_auth_authenticate (auth, resolver->user,
+        resolver->password ? resolver->password : "");
+    answered = TRUE;
+  }
+  g_mutex_unlock (&resolver->lock);
+  return answered;
 }
 
 static SoupMessage *
@@ -283,9 +452,7 @@ new_message (SioPolling * polling, const gchar * method)
   if (polling->tls_accept_invalid)
     g_signal_connect (msg, "accept-certificate",
         G_CALLBACK (accept_any_certificate), NULL);
-  if (polling->proxy_id)
-    g_signal_connect (msg, "authenticate", G_CALLBACK (on_authenticate),
-        polling);
+  g_signal_connect (msg, "authenticate", G_CALLBACK (on_authenticate), polling);
   return msg;
 }
 
@@ -795,8 +962,10 @@ sio_polling_open (const SioPollingConfig * config,
   if (config->tls_interaction)
     soup_session_set_tls_interaction (polling->session,
         config->tls_interaction);
-  if (config->proxy_resolver)
-    soup_session_set_proxy_resolver (polling->session, config->proxy_resolver);
+  polling->proxy_resolver = bare_proxy_resolver_new (config->proxy_resolver ?
+      config->proxy_resolver : g_proxy_resolver_get_default ());
+  soup_session_set_proxy_resolver (polling->session,
+      G_PROXY_RESOLVER (polling->proxy_resolver));
 
   if (polling->uri == NULL) {
     fail (polling, g_error_new (SIO_POLLING_ERROR,
