@@ -481,151 +481,58 @@ deliver_and_check (Stream * stream, SioTestServer * server,
   json_object_unref (stats);
 }
 
-/* A refusal by TLS: the message names @words, the details hold @flag in
- * tls-errors (0: only that they are there). */
+/* What a TLS case gives the sink, or-ed. */
+typedef enum
+{
+  TLS_CA_FILE = 1 << 0,         /* ssl-ca-file: the test CA */
+  TLS_DATABASE = 1 << 1,        /* tls-database: the test CA */
+  TLS_NOT_STRICT = 1 << 2,      /* ssl-strict=false */
+  TLS_CLIENT_CERT = 1 << 3,     /* tls-interaction with the client certificate */
+} TlsSetup;
+
+typedef struct
+{
+  const gchar *name;
+  guint loops;                  /* how many of transports[] it runs over */
+  const gchar *cert;            /* the server's DIR/@cert.pem and .key */
+  gboolean require_client_cert;
+  const gchar *host;            /* in the location */
+  TlsSetup setup;
+  /* NULL: the stream goes through; else the refusal's message names one
+   * of these ('|'-separated) */
+  const gchar *words;
+  guint flag;                   /* in the refusal's tls-errors; 0: not read */
+} TlsCase;
+
+static const TlsCase tls_cases[] = {
+  {"tls-untrusted", 2, "server", FALSE, "127.0.0.1", 0, "ssl-ca-file",
+      G_TLS_CERTIFICATE_UNKNOWN_CA},
+  {"tls-ca-file", 2, "server", FALSE, "127.0.0.1", TLS_CA_FILE},
+  /* by host name: the certificate also names localhost */
+  {"tls-ca-file-localhost", 1, "server", FALSE, "localhost", TLS_CA_FILE},
+  /* any certificate, with a warning that says so */
+  {"tls-not-strict", 2, "server", FALSE, "127.0.0.1", TLS_NOT_STRICT},
+  {"tls-wrong-host", 2, "other", FALSE, "127.0.0.1", TLS_CA_FILE,
+      "host name|hostname", G_TLS_CERTIFICATE_BAD_IDENTITY},
+  {"tls-expired", 2, "expired", FALSE, "127.0.0.1", TLS_CA_FILE, "expired",
+      G_TLS_CERTIFICATE_EXPIRED},
+  /* a server that requires a client certificate, given through
+   * tls-interaction, with the CA in ssl-ca-file or in tls-database */
+  {"tls-client-certificate", 2, "server", TRUE, "127.0.0.1",
+      TLS_CLIENT_CERT | TLS_CA_FILE},
+  {"tls-client-certificate", 2, "server", TRUE, "127.0.0.1",
+      TLS_CLIENT_CERT | TLS_DATABASE},
+  {"tls-client-certificate-missing", 2, "server", TRUE, "127.0.0.1",
+      TLS_CA_FILE, "tls-interaction"},
+};
+
+/* socketiosink over TLS to server.js with @c's certificate: delivery and
+ * the server's stats when @c expects it to go through, else the refusal
+ * that @c describes. */
 static void
-tls_refusal_test (const gchar * transport, const gchar * cert,
-    const gchar * host, gboolean ca_file, const gchar * words, guint flag)
+tls_test (const gchar * transport, const TlsCase * c)
 {
-  SioTestServer *server;
-  Refusal *refusal;
-  Stream *stream;
-  gchar *location;
-
-  if (!need_pki ())
-    return;
-  server = start_tls_server (cert, FALSE);
-  location = tls_location (server, transport, host);
-  stream = stream_new (location, transport);
-  if (ca_file)
-    g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
-  stream_play (stream);
-  refusal = stream_wait_refusal (stream, 10 * GST_SECOND);
-  assert_message_names (refusal, words);
-  if (flag)
-    g_assert_cmphex (refusal_tls_errors (refusal) & flag, ==, flag);
-  refusal_free (refusal);
-  stream_free (stream);
-  sio_test_server_stop (server);
-  g_free (location);
-}
-
-GST_START_TEST (test_tls_untrusted)
-{
-  const gchar *transport = transports[__i__];
-  SioTestServer *server;
-  Refusal *refusal;
-  Stream *stream;
-  gchar *location;
-
-  if (!need_pki ())
-    return;
-  server = start_tls_server ("server", FALSE);
-  location = tls_location (server, transport, "127.0.0.1");
-  stream = stream_new (location, transport);
-  stream_play (stream);
-  refusal = stream_wait_refusal (stream, 10 * GST_SECOND);
-  assert_message_names (refusal, "ssl-ca-file");
-  g_assert_cmphex (refusal_tls_errors (refusal) &
-      G_TLS_CERTIFICATE_UNKNOWN_CA, ==, G_TLS_CERTIFICATE_UNKNOWN_CA);
-  refusal_free (refusal);
-  stream_free (stream);
-  sio_test_server_stop (server);
-  g_free (location);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_tls_ca_file)
-{
-  const gchar *transport = transports[__i__];
-  SioTestServer *server;
-  Stream *stream;
-  gchar *location;
-
-  if (!need_pki ())
-    return;
-  server = start_tls_server ("server", FALSE);
-  location = tls_location (server, transport, "127.0.0.1");
-  stream = stream_new (location, transport);
-  g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
-  deliver_and_check (stream, server, transport);
-  stream_free (stream);
-  sio_test_server_stop (server);
-  g_free (location);
-}
-
-GST_END_TEST;
-
-/* the same by host name: the certificate also names localhost */
-GST_START_TEST (test_tls_ca_file_localhost)
-{
-  const gchar *transport = transports[__i__];
-  SioTestServer *server;
-  Stream *stream;
-  gchar *location;
-
-  if (!need_pki ())
-    return;
-  server = start_tls_server ("server", FALSE);
-  location = tls_location (server, transport, "localhost");
-  stream = stream_new (location, transport);
-  g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
-  deliver_and_check (stream, server, transport);
-  stream_free (stream);
-  sio_test_server_stop (server);
-  g_free (location);
-}
-
-GST_END_TEST;
-
-/* ssl-strict=false: any certificate, with a warning that says so */
-GST_START_TEST (test_tls_not_strict)
-{
-  const gchar *transport = transports[__i__];
-  SioTestServer *server;
-  Stream *stream;
-  gchar *location;
-
-  if (!need_pki ())
-    return;
-  server = start_tls_server ("server", FALSE);
-  location = tls_location (server, transport, "127.0.0.1");
-  stream = stream_new (location, transport);
-  g_object_set (stream->base->sink, "ssl-strict", FALSE, NULL);
-  deliver_and_check (stream, server, transport);
-  g_assert_nonnull (strstr (stream->bus_text->str, "ssl-strict is false"));
-  stream_free (stream);
-  sio_test_server_stop (server);
-  g_free (location);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_tls_wrong_host)
-{
-  tls_refusal_test (transports[__i__], "other", "127.0.0.1", TRUE,
-      "host name|hostname", G_TLS_CERTIFICATE_BAD_IDENTITY);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_tls_expired)
-{
-  tls_refusal_test (transports[__i__], "expired", "127.0.0.1", TRUE, "expired",
-      G_TLS_CERTIFICATE_EXPIRED);
-}
-
-GST_END_TEST;
-
-/* A server that requires a client certificate: given through
- * tls-interaction (with the CA in ssl-ca-file, or, on the second loop,
- * in tls-database), the stream goes through. */
-GST_START_TEST (test_tls_client_certificate)
-{
-  const gchar *transport = transports[__i__ % 2];
-  gboolean use_database = __i__ >= 2;
-  GTlsInteraction *interaction;
+  GTlsInteraction *interaction = NULL;
   GTlsDatabase *database = NULL;
   GError *error = NULL;
   SioTestServer *server;
@@ -634,50 +541,50 @@ GST_START_TEST (test_tls_client_certificate)
 
   if (!need_pki ())
     return;
-  server = start_tls_server ("server", TRUE);
-  location = tls_location (server, transport, "127.0.0.1");
+  server = start_tls_server (c->cert, c->require_client_cert);
+  location = tls_location (server, transport, c->host);
   stream = stream_new (location, transport);
-  interaction = sio_test_interaction_new (pki.client_certificate);
-  g_object_set (stream->base->sink, "tls-interaction", interaction, NULL);
-  if (use_database) {
+  if (c->setup & TLS_CLIENT_CERT) {
+    interaction = sio_test_interaction_new (pki.client_certificate);
+    g_object_set (stream->base->sink, "tls-interaction", interaction, NULL);
+  }
+  if (c->setup & TLS_DATABASE) {
     database = g_tls_file_database_new (pki.ca_file, &error);
     g_assert_no_error (error);
     g_object_set (stream->base->sink, "tls-database", database, NULL);
-  } else {
-    g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
   }
-  deliver_and_check (stream, server, transport);
-  g_assert_cmpuint (sio_test_interaction_get_requests (interaction), >=, 1);
+  if (c->setup & TLS_CA_FILE)
+    g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
+  if (c->setup & TLS_NOT_STRICT)
+    g_object_set (stream->base->sink, "ssl-strict", FALSE, NULL);
+
+  if (c->words == NULL) {
+    deliver_and_check (stream, server, transport);
+    if (c->setup & TLS_NOT_STRICT)
+      g_assert_nonnull (strstr (stream->bus_text->str, "ssl-strict is false"));
+    if (interaction)
+      g_assert_cmpuint (sio_test_interaction_get_requests (interaction), >=, 1);
+  } else {
+    Refusal *refusal;
+
+    stream_play (stream);
+    refusal = stream_wait_refusal (stream, 10 * GST_SECOND);
+    assert_message_names (refusal, c->words);
+    if (c->flag)
+      g_assert_cmphex (refusal_tls_errors (refusal) & c->flag, ==, c->flag);
+    refusal_free (refusal);
+  }
   stream_free (stream);
-  g_object_unref (interaction);
+  g_clear_object (&interaction);
   g_clear_object (&database);
   sio_test_server_stop (server);
   g_free (location);
 }
 
-GST_END_TEST;
-
-GST_START_TEST (test_tls_client_certificate_missing)
+/* loop index: 2 × case + transport */
+GST_START_TEST (test_tls)
 {
-  const gchar *transport = transports[__i__];
-  SioTestServer *server;
-  Refusal *refusal;
-  Stream *stream;
-  gchar *location;
-
-  if (!need_pki ())
-    return;
-  server = start_tls_server ("server", TRUE);
-  location = tls_location (server, transport, "127.0.0.1");
-  stream = stream_new (location, transport);
-  g_object_set (stream->base->sink, "ssl-ca-file", pki.ca_file, NULL);
-  stream_play (stream);
-  refusal = stream_wait_refusal (stream, 10 * GST_SECOND);
-  assert_message_names (refusal, "tls-interaction");
-  refusal_free (refusal);
-  stream_free (stream);
-  sio_test_server_stop (server);
-  g_free (location);
+  tls_test (transports[__i__ % 2], &tls_cases[__i__ / 2]);
 }
 
 GST_END_TEST;
@@ -1153,15 +1060,9 @@ reach_suite (void)
   Suite *s = suite_create ("socketiosink-reach");
   guint i;
 
-  add_loop (s, "tls-untrusted", test_tls_untrusted, 2);
-  add_loop (s, "tls-ca-file", test_tls_ca_file, 2);
-  add_loop (s, "tls-ca-file-localhost", test_tls_ca_file_localhost, 1);
-  add_loop (s, "tls-not-strict", test_tls_not_strict, 2);
-  add_loop (s, "tls-wrong-host", test_tls_wrong_host, 2);
-  add_loop (s, "tls-expired", test_tls_expired, 2);
-  add_loop (s, "tls-client-certificate", test_tls_client_certificate, 4);
-  add_loop (s, "tls-client-certificate-missing",
-      test_tls_client_certificate_missing, 2);
+  for (i = 0; i < G_N_ELEMENTS (tls_cases); i++)
+    add_range (s, tls_cases[i].name, test_tls, 2 * i,
+        2 * i + tls_cases[i].loops);
   add_loop (s, "headers", test_headers, 3);
   add_loop (s, "affinity-cookie", test_affinity_cookie, 3);
   for (i = 0; i < G_N_ELEMENTS (proxy_cases); i++)
