@@ -430,6 +430,29 @@ open_session (Server * server, Client * client, SioPollingConfig * config,
       server_seen (server, 0)->remote_port);
 }
 
+/* Uncorks and waits until every queued packet is answered. */
+static void
+uncork_and_drain (Client * client)
+{
+  sio_polling_set_corked (client->polling, FALSE);
+  WAIT_UNTIL (sio_polling_get_pending (client->polling) == 0, WAIT_MS);
+  g_assert_cmpuint (sio_polling_get_pending (client->polling), ==, 0);
+}
+
+/* A POST's packets (free them with g_strfreev()); its body's size in
+ * @size. */
+static gchar **
+post_packets (Seen * post, gsize * size)
+{
+  const gchar *bytes = g_bytes_get_data (post->body, size);
+  gchar *body = g_strndup (bytes, *size);
+  gchar **pieces = g_strsplit (body, "\x1e", -1);
+
+  g_assert_cmpstr (post->method, ==, "POST");
+  g_free (body);
+  return pieces;
+}
+
 static void
 send_text (Client * client, const gchar * text)
 {
@@ -562,26 +585,19 @@ test_max_payload (Fixture * f, gconstpointer data)
   sio_polling_send (f->client.polling, TRUE,
       (const guint8 *) "\x01\x02\x03\x04", 4);
   g_ptr_array_add (sent, g_strdup ("bAQIDBA=="));
-  sio_polling_set_corked (f->client.polling, FALSE);
-  WAIT_UNTIL (sio_polling_get_pending (f->client.polling) == 0, WAIT_MS);
-  g_assert_cmpuint (sio_polling_get_pending (f->client.polling), ==, 0);
+  uncork_and_drain (&f->client);
 
+  /* the long poll is held: only POSTs come */
   for (i = 2; i < f->server.seen->len; i++) {
-    Seen *post = server_seen (&f->server, i);
     gsize size;
-    const gchar *bytes = g_bytes_get_data (post->body, &size);
-    gchar *body, **pieces;
+    gchar **pieces = post_packets (server_seen (&f->server, i), &size);
     guint j;
 
-    /* the long poll is held: only POSTs come */
-    g_assert_cmpstr (post->method, ==, "POST");
-    body = g_strndup (bytes, size);
-    pieces = g_strsplit (body, "\x1e", -1);
     posts++;
     if (size > BOUND) {
       /* over the bound only alone */
       g_assert_cmpuint (g_strv_length (pieces), ==, 1);
-      g_assert_cmpstr (body, ==, big->str);
+      g_assert_cmpstr (pieces[0], ==, big->str);
       alone = TRUE;
     }
     for (j = 0; pieces[j]; j++) {
@@ -590,7 +606,6 @@ test_max_payload (Fixture * f, gconstpointer data)
       next++;
     }
     g_strfreev (pieces);
-    g_free (body);
   }
   g_assert_cmpuint (next, ==, sent->len);
   g_assert_true (alone);
@@ -965,18 +980,12 @@ test_max_packets_per_post (Fixture * f, gconstpointer data)
     send_text (&f->client, text);
     g_free (text);
   }
-  sio_polling_set_corked (f->client.polling, FALSE);
-  WAIT_UNTIL (sio_polling_get_pending (f->client.polling) == 0, WAIT_MS);
-  g_assert_cmpuint (sio_polling_get_pending (f->client.polling), ==, 0);
+  uncork_and_drain (&f->client);
   for (i = 2; i < f->server.seen->len; i++) {
-    Seen *post = server_seen (&f->server, i);
     gsize size;
-    const gchar *bytes = g_bytes_get_data (post->body, &size);
-    gchar *body = g_strndup (bytes, size);
-    gchar **pieces = g_strsplit (body, "\x1e", -1);
+    gchar **pieces = post_packets (server_seen (&f->server, i), &size);
     guint j;
 
-    g_assert_cmpstr (post->method, ==, "POST");
     g_assert_cmpuint (g_strv_length (pieces), <=, 16);
     for (j = 0; pieces[j]; j++) {
       gchar *expected = g_strdup_printf ("4[\"e\",%u]", next++);
@@ -985,7 +994,6 @@ test_max_packets_per_post (Fixture * f, gconstpointer data)
       g_free (expected);
     }
     g_strfreev (pieces);
-    g_free (body);
   }
   g_assert_cmpuint (next, ==, 40);
 }
