@@ -185,6 +185,25 @@ transport_props (const gchar * transports, const gchar * more)
       more ? more : "");
 }
 
+/* A stream over @t (with the @more sink properties) to @server, reset,
+ * once @first buffers went out, the server saw @events and the sink
+ * reports @t. */
+static SioTestStream *
+stream_on_transport (SioTestServer * server, const gchar * t,
+    const gchar * more, guint first, guint events)
+{
+  gchar *props = transport_props (t, more);
+  SioTestStream *stream = sio_test_stream_new (server, props);
+
+  g_free (props);
+  json_object_unref (sio_test_server_control (server, "reset"));
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, first, 2048), ==, GST_FLOW_OK);
+  sio_test_server_wait_events (server, events);
+  wait_sink_transport (stream->sink, t);
+  return stream;
+}
+
 /* Every byte arrives, in order, on the transport it must. */
 GST_START_TEST (test_byte_exact_delivery)
 {
@@ -192,15 +211,9 @@ GST_START_TEST (test_byte_exact_delivery)
   const gchar *const *t;
 
   for (t = kind->transports; *t; t++) {
-    gchar *props = transport_props (*t, NULL);
-    SioTestStream *stream = sio_test_stream_new (server, props);
+    SioTestStream *stream = stream_on_transport (server, *t, NULL, 20, 20);
     JsonObject *stats;
 
-    json_object_unref (sio_test_server_control (server, "reset"));
-    sio_test_stream_play (stream);
-    g_assert_cmpint (sio_test_stream_push (stream, 20, 2048), ==, GST_FLOW_OK);
-    sio_test_server_wait_events (server, 20);
-    wait_sink_transport (stream->sink, *t);
     /* odd sizes: batches and polling payloads of every length */
     g_assert_cmpint (sio_test_stream_push (stream, 300, 1234), ==, GST_FLOW_OK);
     g_assert_cmpint (sio_test_stream_push (stream, 100, 2048), ==, GST_FLOW_OK);
@@ -215,7 +228,6 @@ GST_START_TEST (test_byte_exact_delivery)
     check_server_transports (stats, *t, 1, 1);
     json_object_unref (stats);
     sio_test_stream_free (stream);
-    g_free (props);
   }
   sio_test_server_stop (server);
 }
@@ -230,16 +242,11 @@ GST_START_TEST (test_ack_window_bound)
   const gchar *const *t;
 
   for (t = kind->transports; *t; t++) {
-    gchar *props = transport_props (*t, "max-in-flight=4");
-    SioTestStream *stream = sio_test_stream_new (server, props);
+    SioTestStream *stream = stream_on_transport (server, *t,
+        "max-in-flight=4", 10, 1);
     JsonObject *stats;
     GstStructure *sink;
 
-    json_object_unref (sio_test_server_control (server, "reset"));
-    sio_test_stream_play (stream);
-    g_assert_cmpint (sio_test_stream_push (stream, 10, 2048), ==, GST_FLOW_OK);
-    sio_test_server_wait_events (server, 1);
-    wait_sink_transport (stream->sink, *t);
     g_assert_cmpint (sio_test_stream_push (stream, 140, 2048), ==, GST_FLOW_OK);
     sio_test_stream_finish (stream);
     sio_test_check_delivery (server, stream, 150);
@@ -255,7 +262,6 @@ GST_START_TEST (test_ack_window_bound)
     g_assert_cmpuint (sio_test_stats_uint64 (sink, "acked"), ==, 150);
     gst_structure_free (sink);
     sio_test_stream_free (stream);
-    g_free (props);
   }
   sio_test_server_stop (server);
 }
