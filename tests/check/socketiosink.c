@@ -409,13 +409,22 @@ fake_saw_text (FakeServer * fake, const gchar * prefix, GstClockTime timeout)
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* The sink has its bus before the harness starts it: an error posted at
+ * once (a refused connection) is not lost to a bus set later. */
 static GstHarness *
 harness_new (const gchar * url, const gchar * extra)
 {
   gchar *launch = g_strdup_printf ("socketiosink sync=false location=%s %s",
       url, extra ? extra : "");
-  GstHarness *h = gst_harness_new_parse (launch);
+  GstElement *sink = gst_parse_launch (launch, NULL);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
 
+  g_assert_nonnull (sink);
+  gst_element_set_bus (sink, bus);
+  gst_object_unref (bus);
+  h = gst_harness_new_with_element (sink, "sink", NULL);
+  gst_object_unref (sink);
   g_free (launch);
   gst_harness_set_src_caps_str (h, AUDIO_CAPS);
   return h;
@@ -467,8 +476,11 @@ teardown (GstHarness * h)
 static void
 attach_bus (GstHarness * h)
 {
-  GstBus *bus = gst_bus_new ();
+  GstBus *bus;
 
+  if (GST_ELEMENT_BUS (h->element))
+    return;                     /* harness_new() gave it one */
+  bus = gst_bus_new ();
   gst_element_set_bus (h->element, bus);
   gst_object_unref (bus);
 }
