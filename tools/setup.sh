@@ -21,6 +21,8 @@ packages=(
   # tests/server/server_wsgi.py serves python-socketio on Werkzeug
   python3-werkzeug
   valgrind procps indent openssl
+  # tools/make-deb.sh and the package test; lintian only warns there
+  dpkg-dev debhelper fakeroot lintian
   # tests/fuzz/run-fuzz.sh: clang-14's libFuzzer is in libclang-rt-14-dev
   clang libclang-rt-14-dev
 )
