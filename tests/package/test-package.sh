@@ -21,6 +21,9 @@ command -v dpkg-buildpackage >/dev/null || {
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# What the tools leave in TMPDIR (lintian's caches) goes with it.
+export TMPDIR="$tmp/tmpdir"
+mkdir "$TMPDIR"
 failures=0
 fail() {
   echo "FAIL: $*"
