@@ -202,6 +202,7 @@ typedef struct
   GstElement *pool;
   GstElement *queue;
   GstElement *sink;
+  GstElement *source;
 
   guint bytes_per_second;
   guint frame_bytes;
@@ -576,6 +577,10 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
   switch (GST_MESSAGE_TYPE (msg)) {
     case GST_MESSAGE_ERROR:
       print_message_text (app, msg, _("error"));
+      if (opt_source == NULL && gst_object_has_as_ancestor (msg->src,
+              GST_OBJECT (app->source)))
+        g_printerr (_("%s: no default capture device? --source tone streams "
+                "a test tone instead.\n"), g_get_prgname ());
       finish (app, EXIT_STREAM_FAILED);
       break;
     case GST_MESSAGE_WARNING:
@@ -984,6 +989,7 @@ build_pipeline (App * app, const gchar * location)
   source = make_source (opt_source, &exit_code);
   if (source == NULL)
     return exit_code;
+  app->source = source;
 
   app->pipeline = gst_pipeline_new ("gst-socketio-send");
   gst_bin_add (GST_BIN (app->pipeline), source);
