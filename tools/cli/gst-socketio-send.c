@@ -1051,7 +1051,7 @@ report_start_failure (App * app)
 }
 
 /* A live source cannot wait: when the server is slow or gone, the oldest
- * queued audio is dropped (and counted) instead. A file waits instead, so
+ * queued audio is dropped (and counted) instead. A file waits, so
  * none of it is lost. */
 static void
 set_drop_policy (App * app, gboolean live)
