@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Streams audio into a local Socket.IO server (the official socket.io 4.8
 # server of tests/server, started here on a free port) and prints live
-# statistics every second, then what the server received.
+# statistics every second (gst-socketio-send's status line), then what the
+# server received.
 #
 #   tools/demo.sh [SECONDS]            (default 10; Ctrl-C stops early)
-#   SOURCE="pulsesrc" tools/demo.sh    capture a real microphone instead
+#   SOURCE=default tools/demo.sh       the default microphone instead of a tone
+#   SOURCE=pulsesrc tools/demo.sh      any gst-socketio-send --source value
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,8 +35,9 @@ echo "== socket.io server listening on $url; streaming for $seconds s"
 
 export GST_PLUGIN_PATH="$top/build/gst/socketio${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 status=0
-"$top/build/examples/socketio-stream" --location "$url" --seconds "$seconds" \
-  ${SOURCE:+--source "$SOURCE"} || status=$?
+# the command-line tool (tools/cli), straight from the build tree
+"$top/build/tools/cli/gst-socketio-send" --source "${SOURCE:-tone}" \
+  --seconds "$seconds" "$url" || status=$?
 
 echo "== what the server received"
 node -e '

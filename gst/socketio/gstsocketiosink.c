@@ -1686,6 +1686,14 @@ gst_socketio_sink_event (GstBaseSink * bsink, GstEvent * event)
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_EOS:
       finish_stream (self);
+      /* A flush (PAUSED->READY) ended the drain while it waited outside the
+       * preroll lock: GstBaseSink checked for flushing before calling us and
+       * would now wait for a preroll that nothing ends any more. */
+      if (bsink->flushing) {
+        GST_DEBUG_OBJECT (self, "flushing during the EOS drain: EOS dropped");
+        gst_event_unref (event);
+        return FALSE;
+      }
       break;
     case GST_EVENT_FLUSH_STOP:
       /* upstream dropped what it retained: nothing to replay any more */
