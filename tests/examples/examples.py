@@ -155,6 +155,7 @@ def stream(args, work, name, timeout=30, interrupt_after=None):
     child = start([PYTHON, os.path.join(EXAMPLES, 'stream.py')] + args,
                   log_path)
     if interrupt_after is not None:
+        wait_for_line(log_path, r'^connected to ', child, 15)
         time.sleep(interrupt_after)
         check(child.poll() is None, f'stream.py exited: {read(log_path)}')
         status = stop(child, signal.SIGINT, timeout)
@@ -252,7 +253,7 @@ def replays(kind, work):
 def interrupt(kind, work):
     server, url, wav_path, log_path = start_server(kind, work, 'tone-server')
     output = stream(['--location', url, '--tone'], work, 'tone',
-                    interrupt_after=1.5)
+                    interrupt_after=1)
     stop_server(server, log_path)
     check('stopping: EOS' in output, f'SIGINT did not send EOS: {output}')
     emitted, acked, audio, lost = final_stats(output)
