@@ -15,8 +15,8 @@ closed on SIGINT/SIGTERM, acks after writing, replays dropped, gaps logged.
 """
 
 import logging
+import os
 import signal
-import sys
 
 import flask
 import flask_socketio
@@ -55,7 +55,9 @@ def audio(msg):
 
 def stop(signum, frame):
     recorder.close()
-    sys.exit(0)
+    # os._exit: no interpreter teardown, which can crash (SIGSEGV, seen with
+    # Python 3.11) while Werkzeug's and python-engineio's threads still run
+    os._exit(0)
 
 
 signal.signal(signal.SIGINT, stop)
