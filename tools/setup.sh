@@ -18,6 +18,8 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-pulseaudio pulseaudio
   python3 python3-socketio python3-aiohttp python3-flask-socketio
+  # examples/python/stream.py: PyGObject and GStreamer's introspection data
+  python3-gi gir1.2-gstreamer-1.0
   # tests/server/server_wsgi.py serves python-socketio on Werkzeug
   python3-werkzeug
   valgrind procps indent openssl

@@ -42,10 +42,11 @@ else
 fi
 
 # Servers are children of the tests; none may outlive them.
-if pgrep -f "$top/tests/server/(server\.(js|py)|hostile\.js)" >/dev/null; then
+servers="$top/(tests/server/(server\.(js|py)|hostile\.js)|examples/python/server_)"
+if pgrep -f "$servers" >/dev/null; then
   echo "== a test server was left running:"
-  pgrep -af "$top/tests/server/(server\.(js|py)|hostile\.js)"
-  pkill -f "$top/tests/server/(server\.(js|py)|hostile\.js)"
+  pgrep -af "$servers"
+  pkill -f "$servers"
   failed=$((failed + 1))
 fi
 

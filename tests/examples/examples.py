@@ -1,0 +1,319 @@
+#!/usr/bin/python3
+"""Runs examples/python against one of its example servers:
+
+    examples.py node|python|flask
+
+1. stream.py --file streams a WAV file (S16LE, 16 kHz, mono: nothing to
+   convert, and not a whole number of 1024-sample frames) into the server,
+   which must write the same bytes to its WAV file, with right header sizes,
+   and have sent its "recording" event (the server-event path of stream.py).
+2. A scripted Socket.IO client sends events as socketiosink would after a
+   reconnection (replays of written seqs, a gap, a new stream from seq 0):
+   the file must hold each seq once, in order, and the gap be logged.
+3. (python only) stream.py --tone stopped by SIGINT, as Ctrl-C: it must end
+   with EOS (exit 0, every emit acknowledged) and the server's file hold all
+   the audio stream.py reports sent; and stream.py's with_attachments() puts
+   a binary event's attachments back in place of their placeholders.
+
+Every server and stream.py is a child of this process, killed if it dies
+(PR_SET_PDEATHSIG) and stopped at the end whatever happens.
+"""
+
+import asyncio
+import ctypes
+import importlib.util
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+
+import socketio
+
+EXAMPLES = os.environ['SIO_EXAMPLES_DIR']
+PYTHON = '/usr/bin/python3'
+SERVERS = {
+    'node': ['node', os.path.join(EXAMPLES, 'server_node.js')],
+    'python': [PYTHON, os.path.join(EXAMPLES, 'server_python.py')],
+    'flask': [PYTHON, os.path.join(EXAMPLES, 'server_flask.py')],
+}
+RATE = 16000
+SOURCE_SAMPLES = 2 * RATE + 1000  # 2 s and a short last frame
+
+children = []
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, what):
+    if not condition:
+        raise Failure(what)
+
+
+def die_with_parent():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def start(argv, log_path):
+    log = open(log_path, 'w')
+    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT,
+                             preexec_fn=die_with_parent)
+    children.append(child)
+    return child
+
+
+def stop(child, sig=signal.SIGTERM, timeout=10):
+    """Signals @child and returns its exit status; kills it if it does not
+    exit within @timeout."""
+    if child.poll() is None:
+        child.send_signal(sig)
+    try:
+        return child.wait(timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+        raise Failure(f'{child.args} did not exit on signal {sig}')
+
+
+def wait_for_line(log_path, pattern, child, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log_path) as log:
+            match = re.search(pattern, log.read(), re.M)
+        if match:
+            return match
+        check(child.poll() is None, f'{child.args} exited: {read(log_path)}')
+        time.sleep(0.05)
+    raise Failure(f'no /{pattern}/ within {timeout} s in {read(log_path)}')
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def start_server(kind, work, name):
+    wav_path = os.path.join(work, f'{name}.wav')
+    log_path = os.path.join(work, f'{name}.log')
+    server = start(SERVERS[kind] + ['--host', '127.0.0.1', '--port', '0',
+                                    '--wav', wav_path], log_path)
+    port = wait_for_line(log_path, r'^LISTENING (\d+)$', server, 15).group(1)
+    return server, f'http://127.0.0.1:{port}', wav_path, log_path
+
+
+def stop_server(server, log_path):
+    status = stop(server)
+    check(status == 0, f'server exit status {status}: {read(log_path)}')
+    check('wrote ' in read(log_path), f'no closing line: {read(log_path)}')
+
+
+def source_pcm():
+    """A signal where a sample out of place, lost or repeated shows."""
+    return b''.join(
+        int(9000 * math.sin(i * 0.031) + (i * 7919) % 4001 - 2000)
+        .to_bytes(2, 'little', signed=True) for i in range(SOURCE_SAMPLES))
+
+
+def write_wav(path, pcm):
+    with wave.open(path, 'wb') as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm)
+
+
+def read_wav(path):
+    """The PCM of the WAV file at @path, after checking its header against
+    the file's size."""
+    size = os.path.getsize(path)
+    with open(path, 'rb') as f:
+        header = f.read(44)
+    check(header[:4] == b'RIFF' and header[8:16] == b'WAVEfmt ',
+          f'{path} is not a WAV file')
+    riff_size = int.from_bytes(header[4:8], 'little')
+    data_size = int.from_bytes(header[40:44], 'little')
+    check(riff_size == size - 8 and data_size == size - 44,
+          f'{path}: header sizes {riff_size}, {data_size}, file {size} bytes')
+    with wave.open(path, 'rb') as w:
+        check((w.getnchannels(), w.getsampwidth(), w.getframerate()) ==
+              (1, 2, RATE), f'{path}: {w.getparams()}')
+        return w.readframes(w.getnframes())
+
+
+def stream(args, work, name, timeout=30, interrupt_after=None):
+    """Runs stream.py with @args; returns its output."""
+    log_path = os.path.join(work, f'{name}.log')
+    child = start([PYTHON, os.path.join(EXAMPLES, 'stream.py')] + args,
+                  log_path)
+    if interrupt_after is not None:
+        wait_for_line(log_path, r'^connected to ', child, 15)
+        time.sleep(interrupt_after)
+        check(child.poll() is None, f'stream.py exited: {read(log_path)}')
+        status = stop(child, signal.SIGINT, timeout)
+    else:
+        try:
+            status = child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure(f'stream.py still running: {read(log_path)}')
+    output = read(log_path)
+    check(status == 0, f'stream.py exit status {status}: {output}')
+    return output
+
+
+def final_stats(output):
+    match = re.search(r'^final .* emitted +(\d+) acked +(\d+) .* audio (\d+) B'
+                      r' lost (\d+)', output, re.M)
+    check(match, f'no final stats line: {output}')
+    return [int(n) for n in match.groups()]
+
+
+def stream_file(kind, work):
+    pcm = source_pcm()
+    source = os.path.join(work, 'source.wav')
+    write_wav(source, pcm)
+    server, url, wav_path, log_path = start_server(kind, work, 'file-server')
+    output = stream(['--location', url, '--file', source], work, 'file')
+    stop_server(server, log_path)
+    emitted, acked, audio, lost = final_stats(output)
+    check(emitted == acked and lost == 0 and audio == len(pcm),
+          f'stream.py: {output}')
+    check("server event 'recording'" in output,
+          f'no server event from the server: {output}')
+    received = read_wav(wav_path)
+    check(received == pcm, f'{len(received)} bytes written of {len(pcm)},'
+          f' first difference at byte {first_difference(received, pcm)}')
+    print(f'{kind}: {len(pcm)} bytes streamed from a file, the same written',
+          flush=True)
+
+
+def first_difference(a, b):
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y),
+                min(len(a), len(b)))
+
+
+def chunk(n):
+    """Audio chunk @n: 320 samples (20 ms) of the value n + 1."""
+    return (n + 1).to_bytes(2, 'little') * 320
+
+
+async def send_script(url, kind):
+    """What socketiosink sends around a reconnection, and a new stream."""
+    client = socketio.AsyncClient()
+    await client.connect(url, transports=['polling'] if kind == 'flask'
+                         else ['websocket'])
+    await send_events(client)
+    await client.disconnect()
+    # python-engineio 4.3 leaves an HTTP session open after polling (its
+    # last request opens a new one as the client ends)
+    await asyncio.sleep(0.1)
+    if client.eio.http and not client.eio.http.closed:
+        await client.eio.http.close()
+
+
+async def send_events(client):
+
+    async def emit(seq, n, replay=False):
+        msg = {'audio_data': chunk(n), 'seq': seq, 'pts': n * 20_000_000,
+               'duration': 20_000_000, 'format': 'S16LE', 'rate': RATE,
+               'channels': 1}
+        if replay:
+            msg['replay'] = True
+        # call() waits for the ack, which the server sends after writing
+        await client.call('audio_data', msg, timeout=10)
+
+    for seq in (0, 1, 2):
+        await emit(seq, seq)
+    await emit(1, 1, replay=True)  # the link broke before their acks
+    await emit(2, 2, replay=True)
+    await emit(3, 3)
+    await emit(5, 5)  # ackqueue dropped seq 4
+    await emit(0, 6)  # a new stream (another sink) on the same server
+
+
+def replays(kind, work):
+    server, url, wav_path, log_path = start_server(kind, work,
+                                                   'replay-server')
+    asyncio.run(send_script(url, kind))
+    stop_server(server, log_path)
+    log = read(log_path)
+    expected = b''.join(chunk(n) for n in (0, 1, 2, 3, 5, 6))
+    received = read_wav(wav_path)
+    written = [received[i] - 1 for i in range(0, len(received), 640)]
+    check(received == expected,
+          f'written: chunks {written}, expected 0 1 2 3 5 6: {log}')
+    check(log.count('replayed, already written') == 2,
+          f'replays not reported: {log}')
+    check(re.search(r'^gap: seq 4 to 4', log, re.M) and
+          re.search(r'^gap: 20(\.0)? ms', log, re.M), f'gap not logged: {log}')
+    check('a new stream' in log, f'new stream not reported: {log}')
+    print(f'{kind}: replays dropped, gap logged, new stream appended',
+          flush=True)
+
+
+def interrupt(kind, work):
+    server, url, wav_path, log_path = start_server(kind, work, 'tone-server')
+    output = stream(['--location', url, '--tone'], work, 'tone',
+                    interrupt_after=1)
+    stop_server(server, log_path)
+    check('stopping: EOS' in output, f'SIGINT did not send EOS: {output}')
+    emitted, acked, audio, lost = final_stats(output)
+    check(emitted > 0 and emitted == acked and lost == 0,
+          f'stream.py: {output}')
+    received = read_wav(wav_path)
+    check(len(received) == audio,
+          f'{len(received)} bytes written, stream.py sent {audio}: {output}')
+    print(f'{kind}: Ctrl-C ended the tone with EOS, {audio} bytes all'
+          ' written', flush=True)
+
+
+def attachments():
+    spec = importlib.util.spec_from_file_location(
+        'stream', os.path.join(EXAMPLES, 'stream.py'))
+    stream_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stream_py)
+    Gst = stream_py.Gst
+    Gst.init(None)
+    buffers = Gst.BufferList.new()
+    for data in (b'first', b'\x00second'):
+        buffers.insert(-1, Gst.Buffer.new_wrapped(data))
+    args = json.loads('[{"a": {"_placeholder": true, "num": 1}, "n": 2},'
+                      ' [{"_placeholder": true, "num": 0}], "x"]')
+    result = stream_py.with_attachments(args, buffers)
+    check(result == [{'a': b'\x00second', 'n': 2}, [b'first'], 'x'],
+          f'with_attachments: {result}')
+    print('stream.py: attachments put back in place', flush=True)
+
+
+def main():
+    kind = sys.argv[1]
+    # meson's timeout sends SIGTERM: leave through the cleanup below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            stream_file(kind, work)
+            replays(kind, work)
+            if kind == 'python':
+                interrupt(kind, work)
+                attachments()
+        except Failure as failure:
+            print(f'FAIL ({kind}): {failure}', flush=True)
+            return 1
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
