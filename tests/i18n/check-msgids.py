@@ -24,28 +24,42 @@ SCANNED_DIRS = ('gst', 'tools')
 TOKEN_RE = re.compile(r'''
     (?P<space>\s+|/\*.*?\*/|//[^\n]*)
   | "(?P<string>(?:[^"\\\n]|\\.)*)"
-  | (?P<close>\))
-  | (?P<other>[A-Za-z_]\w*|.)
+  | '(?:[^'\\\n]|\\.)*'
+  | (?P<word>[A-Za-z_]\w*)
+  | (?P<other>.)
 ''', re.VERBOSE | re.DOTALL)
 
-MARKER_RE = re.compile(r'(?<![\w.>])N?_\s*\(')
+MARKERS = ('_', 'N_')
 
 
-def marked_messages(path, text):
+def tokens(text):
+    """(line, kind, text) of the C tokens, comments and spaces left out."""
+    line = 1
+    for token in TOKEN_RE.finditer(text):
+        if token.group('string') is not None:
+            yield line, 'string', token.group('string')
+        elif token.group('word'):
+            yield line, 'word', token.group('word')
+        elif token.group('other'):
+            yield line, 'other', token.group('other')
+        line += token.group(0).count('\n')
+
+
+def marked_messages(text):
     """(line, msgid or None, problem) for each marked message of a file."""
-    for marker in MARKER_RE.finditer(text):
-        line = text.count('\n', 0, marker.start()) + 1
-        pieces, problem, pos = [], None, marker.end()
-        while pos < len(text):
-            token = TOKEN_RE.match(text, pos)
-            pos = token.end()
-            if token.group('string') is not None:
-                pieces.append(i18nlib.decode_c_string(token.group('string')))
-            elif token.group('close'):
+    stream = list(tokens(text))
+    for i, (line, kind, word) in enumerate(stream[:-1]):
+        if kind != 'word' or word not in MARKERS or stream[i + 1][2] != '(':
+            continue
+        pieces, problem, depth = [], None, 0
+        for _, kind, value in stream[i + 2:]:
+            if kind == 'string':
+                pieces.append(i18nlib.decode_c_string(value))
+                continue
+            if value == ')' and depth == 0:
                 break
-            elif token.group('other'):
-                problem = problem or (
-                    '%r after %r' % (token.group('other'), ''.join(pieces)))
+            depth += {'(': 1, ')': -1}.get(value, 0)
+            problem = problem or '%r after %r' % (value, ''.join(pieces))
         if problem:
             yield line, None, problem
         elif not pieces:
@@ -73,7 +87,7 @@ def main(srcdir):
     pot_msgids = {entry.msgid for entry in i18nlib.extract_pot(srcdir)}
     checked = 0
     for name, text in sorted(sources.items()):
-        messages = list(marked_messages(name, text))
+        messages = list(marked_messages(text))
         if messages and name not in listed:
             failures.append('%s marks messages but po/POTFILES does not list '
                             'it' % name)
