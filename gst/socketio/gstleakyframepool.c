@@ -1025,10 +1025,14 @@ gst_leaky_frame_pool_setcaps (GstLeakyFramePool * self, GstCaps * caps)
 
   frame_bytes = spf * GST_AUDIO_INFO_BPF (&info);
   if (spf > G_MAXINT || frame_bytes > G_MAXINT) {
+    /* a format macro inside _() would cut the msgid */
+    gchar *samples = g_strdup_printf ("%" G_GUINT64_FORMAT, spf);
+
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        (_("A frame of %" G_GUINT64_FORMAT " samples is too large for this "
-                "audio format; lower frame-samples or frame-duration."), spf),
+        (_("A frame of %s samples is too large for this audio format; "
+                "lower frame-samples or frame-duration."), samples),
         ("%" G_GUINT64_FORMAT " bytes per frame", frame_bytes));
+    g_free (samples);
     return FALSE;
   }
 
@@ -1048,11 +1052,13 @@ gst_leaky_frame_pool_setcaps (GstLeakyFramePool * self, GstCaps * caps)
       max_frames, max_frames);
   if (!gst_buffer_pool_set_config (pool, config)
       || !gst_buffer_pool_set_active (pool, TRUE)) {
+    gchar *bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, frame_bytes);
+
     gst_object_unref (pool);
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-        (_("Could not allocate a pool of %u frames of %" G_GUINT64_FORMAT
-                " bytes; lower max-frames or the frame size."), max_frames,
-            frame_bytes), (NULL));
+        (_("Could not allocate a pool of %u frames of %s bytes; lower "
+                "max-frames or the frame size."), max_frames, bytes), (NULL));
+    g_free (bytes);
     return FALSE;
   }
 

@@ -348,7 +348,7 @@ build_engineio_url (const gchar * location, GError ** error)
 
   if (location == NULL || *location == '\0') {
     g_set_error_literal (error, G_URI_ERROR, G_URI_ERROR_FAILED,
-        "no location is set");
+        _("no location is set"));
     return NULL;
   }
 
@@ -357,7 +357,7 @@ build_engineio_url (const gchar * location, GError ** error)
   uri = g_uri_parse (location, G_URI_FLAGS_ENCODED, NULL);
   if (uri == NULL) {
     g_set_error_literal (error, G_URI_ERROR, G_URI_ERROR_FAILED,
-        "it is not a valid absolute URL");
+        _("it is not a valid absolute URL"));
     return NULL;
   }
 
@@ -370,14 +370,14 @@ build_engineio_url (const gchar * location, GError ** error)
     http_scheme = "https";
   else {
     g_set_error (error, G_URI_ERROR, G_URI_ERROR_BAD_SCHEME,
-        "scheme '%s' is not http, https, ws or wss", scheme);
+        _("scheme '%s' is not http, https, ws or wss"), scheme);
     g_uri_unref (uri);
     return NULL;
   }
 
   if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0') {
     g_set_error_literal (error, G_URI_ERROR, G_URI_ERROR_BAD_HOST,
-        "the URL has no host");
+        _("the URL has no host"));
     g_uri_unref (uri);
     return NULL;
   }
@@ -386,8 +386,8 @@ build_engineio_url (const gchar * location, GError ** error)
    * so refused rather than silently ignored */
   if (g_uri_get_userinfo (uri) != NULL) {
     g_set_error_literal (error, G_URI_ERROR, G_URI_ERROR_BAD_USER,
-        "a user name or password in the URL is not supported: pass "
-        "credentials with the auth property");
+        _("a user name or password in the URL is not supported: pass "
+            "credentials with the auth property"));
     g_uri_unref (uri);
     return NULL;
   }
@@ -2795,7 +2795,7 @@ gst_socketio_sink_uri_set_uri (GstURIHandler * handler, const gchar * uri,
   GST_OBJECT_UNLOCK (self);
   if (state > GST_STATE_READY) {
     g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
-        "socketiosink takes a URI only in the NULL or READY state");
+        _("socketiosink takes a URI only in the NULL or READY state"));
     return FALSE;
   }
 
@@ -2804,8 +2804,8 @@ gst_socketio_sink_uri_set_uri (GstURIHandler * handler, const gchar * uri,
   g_free (protocol);
   if (!ours) {
     g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL,
-        "socketiosink takes socketio+http, socketio+https, socketio+ws and "
-        "socketio+wss URIs");
+        _("socketiosink takes socketio+http, socketio+https, socketio+ws "
+            "and socketio+wss URIs"));
     return FALSE;
   }
 
@@ -2815,7 +2815,7 @@ gst_socketio_sink_uri_set_uri (GstURIHandler * handler, const gchar * uri,
     /* the display form: the query may hold secrets */
     shown = sio_url_for_display (uri);
     g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
-        "invalid Socket.IO URI %s: %s", shown, parse_error->message);
+        _("invalid Socket.IO URI %s: %s"), shown, parse_error->message);
     g_free (shown);
     g_clear_error (&parse_error);
     return FALSE;
