@@ -1184,6 +1184,9 @@ check_troubleshooting (Reference * ref, const gchar * path)
         g_free (escaped);
       }
       g_match_info_free (parts);
+      /* a msgid cut at a format macro ("%" G_GUINT64_FORMAT) ends in % */
+      if (g_str_has_suffix (msgid->str, "%"))
+        g_string_truncate (msgid, msgid->len - 1);
       plain = plain_text (msgid->str);
       pattern = msgid_pattern (plain);
       regex = g_regex_new (pattern, 0, 0, NULL);
