@@ -15,9 +15,9 @@
 /* Engine.IO v4 and Socket.IO v5 packet codec.
  *
  * Pure GLib + json-glib: no GStreamer here, so it can be unit-tested with
- * the wire strings of PROTOCOL.md and fuzzed on its own. The decoder never
- * reads past the length it is given and rejects, with a GError, anything a
- * Socket.IO v5 server would not send.
+ * the wire strings of docs/protocol.md and fuzzed on its own. The decoder
+ * never reads past the length it is given and rejects, with a GError,
+ * anything a Socket.IO v5 server would not send.
  *
  * JSON is checked by one iterative scan (RFC 8259 and UTF-8), linear in
  * its length, with no recursion and no limit on nesting: its stack of open

@@ -8,7 +8,7 @@
  */
 
 /* Unit tests of the Engine.IO v4 / Socket.IO v5 codec, with the wire
- * strings of shared/PROTOCOL.md and malformed input. */
+ * strings of docs/protocol.md and malformed input. */
 
 #include <stdio.h>
 #include <string.h>
