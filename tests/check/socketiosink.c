@@ -51,6 +51,7 @@ typedef struct
   gboolean ack;
   gboolean reverse_acks;        /* ack every pair of events backwards */
   gboolean forget_events;       /* count event frames, do not keep them */
+  guint ack_every;              /* with ack: ack only every Nth binary */
   const gchar *open_packet;     /* NULL: OPEN_PACKET */
   /* fake_server_new_deferred(): bound, but refusing connections until
    * fake_server_serve() */
@@ -101,7 +102,10 @@ fake_on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
   g_mutex_lock (&fake->lock);
   if (type == SOUP_WEBSOCKET_DATA_BINARY) {
     fake->binaries++;
-    if (fake->ack && fake->pending_ack >= 0) {
+    if (fake->ack && fake->pending_ack >= 0 && fake->ack_every > 1 &&
+        fake->binaries % fake->ack_every != 0) {
+      /* this one is never acked */
+    } else if (fake->ack && fake->pending_ack >= 0) {
       if (!fake->reverse_acks) {
         fake_send_ack (fake, fake->pending_ack);
       } else if (fake->held_ack < 0) {
@@ -1167,23 +1171,33 @@ GST_START_TEST (test_server_event_args_verbatim)
 
 GST_END_TEST;
 
+/* Waits (10 s at most) until stats has @count emits acked, or with
+ * @or_timed_out acked or timed out. */
 static void
-wait_acked (GstHarness * h, guint64 count)
+wait_emits_done (GstHarness * h, guint64 count, gboolean or_timed_out)
 {
-  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   GstStructure *stats;
-  guint64 acked;
+  guint64 done;
 
   do {
     stats = sink_stats (h);
-    acked = stats_uint64 (stats, "acked");
+    done = stats_uint64 (stats, "acked");
+    if (or_timed_out)
+      done += stats_uint64 (stats, "ack-timeouts");
     gst_structure_free (stats);
-    if (acked >= count)
+    if (done >= count)
       return;
     g_usleep (1000);
   } while (g_get_monotonic_time () < deadline);
-  g_error ("only %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " acked",
-      acked, count);
+  g_error ("only %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " done",
+      done, count);
+}
+
+static void
+wait_acked (GstHarness * h, guint64 count)
+{
+  wait_emits_done (h, count, FALSE);
 }
 
 GST_START_TEST (test_acks_out_of_order)
@@ -2211,6 +2225,110 @@ GST_START_TEST (test_retry_first_connection)
 
 GST_END_TEST;
 
+/* ---- the ack-stall warning ------------------------------------------- */
+
+/* How many warnings on the bus contain @text; the others are dropped. */
+static guint
+count_warnings (GstHarness * h, const gchar * text, gchar ** debug_of_last)
+{
+  GstMessage *msg;
+  guint count = 0;
+
+  while ((msg = gst_bus_pop_filtered (GST_ELEMENT_BUS (h->element),
+              GST_MESSAGE_WARNING))) {
+    GError *error = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_warning (msg, &error, &debug);
+    GST_INFO ("warning: %s (%s)", error->message, debug);
+    if (strstr (error->message, text)) {
+      count++;
+      if (debug_of_last) {
+        g_free (*debug_of_last);
+        *debug_of_last = g_strdup (debug);
+      }
+    }
+    g_error_free (error);
+    g_free (debug);
+    gst_message_unref (msg);
+  }
+  return count;
+}
+
+/* 100 ms, or 2 s under valgrind, where an ack can take longer. */
+static GstHarness *
+harness_with_short_ack_timeout (FakeServer * fake)
+{
+  gchar *extra = g_strdup_printf ("max-in-flight=4 ack-timeout=%"
+      G_GUINT64_FORMAT, RUNNING_ON_VALGRIND ? 2 * GST_SECOND :
+      100 * GST_MSECOND);
+  GstHarness *h = harness_new (fake->url, extra);
+
+  g_free (extra);
+  return h;
+}
+
+/* Pushes @count buffers, one emit each, and waits until each was acked
+ * or timed out. */
+static void
+push_until_done (GstHarness * h, guint count)
+{
+  guint i;
+
+  for (i = 0; i < count; i++)
+    g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+        GST_FLOW_OK);
+  wait_emits_done (h, count, TRUE);
+}
+
+/* A server that acks nothing: one warning, naming the handler and
+ * ack=false, once a whole window (max-in-flight) has timed out, not at
+ * the first timeout; however many windows follow. */
+GST_START_TEST (test_ack_stall_warned_once)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, FALSE);
+  GstHarness *h = harness_with_short_ack_timeout (fake);
+  GstStructure *stats;
+  gchar *debug = NULL;
+
+  attach_bus (h);
+  push_until_done (h, 12);
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "ack-timeouts"), ==, 12);
+  gst_structure_free (stats);
+  g_assert_cmpuint (count_warnings (h, "calls the ack callback", &debug),
+      ==, 1);
+  /* the warning came with the 4th timeout (emits count from 0) */
+  g_assert_true (g_str_has_suffix (debug, "\nemit 3"));
+  g_free (debug);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* A server that acks every other event: timeouts are counted, but no
+ * window ever times out whole, so nothing is warned about. */
+GST_START_TEST (test_ack_timeouts_partial_not_warned)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_with_short_ack_timeout (fake);
+  GstStructure *stats;
+
+  fake->ack_every = 2;
+  attach_bus (h);
+  push_until_done (h, 12);
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "ack-timeouts"), ==, 6);
+  g_assert_cmpuint (stats_uint64 (stats, "acked"), ==, 6);
+  gst_structure_free (stats);
+  g_assert_cmpuint (count_warnings (h, "", NULL), ==, 0);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
 /* A self-signed certificate for @san (e.g. "IP:127.0.0.1"), made with
  * openssl in @dir as NAME.pem and NAME.key; NULL without openssl. */
 static GTlsCertificate *
@@ -2376,6 +2494,8 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_handshake_errors);
   tcase_add_test (tc, test_retry_first_connection);
   tcase_add_test (tc, test_tls_errors);
+  tcase_add_test (tc, test_ack_stall_warned_once);
+  tcase_add_test (tc, test_ack_timeouts_partial_not_warned);
   return s;
 }
 
