@@ -48,6 +48,10 @@
  * text and, for binary events, `attachments` as a #GstBufferList) and
  * emitted as the #GstSocketIoSink::server-event signal.
  *
+ * A server that acknowledges none of a whole window of events (its
+ * handler does not call the ack callback) is announced once, in a
+ * warning that names the handler and ack=false.
+ *
  * At EOS the element waits (at most #GstSocketIoSink:ack-timeout) for the
  * outstanding acks, then leaves cleanly. Going to NULL returns promptly
  * whatever the server does.
@@ -799,8 +803,8 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
   GArray *safe = NULL;
   EmitRecord *record;
   gboolean delivered = result == SIO_EMIT_ACKED || result == SIO_EMIT_WRITTEN;
-  gboolean warn_timeout = FALSE;
-  guint i;
+  gboolean warn_stall = FALSE;
+  guint i, window = 0;
 
   g_mutex_lock (&self->lock);
   switch (result) {
@@ -809,16 +813,21 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
       self->last_rtt_us = rtt_us;
       self->rtt_sum_us += rtt_us;
       self->rtt_count++;
-      self->timeout_episode = FALSE;
+      self->timeouts_in_a_row = 0;
       break;
     case SIO_EMIT_WRITTEN:
       self->written_without_ack++;
       break;
     case SIO_EMIT_ACK_TIMEOUT:
       self->ack_timeouts++;
-      /* one warning per run of timeouts, however long */
-      warn_timeout = !self->timeout_episode;
-      self->timeout_episode = TRUE;
+      self->timeouts_in_a_row++;
+      /* a slow ack now and then is only counted; a whole window without
+       * one is a server that does not ack: said once */
+      window = self->max_in_flight;
+      if (!self->stall_announced && self->timeouts_in_a_row >= window) {
+        warn_stall = TRUE;
+        self->stall_announced = TRUE;
+      }
       break;
     case SIO_EMIT_LOST:
       self->lost++;
@@ -858,12 +867,15 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
   g_mutex_unlock (&self->lock);
 
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT " done: %d", token, result);
-  if (warn_timeout)
+  if (warn_stall)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        (_("The Socket.IO server at %s does not acknowledge events within "
-                "ack-timeout. Make sure its handler calls the ack callback, "
-                "or set ack=false; stats counts the timeouts."),
-            self->display_location), ("emit %" G_GUINT64_FORMAT, token));
+        (_("The Socket.IO server at %s acknowledged none of the last %u "
+                "events (max-in-flight) within ack-timeout, so the stream "
+                "stalls for ack-timeout at every full window. Make sure the "
+                "server's handler for the event calls the ack callback, or "
+                "set ack=false; stats counts the timeouts."),
+            self->display_location, window), ("emit %" G_GUINT64_FORMAT,
+            token));
 }
 
 /* A server event's bus message was freed (popped and released by the
@@ -1770,7 +1782,8 @@ gst_socketio_sink_start (GstBaseSink * bsink)
   self->in_flight = 0;
   self->next_seq = 0;
   self->have_failed_seq = FALSE;
-  self->timeout_episode = FALSE;
+  self->timeouts_in_a_row = 0;
+  self->stall_announced = FALSE;
   self->unconfirmed = 0;
   self->unconfirmed_duration = 0;
   self->lost_announced = 0;
