@@ -20,6 +20,8 @@ packages=(
   python3 python3-socketio python3-aiohttp python3-flask-socketio
   # tests/server/server_wsgi.py serves python-socketio on Werkzeug
   python3-werkzeug
+  # tests/integration/emit.py drives the sink from Python (PyGObject)
+  python3-gi gir1.2-gstreamer-1.0
   valgrind procps indent openssl
   # tests/fuzz/run-fuzz.sh: clang-14's libFuzzer is in libclang-rt-14-dev
   clang libclang-rt-14-dev
