@@ -22,6 +22,8 @@ packages=(
   python3-gi gir1.2-gstreamer-1.0
   # tests/server/server_wsgi.py serves python-socketio on Werkzeug
   python3-werkzeug
+  # tests/integration/emit.py drives the sink from Python (PyGObject)
+  python3-gi gir1.2-gstreamer-1.0
   valgrind procps indent openssl
   # tools/make-deb.sh and the package test; lintian only warns there
   dpkg-dev debhelper fakeroot lintian

@@ -46,7 +46,20 @@
  * Events the server sends to the client are posted on the bus as element
  * messages named `socketio-event` (fields `name`, `args` as JSON array
  * text and, for binary events, `attachments` as a #GstBufferList) and
- * emitted as the #GstSocketIoSink::server-event signal.
+ * emitted as the #GstSocketIoSink::server-event signal (`name`,
+ * `args_json`), from the element's network thread: its handlers must not
+ * block nor change the element's state.
+ *
+ * The application sends its own events on the same connection with the
+ * #GstSocketIoSink::emit action signal (event, args_json, binary,
+ * want_ack): the server's ack is posted as a `socketio-emit-ack` message
+ * (`id`, `event`, `args`), a failure as `socketio-emit-failed` (`id`,
+ * `event`, `reason`: "timeout" or "lost"). These events take no place in
+ * the audio window.
+ *
+ * A server that acknowledges none of a whole window of events (its
+ * handler does not call the ack callback) is announced once, in a
+ * warning that names the handler and ack=false.
  *
  * At EOS the element waits (at most #GstSocketIoSink:ack-timeout) for the
  * outstanding acks, then leaves cleanly. Going to NULL returns promptly
@@ -73,6 +86,18 @@
 #include "gstsioevents.h"
 #include "gstsiometa.h"
 #include "sio-protocol.h"
+
+/* Threads. The streaming thread renders: it batches, waits for the window
+ * and the connection, and owns the fields marked "streaming thread". The
+ * client's network thread calls on_state_changed(), on_emit_done() and
+ * on_server_event(). The application's threads set properties, read
+ * stats and call the emit action signal. Properties are under the object
+ * lock; what the threads share (window, ack books, the client pointer,
+ * the application's emits) is under self->lock. Lock order: self->lock,
+ * then the object lock, then the client's own lock (sio_client_emit*(),
+ * sio_client_set_auth()). The client never calls back with its lock held,
+ * and self->lock is never held around sio_client_free() (which reports
+ * emits through on_emit_done()) nor while posting a message. */
 
 GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define GST_CAT_DEFAULT gst_socketio_sink_debug
@@ -171,6 +196,15 @@ emit_record_free (EmitRecord * record)
   g_array_unref (record->seqs);
   g_free (record);
 }
+
+/* The application's emits (the emit action signal) share the client's
+ * token space with the audio's: this bit marks theirs, the rest is the
+ * id the application got. They take no place in the audio window. */
+#define APP_EMIT_TOKEN (G_GUINT64_CONSTANT (1) << 63)
+
+/* Most emits of the application's waiting to be written or acknowledged:
+ * the queue is small and fixed, a full one refuses. */
+#define MAX_APP_EMITS 16
 
 /* One buffer's bytes in the batch adapter, for the ack bookkeeping. */
 typedef struct
@@ -305,6 +339,7 @@ gst_sio_trust_nothing_init (GstSioTrustNothing * self)
 enum
 {
   SIGNAL_SERVER_EVENT,
+  SIGNAL_EMIT,
   LAST_SIGNAL
 };
 
@@ -790,6 +825,42 @@ push_acks (GstSocketIoSink * self, GArray * safe)
   }
 }
 
+/* Network thread (or the thread freeing the client): posts the outcome
+ * of the application's emit @id: socketio-emit-ack with the ack's
+ * arguments, or socketio-emit-failed with the reason. An emit without ack
+ * that was written needs no message. */
+static void
+app_emit_done (GstSocketIoSink * self, guint64 id, SioEmitResult result,
+    const gchar * ack_args)
+{
+  gchar *event = NULL;
+  gpointer key = NULL;
+  GstStructure *s = NULL;
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_steal_extended (self->app_emits, &id, &key,
+      (gpointer *) & event);
+  g_mutex_unlock (&self->lock);
+  g_free (key);
+  if (event == NULL)
+    return;
+
+  GST_DEBUG_OBJECT (self, "emit %" G_GUINT64_FORMAT " (%s) done: %d", id,
+      event, result);
+  if (result == SIO_EMIT_ACKED)
+    s = gst_structure_new ("socketio-emit-ack", "id", G_TYPE_UINT64, id,
+        "event", G_TYPE_STRING, event,
+        "args", G_TYPE_STRING, ack_args ? ack_args : "[]", NULL);
+  else if (result != SIO_EMIT_WRITTEN)
+    s = gst_structure_new ("socketio-emit-failed", "id", G_TYPE_UINT64, id,
+        "event", G_TYPE_STRING, event, "reason", G_TYPE_STRING,
+        result == SIO_EMIT_ACK_TIMEOUT ? "timeout" : "lost", NULL);
+  if (s)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+  g_free (event);
+}
+
 /* network thread */
 static void
 on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
@@ -799,8 +870,14 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
   GArray *safe = NULL;
   EmitRecord *record;
   gboolean delivered = result == SIO_EMIT_ACKED || result == SIO_EMIT_WRITTEN;
-  gboolean warn_timeout = FALSE;
-  guint i;
+  gboolean warn_stall = FALSE;
+  guint i, window = 0;
+
+  if (token & APP_EMIT_TOKEN) {
+    app_emit_done (self, token & ~APP_EMIT_TOKEN, result,
+        sio_client_get_ack_args (client));
+    return;
+  }
 
   g_mutex_lock (&self->lock);
   switch (result) {
@@ -809,16 +886,21 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
       self->last_rtt_us = rtt_us;
       self->rtt_sum_us += rtt_us;
       self->rtt_count++;
-      self->timeout_episode = FALSE;
+      self->timeouts_in_a_row = 0;
       break;
     case SIO_EMIT_WRITTEN:
       self->written_without_ack++;
       break;
     case SIO_EMIT_ACK_TIMEOUT:
       self->ack_timeouts++;
-      /* one warning per run of timeouts, however long */
-      warn_timeout = !self->timeout_episode;
-      self->timeout_episode = TRUE;
+      self->timeouts_in_a_row++;
+      /* a slow ack now and then is only counted; a whole window without
+       * one is a server that does not ack: said once */
+      window = self->max_in_flight;
+      if (!self->stall_announced && self->timeouts_in_a_row >= window) {
+        warn_stall = TRUE;
+        self->stall_announced = TRUE;
+      }
       break;
     case SIO_EMIT_LOST:
       self->lost++;
@@ -858,12 +940,15 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
   g_mutex_unlock (&self->lock);
 
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT " done: %d", token, result);
-  if (warn_timeout)
+  if (warn_stall)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        (_("The Socket.IO server at %s does not acknowledge events within "
-                "ack-timeout. Make sure its handler calls the ack callback, "
-                "or set ack=false; stats counts the timeouts."),
-            self->display_location), ("emit %" G_GUINT64_FORMAT, token));
+        (_("The Socket.IO server at %s acknowledged none of the last %u "
+                "events (max-in-flight) within ack-timeout, so the stream "
+                "stalls for ack-timeout at every full window. Make sure the "
+                "server's handler for the event calls the ack callback, or "
+                "set ack=false; stats counts the timeouts."),
+            self->display_location, window), ("emit %" G_GUINT64_FORMAT,
+            token));
 }
 
 /* A server event's bus message was freed (popped and released by the
@@ -1023,6 +1108,136 @@ stop_client (GstSocketIoSink * self)
   g_mutex_lock (&self->lock);
   self->in_flight = 0;
   g_mutex_unlock (&self->lock);
+}
+
+/* Names the server would take for its own (socket.io refuses to emit
+ * them), and the sink's audio event, whose handler expects audio. */
+static gboolean
+is_reserved_event (GstSocketIoSink * self, const gchar * event)
+{
+  static const gchar *const reserved[] = { "connect", "connect_error",
+    "disconnect", "disconnecting", "newListener", "removeListener", NULL
+  };
+  gboolean audio;
+
+  if (g_strv_contains (reserved, event))
+    return TRUE;
+  GST_OBJECT_LOCK (self);
+  audio = g_strcmp0 (event, self->event) == 0;
+  GST_OBJECT_UNLOCK (self);
+  return audio;
+}
+
+/* With self->lock held: why an emit of @size bytes (the JSON text) and
+ * @binary_size cannot go out now, or NULL. The server drops a connection
+ * that sends more than its maxPayload. */
+static const gchar *
+app_emit_refusal_locked (GstSocketIoSink * self, gsize size, gsize binary_size)
+{
+  guint64 max_payload;
+
+  if (self->client == NULL || self->state == SIO_CLIENT_STATE_CLOSING ||
+      self->state == SIO_CLIENT_STATE_CLOSED)
+    return "not-streaming";
+  if (g_hash_table_size (self->app_emits) >= MAX_APP_EMITS)
+    return "queue-full";
+  max_payload = sio_client_get_max_payload (self->client);
+  if (max_payload > 0 && (size + strlen (self->configured_nsp) + 32 >
+          max_payload || binary_size > max_payload))
+    return "too-large";
+  return NULL;
+}
+
+static void
+warn_app_emit_refused (GstSocketIoSink * self, const gchar * event,
+    const gchar * refusal)
+{
+  if (strcmp (refusal, "not-streaming") == 0) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        (_("emit: event \"%s\" was not sent: socketiosink is not streaming "
+                "(it must be PAUSED or PLAYING, before the end of the stream "
+                "or a connection error)."), event), (NULL));
+  } else if (strcmp (refusal, "queue-full") == 0) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        (_("emit: event \"%s\" was not sent: %u events of the application "
+                "are already waiting to be written or acknowledged, the most "
+                "socketiosink keeps. Wait for their socketio-emit-ack or "
+                "socketio-emit-failed messages."), event,
+            (guint) MAX_APP_EMITS), (NULL));
+  } else {
+    gchar *max = g_strdup_printf ("%" G_GUINT64_FORMAT,
+        sio_client_get_max_payload (self->client));
+
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        (_("emit: event \"%s\" was not sent: it is larger than the "
+                "server's maxPayload (%s bytes), and the server would drop "
+                "the connection."), event, max), (NULL));
+    g_free (max);
+  }
+}
+
+/* The emit action signal, from any thread (the network thread too, in a
+ * server-event handler). The event goes on the connection that is up, or
+ * when none is, on the next one, and is never sent twice: the client
+ * reports LOST what a connection took down. 0 when refused, with a
+ * warning saying why. */
+static guint64
+gst_socketio_sink_emit_event (GstSocketIoSink * self, const gchar * event,
+    const gchar * args_json, GBytes * binary, gboolean want_ack)
+{
+  GError *error = NULL;
+  const gchar *refusal;
+  gchar *args;
+  guint64 id;
+  guint epoch;
+
+  if (event == NULL || *event == '\0' || !g_utf8_validate (event, -1, NULL)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        (_("emit: the event name must be a non-empty UTF-8 string; nothing "
+                "was sent.")), (NULL));
+    return 0;
+  }
+  if (is_reserved_event (self, event)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        (_("emit: \"%s\" was not sent: connect, connect_error, disconnect, "
+                "disconnecting, newListener and removeListener are reserved "
+                "by Socket.IO, and the event property's name carries the "
+                "audio."), event), (NULL));
+    return 0;
+  }
+  args = sio_event_build_args (event, args_json, binary != NULL, &error);
+  if (args == NULL) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        (_("emit: event \"%s\" was not sent: its args_json argument is %s. "
+                "Pass a JSON array (one element per argument), one JSON value "
+                "(one argument) or NULL (none)."), event, error->message),
+        (NULL));
+    g_error_free (error);
+    return 0;
+  }
+
+  g_mutex_lock (&self->lock);
+  refusal = app_emit_refusal_locked (self, strlen (args), binary ?
+      g_bytes_get_size (binary) : 0);
+  if (refusal) {
+    g_mutex_unlock (&self->lock);
+    g_free (args);
+    warn_app_emit_refused (self, event, refusal);
+    return 0;
+  }
+  /* the connection the sink last saw up, or the next one */
+  epoch = self->state == SIO_CLIENT_STATE_CONNECTED ? self->generation :
+      self->generation + 1;
+  id = ++self->last_app_emit_id;
+  g_hash_table_insert (self->app_emits, g_memdup2 (&id, sizeof (id)),
+      g_strdup (event));
+  /* under the lock: stop_client() cannot free the client meanwhile */
+  sio_client_emit_event (self->client, epoch, APP_EMIT_TOKEN | id, args,
+      binary ? g_bytes_ref (binary) : NULL, want_ack);
+  g_mutex_unlock (&self->lock);
+  GST_DEBUG_OBJECT (self, "emit %" G_GUINT64_FORMAT ": event %s, %s ack",
+      id, event, want_ack ? "with" : "without");
+  return id;
 }
 
 /* Custom flow returns inside the element, never returned to upstream. */
@@ -1778,7 +1993,8 @@ gst_socketio_sink_start (GstBaseSink * bsink)
   self->in_flight = 0;
   self->next_seq = 0;
   self->have_failed_seq = FALSE;
-  self->timeout_episode = FALSE;
+  self->timeouts_in_a_row = 0;
+  self->stall_announced = FALSE;
   self->unconfirmed = 0;
   self->unconfirmed_duration = 0;
   self->lost_announced = 0;
@@ -1811,6 +2027,7 @@ gst_socketio_sink_stop (GstBaseSink * bsink)
   g_mutex_lock (&self->lock);
   g_hash_table_remove_all (self->unacked_parts);
   g_hash_table_remove_all (self->emits);
+  g_hash_table_remove_all (self->app_emits);
   self->upstream_retains = FALSE;
   g_mutex_unlock (&self->lock);
   self->info_valid = FALSE;
@@ -2706,6 +2923,7 @@ gst_socketio_sink_finalize (GObject * object)
   g_queue_clear_full (&self->batch_seqs, g_free);
   g_hash_table_unref (self->unacked_parts);
   g_hash_table_unref (self->emits);
+  g_hash_table_unref (self->app_emits);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
 
@@ -2748,6 +2966,8 @@ gst_socketio_sink_init (GstSocketIoSink * self)
       g_free, NULL);
   self->emits = g_hash_table_new_full (g_int64_hash, g_int64_equal,
       g_free, (GDestroyNotify) emit_record_free);
+  self->app_emits = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, g_free);
   self->state = SIO_CLIENT_STATE_IDLE;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
@@ -3132,16 +3352,66 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
   /**
    * GstSocketIoSink::server-event:
    * @sink: the socketiosink
-   * @name: the event name
-   * @args: the event's arguments as JSON array text
+   * @name: the event name (a numeric name is its text, "7")
+   * @args_json: the event's arguments after the name, as the text
+   *     of a JSON array exactly as the server wrote it; binary attachments
+   *     stay `{"_placeholder":true,"num":N}` objects here
    *
-   * Emitted from the element's network thread for every event the server
-   * sends to this client. The same event is posted on the bus as a
-   * `socketio-event` element message.
+   * Emitted for every event the server sends to this client on the joined
+   * namespace, from the element's network thread: the handler must not
+   * block (pings and acks wait meanwhile) nor change the element's state.
+   * It may call the #GstSocketIoSink::emit action signal to answer. The
+   * same event is also posted on the bus, from the same thread, as a
+   * `socketio-event` element message with the fields `name`, `args` and,
+   * for binary events, `attachments` (a #GstBufferList, one buffer per
+   * placeholder, in order): the way to get the attachments, and the
+   * thread-safe way for languages such as Python. gst-inspect-1.0 shows
+   * the two arguments as arg0 and arg1.
    */
   signals[SIGNAL_SERVER_EVENT] = g_signal_new ("server-event",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * GstSocketIoSink::emit:
+   * @sink: the socketiosink
+   * @event: the event name; not connect, connect_error, disconnect,
+   *     disconnecting, newListener, removeListener nor the name in the
+   *     #GstSocketIoSink:event property (the audio's)
+   * @args_json: (nullable): the arguments: a JSON array (each element
+   *     one argument), any other JSON value (that one argument), or NULL
+   *     (none)
+   * @binary: (nullable): one binary attachment, sent as the last
+   *     argument (a Buffer for a Node server, bytes for Python), or NULL
+   * @want_ack: ask the server for an acknowledgement
+   *
+   * Sends an event to the server on the sink's connection, from any
+   * thread, while the element is PAUSED or PLAYING: on the connection that
+   * is up, or when none is (connecting, reconnecting), on the next one. It
+   * takes no place in the audio window and has no seq. An event is never
+   * sent twice: one that a connection takes down is reported lost.
+   *
+   * The outcome is posted on the bus: `socketio-emit-ack` (fields `id`,
+   * `event`, `args`: the ack's arguments as JSON array text) or
+   * `socketio-emit-failed` (`id`, `event`, `reason`: "timeout" when no
+   * ack came within #GstSocketIoSink:ack-timeout, "lost" when the
+   * connection ended first, or the element stopped). Without @want_ack
+   * only a failure is posted.
+   *
+   * At most 16 events wait to be written or acknowledged; beyond, and for
+   * a reserved name, invalid JSON, an event larger than the server's
+   * maxPayload, or outside PAUSED and PLAYING, nothing is sent, a warning
+   * says why and 0 is returned. gst-inspect-1.0 shows the arguments as
+   * arg0 to arg3.
+   *
+   * Returns: the emit's id (from 1, unique for the element's life), or 0
+   * when refused
+   */
+  signals[SIGNAL_EMIT] = g_signal_new_class_handler ("emit",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_socketio_sink_emit_event), NULL, NULL, NULL,
+      G_TYPE_UINT64, 4, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_BYTES,
+      G_TYPE_BOOLEAN);
 
   sio_client_init_types ();
   gst_type_mark_as_plugin_api (GST_TYPE_SOCKETIO_SINK_DISCONNECTED_POLICY, 0);

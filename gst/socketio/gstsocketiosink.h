@@ -150,7 +150,12 @@ struct _GstSocketIoSink
    * timeout) since the last replay: where the next replay starts */
   guint64 lowest_failed_seq;
   gboolean have_failed_seq;
-  gboolean timeout_episode;     /* ack timeouts since the last ack */
+  guint timeouts_in_a_row;      /* audio ack timeouts since the last ack */
+  gboolean stall_announced;     /* a whole window timed out: warned */
+  /* the application's emits (the emit action signal) not yet reported:
+   * id -> event name; at most MAX_APP_EMITS */
+  GHashTable *app_emits;
+  guint64 last_app_emit_id;
   guint64 unconfirmed;          /* emits lost or timed out since a replay */
   GstClockTime unconfirmed_duration;
   guint wake_threshold;         /* on_emit_done() wakes waiters at or below */

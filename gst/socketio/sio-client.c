@@ -66,14 +66,16 @@ typedef struct
   guint epoch;
   guint64 token;
   gchar *args_json;
-  GBytes *attachment;
+  GBytes *attachment;           /* NULL: a plain EVENT packet */
   gboolean want_ack;
+  gboolean want_ack_args;
 } SioEmit;
 
 typedef struct
 {
   guint64 token;
   gint64 sent_us;
+  gboolean want_args;           /* the caller reads the ack's arguments */
 } PendingAck;
 
 typedef struct
@@ -149,6 +151,8 @@ struct _SioClient
   GPtrArray *incoming_attachments;
   GString *scratch;
   gboolean close_requested;
+  /* the arguments of the ack emit_done() reports, during that call */
+  const gchar *ack_args_json;
 
   /* shared with the caller's threads */
   GMutex lock;
@@ -221,19 +225,28 @@ set_state (SioClient * client, SioClientState state, const GError * error)
 }
 
 /* Reports every emit that can no longer complete: queued ones and those
- * still waiting for an ack. */
+ * still waiting for an ack. With @keep_next, emits meant for the next
+ * connection (handed over while none was up) stay queued for it. */
 static void
-fail_all_emits (SioClient * client)
+fail_all_emits (SioClient * client, gboolean keep_next)
 {
   GQueue queued = G_QUEUE_INIT;
   GHashTableIter iter;
   gpointer value;
   SioEmit *emit;
+  GList *l, *next;
 
   g_mutex_lock (&client->lock);
   queued = client->outgoing;
   g_queue_init (&client->outgoing);
-  g_atomic_int_set (&client->outgoing_length, 0);
+  for (l = keep_next ? queued.head : NULL; l; l = next) {
+    next = l->next;
+    if (((SioEmit *) l->data)->epoch == client->epoch + 1) {
+      g_queue_unlink (&queued, l);
+      g_queue_push_tail_link (&client->outgoing, l);
+    }
+  }
+  g_atomic_int_set (&client->outgoing_length, client->outgoing.length);
   g_mutex_unlock (&client->lock);
 
   g_hash_table_iter_init (&iter, client->pending_acks);
@@ -493,12 +506,13 @@ close_with_error (SioClient * client, GError * error)
   GST_INFO ("%s: connection ends: %s", client->display_url,
       error ? error->message : "cleanly");
   drop_connection (client);
-  fail_all_emits (client);
+  fail_all_emits (client, TRUE);
 
   if (!client->reconnect || (!client->has_connected &&
           !client->retry_first_connection) || client->close_requested
       || g_cancellable_is_cancelled (client->cancellable)
       || !error_is_retriable (client, error)) {
+    fail_all_emits (client, FALSE);
     set_state (client, SIO_CLIENT_STATE_CLOSED, error);
     g_clear_error (&error);
     return;
@@ -511,6 +525,7 @@ close_with_error (SioClient * client, GError * error)
         "gave up after %u reconnection attempts: %s",
         client->reconnect_attempt, error->message);
 
+    fail_all_emits (client, FALSE);
     set_state (client, SIO_CLIENT_STATE_CLOSED, final);
     g_error_free (final);
     g_clear_error (&error);
@@ -585,18 +600,22 @@ write_one_emit (SioClient * client, SioEmit * emit)
   }
 
   g_string_truncate (client->scratch, 0);
-  sio_packet_encode (client->scratch, SIO_PACKET_BINARY_EVENT, client->nsp, 1,
-      ack_id, emit->args_json);
+  sio_packet_encode (client->scratch, emit->attachment ?
+      SIO_PACKET_BINARY_EVENT : SIO_PACKET_EVENT, client->nsp,
+      emit->attachment ? 1 : 0, ack_id, emit->args_json);
   /* header and attachment go out back to back, in the same buffer */
   send_text (client, client->scratch->str);
-  data = g_bytes_get_data (emit->attachment, &size);
-  transport_send (client, TRUE, data, size);
+  if (emit->attachment) {
+    data = g_bytes_get_data (emit->attachment, &size);
+    transport_send (client, TRUE, data, size);
+  }
 
   if (emit->want_ack) {
     PendingAck *pending = g_new (PendingAck, 1);
 
     pending->token = emit->token;
     pending->sent_us = g_get_monotonic_time ();
+    pending->want_args = emit->want_ack_args;
     g_hash_table_insert (client->pending_acks, g_memdup2 (&ack_id,
             sizeof (ack_id)), pending);
   } else {
@@ -774,10 +793,12 @@ deliver_event (SioClient * client, SioPacket * packet)
   g_free (args);
 }
 
+/* @packet: the decoded ack, or NULL when nobody wants its arguments. */
 static void
-handle_ack_id (SioClient * client, gint64 ack_id)
+handle_ack_id (SioClient * client, gint64 ack_id, const SioPacket * packet)
 {
   PendingAck *pending;
+  gchar *args = NULL;
 
   pending = g_hash_table_lookup (client->pending_acks, &ack_id);
   if (pending == NULL) {
@@ -787,9 +808,24 @@ handle_ack_id (SioClient * client, gint64 ack_id)
     return;
   }
   client->acks_received++;
+  if (pending->want_args)
+    args = packet ? sio_packet_dup_args_json (packet) : g_strdup ("[]");
+  client->ack_args_json = args;
   client->callbacks.emit_done (client, pending->token, SIO_EMIT_ACKED,
       g_get_monotonic_time () - pending->sent_us, client->user_data);
+  client->ack_args_json = NULL;
+  g_free (args);
   g_hash_table_remove (client->pending_acks, &ack_id);
+}
+
+/* Whether the ack @ack_id answers an emit whose caller reads the ack's
+ * arguments: only those acks are decoded. */
+static gboolean
+ack_args_wanted (SioClient * client, gint64 ack_id)
+{
+  PendingAck *pending = g_hash_table_lookup (client->pending_acks, &ack_id);
+
+  return pending != NULL && pending->want_args;
 }
 
 /* Packets for namespaces this client did not join are ignored. */
@@ -816,7 +852,7 @@ handle_complete_packet (SioClient * client, SioPacket * packet)
       break;
     case SIO_PACKET_ACK:
     case SIO_PACKET_BINARY_ACK:
-      handle_ack_id (client, packet->ack_id);
+      handle_ack_id (client, packet->ack_id, packet);
       break;
     default:
       break;
@@ -832,12 +868,15 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   gsize ack_nsp_length;
   gint64 ack_id;
 
-  /* acks are nearly all a streaming client receives and it ignores their
-   * arguments: no JSON tree for them */
+  /* acks are nearly all a streaming client receives and it ignores the
+   * arguments of the audio's: those are not decoded */
   if (sio_packet_peek_ack (data, length, &ack_nsp, &ack_nsp_length, &ack_id)) {
-    if (is_own_namespace (client, ack_nsp, ack_nsp_length))
-      handle_ack_id (client, ack_id);
-    return;
+    if (!is_own_namespace (client, ack_nsp, ack_nsp_length))
+      return;
+    if (!ack_args_wanted (client, ack_id)) {
+      handle_ack_id (client, ack_id, NULL);
+      return;
+    }
   }
 
   if (!sio_packet_decode (data, length, &packet, &error)) {
@@ -1637,9 +1676,10 @@ sio_client_new (const SioClientConfig * config,
   return client;
 }
 
-void
-sio_client_emit (SioClient * client, guint epoch, guint64 token,
-    gchar * args_json, GBytes * attachment, gboolean want_ack)
+static void
+queue_emit (SioClient * client, guint epoch, guint64 token,
+    gchar * args_json, GBytes * attachment, gboolean want_ack,
+    gboolean want_ack_args)
 {
   SioEmit *emit = g_new (SioEmit, 1);
   gboolean was_empty;
@@ -1649,6 +1689,7 @@ sio_client_emit (SioClient * client, guint epoch, guint64 token,
   emit->args_json = args_json;
   emit->attachment = attachment;
   emit->want_ack = want_ack;
+  emit->want_ack_args = want_ack_args;
 
   g_mutex_lock (&client->lock);
   was_empty = g_queue_is_empty (&client->outgoing);
@@ -1659,6 +1700,26 @@ sio_client_emit (SioClient * client, guint epoch, guint64 token,
   /* the gate re-reads the queue length when the context wakes up */
   if (was_empty)
     g_main_context_wakeup (client->context);
+}
+
+void
+sio_client_emit (SioClient * client, guint epoch, guint64 token,
+    gchar * args_json, GBytes * attachment, gboolean want_ack)
+{
+  queue_emit (client, epoch, token, args_json, attachment, want_ack, FALSE);
+}
+
+void
+sio_client_emit_event (SioClient * client, guint epoch, guint64 token,
+    gchar * args_json, GBytes * attachment, gboolean want_ack)
+{
+  queue_emit (client, epoch, token, args_json, attachment, want_ack, TRUE);
+}
+
+const gchar *
+sio_client_get_ack_args (SioClient * client)
+{
+  return client->ack_args_json;
 }
 
 void
@@ -1679,7 +1740,7 @@ sio_client_free (SioClient * client)
   g_thread_join (client->thread);
 
   /* emits that raced with the shutdown */
-  fail_all_emits (client);
+  fail_all_emits (client, FALSE);
 
   g_hash_table_unref (client->pending_acks);
   g_ptr_array_unref (client->incoming_attachments);

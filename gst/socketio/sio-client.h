@@ -192,9 +192,25 @@ SioClient *sio_client_new (const SioClientConfig * config,
  * the connection the caller means it for (the last CONNECTED epoch it saw):
  * an emit for an older connection is never written on a newer one, it is
  * reported LOST, so after a reconnection nothing goes out before the caller
- * has seen the new epoch (and, say, asked for a replay). */
+ * has seen the new epoch (and, say, asked for a replay). An emit for the
+ * epoch after the current one (handed over while no connection is up)
+ * waits for that connection, across failed attempts, and is reported LOST
+ * only if the client closes first. */
 void sio_client_emit (SioClient * client, guint epoch, guint64 token,
     gchar * args_json, GBytes * attachment, gboolean want_ack);
+
+/* As sio_client_emit(), for an event of the application's: @args_json
+ * has no placeholder when @attachment is NULL (then a plain EVENT packet
+ * goes out), and the ack's arguments are read: sio_client_get_ack_args()
+ * in emit_done(). */
+void sio_client_emit_event (SioClient * client, guint epoch, guint64 token,
+    gchar * args_json, GBytes * attachment, gboolean want_ack);
+
+/* During emit_done() with SIO_EMIT_ACKED for an emit of
+ * sio_client_emit_event(): the ack's arguments as JSON array text, the
+ * server's own (a binary ack's attachments stay placeholders); NULL
+ * otherwise. */
+const gchar *sio_client_get_ack_args (SioClient * client);
 
 /* Leaves cleanly: DISCONNECT for the namespace, Engine.IO close, WebSocket
  * close. Call it once every emit has completed. state_changed() reports

@@ -1107,3 +1107,59 @@ sio_json_is_object (const gchar * json, GError ** error)
   }
   return TRUE;
 }
+
+/* The error of a scan over the application's own JSON: where it goes
+ * wrong, not "malformed packet". */
+static gboolean
+set_argument_error (GError ** error, const JsonScanner * s)
+{
+  g_set_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED,
+      s->result == SCAN_NOT_UTF8 ? "not valid UTF-8 (byte %" G_GSIZE_FORMAT
+      ")" : "not valid JSON (byte %" G_GSIZE_FORMAT ")", s->error_pos);
+  return FALSE;
+}
+
+gchar *
+sio_event_build_args (const gchar * name, const gchar * args_json,
+    gboolean with_attachment, GError ** error)
+{
+  JsonScanner scanner;
+  ArrayParts parts;
+  GString *out;
+  gsize length = args_json ? strlen (args_json) : 0;
+  gsize start = 0, end = 0, i;
+  gboolean valid = TRUE, is_array;
+
+  /* a document of whitespace only is no arguments */
+  for (i = 0; i < length && g_ascii_isspace (args_json[i]); i++);
+  is_array = i < length && args_json[i] == '[';
+  if (i < length) {
+    scanner_init (&scanner, args_json, length, G_MAXSIZE, TRUE);
+    if (is_array) {
+      valid = scan_packet_array (&scanner, FALSE, &parts);
+      start = parts.args_start;
+      end = parts.args_end;
+    } else {
+      valid = scan_document (&scanner, &start, &end);
+    }
+    scanner_clear (&scanner);
+    if (!valid) {
+      set_argument_error (error, &scanner);
+      return NULL;
+    }
+  }
+
+  out = g_string_sized_new (length + 64);
+  g_string_append_c (out, '[');
+  sio_json_append_string (out, name);
+  /* an empty array's inside is whitespace */
+  for (i = start; i < end && g_ascii_isspace (args_json[i]); i++);
+  if (i < end) {
+    g_string_append_c (out, ',');
+    g_string_append_len (out, args_json + start, end - start);
+  }
+  if (with_attachment)
+    g_string_append (out, ",{\"_placeholder\":true,\"num\":0}");
+  g_string_append_c (out, ']');
+  return g_string_free (out, FALSE);
+}

@@ -183,5 +183,14 @@ gboolean sio_namespace_is_valid (const gchar * nsp);
  * any depth. */
 gboolean sio_json_is_object (const gchar * json, GError ** error);
 
+/* The JSON array of an event a client emits: @name, then the arguments
+ * of @args_json, then with @with_attachment the placeholder of attachment
+ * 0 as the last argument. @args_json: NULL or whitespace for none, a JSON
+ * array for one argument per element, any other JSON value for that one
+ * argument; copied as written (any depth). NULL, with @error saying where,
+ * when it is not JSON. Free with g_free(). */
+gchar *sio_event_build_args (const gchar * name, const gchar * args_json,
+    gboolean with_attachment, GError ** error);
+
 G_END_DECLS
 #endif /* __SIO_PROTOCOL_H__ */

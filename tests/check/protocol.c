@@ -954,6 +954,76 @@ test_helpers (void)
   g_clear_error (&error);
 }
 
+static void
+assert_event_args (const gchar * args_json, gboolean binary,
+    const gchar * expected)
+{
+  GError *error = NULL;
+  gchar *args = sio_event_build_args ("ev", args_json, binary, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (args, ==, expected);
+  g_free (args);
+}
+
+static void
+assert_event_args_refused (const gchar * args_json, const gchar * message)
+{
+  GError *error = NULL;
+
+  g_assert_null (sio_event_build_args ("ev", args_json, FALSE, &error));
+  g_assert_error (error, SIO_PROTOCOL_ERROR, SIO_PROTOCOL_ERROR_MALFORMED);
+  g_assert_cmpstr (error->message, ==, message);
+  g_error_free (error);
+}
+
+/* An event of the application's: an array's elements are the arguments,
+ * another value is one, copied as written; the attachment's placeholder
+ * is last. */
+static void
+test_encode_application_events (void)
+{
+  GString *deep = g_string_new (NULL);
+  gchar *args;
+  guint i;
+
+  assert_event_args (NULL, FALSE, "[\"ev\"]");
+  assert_event_args ("", FALSE, "[\"ev\"]");
+  assert_event_args (" \n", FALSE, "[\"ev\"]");
+  assert_event_args ("[]", FALSE, "[\"ev\"]");
+  assert_event_args (" [ \t] ", FALSE, "[\"ev\"]");
+  assert_event_args ("[1, \"a\" ,{\"b\":[2]}]", FALSE,
+      "[\"ev\",1, \"a\" ,{\"b\":[2]}]");
+  assert_event_args ("{\"gain\":1e+21}", FALSE, "[\"ev\",{\"gain\":1e+21}]");
+  assert_event_args (" 7 ", FALSE, "[\"ev\",7]");
+  assert_event_args ("\"\\u0000\"", FALSE, "[\"ev\",\"\\u0000\"]");
+  assert_event_args ("null", FALSE, "[\"ev\",null]");
+  assert_event_args ("[[1]]", FALSE, "[\"ev\",[1]]");
+  assert_event_args (NULL, TRUE, "[\"ev\",{\"_placeholder\":true,\"num\":0}]");
+  assert_event_args ("[1,2]", TRUE,
+      "[\"ev\",1,2,{\"_placeholder\":true,\"num\":0}]");
+  assert_event_args ("{}", TRUE,
+      "[\"ev\",{},{\"_placeholder\":true,\"num\":0}]");
+
+  /* any depth */
+  for (i = 0; i < 10000; i++)
+    g_string_append_c (deep, '[');
+  for (i = 0; i < 10000; i++)
+    g_string_append_c (deep, ']');
+  args = sio_event_build_args ("ev", deep->str, FALSE, NULL);
+  g_assert_nonnull (args);
+  g_assert_cmpuint (strlen (args), ==, strlen ("[\"ev\",") + 2 * 9999 + 1);
+  g_free (args);
+  g_string_free (deep, TRUE);
+
+  assert_event_args_refused ("[1,", "not valid JSON (byte 3)");
+  assert_event_args_refused ("[1,]", "not valid JSON (byte 3)");
+  assert_event_args_refused ("{\"a\":1} 2", "not valid JSON (byte 8)");
+  assert_event_args_refused ("[1] [2]", "not valid JSON (byte 4)");
+  assert_event_args_refused ("stop", "not valid JSON (byte 0)");
+  assert_event_args_refused ("\"\xff\"", "not valid UTF-8 (byte 1)");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -963,6 +1033,8 @@ main (int argc, char **argv)
   g_test_add_func ("/protocol/engineio/control", test_engineio_control);
   g_test_add_func ("/protocol/encode/connect", test_encode_connect);
   g_test_add_func ("/protocol/encode/events", test_encode_events);
+  g_test_add_func ("/protocol/encode/application-events",
+      test_encode_application_events);
   g_test_add_func ("/protocol/decode/connect-replies",
       test_decode_connect_replies);
   g_test_add_func ("/protocol/decode/events-and-acks",

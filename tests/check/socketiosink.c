@@ -51,6 +51,10 @@ typedef struct
   gboolean ack;
   gboolean reverse_acks;        /* ack every pair of events backwards */
   gboolean forget_events;       /* count event frames, do not keep them */
+  guint ack_every;              /* with ack: ack only every Nth binary */
+  /* answer text events that ask for an ack ("42<id>[...") with this
+   * ack's arguments; NULL: no answer */
+  const gchar *event_ack_args;
   const gchar *open_packet;     /* NULL: OPEN_PACKET */
   /* fake_server_new_deferred(): bound, but refusing connections until
    * fake_server_serve() */
@@ -63,6 +67,7 @@ typedef struct
   SoupWebsocketConnection *conn;
   GPtrArray *texts;
   guint binaries;
+  GBytes *last_binary;
   gint64 held_ack;
   gint64 pending_ack;
   SoupMessageHeaders *handshake;        /* the last WebSocket handshake's */
@@ -101,7 +106,12 @@ fake_on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
   g_mutex_lock (&fake->lock);
   if (type == SOUP_WEBSOCKET_DATA_BINARY) {
     fake->binaries++;
-    if (fake->ack && fake->pending_ack >= 0) {
+    g_clear_pointer (&fake->last_binary, g_bytes_unref);
+    fake->last_binary = g_bytes_ref (message);
+    if (fake->ack && fake->pending_ack >= 0 && fake->ack_every > 1 &&
+        fake->binaries % fake->ack_every != 0) {
+      /* this one is never acked */
+    } else if (fake->ack && fake->pending_ack >= 0) {
       if (!fake->reverse_acks) {
         fake_send_ack (fake, fake->pending_ack);
       } else if (fake->held_ack < 0) {
@@ -127,6 +137,13 @@ fake_on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
 
       fake->pending_ack = g_ascii_isdigit (*id) ?
           g_ascii_strtoll (id, NULL, 10) : -1;
+    } else if (g_str_has_prefix (text, "42") && g_ascii_isdigit (text[2]) &&
+        fake->event_ack_args) {
+      gchar *ack = g_strdup_printf ("43%" G_GINT64_FORMAT "%s",
+          g_ascii_strtoll (text + 2, NULL, 10), fake->event_ack_args);
+
+      soup_websocket_connection_send_text (fake->conn, ack);
+      g_free (ack);
     }
   }
   g_cond_broadcast (&fake->cond);
@@ -348,6 +365,7 @@ fake_server_free (FakeServer * fake)
   g_main_loop_unref (fake->loop);
   g_main_context_unref (fake->context);
   g_ptr_array_unref (fake->texts);
+  g_clear_pointer (&fake->last_binary, g_bytes_unref);
   g_clear_pointer (&fake->handshake, soup_message_headers_unref);
   g_clear_object (&fake->deferred);
   g_clear_object (&fake->certificate);
@@ -375,6 +393,36 @@ static void
 fake_server_drop (FakeServer * fake)
 {
   g_main_context_invoke (fake->context, fake_drop_in_thread, fake);
+}
+
+typedef struct
+{
+  FakeServer *fake;
+  gint64 id;
+} FakeAck;
+
+static gboolean
+fake_ack_in_thread (gpointer user_data)
+{
+  FakeAck *ack = user_data;
+
+  g_mutex_lock (&ack->fake->lock);
+  if (ack->fake->conn)
+    fake_send_ack (ack->fake, ack->id);
+  g_mutex_unlock (&ack->fake->lock);
+  return G_SOURCE_REMOVE;
+}
+
+/* Acks @id from the server's thread, where libsoup wants its sends. */
+static void
+fake_send_ack_in_thread (FakeServer * fake, gint64 id)
+{
+  FakeAck *ack = g_new (FakeAck, 1);
+
+  ack->fake = fake;
+  ack->id = id;
+  g_main_context_invoke_full (fake->context, G_PRIORITY_DEFAULT,
+      fake_ack_in_thread, ack, g_free);
 }
 
 static guint
@@ -1167,23 +1215,33 @@ GST_START_TEST (test_server_event_args_verbatim)
 
 GST_END_TEST;
 
+/* Waits (10 s at most) until stats has @count emits acked, or with
+ * @or_timed_out acked or timed out. */
 static void
-wait_acked (GstHarness * h, guint64 count)
+wait_emits_done (GstHarness * h, guint64 count, gboolean or_timed_out)
 {
-  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   GstStructure *stats;
-  guint64 acked;
+  guint64 done;
 
   do {
     stats = sink_stats (h);
-    acked = stats_uint64 (stats, "acked");
+    done = stats_uint64 (stats, "acked");
+    if (or_timed_out)
+      done += stats_uint64 (stats, "ack-timeouts");
     gst_structure_free (stats);
-    if (acked >= count)
+    if (done >= count)
       return;
     g_usleep (1000);
   } while (g_get_monotonic_time () < deadline);
-  g_error ("only %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " acked",
-      acked, count);
+  g_error ("only %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " done",
+      done, count);
+}
+
+static void
+wait_acked (GstHarness * h, guint64 count)
+{
+  wait_emits_done (h, count, FALSE);
 }
 
 GST_START_TEST (test_acks_out_of_order)
@@ -2211,6 +2269,458 @@ GST_START_TEST (test_retry_first_connection)
 
 GST_END_TEST;
 
+/* ---- the emit action signal and the ack-stall warning ----------------- */
+
+/* A harness whose sink has joined (one buffer went through). */
+static GstHarness *
+harness_connected (FakeServer * fake, const gchar * extra)
+{
+  GstHarness *h = harness_new (fake->url, extra);
+
+  attach_bus (h);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  return h;
+}
+
+static guint64
+sink_emit (GstHarness * h, const gchar * event, const gchar * args_json,
+    GBytes * binary, gboolean want_ack)
+{
+  guint64 id = G_MAXUINT64;
+
+  g_signal_emit_by_name (h->element, "emit", event, args_json, binary,
+      want_ack, &id);
+  return id;
+}
+
+/* The next socketio-emit-ack or socketio-emit-failed message, or NULL. */
+static GstMessage *
+wait_emit_report (GstHarness * h, GstClockTime timeout)
+{
+  GstBus *bus = GST_ELEMENT_BUS (h->element);
+  GstMessage *msg;
+
+  while ((msg = gst_bus_timed_pop_filtered (bus, timeout, GST_MESSAGE_ELEMENT))) {
+    if (g_str_has_prefix (gst_structure_get_name (gst_message_get_structure
+                (msg)), "socketio-emit-"))
+      return msg;
+    gst_message_unref (msg);
+  }
+  return NULL;
+}
+
+/* Asserts the next report is @name for emit @id; returns its args or
+ * reason field (free it). */
+static gchar *
+assert_emit_report (GstHarness * h, const gchar * name, guint64 id,
+    const gchar * event)
+{
+  GstMessage *msg = wait_emit_report (h, 5 * GST_SECOND);
+  const GstStructure *s;
+  guint64 reported = 0;
+  gchar *field;
+
+  g_assert_nonnull (msg);
+  s = gst_message_get_structure (msg);
+  g_assert_cmpstr (gst_structure_get_name (s), ==, name);
+  g_assert_true (gst_structure_get_uint64 (s, "id", &reported));
+  g_assert_cmpuint (reported, ==, id);
+  g_assert_cmpstr (gst_structure_get_string (s, "event"), ==, event);
+  field = g_strdup (gst_structure_get_string (s,
+          gst_structure_has_field (s, "args") ? "args" : "reason"));
+  gst_message_unref (msg);
+  return field;
+}
+
+/* How many warnings on the bus contain @text; the others are dropped. */
+static guint
+count_warnings (GstHarness * h, const gchar * text, gchar ** debug_of_last)
+{
+  GstMessage *msg;
+  guint count = 0;
+
+  while ((msg = gst_bus_pop_filtered (GST_ELEMENT_BUS (h->element),
+              GST_MESSAGE_WARNING))) {
+    GError *error = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_warning (msg, &error, &debug);
+    GST_INFO ("warning: %s (%s)", error->message, debug);
+    if (strstr (error->message, text)) {
+      count++;
+      if (debug_of_last) {
+        g_free (*debug_of_last);
+        *debug_of_last = g_strdup (debug);
+      }
+    }
+    g_error_free (error);
+    g_free (debug);
+    gst_message_unref (msg);
+  }
+  return count;
+}
+
+/* An emit with ack: a plain EVENT packet (no attachment) with an ack id,
+ * outside the audio's numbering; the ack's arguments come back on the
+ * bus. */
+GST_START_TEST (test_emit_with_ack)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h;
+  GstStructure *stats;
+  guint64 id;
+  gchar *args;
+
+  fake->event_ack_args = "[\"done\",{\"n\":2}]";
+  h = harness_connected (fake, NULL);
+  id = sink_emit (h, "stop", "[1, {\"now\": true}]", NULL, TRUE);
+  g_assert_cmpuint (id, ==, 1);
+  g_assert_true (fake_saw_text (fake, "421[\"stop\",1, {\"now\": true}]",
+          5 * GST_SECOND));
+  args = assert_emit_report (h, "socketio-emit-ack", id, "stop");
+  g_assert_cmpstr (args, ==, "[\"done\",{\"n\":2}]");
+  g_free (args);
+  g_assert_cmpuint (sink_emit (h, "stop", NULL, NULL, TRUE), ==, 2);
+  args = assert_emit_report (h, "socketio-emit-ack", 2, "stop");
+  g_free (args);
+
+  /* the audio's books do not see it */
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "451-3[\"audio_data\",{\"audio_data\":"
+          "{\"_placeholder\":true,\"num\":0},\"seq\":1,", 5 * GST_SECOND));
+  wait_acked (h, 2);
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "emitted"), ==, 2);
+  gst_structure_free (stats);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* Without ack: no ack id and no report; one JSON value is one argument,
+ * NULL or an empty array none. */
+GST_START_TEST (test_emit_without_ack)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_connected (fake, NULL);
+
+  g_assert_cmpuint (sink_emit (h, "config", "{\"gain\":2}", NULL, FALSE), ==,
+      1);
+  g_assert_cmpuint (sink_emit (h, "tick", NULL, NULL, FALSE), ==, 2);
+  g_assert_cmpuint (sink_emit (h, "tock", " [ ] ", NULL, FALSE), ==, 3);
+  g_assert_cmpuint (sink_emit (h, "name", "\"caf\xc3\xa9\"", NULL, FALSE), ==,
+      4);
+  g_assert_true (fake_saw_text (fake, "42[\"name\",\"caf\xc3\xa9\"]",
+          5 * GST_SECOND));
+  g_assert_cmpuint (fake_count_texts (fake, "42[\"config\",{\"gain\":2}]"),
+      ==, 1);
+  g_assert_cmpuint (fake_count_texts (fake, "42[\"tick\"]"), ==, 1);
+  g_assert_cmpuint (fake_count_texts (fake, "42[\"tock\"]"), ==, 1);
+  g_assert_null (wait_emit_report (h, 100 * GST_MSECOND));
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* A binary attachment is the last argument: a BINARY_EVENT with one
+ * placeholder, then the bytes. */
+GST_START_TEST (test_emit_binary)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_connected (fake, NULL);
+  GBytes *blob = g_bytes_new_static ("\x00\x01\xffxyz", 6);
+  guint64 id;
+  gchar *args;
+
+  wait_acked (h, 1);
+  id = sink_emit (h, "picture", "[\"jpeg\"]", blob, TRUE);
+  g_assert_cmpuint (id, ==, 1);
+  g_assert_true (fake_saw_text (fake, "451-1[\"picture\",\"jpeg\","
+          "{\"_placeholder\":true,\"num\":0}]", 5 * GST_SECOND));
+  args = assert_emit_report (h, "socketio-emit-ack", id, "picture");
+  g_assert_cmpstr (args, ==, "[{\"ok\":true}]");
+  g_free (args);
+  g_mutex_lock (&fake->lock);
+  g_assert_true (g_bytes_equal (fake->last_binary, blob));
+  g_mutex_unlock (&fake->lock);
+  g_bytes_unref (blob);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* No ack within ack-timeout: reported failed with reason timeout; the
+ * audio's ack-timeout count and warning are not touched. */
+GST_START_TEST (test_emit_ack_timeout)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_connected (fake, "ack-timeout=100000000");
+  GstStructure *stats;
+  gchar *reason;
+  guint64 id;
+
+  id = sink_emit (h, "stop", "[]", NULL, TRUE);
+  reason = assert_emit_report (h, "socketio-emit-failed", id, "stop");
+  g_assert_cmpstr (reason, ==, "timeout");
+  g_free (reason);
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "ack-timeouts"), ==, 0);
+  gst_structure_free (stats);
+  g_assert_cmpuint (count_warnings (h, "", NULL), ==, 0);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+static void
+assert_emit_refused (GstHarness * h, const gchar * event, const gchar * args,
+    const gchar * warning)
+{
+  g_assert_cmpuint (sink_emit (h, event, args, NULL, TRUE), ==, 0);
+  g_assert_cmpuint (count_warnings (h, warning, NULL), ==, 1);
+}
+
+/* Refused at once, with 0 and a warning saying why: nothing is sent. */
+GST_START_TEST (test_emit_refused)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_connected (fake, NULL);
+  GstElement *stopped = gst_element_factory_make ("socketiosink", NULL);
+  GstBus *bus = gst_bus_new ();
+  guint64 id = G_MAXUINT64;
+  GstMessage *msg;
+
+  assert_emit_refused (h, "stop", "[1,",
+      "args_json argument is not valid JSON");
+  assert_emit_refused (h, "stop", "{\"a\":1} 2", "args_json");
+  assert_emit_refused (h, "stop", "\"\xff\"", "not valid UTF-8");
+  assert_emit_refused (h, "connect", NULL, "reserved");
+  assert_emit_refused (h, "disconnect", NULL, "reserved");
+  assert_emit_refused (h, "audio_data", NULL, "audio");
+  assert_emit_refused (h, "", NULL, "non-empty UTF-8");
+  assert_emit_refused (h, NULL, NULL, "non-empty UTF-8");
+  assert_emit_refused (h, "\xc3(", NULL, "non-empty UTF-8");
+  g_assert_cmpuint (fake_count_texts (fake, "42"), ==, 0);
+
+  /* not started: no connection to send it on */
+  gst_element_set_bus (stopped, bus);
+  g_signal_emit_by_name (stopped, "emit", "stop", NULL, NULL, TRUE, &id);
+  g_assert_cmpuint (id, ==, 0);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (stopped);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* At most 16 of the application's events wait: the next is refused,
+ * and each refusal leaves the queue as it was. */
+GST_START_TEST (test_emit_queue_full)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_connected (fake, NULL);
+  guint32 lost = 0;
+  gchar *reason;
+  guint i;
+
+  for (i = 1; i <= 16; i++)
+    g_assert_cmpuint (sink_emit (h, "held", NULL, NULL, TRUE), ==, i);
+  for (i = 0; i < 3; i++)
+    assert_emit_refused (h, "held", NULL, "already waiting");
+  g_assert_true (fake_saw_text (fake, "4216[\"held\"]", 5 * GST_SECOND));
+  /* acked ones free their places */
+  fake_send_ack_in_thread (fake, 1);
+  reason = assert_emit_report (h, "socketio-emit-ack", 1, "held");
+  g_free (reason);
+  g_assert_cmpuint (sink_emit (h, "held", NULL, NULL, TRUE), ==, 17);
+  assert_emit_refused (h, "held", NULL, "already waiting");
+  /* stopping reports the rest lost, each once, in no given order */
+  gst_element_set_state (h->element, GST_STATE_NULL);
+  for (i = 2; i <= 17; i++) {
+    GstMessage *msg = wait_emit_report (h, 5 * GST_SECOND);
+    const GstStructure *s;
+    guint64 id = 0;
+
+    g_assert_nonnull (msg);
+    s = gst_message_get_structure (msg);
+    g_assert_cmpstr (gst_structure_get_name (s), ==, "socketio-emit-failed");
+    g_assert_cmpstr (gst_structure_get_string (s, "reason"), ==, "lost");
+    g_assert_true (gst_structure_get_uint64 (s, "id", &id));
+    g_assert_cmpuint (id, >=, 2);
+    g_assert_cmpuint (id, <=, 17);
+    g_assert_false (lost & (1u << id));
+    lost |= 1u << id;
+    gst_message_unref (msg);
+  }
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* While no connection is up the event waits for the next one, across
+ * failed attempts; once sent, a connection that breaks takes it down:
+ * reported lost, never sent again. */
+GST_START_TEST (test_emit_while_disconnected)
+{
+  FakeServer *fake = fake_server_new_deferred ();
+  GstHarness *h = harness_new (fake->url, "retry-first-connection=true "
+      "reconnect-delay=20000000 reconnect-delay-max=100000000");
+  GThread *pusher;
+  GstMessage *msg;
+  gchar *field;
+  guint64 id;
+
+  fake->event_ack_args = "[]";
+  attach_bus (h);
+  pusher = g_thread_new ("push", (GThreadFunc) push_one_quick, h);
+  g_usleep (50 * 1000);
+  id = sink_emit (h, "hello", "[1]", NULL, TRUE);
+  g_assert_cmpuint (id, ==, 1);
+  /* several refused attempts */
+  g_usleep (300 * 1000);
+  g_assert_null (wait_emit_report (h, 0));
+  fake_server_serve (fake);
+  g_assert_true (fake_saw_text (fake, "420[\"hello\",1]", 5 * GST_SECOND));
+  field = assert_emit_report (h, "socketio-emit-ack", id, "hello");
+  g_assert_cmpstr (field, ==, "[]");
+  g_free (field);
+  g_assert_cmpint (GPOINTER_TO_INT (g_thread_join (pusher)), ==, GST_FLOW_OK);
+
+  g_mutex_lock (&fake->lock);
+  fake->event_ack_args = NULL;
+  g_mutex_unlock (&fake->lock);
+  id = sink_emit (h, "unanswered", NULL, NULL, TRUE);
+  g_assert_true (fake_saw_text (fake, "422[\"unanswered\"]", 5 * GST_SECOND));
+  fake_server_drop (fake);
+  field = assert_emit_report (h, "socketio-emit-failed", id, "unanswered");
+  g_assert_cmpstr (field, ==, "lost");
+  g_free (field);
+  msg = wait_element_message (h, "socketio-reconnected", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  g_assert_cmpuint (fake_count_texts (fake, "422[\"unanswered\"]"), ==, 1);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* network thread */
+static void
+answer_ping (GstElement * sink, const gchar * name, const gchar * args_json,
+    gpointer user_data)
+{
+  guint64 id = 0;
+
+  if (strcmp (name, "ping") == 0)
+    g_signal_emit_by_name (sink, "emit", "pong", args_json, NULL, FALSE, &id);
+  g_assert_cmpuint (id, !=, 0);
+}
+
+/* A server-event handler may answer with emit, from the network thread. */
+GST_START_TEST (test_emit_from_server_event)
+{
+  const gchar *after_join[] = { "42[\"ping\",{\"t\":5}]", NULL };
+  FakeServer *fake = fake_server_new (NULL, after_join, TRUE);
+  GstHarness *h = harness_new (fake->url, NULL);
+
+  g_signal_connect (h->element, "server-event", G_CALLBACK (answer_ping), NULL);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_true (fake_saw_text (fake, "42[\"pong\",{\"t\":5}]",
+          5 * GST_SECOND));
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* 100 ms, or 2 s under valgrind, where an ack can take longer. */
+static GstHarness *
+harness_with_short_ack_timeout (FakeServer * fake)
+{
+  gchar *extra = g_strdup_printf ("max-in-flight=4 ack-timeout=%"
+      G_GUINT64_FORMAT, RUNNING_ON_VALGRIND ? 2 * GST_SECOND :
+      100 * GST_MSECOND);
+  GstHarness *h = harness_new (fake->url, extra);
+
+  g_free (extra);
+  return h;
+}
+
+/* Pushes @count buffers, one emit each, and waits until each was acked
+ * or timed out. */
+static void
+push_until_done (GstHarness * h, guint count)
+{
+  guint i;
+
+  for (i = 0; i < count; i++)
+    g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+        GST_FLOW_OK);
+  wait_emits_done (h, count, TRUE);
+}
+
+/* A server that acks nothing: one warning, naming the handler and
+ * ack=false, once a whole window (max-in-flight) has timed out, not at
+ * the first timeout; however many windows follow. */
+GST_START_TEST (test_ack_stall_warned_once)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, FALSE);
+  GstHarness *h = harness_with_short_ack_timeout (fake);
+  GstStructure *stats;
+  gchar *debug = NULL;
+
+  attach_bus (h);
+  push_until_done (h, 12);
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "ack-timeouts"), ==, 12);
+  gst_structure_free (stats);
+  g_assert_cmpuint (count_warnings (h, "calls the ack callback", &debug),
+      ==, 1);
+  /* the warning came with the 4th timeout (emits count from 0) */
+  g_assert_true (g_str_has_suffix (debug, "\nemit 3"));
+  g_free (debug);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* A server that acks every other event: timeouts are counted, but no
+ * window ever times out whole, so nothing is warned about. */
+GST_START_TEST (test_ack_timeouts_partial_not_warned)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_with_short_ack_timeout (fake);
+  GstStructure *stats;
+
+  fake->ack_every = 2;
+  attach_bus (h);
+  push_until_done (h, 12);
+  stats = sink_stats (h);
+  g_assert_cmpuint (stats_uint64 (stats, "ack-timeouts"), ==, 6);
+  g_assert_cmpuint (stats_uint64 (stats, "acked"), ==, 6);
+  gst_structure_free (stats);
+  g_assert_cmpuint (count_warnings (h, "", NULL), ==, 0);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
 /* A self-signed certificate for @san (e.g. "IP:127.0.0.1"), made with
  * openssl in @dir as NAME.pem and NAME.key; NULL without openssl. */
 static GTlsCertificate *
@@ -2376,6 +2886,16 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_handshake_errors);
   tcase_add_test (tc, test_retry_first_connection);
   tcase_add_test (tc, test_tls_errors);
+  tcase_add_test (tc, test_emit_with_ack);
+  tcase_add_test (tc, test_emit_without_ack);
+  tcase_add_test (tc, test_emit_binary);
+  tcase_add_test (tc, test_emit_ack_timeout);
+  tcase_add_test (tc, test_emit_refused);
+  tcase_add_test (tc, test_emit_queue_full);
+  tcase_add_test (tc, test_emit_while_disconnected);
+  tcase_add_test (tc, test_emit_from_server_event);
+  tcase_add_test (tc, test_ack_stall_warned_once);
+  tcase_add_test (tc, test_ack_timeouts_partial_not_warned);
   return s;
 }
 

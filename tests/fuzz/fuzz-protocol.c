@@ -23,6 +23,7 @@
  *   'a'  sio_packet_peek_ack()
  *   'j'  sio_json_is_object()
  *   'n'  sio_namespace_is_valid()
+ *   'v'  sio_event_build_args(), an application's arguments
  * Any other byte picks one of these by its value, so mutations of the
  * first byte still land somewhere. Each seed in corpus/ starts with its
  * byte, as its name does.
@@ -31,7 +32,8 @@
  * with themselves: an ack the fast path takes and the decoder refuses or
  * reads otherwise, arguments that are not a JSON array the decoder takes
  * back unchanged, names and messages that are not UTF-8, a refusal that
- * json-glib made (json-glib leaks when it refuses). Built and run by
+ * json-glib made (json-glib leaks when it refuses), an application's
+ * event that the decoder would not take back. Built and run by
  * run-fuzz.sh. */
 
 #include <stdint.h>
@@ -185,6 +187,34 @@ fuzz_message (const gchar * text, gsize length)
   }
 }
 
+/* Whatever the builder takes, with or without an attachment, is an event
+ * named "ev" that the decoder reads back. */
+static void
+fuzz_event_args (const gchar * args_json)
+{
+  GError *error = NULL;
+  gboolean binary;
+
+  for (binary = FALSE; binary <= TRUE; binary++) {
+    gchar *args = sio_event_build_args ("ev", args_json, binary, &error);
+    gchar *packet;
+    SioPacket decoded;
+
+    if (args == NULL) {
+      check_refusal (error);
+      return;
+    }
+    packet = g_strconcat (binary ? "51-" : "2", args, NULL);
+    check (sio_packet_decode (packet, strlen (packet), &decoded, NULL),
+        "a built event is refused by the decoder");
+    check (g_strcmp0 (sio_packet_get_event_name (&decoded), "ev") == 0,
+        "a built event has another name");
+    sio_packet_clear (&decoded);
+    g_free (packet);
+    g_free (args);
+  }
+}
+
 /* The C-string APIs see the input up to its first NUL. */
 static void
 fuzz_c_string (gchar target, const gchar * text, gsize length)
@@ -194,6 +224,8 @@ fuzz_c_string (gchar target, const gchar * text, gsize length)
 
   if (target == 'n') {
     sio_namespace_is_valid (string);
+  } else if (target == 'v') {
+    fuzz_event_args (string);
   } else if (!sio_json_is_object (string, &error)) {
     check_refusal (error);
   }
@@ -203,7 +235,7 @@ fuzz_c_string (gchar target, const gchar * text, gsize length)
 int
 LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 {
-  static const gchar targets[] = "eopajn";
+  static const gchar targets[] = "eopajnv";
   const gchar *text = (const gchar *) data + 1;
   gsize length;
   gchar target;

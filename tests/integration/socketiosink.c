@@ -292,6 +292,89 @@ GST_START_TEST (test_server_event_reaches_bus)
 
 GST_END_TEST;
 
+/* The server's record of the last @event from the client, as JSON text,
+ * once it has one (NULL after 10 s). */
+static gchar *
+wait_client_event_args (SioTestServer * server, const gchar * event)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  gchar *text = NULL;
+
+  while (text == NULL && g_get_monotonic_time () < deadline) {
+    JsonObject *stats = sio_test_server_stats (server);
+    JsonObject *args = json_object_get_object_member (stats,
+        "clientEventArgs");
+
+    if (json_object_has_member (args, event))
+      text = json_to_string (json_object_get_member (args, event), FALSE);
+    else
+      g_usleep (20 * 1000);
+    json_object_unref (stats);
+  }
+  return text;
+}
+
+/* The emit action signal: JSON arguments, a binary attachment the server
+ * gets as a Buffer (bytes in Python) in last place, and the server's ack
+ * reported on the bus. */
+GST_START_TEST (test_emit_reaches_server)
+{
+  SioTestServer *server = start_server (NULL);
+  SioTestStream *stream = sio_test_stream_new (server, NULL);
+  GBytes *binary = g_bytes_new_static ("\x00\x01\x02\xff", 4);
+  const GstStructure *s = NULL;
+  GstMessage *msg;
+  JsonNode *ack;
+  guint64 id = 0, reported = 0;
+  gchar *args;
+
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 5, 2048), ==, GST_FLOW_OK);
+  sio_test_server_wait_events (server, 5);
+
+  g_signal_emit_by_name (stream->sink, "emit", "command",
+      "[{\"op\":\"stop\"}, 2]", binary, TRUE, &id);
+  g_assert_cmpuint (id, ==, 1);
+  g_signal_emit_by_name (stream->sink, "emit", "note", "\"hi\"", NULL, FALSE,
+      &id);
+  g_assert_cmpuint (id, ==, 2);
+  g_bytes_unref (binary);
+
+  while ((msg = sio_test_stream_wait_message (stream, GST_MESSAGE_ELEMENT,
+              10 * GST_SECOND))) {
+    s = gst_message_get_structure (msg);
+    if (g_str_has_prefix (gst_structure_get_name (s), "socketio-emit-"))
+      break;
+    gst_message_unref (msg);
+  }
+  g_assert_nonnull (msg);
+  g_assert_cmpstr (gst_structure_get_name (s), ==, "socketio-emit-ack");
+  g_assert_true (gst_structure_get_uint64 (s, "id", &reported));
+  g_assert_cmpuint (reported, ==, 1);
+  g_assert_cmpstr (gst_structure_get_string (s, "event"), ==, "command");
+  /* the server's own text: spacing differs between servers */
+  ack = json_from_string (gst_structure_get_string (s, "args"), NULL);
+  g_assert_nonnull (ack);
+  args = json_to_string (ack, FALSE);
+  g_assert_cmpstr (args, ==, "[{\"ok\":true}]");
+  g_free (args);
+  json_node_unref (ack);
+  gst_message_unref (msg);
+
+  args = wait_client_event_args (server, "command");
+  g_assert_cmpstr (args, ==, "[{\"op\":\"stop\"},2,{\"binary\":\"000102ff\"}]");
+  g_free (args);
+  args = wait_client_event_args (server, "note");
+  g_assert_cmpstr (args, ==, "[\"hi\"]");
+  g_free (args);
+
+  sio_test_stream_finish (stream);
+  sio_test_stream_free (stream);
+  sio_test_server_stop (server);
+}
+
+GST_END_TEST;
+
 /* EOS waits for the slow acks: everything is acknowledged before the
  * client leaves. */
 GST_START_TEST (test_eos_delivers_everything)
@@ -522,6 +605,7 @@ socketiosink_integration_suite (void)
   tcase_add_test (tc, test_auth_rejected);
   tcase_add_test (tc, test_missing_auth_rejected);
   tcase_add_test (tc, test_server_event_reaches_bus);
+  tcase_add_test (tc, test_emit_reaches_server);
   tcase_add_test (tc, test_eos_delivers_everything);
   tcase_add_test (tc, test_server_disconnect);
   tcase_add_test (tc, test_pings_while_blocked_and_dead_link);

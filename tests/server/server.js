@@ -115,6 +115,7 @@ function resetStats() {
     last: null,
     disconnectReasons: [],
     clientEvents: {},
+    clientEventArgs: {},     // the last arguments of each; Buffers as {binary: hex}
     ...transportStats(),
   };
 }
@@ -394,6 +395,8 @@ function onConnection(socket) {
   socket.onAny((event, ...args) => {
     if (event === opts.event) return;
     stats.clientEvents[event] = (stats.clientEvents[event] || 0) + 1;
+    stats.clientEventArgs[event] = args.filter((a) => typeof a !== 'function')
+      .map((a) => (Buffer.isBuffer(a) ? { binary: a.toString('hex') } : a));
     // Other events are acked at once whatever the ack config, so a client
     // can use one as a barrier ("everything before this was processed").
     const cb = args[args.length - 1];

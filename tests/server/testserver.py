@@ -151,6 +151,9 @@ class Recorder:
                 'last': None,
                 'disconnectReasons': [],
                 'clientEvents': {},
+                # the last arguments of each other event; bytes as
+                # {'binary': hex}
+                'clientEventArgs': {},
                 # Engine.IO connections by the transport they started on,
                 # and upgrades; see server.js
                 'transports': {'polling': 0, 'websocket': 0, 'upgraded': 0},
@@ -174,6 +177,9 @@ class Recorder:
             if name != self.opts.event:
                 c = st['clientEvents']
                 c[name] = c.get(name, 0) + 1
+                st['clientEventArgs'][name] = [
+                    {'binary': a.hex()} if isinstance(a, (bytes, bytearray))
+                    else a for a in data[1:]]
                 return
             if not wants_ack:
                 st['eventsWithoutAck'] += 1
