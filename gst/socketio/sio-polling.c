@@ -29,6 +29,8 @@
 #define DEFAULT_MAX_RESPONSE_BODY (16 * 1024 * 1024)
 #define READ_CHUNK 65536
 #define CLOSE_TIMEOUT_MS 1000
+/* how long a GET answered during a POST waits for that POST (delay_get) */
+#define GET_AFTER_POST_MAX_MS 10
 /* python-engineio 4.3 decodes at most 16 packets of a POST body and drops
  * the body beyond that, answering "ok" all the same */
 #define MAX_PACKETS_PER_POST 16
@@ -79,6 +81,7 @@ struct _SioPolling
   gpointer user_data;
 
   gboolean get_in_flight;
+  GSource *get_delay;           /* the next GET waits for the POST's answer */
   gboolean post_in_flight;
   gsize post_in_flight_bytes;
   gint64 post_sent_us;          /* when the POST in flight left */
@@ -291,6 +294,58 @@ polling_unref (SioPolling * polling)
   if (polling->session_uri)
     g_uri_unref (polling->session_uri);
   g_free (polling);
+}
+
+static const gchar base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* The two characters of every 12-bit value: a group of three bytes is two
+ * look-ups. */
+static const guint16 *
+base64_pairs (void)
+{
+  static guint16 pairs[4096];
+  static gsize made = 0;
+
+  if (g_once_init_enter (&made)) {
+    guint i;
+
+    for (i = 0; i < G_N_ELEMENTS (pairs); i++) {
+      gchar pair[2] = { base64_alphabet[i >> 6], base64_alphabet[i & 0x3f] };
+
+      memcpy (&pairs[i], pair, 2);
+    }
+    g_once_init_leave (&made, 1);
+  }
+  return pairs;
+}
+
+/* GLib's encoder goes a byte at a time and keeps state between calls;
+ * every binary packet of a POST body goes through here, whole. */
+gsize
+sio_base64_encode (const guint8 * data, gsize length, gchar * out)
+{
+  const guint16 *pairs = base64_pairs ();
+  gchar *start = out;
+  gsize i;
+
+  for (i = 0; i + 3 <= length; i += 3) {
+    guint32 group = data[i] << 16 | data[i + 1] << 8 | data[i + 2];
+
+    memcpy (out, &pairs[group >> 12], 2);
+    memcpy (out + 2, &pairs[group & 0xfff], 2);
+    out += 4;
+  }
+  if (i < length) {
+    guint32 group = data[i] << 16 | (i + 1 < length ? data[i + 1] << 8 : 0);
+
+    out[0] = base64_alphabet[group >> 18];
+    out[1] = base64_alphabet[(group >> 12) & 0x3f];
+    out[2] = i + 1 < length ? base64_alphabet[(group >> 6) & 0x3f] : '=';
+    out[3] = '=';
+    out += 4;
+  }
+  return out - start;
 }
 
 static gsize
@@ -729,6 +784,34 @@ read_more (Request * request)
       G_PRIORITY_DEFAULT, request->polling->cancellable, on_body_read, request);
 }
 
+static gboolean
+get_delay_over (gpointer user_data)
+{
+  SioPolling *polling = user_data;
+
+  g_clear_pointer (&polling->get_delay, g_source_unref);
+  start_get (polling);
+  return G_SOURCE_REMOVE;
+}
+
+/* A GET answered while a POST is in flight most often carries the first
+ * of the acks for that POST: the server answers a waiting GET with its
+ * first packet and keeps the rest for the next GET. Asking again once the
+ * POST is answered, when the server has taken the whole body, collects
+ * the rest in one response instead of a request for the first ack and
+ * another for the others. A slow POST must not hold the server's pings
+ * back, so the wait is short. */
+static void
+delay_get (SioPolling * polling)
+{
+  /* a packet's callback may have asked for a GET already */
+  if (polling->get_in_flight || polling->get_delay)
+    return;
+  polling->get_delay = g_timeout_source_new (GET_AFTER_POST_MAX_MS);
+  g_source_set_callback (polling->get_delay, get_delay_over, polling, NULL);
+  g_source_attach (polling->get_delay, polling->context);
+}
+
 static void
 request_done (Request * request)
 {
@@ -737,13 +820,20 @@ request_done (Request * request)
   if (request->is_post) {
     polling->post_in_flight = FALSE;
     polling->post_in_flight_bytes = 0;
-    if (!polling->dead && !polling->finished)
+    if (!polling->dead && !polling->finished) {
+      if (polling->get_delay)
+        start_get (polling);
       maybe_post (polling);
+    }
   } else {
     polling->get_in_flight = FALSE;
     if (!polling->dead && !polling->finished &&
-        deliver_payload (polling, request->body->data, request->body->len))
-      start_get (polling);
+        deliver_payload (polling, request->body->data, request->body->len)) {
+      if (polling->post_in_flight)
+        delay_get (polling);
+      else
+        start_get (polling);
+    }
   }
   if (!polling->dead && !polling->finished) {
     if (polling->pause_requested)
@@ -852,6 +942,10 @@ send_request (SioPolling * polling, SoupMessage * msg, gboolean is_post)
 static void
 start_get (SioPolling * polling)
 {
+  if (polling->get_delay) {
+    g_source_destroy (polling->get_delay);
+    g_clear_pointer (&polling->get_delay, g_source_unref);
+  }
   if (polling->get_in_flight || polling->session_url == NULL ||
       polling->pause_requested || polling->closing || polling->finished)
     return;
@@ -892,16 +986,10 @@ maybe_post (SioPolling * polling)
       g_byte_array_append (body, (const guint8 *) "\x1e", 1);
     if (packet->binary) {
       gsize at = body->len;
-      gint state = 0, save = 0;
-      gsize written;
 
       g_byte_array_set_size (body, at + encoded);
       body->data[at] = 'b';
-      written = g_base64_encode_step (data, size, FALSE,
-          (gchar *) body->data + at + 1, &state, &save);
-      written += g_base64_encode_close (FALSE,
-          (gchar *) body->data + at + 1 + written, &state, &save);
-      g_byte_array_set_size (body, at + 1 + written);
+      sio_base64_encode (data, size, (gchar *) body->data + at + 1);
     } else {
       g_byte_array_append (body, data, size);
     }
@@ -1108,6 +1196,10 @@ sio_polling_free (SioPolling * polling)
   if (polling->close_timer) {
     g_source_destroy (polling->close_timer);
     g_clear_pointer (&polling->close_timer, g_source_unref);
+  }
+  if (polling->get_delay) {
+    g_source_destroy (polling->get_delay);
+    g_clear_pointer (&polling->get_delay, g_source_unref);
   }
   polling_unref (polling);
 }

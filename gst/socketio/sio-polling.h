@@ -139,6 +139,10 @@ gint64 sio_polling_get_post_sent_time (SioPolling * polling);
 /* Request body bytes sent. */
 guint64 sio_polling_get_bytes_written (SioPolling * polling);
 
+/* Writes @length bytes of @data as padded base64 into @out, which holds
+ * (@length + 2) / 3 * 4 bytes, and returns that count. */
+gsize sio_base64_encode (const guint8 * data, gsize length, gchar * out);
+
 /* HTTP helpers shared with the WebSocket handshake: the Cookie header
  * for @url (NULL when there is none; free it), and storing the cookies a
  * response set. */

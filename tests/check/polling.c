@@ -1411,6 +1411,26 @@ test_tls (Fixture * f, gconstpointer data)
   g_test_add (path, Fixture, GINT_TO_POINTER (mode), fixture_setup_tls, \
       test_tls, fixture_teardown)
 
+/* Every tail length and every byte value, against GLib's encoder. */
+static void
+test_base64 (void)
+{
+  guint8 data[300];
+  gchar out[sizeof data / 3 * 4 + 4];
+  gsize length, i;
+
+  for (i = 0; i < sizeof data; i++)
+    data[i] = (guint8) (i * 97 + 13);
+  for (length = 0; length <= sizeof data; length++) {
+    gchar *expected = g_base64_encode (data, length);
+    gsize written = sio_base64_encode (data, length, out);
+
+    g_assert_cmpuint (written, ==, strlen (expected));
+    g_assert_cmpmem (out, written, expected, strlen (expected));
+    g_free (expected);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1427,6 +1447,7 @@ main (int argc, char **argv)
   ADD ("/polling/post-sent-time", test_post_sent_time);
   ADD ("/polling/cookie-jar", test_cookie_jar);
   g_test_add_func ("/polling/cookie-header", test_cookie_header);
+  g_test_add_func ("/polling/base64", test_base64);
   ADD ("/polling/content-length-too-big", test_content_length_too_big);
   ADD_BOUND ("/polling/chunked-at-bound", CHUNKED_AT_BOUND);
   ADD_BOUND ("/polling/chunked-over-bound", CHUNKED_OVER_BOUND);
