@@ -2177,16 +2177,12 @@ check_handshake_error (const gchar * path, guint status, gint code,
 {
   FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
   gchar *location = g_strdup_printf ("%s%s", fake->url, path);
-  gchar *launch = g_strdup_printf ("socketiosink sync=false location=%s "
-      "transports=websocket", location);
-  GstHarness *h = gst_harness_new_parse (launch);
+  GstHarness *h = harness_new (location, "transports=websocket");
   const GstStructure *details = NULL;
   GstMessage *msg;
   GError *error = NULL;
   guint seen_status = 0;
 
-  gst_harness_set_src_caps_str (h, AUDIO_CAPS);
-  attach_bus (h);
   g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
       GST_FLOW_ERROR);
   msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (h->element),
@@ -2211,7 +2207,6 @@ check_handshake_error (const gchar * path, guint status, gint code,
   g_error_free (error);
   gst_message_unref (msg);
   teardown (h);
-  g_free (launch);
   g_free (location);
   fake_server_free (fake);
 }
