@@ -17,6 +17,9 @@ packages=(
   libsoup-3.0-dev libjson-glib-dev glib-networking
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-pulseaudio pulseaudio
+  # tests/capture/speech-capture.py: speech to play (espeak-ng), paplay, and
+  # numpy for the cross-correlation
+  pulseaudio-utils espeak-ng python3-numpy
   python3 python3-socketio python3-aiohttp python3-flask-socketio
   # examples/python/stream.py: PyGObject and GStreamer's introspection data
   python3-gi gir1.2-gstreamer-1.0

@@ -16,7 +16,7 @@
  * and captures its monitor with pulsesrc ! ... ! leakyframepool, then checks
  * the frames: all exactly frame-samples long, contiguous offsets and
  * timestamps, nothing dropped, the pool never grown, and the sine really
- * captured. Run by pulse-capture.sh, which owns the PulseAudio daemon.
+ * captured. Run by with-pulseaudio.sh, which owns the PulseAudio daemon.
  *
  * Usage: pulse-capture SINK-NAME
  * Exit: 0 pass, 1 fail, 77 skip (pulse elements missing). */

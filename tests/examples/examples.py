@@ -20,7 +20,6 @@ Every server and stream.py is a child of this process, killed if it dies
 """
 
 import asyncio
-import ctypes
 import importlib.util
 import json
 import math
@@ -35,6 +34,10 @@ import wave
 
 import socketio
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'common'))
+from children import (Failure, check, read, start, stop,  # noqa: E402
+                      stop_all, wait_for_line)
+
 EXAMPLES = os.environ['SIO_EXAMPLES_DIR']
 PYTHON = '/usr/bin/python3'
 SERVERS = {
@@ -44,61 +47,6 @@ SERVERS = {
 }
 RATE = 16000
 SOURCE_SAMPLES = 2 * RATE + 1000  # 2 s and a short last frame
-
-children = []
-
-
-class Failure(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise Failure(what)
-
-
-def die_with_parent():
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def start(argv, log_path):
-    log = open(log_path, 'w')
-    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                             stderr=subprocess.STDOUT,
-                             preexec_fn=die_with_parent)
-    children.append(child)
-    return child
-
-
-def stop(child, sig=signal.SIGTERM, timeout=10):
-    """Signals @child and returns its exit status; kills it if it does not
-    exit within @timeout."""
-    if child.poll() is None:
-        child.send_signal(sig)
-    try:
-        return child.wait(timeout)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
-        raise Failure(f'{child.args} did not exit on signal {sig}')
-
-
-def wait_for_line(log_path, pattern, child, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open(log_path) as log:
-            match = re.search(pattern, log.read(), re.M)
-        if match:
-            return match
-        check(child.poll() is None, f'{child.args} exited: {read(log_path)}')
-        time.sleep(0.05)
-    raise Failure(f'no /{pattern}/ within {timeout} s in {read(log_path)}')
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
 
 
 def start_server(kind, work, name):
@@ -308,10 +256,7 @@ def main():
             print(f'FAIL ({kind}): {failure}', flush=True)
             return 1
         finally:
-            for child in children:
-                if child.poll() is None:
-                    child.kill()
-                    child.wait()
+            stop_all()
     return 0
 
 

@@ -1,10 +1,10 @@
 #!/bin/sh
-# Starts a private PulseAudio daemon with a null sink, runs the capture test
-# program against it and stops the daemon, whatever happens.
-# Usage: pulse-capture.sh PROGRAM
-# Exit: the program's status, or 77 (skip) when PulseAudio cannot start.
+# Starts a private PulseAudio daemon with a null sink, runs a capture test
+# against it and stops the daemon, whatever happens. The test gets the sink's
+# name as its last argument; PULSE_SERVER points its clients at the daemon.
+# Usage: with-pulseaudio.sh COMMAND [ARG...]
+# Exit: the command's status, or 77 (skip) when PulseAudio cannot start.
 
-prog="$1"
 sink=lfp_null
 
 if ! command -v pulseaudio >/dev/null 2>&1; then
@@ -58,7 +58,7 @@ while [ ! -S "$tmp/native" ]; do
   sleep 0.1
 done
 
-"$prog" "$sink"
+"$@" "$sink"
 status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
   echo "--- pulseaudio log"
