@@ -42,7 +42,7 @@
 
 const crypto = require('crypto');
 const { Server } = require('socket.io');
-const { parseArgs, usage, run } = require('./lifecycle');
+const { parseArgs, usage, run, reply } = require('./lifecycle');
 const reach = require('./reach');
 
 const USAGE = 'usage: node server.js [--host H] [--port P] [--token T] ' +
@@ -421,16 +421,6 @@ for (const nsp of [io.of('/'), io.of(/^\/.*/)]) {
 }
 
 // --- control API ---------------------------------------------------------------
-
-function reply(res, code, obj) {
-  const body = JSON.stringify(obj);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
-}
 
 function snapshot() {
   return {
