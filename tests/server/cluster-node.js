@@ -14,7 +14,7 @@
 // location (?client=ID): it is the stream id in the store, the room
 // `client:ID` it joins, and what nginx hashes to pick its node.
 //
-// The store, per client ID (what docs/deploying.md describes):
+// The store, per client ID (docs/deploying.md says why):
 //   HSET   cl:ID:arrivals <arrival id> <JSON {seq, pts, replay, node, t}>
 //          every event received, each under an id unique to this arrival;
 //   HSETNX cl:ID:seen <seq> <arrival id>
