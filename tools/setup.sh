@@ -32,6 +32,9 @@ packages=(
   dpkg-dev debhelper fakeroot lintian
   # tests/fuzz/run-fuzz.sh: clang-14's libFuzzer is in libclang-rt-14-dev
   clang libclang-rt-14-dev
+  # tests/cluster: a redis-backed socket.io cluster behind nginx, started
+  # by the test as its own processes (never as system services)
+  redis-server nginx-light
 )
 # Node.js may come from elsewhere (e.g. NodeSource, which bundles npm).
 command -v node >/dev/null || packages+=(nodejs)

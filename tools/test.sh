@@ -42,7 +42,7 @@ else
 fi
 
 # Servers are children of the tests; none may outlive them.
-servers="$top/(tests/server/(server\.(js|py)|hostile\.js)|examples/python/server_)"
+servers="$top/(tests/server/(server\.(js|py)|hostile\.js|cluster-node\.js)|examples/python/server_)"
 if pgrep -f "$servers" >/dev/null; then
   echo "== a test server was left running:"
   pgrep -af "$servers"

@@ -132,6 +132,7 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define DEFAULT_USER_AGENT "gst-socketio/" VERSION
 #define DEFAULT_PROXY NULL
 #define DEFAULT_RETRY_FIRST_CONNECTION FALSE
+#define DEFAULT_RECONNECT_ON_SERVER_DISCONNECT FALSE
 
 /* How long EOS lets the server answer the clean close. */
 #define CLOSE_WAIT (1 * GST_SECOND)
@@ -171,6 +172,7 @@ enum
   PROP_PROXY_ID,
   PROP_PROXY_PW,
   PROP_RETRY_FIRST_CONNECTION,
+  PROP_RECONNECT_ON_SERVER_DISCONNECT,
 };
 
 /* The URI schemes: socketio+ before the location's own, so that http://
@@ -1055,6 +1057,7 @@ start_client (GstSocketIoSink * self)
   config.max_reconnect_attempts = self->max_reconnect_attempts;
   config.max_incoming_message = self->max_incoming_message_bytes;
   config.retry_first_connection = self->retry_first_connection;
+  config.reconnect_on_server_disconnect = self->reconnect_on_server_disconnect;
   config.transports = to_sio_transports (self->transports);
   config.extra_headers = (const gchar * const *) self->configured_headers;
   config.user_agent = self->user_agent;
@@ -2255,6 +2258,7 @@ resolve_connection_settings (GstSocketIoSink * self, gboolean announce)
 {
   gchar *ca_file, *proxy, *shown;
   gboolean use_system_ca, strict, retry_first, reconnect, pw_only;
+  gboolean reconnect_on_disconnect;
   GTlsDatabase *database;
   GstStructure *extra_headers;
   HeaderFlattening flat = { NULL, NULL, HEADER_OK };
@@ -2273,6 +2277,7 @@ resolve_connection_settings (GstSocketIoSink * self, gboolean announce)
   proxy = g_strdup (self->proxy);
   pw_only = self->proxy_pw && !self->proxy_id;
   retry_first = self->retry_first_connection;
+  reconnect_on_disconnect = self->reconnect_on_server_disconnect;
   reconnect = self->reconnect;
   if (self->user_agent && !is_header_value (self->user_agent))
     problem = _("Invalid user-agent: it must not contain a line break.");
@@ -2374,6 +2379,10 @@ resolve_connection_settings (GstSocketIoSink * self, gboolean announce)
     GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
         (_("retry-first-connection has no effect with reconnect=false.")),
         (NULL));
+  if (announce && reconnect_on_disconnect && !reconnect)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        (_("reconnect-on-server-disconnect has no effect with "
+                "reconnect=false.")), (NULL));
 
   GST_OBJECT_LOCK (self);
   g_clear_object (&self->configured_tls_database);
@@ -2764,6 +2773,11 @@ gst_socketio_sink_set_property (GObject * object, guint prop_id,
       self->retry_first_connection = g_value_get_boolean (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_RECONNECT_ON_SERVER_DISCONNECT:
+      GST_OBJECT_LOCK (self);
+      self->reconnect_on_server_disconnect = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2882,6 +2896,9 @@ gst_socketio_sink_get_property (GObject * object, guint prop_id,
     case PROP_RETRY_FIRST_CONNECTION:
       g_value_set_boolean (value, self->retry_first_connection);
       break;
+    case PROP_RECONNECT_ON_SERVER_DISCONNECT:
+      g_value_set_boolean (value, self->reconnect_on_server_disconnect);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2958,6 +2975,7 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->user_agent = g_strdup (DEFAULT_USER_AGENT);
   self->proxy = g_strdup (DEFAULT_PROXY);
   self->retry_first_connection = DEFAULT_RETRY_FIRST_CONNECTION;
+  self->reconnect_on_server_disconnect = DEFAULT_RECONNECT_ON_SERVER_DISCONNECT;
   self->cookie_jar = soup_cookie_jar_new ();
   self->display_location = sio_url_for_display (NULL);
   self->batch = gst_adapter_new ();
@@ -3150,8 +3168,9 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_RECONNECT,
       g_param_spec_boolean ("reconnect", "Reconnect",
           "Reconnect when an established connection is lost (never after the "
-          "server's own DISCONNECT or a refused namespace; a first connection "
-          "that fails is an error unless retry-first-connection is set)",
+          "server's own DISCONNECT, unless reconnect-on-server-disconnect is "
+          "set, nor after a refused namespace; a first connection that fails "
+          "is an error unless retry-first-connection is set)",
           DEFAULT_RECONNECT, flags));
 
   g_object_class_install_property (gobject_class, PROP_RECONNECT_DELAY,
@@ -3348,6 +3367,19 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
           "and 429 are retried: TLS, proxy and other HTTP refusals stay "
           "errors. Needs reconnect=true. false: a first connection that "
           "fails is an error at once", DEFAULT_RETRY_FIRST_CONNECTION, flags));
+
+  g_object_class_install_property (gobject_class,
+      PROP_RECONNECT_ON_SERVER_DISCONNECT,
+      g_param_spec_boolean ("reconnect-on-server-disconnect",
+          "Reconnect on server disconnect",
+          "Treat the server's own DISCONNECT (socket.disconnect() on the "
+          "server, e.g. a node draining its clients behind a load balancer) "
+          "and an Engine.IO close like a lost connection: reconnect with the "
+          "backoff, counting towards max-reconnect-attempts, and replay "
+          "through an ackqueue. Needs reconnect=true. false: the server's "
+          "DISCONNECT ends the stream with an error, as socket.io-client "
+          "does not reconnect either",
+          DEFAULT_RECONNECT_ON_SERVER_DISCONNECT, flags));
 
   /**
    * GstSocketIoSink::server-event:

@@ -102,6 +102,7 @@ struct _GstSocketIoSink
   gchar *proxy_id;
   gchar *proxy_pw;              /* a secret: never logged nor shown */
   gboolean retry_first_connection;
+  gboolean reconnect_on_server_disconnect;
 
   /* what the properties resolve to, set at NULL→READY and READY→PAUSED
    * (validate_settings), under the object lock; the client copies them */

@@ -100,6 +100,7 @@ struct _SioClient
   SioClientCallbacks callbacks;
   gpointer user_data;
   gboolean retry_first_connection;
+  gboolean reconnect_on_server_disconnect;
   SioTransports transports;
   gchar **extra_headers;
   gchar *user_agent;
@@ -413,8 +414,10 @@ drop_connection (SioClient * client)
 static void start_connect (SioClient * client);
 static void start_probe (SioClient * client);
 
-/* Losses worth another attempt. The server's own DISCONNECT, a refused
- * namespace and an old protocol will not get better by retrying. A
+/* Losses worth another attempt. The server's own DISCONNECT (unless the
+ * application opted in: a node draining its clients behind a load
+ * balancer), a refused namespace and an old protocol will not get better
+ * by retrying. A
  * certificate, a proxy or an HTTP refusal is a setting to fix when it
  * stops the very first connection, but a passing state of the server (a
  * restart behind a load balancer, an expired token being refreshed) once
@@ -441,6 +444,8 @@ error_is_retriable (SioClient * client, const GError * error)
     case SIO_CLIENT_ERROR_WEBSOCKET_REFUSED:
     case SIO_CLIENT_ERROR_PROXY:
       return client->has_connected;
+    case SIO_CLIENT_ERROR_SERVER_DISCONNECT:
+      return client->reconnect_on_server_disconnect;
     default:
       return FALSE;
   }
@@ -1640,6 +1645,8 @@ sio_client_new (const SioClientConfig * config,
       config->reconnect_delay_ms);
   client->max_reconnect_attempts = config->max_reconnect_attempts;
   client->retry_first_connection = config->retry_first_connection;
+  client->reconnect_on_server_disconnect =
+      config->reconnect_on_server_disconnect;
   client->transports = config->transports;
   client->extra_headers = g_strdupv ((gchar **) config->extra_headers);
   client->user_agent = g_strdup (config->user_agent);

@@ -151,6 +151,9 @@ typedef struct
    * max_reconnect_attempts) when the very first connection fails: for a
    * server that is not up yet. Ignored unless @reconnect. */
   gboolean retry_first_connection;
+  /* the server's DISCONNECT (and Engine.IO close) is retried like a lost
+   * connection instead of being final. Ignored unless @reconnect. */
+  gboolean reconnect_on_server_disconnect;
 
   SioTransports transports;
   /* Sent on every HTTP request and on the WebSocket handshake. */

@@ -1908,8 +1908,27 @@ GST_START_TEST (test_reach_bad_settings)
 
 GST_END_TEST;
 
+/* READY succeeds with one warning that mentions @what; back to NULL. */
+static void
+expect_ready_warning (GstElement * sink, GstBus * bus, const gchar * what)
+{
+  GstMessage *msg;
+  GError *error = NULL;
+
+  g_assert_cmpint (gst_element_set_state (sink, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, what));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  gst_element_set_state (sink, GST_STATE_NULL);
+}
+
 /* Settings that are fine reach READY; ssl-strict=false warns that it is
- * unsafe; a relative ssl-ca-file is found from the current directory. */
+ * unsafe, reconnect-on-server-disconnect without reconnect that it does
+ * nothing; a relative ssl-ca-file is found from the current directory. */
 GST_START_TEST (test_reach_good_settings)
 {
   const gchar *cookies[] = { "session=abc", "affinity=\"x y\"", NULL };
@@ -1918,8 +1937,6 @@ GST_START_TEST (test_reach_good_settings)
       "Authorization", G_TYPE_STRING, "Bearer abc",
       "X-Count", G_TYPE_INT, 5, NULL);
   GstBus *bus = gst_bus_new ();
-  GstMessage *msg;
-  GError *error = NULL;
   const gchar *bundle = "/etc/ssl/certs/ca-certificates.crt";
 
   gst_element_set_bus (sink, bus);
@@ -1935,15 +1952,15 @@ GST_START_TEST (test_reach_good_settings)
   gst_element_set_state (sink, GST_STATE_NULL);
 
   g_object_set (sink, "ssl-strict", FALSE, NULL);
-  g_assert_cmpint (gst_element_set_state (sink, GST_STATE_READY), ==,
-      GST_STATE_CHANGE_SUCCESS);
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
-  g_assert_nonnull (msg);
-  gst_message_parse_warning (msg, &error, NULL);
-  g_assert_nonnull (strstr (error->message, "ssl-strict"));
-  g_clear_error (&error);
-  gst_message_unref (msg);
-  gst_element_set_state (sink, GST_STATE_NULL);
+  expect_ready_warning (sink, bus, "ssl-strict");
+
+  /* an opt-in that reconnect=false switches off is said so */
+  g_object_set (sink, "ssl-strict", TRUE, "reconnect", FALSE,
+      "retry-first-connection", FALSE, "reconnect-on-server-disconnect", TRUE,
+      NULL);
+  expect_ready_warning (sink, bus, "reconnect-on-server-disconnect");
+  g_object_set (sink, "reconnect", TRUE, "reconnect-on-server-disconnect",
+      FALSE, NULL);
 
   if (g_file_test (bundle, G_FILE_TEST_EXISTS)) {
     gchar *cwd = g_get_current_dir ();

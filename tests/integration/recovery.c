@@ -22,6 +22,23 @@
 
 #define FRAME_BYTES 2048        /* 1024 samples of 16 kHz mono S16 */
 
+/* @frames frames of live audio (64 ms each) through ackqueue into
+ * @server, reconnecting quickly (within 0.1 to 0.5 s), plus @sink_props. */
+static SioTestLive *
+live_frames (SioTestServer * server, guint frames, const gchar * sink_props)
+{
+  gchar *head = g_strdup_printf ("audiotestsrc is-live=true "
+      "samplesperbuffer=1024 num-buffers=%u ! audio/x-raw,format=S16LE,"
+      "rate=16000,channels=1", frames);
+  gchar *sink = g_strdup_printf ("reconnect-delay=100000000 "
+      "reconnect-delay-max=500000000 %s", sink_props);
+  SioTestLive *live = sio_test_live_new (server, head, "", sink);
+
+  g_free (head);
+  g_free (sink);
+  return live;
+}
+
 /* 30 s of live audio, the server killed and restarted 5 times: every frame
  * reaches some server process at least once, the counters add up exactly,
  * and duplicates only come from frames in flight at a failure. */
@@ -98,12 +115,8 @@ GST_START_TEST (test_frozen_server)
   };
   const guint frames = 120;     /* 7.7 s */
   SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, args);
-  gchar *head = g_strdup_printf ("audiotestsrc is-live=true "
-      "samplesperbuffer=1024 num-buffers=%u ! audio/x-raw,format=S16LE,"
-      "rate=16000,channels=1", frames);
-  SioTestLive *live = sio_test_live_new (server, head, "",
-      "connect-timeout=1000000000 "
-      "reconnect-delay=100000000 reconnect-delay-max=500000000");
+  SioTestLive *live = live_frames (server, frames,
+      "connect-timeout=1000000000");
   SioTestReceived received = { sio_test_seq_ranges_new () };
   gint64 frozen, detected, thawed, back;
 
@@ -135,7 +148,6 @@ GST_START_TEST (test_frozen_server)
   sio_test_live_free (live);
   sio_test_server_stop (server);
   g_array_unref (received.seqs);
-  g_free (head);
 }
 
 GST_END_TEST;
@@ -559,6 +571,51 @@ GST_START_TEST (test_eos_during_outage_counted)
 
 GST_END_TEST;
 
+/* A server that drains its clients with socket.disconnect() (close=0,
+ * the Engine.IO connection stays open) or disconnect(true) (close=1):
+ * with reconnect-on-server-disconnect the sink reconnects, ackqueue
+ * replays what was in flight, and every frame arrives. Without it the
+ * DISCONNECT stays an error (integration/socketiosink.c). */
+GST_START_TEST (test_server_disconnect_reconnects)
+{
+  const guint frames = 100;     /* 6.4 s */
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  SioTestLive *live = live_frames (server, frames,
+      "reconnect-on-server-disconnect=true");
+  SioTestReceived received = { sio_test_seq_ranges_new () };
+  gchar *control = g_strdup_printf ("disconnect?close=%d", __i__);
+  gchar *ranges;
+  gint64 asked, back;
+
+  sio_test_server_wait_events (server, 20);
+  asked = g_get_monotonic_time ();
+  json_object_unref (sio_test_server_control (server, control));
+  back = sio_test_live_wait_element_message (live, "socketio-reconnected",
+      5 * GST_SECOND);
+  g_print ("server disconnect (close=%d): reconnected after %" G_GINT64_FORMAT
+      " ms\n", __i__, (back - asked) / 1000);
+  sio_test_live_wait_eos (live, 30 * GST_SECOND);
+  sio_test_received_add (&received, sio_test_server_kill (server));
+
+  ranges = sio_test_seq_ranges_to_string (received.seqs);
+  g_assert_cmpstr (ranges, ==, "[0,99]");
+  g_assert_cmpuint (sio_test_element_stat (live->queue, "acked-buffers"), ==,
+      frames);
+  g_assert_cmpuint (sio_test_element_stat (live->queue, "dropped-buffers"), ==,
+      0);
+  g_assert_cmpuint (sio_test_element_stat (live->sink, "reconnects"), ==, 1);
+  g_assert_cmpuint (sio_test_element_stat (live->sink, "unacknowledged"), ==,
+      0);
+
+  g_free (ranges);
+  g_free (control);
+  sio_test_live_free (live);
+  sio_test_server_stop (server);
+  g_array_unref (received.seqs);
+}
+
+GST_END_TEST;
+
 static Suite *
 recovery_suite (void)
 {
@@ -576,6 +633,7 @@ recovery_suite (void)
   tcase_add_test (tc, test_reconnect_order_burst);
   tcase_add_test (tc, test_eos_connection_lost_counted);
   tcase_add_test (tc, test_eos_during_outage_counted);
+  tcase_add_loop_test (tc, test_server_disconnect_reconnects, 0, 2);
   return s;
 }
 

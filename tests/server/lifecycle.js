@@ -73,6 +73,17 @@ function parseArgs(name, argv, defaults, spec, usageText) {
   return opts;
 }
 
+// A control API answer: obj as JSON, never cached.
+function reply(res, code, obj) {
+  const body = JSON.stringify(obj);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
 // name: for error messages; opts: {host, port, ignoreStdin}.
 function run(name, httpServer, opts, snapshot) {
   const dumpStatsAndQuit = () => {
@@ -103,4 +114,4 @@ function run(name, httpServer, opts, snapshot) {
   });
 }
 
-module.exports = { parseArgs, usage, run };
+module.exports = { parseArgs, usage, run, reply };

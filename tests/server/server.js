@@ -25,7 +25,10 @@
 //   /control/config?ackDelayMs=N&ack=0|1   change ack behaviour live
 //   /control/release     ack every callback held so far (ack=0 or delayed)
 //   /control/emit?event=NAME&args=<JSON array>   emit to every socket
-//   /control/disconnect  server-side disconnect of every socket (client gets 41)
+//   /control/disconnect[?close=0]  server-side disconnect of every socket
+//                        (client gets 41); close=0 keeps the Engine.IO
+//                        connection open (socket.disconnect(), as a node
+//                        draining its clients does), default closes it too
 //   /control/drop        cut every client's TCP connection (no close frame, as a
 //                        crash or a network cut would; the process keeps its stats)
 //   /control/reset       zero counters and hash
@@ -39,7 +42,7 @@
 
 const crypto = require('crypto');
 const { Server } = require('socket.io');
-const { parseArgs, usage, run } = require('./lifecycle');
+const { parseArgs, usage, run, reply } = require('./lifecycle');
 const reach = require('./reach');
 
 const USAGE = 'usage: node server.js [--host H] [--port P] [--token T] ' +
@@ -419,16 +422,6 @@ for (const nsp of [io.of('/'), io.of(/^\/.*/)]) {
 
 // --- control API ---------------------------------------------------------------
 
-function reply(res, code, obj) {
-  const body = JSON.stringify(obj);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
-}
-
 function snapshot() {
   return {
     ...stats,
@@ -483,7 +476,8 @@ function onControl(req, res) {
     }
     case '/control/disconnect': {
       const n = sockets.size;
-      for (const s of [...sockets]) s.disconnect(true);
+      const close = q.get('close') !== '0';
+      for (const s of [...sockets]) s.disconnect(close);
       return reply(res, 200, { disconnected: n });
     }
     case '/control/drop':
