@@ -268,6 +268,32 @@ shorten (const gchar * text, glong max_chars)
   return g_strconcat (start, "\u2026", NULL);
 }
 
+/* @text cut to @columns terminal columns, "…" included: a Chinese
+ * character takes two columns, a combining mark none. */
+static gchar *
+fit_columns (const gchar * text, glong columns)
+{
+  const gchar *p, *cut = NULL;
+  glong used = 0;
+
+  for (p = text; *p; p = g_utf8_next_char (p)) {
+    gunichar c = g_utf8_get_char (p);
+    glong width = g_unichar_iszerowidth (c) ? 0 : g_unichar_iswide (c) ? 2 : 1;
+
+    /* where the text stops if it must leave a column for the ellipsis */
+    if (cut == NULL && used + width > columns - 1)
+      cut = p;
+    used += width;
+    if (used > columns) {
+      GString *fitted = g_string_new_len (text, cut - text);
+
+      g_string_append (fitted, "\u2026");
+      return g_string_free (fitted, FALSE);
+    }
+  }
+  return g_strdup (text);
+}
+
 static guint64
 get_uint64 (const GstStructure * s, const gchar * field)
 {
@@ -370,7 +396,7 @@ print_status (App * app)
 
     /* a line that wraps could not be rewritten in place */
     if (ioctl (STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 1) {
-      fitted = shorten (line, size.ws_col - 1);
+      fitted = fit_columns (line, size.ws_col - 1);
       g_free (line);
       line = fitted;
     }
