@@ -3385,9 +3385,11 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
    * GstSocketIoSink::server-event:
    * @sink: the socketiosink
    * @name: the event name (a numeric name is its text, "7")
-   * @args_json: the event's arguments after the name, as the text
-   *     of a JSON array exactly as the server wrote it; binary attachments
-   *     stay `{"_placeholder":true,"num":N}` objects here
+   * @args_json: the arguments after the name, as JSON array text
+   *
+   * `args_json` is the text of the JSON array exactly as the server wrote
+   * it; binary attachments stay `{"_placeholder":true,"num":N}` objects
+   * there.
    *
    * Emitted for every event the server sends to this client on the joined
    * namespace, from the element's network thread: the handler must not
@@ -3407,15 +3409,18 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
   /**
    * GstSocketIoSink::emit:
    * @sink: the socketiosink
-   * @event: the event name; not connect, connect_error, disconnect,
-   *     disconnecting, newListener, removeListener nor the name in the
-   *     #GstSocketIoSink:event property (the audio's)
-   * @args_json: (nullable): the arguments: a JSON array (each element
-   *     one argument), any other JSON value (that one argument), or NULL
-   *     (none)
-   * @binary: (nullable): one binary attachment, sent as the last
-   *     argument (a Buffer for a Node server, bytes for Python), or NULL
+   * @event: the event name
+   * @args_json: the arguments as JSON, or NULL for none
+   * @binary: one binary attachment, or NULL
    * @want_ack: ask the server for an acknowledgement
+   *
+   * `event` must not be connect, connect_error, disconnect, disconnecting,
+   * newListener, removeListener (reserved by Socket.IO) nor the value of
+   * the #GstSocketIoSink:event property (the audio's event name).
+   * `args_json` is a JSON
+   * array (each element one argument), any other JSON value (that one
+   * argument), or NULL (none). `binary` is sent as the last argument (a
+   * Buffer for a Node server, bytes for Python).
    *
    * Sends an event to the server on the sink's connection, from any
    * thread, while the element is PAUSED or PLAYING: on the connection that
@@ -3427,7 +3432,7 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
    * `event`, `args`: the ack's arguments as JSON array text) or
    * `socketio-emit-failed` (`id`, `event`, `reason`: "timeout" when no
    * ack came within #GstSocketIoSink:ack-timeout, "lost" when the
-   * connection ended first, or the element stopped). Without @want_ack
+   * connection ended first, or the element stopped). Without `want_ack`
    * only a failure is posted.
    *
    * At most 16 events wait to be written or acknowledged; beyond, and for
