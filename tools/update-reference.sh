@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates docs/reference.md from the plugin built in ./build (BUILD_DIR
 # to use another build directory), the gtk-doc comments in gst/socketio and
-# docs/reference-notes.ini. The docs test (meson test --suite docs) fails
+# tools/reference/reference-notes.ini. The docs test (meson test --suite docs) fails
 # until the committed reference matches.
 set -euo pipefail
 
@@ -12,6 +12,6 @@ ninja -C "$build" tools/reference/gen-reference gst/socketio/libgstsocketio.so >
 "$build/tools/reference/gen-reference" \
   --plugin "$build/gst/socketio/libgstsocketio.so" \
   --sources "$top/gst/socketio" \
-  --notes "$top/docs/reference-notes.ini" \
+  --notes "$top/tools/reference/reference-notes.ini" \
   --output "$top/docs/reference.md"
 echo "wrote $top/docs/reference.md"

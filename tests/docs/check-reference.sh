@@ -7,8 +7,8 @@ set -uo pipefail
 gen=$1 plugin=$2 top=$3 out=$4
 
 if ! "$gen" --plugin "$plugin" --sources "$top/gst/socketio" \
-    --notes "$top/docs/reference-notes.ini" --output "$out"; then
-  echo "The reference cannot be generated: complete docs/reference-notes.ini" \
+    --notes "$top/tools/reference/reference-notes.ini" --output "$out"; then
+  echo "The reference cannot be generated: complete tools/reference/reference-notes.ini" \
     "or the gtk-doc comments as said above, then run tools/update-reference.sh" \
     "to update docs/reference.md." >&2
   exit 1
