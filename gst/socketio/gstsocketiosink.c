@@ -61,6 +61,17 @@
  * handler does not call the ack callback) is announced once, in a
  * warning that names the handler and ack=false.
  *
+ * Like any #GstBaseSink with #GstBaseSink:sync (the default), the element
+ * sends each buffer when its running time comes on the clock, so a file is
+ * sent in real time. In a live pipeline that moment is the running time
+ * plus the pipeline's latency, the longest time upstream says a buffer may
+ * take to arrive (one buffer for a live source, one frame more through
+ * leakyframepool). #GstBaseSink:processing-deadline is 0 on this element,
+ * not GstBaseSink's 20 ms: rendering only hands the buffer to the network
+ * thread, and a deadline would delay every live buffer by as much.
+ * `sync=false` sends each buffer as soon as it arrives (a file then goes
+ * as fast as the window allows).
+ *
  * At EOS the element waits (at most #GstSocketIoSink:ack-timeout) for the
  * outstanding acks, then leaves cleanly. Going to NULL returns promptly
  * whatever the server does.
@@ -2989,6 +3000,10 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->state = SIO_CLIENT_STATE_IDLE;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+
+  /* render only queues the event for the network thread: a processing
+   * deadline would delay every live buffer by as much (20 ms) for nothing */
+  gst_base_sink_set_processing_deadline (GST_BASE_SINK (self), 0);
 }
 
 /* GstURIHandler: socketio+<location>. */

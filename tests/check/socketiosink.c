@@ -23,6 +23,7 @@
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/base/gstbasesink.h>
 #include <libsoup/soup.h>
 
 #include "gstsioevents.h"
@@ -67,6 +68,7 @@ typedef struct
   SoupWebsocketConnection *conn;
   GPtrArray *texts;
   guint binaries;
+  GArray *binary_arrivals;      /* gint64 monotonic µs of each binary frame */
   GBytes *last_binary;
   gint64 held_ack;
   gint64 pending_ack;
@@ -105,6 +107,9 @@ fake_on_message (SoupWebsocketConnection * conn, gint type, GBytes * message,
 
   g_mutex_lock (&fake->lock);
   if (type == SOUP_WEBSOCKET_DATA_BINARY) {
+    gint64 now = g_get_monotonic_time ();
+
+    g_array_append_val (fake->binary_arrivals, now);
     fake->binaries++;
     g_clear_pointer (&fake->last_binary, g_bytes_unref);
     fake->last_binary = g_bytes_ref (message);
@@ -271,6 +276,7 @@ fake_server_new_full (const gchar * connect_reply,
   fake->ack = ack;
   fake->held_ack = fake->pending_ack = -1;
   fake->texts = g_ptr_array_new_with_free_func (g_free);
+  fake->binary_arrivals = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_mutex_init (&fake->lock);
   g_cond_init (&fake->cond);
   fake->context = g_main_context_new ();
@@ -365,6 +371,7 @@ fake_server_free (FakeServer * fake)
   g_main_loop_unref (fake->loop);
   g_main_context_unref (fake->context);
   g_ptr_array_unref (fake->texts);
+  g_array_unref (fake->binary_arrivals);
   g_clear_pointer (&fake->last_binary, g_bytes_unref);
   g_clear_pointer (&fake->handshake, soup_message_headers_unref);
   g_clear_object (&fake->deferred);
@@ -2852,6 +2859,158 @@ GST_START_TEST (test_tls_errors)
 
 GST_END_TEST;
 
+/* ---- clock sync and latency -------------------------------------------- */
+
+#define FRAME_DURATION (64 * GST_MSECOND)       /* 1024 samples at 16 kHz */
+
+/* audiotestsrc (1024-sample buffers; -1: unlimited) ! socketiosink,
+ * sync=true, PLAYING. */
+static GstElement *
+tone_pipeline_new (FakeServer * fake, gboolean live, gint num_buffers)
+{
+  gchar *launch = g_strdup_printf ("audiotestsrc is-live=%s num-buffers=%d "
+      "samplesperbuffer=1024 ! " AUDIO_CAPS " ! socketiosink name=sink "
+      "location=%s", live ? "true" : "false", num_buffers, fake->url);
+  GstElement *pipeline = gst_parse_launch (launch, NULL);
+
+  g_assert_nonnull (pipeline);
+  g_free (launch);
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  g_assert_cmpint (gst_element_get_state (pipeline, NULL, NULL,
+          10 * GST_SECOND), ==, GST_STATE_CHANGE_SUCCESS);
+  return pipeline;
+}
+
+static void
+fake_wait_binaries (FakeServer * fake, guint count, GstClockTime timeout)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+
+  g_mutex_lock (&fake->lock);
+  while (fake->binaries < count &&
+      g_cond_wait_until (&fake->cond, &fake->lock, deadline));
+  g_assert_cmpuint (fake->binaries, >=, count);
+  g_mutex_unlock (&fake->lock);
+}
+
+static gint
+compare_gint64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* For @pipeline's audio events after the first @skip, sorted: when the
+ * server received each, minus when its last sample existed (base time +
+ * pts + duration on the pipeline's clock, the monotonic system clock, as
+ * g_get_monotonic_time()), in µs. */
+static GArray *
+sorted_arrival_delays (FakeServer * fake, GstElement * pipeline, guint skip)
+{
+  GstClockTime base_time = gst_element_get_base_time (pipeline);
+  GArray *delays = g_array_new (FALSE, FALSE, sizeof (gint64));
+  guint i, event = 0;
+
+  g_mutex_lock (&fake->lock);
+  for (i = 0; i < fake->texts->len && event < fake->binary_arrivals->len; i++) {
+    const gchar *text = g_ptr_array_index (fake->texts, i);
+    const gchar *pts = strstr (text, "\"pts\":");
+    gint64 delay;
+
+    if (!g_str_has_prefix (text, "451-") || pts == NULL)
+      continue;
+    delay = g_array_index (fake->binary_arrivals, gint64, event++) -
+        (gint64) ((base_time + g_ascii_strtoull (pts + 6, NULL, 10) +
+            FRAME_DURATION) / GST_USECOND);
+    if (event > skip)
+      g_array_append_val (delays, delay);
+  }
+  g_mutex_unlock (&fake->lock);
+  g_array_sort (delays, compare_gint64);
+  return delays;
+}
+
+static void
+tone_pipeline_free (GstElement * pipeline, GstElement * sink,
+    FakeServer * fake, GArray * delays)
+{
+  g_array_unref (delays);
+  gst_object_unref (sink);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fake_server_free (fake);
+}
+
+/* In a live pipeline the sink adds no processing deadline to upstream's
+ * latency: render only hands the buffer to the network thread, so each
+ * buffer leaves when its last sample exists, not 20 ms later. */
+GST_START_TEST (test_live_no_processing_deadline)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstElement *pipeline = tone_pipeline_new (fake, TRUE, -1);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstClockTime min;
+  gboolean upstream_live;
+  GArray *delays;
+  gint64 median;
+
+  g_assert_cmpuint (gst_base_sink_get_processing_deadline (GST_BASE_SINK
+          (sink)), ==, 0);
+  fake_wait_binaries (fake, 12, 10 * GST_SECOND);
+
+  /* upstream's latency (one buffer, audiotestsrc's) and nothing more */
+  g_assert_true (gst_base_sink_query_latency (GST_BASE_SINK (sink), NULL,
+          &upstream_live, &min, NULL));
+  g_assert_true (upstream_live);
+  g_assert_cmpuint (min, ==, FRAME_DURATION);
+  g_assert_cmpuint (gst_base_sink_get_latency (GST_BASE_SINK (sink)), ==,
+      FRAME_DURATION);
+
+  /* loose, for a loaded machine: the median event arrives well within the
+   * 20 ms a processing deadline would add (the first two are skipped:
+   * the connection was still starting) */
+  delays = sorted_arrival_delays (fake, pipeline, 2);
+  g_assert_cmpuint (delays->len, >=, 10);
+  median = g_array_index (delays, gint64, delays->len / 2);
+  GST_INFO ("delay after the last sample: median %" G_GINT64_FORMAT " µs",
+      median);
+  g_assert_cmpint (median, <, 10 * 1000);
+  g_assert_cmpint (median, >, -1000);
+  tone_pipeline_free (pipeline, sink, fake, delays);
+}
+
+GST_END_TEST;
+
+/* A non-live source is still paced by the clock with sync=true: each
+ * buffer leaves at its running time (its pts), none earlier, and not at
+ * the end of its duration as in a live pipeline. */
+GST_START_TEST (test_non_live_still_synced)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstElement *pipeline = tone_pipeline_new (fake, FALSE, 10);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  gboolean upstream_live;
+  GArray *delays;
+
+  fake_wait_binaries (fake, 10, 10 * GST_SECOND);
+  g_assert_true (gst_base_sink_query_latency (GST_BASE_SINK (sink), NULL,
+          &upstream_live, NULL, NULL));
+  g_assert_false (upstream_live);
+
+  /* the first waited for the connection; 9 × 64 ms of audio unsynced
+   * would all leave at once, up to 576 ms before their time */
+  delays = sorted_arrival_delays (fake, pipeline, 1);
+  g_assert_cmpuint (delays->len, ==, 9);
+  g_assert_cmpint (g_array_index (delays, gint64, 0), >=,
+      -(gint64) (FRAME_DURATION / GST_USECOND) - 2 * 1000);
+  g_assert_cmpint (g_array_index (delays, gint64, 8), <, -30 * 1000);
+  tone_pipeline_free (pipeline, sink, fake, delays);
+}
+
+GST_END_TEST;
+
 static Suite *
 socketiosink_suite (void)
 {
@@ -2908,6 +3067,8 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_emit_from_server_event);
   tcase_add_test (tc, test_ack_stall_warned_once);
   tcase_add_test (tc, test_ack_timeouts_partial_not_warned);
+  tcase_add_test (tc, test_live_no_processing_deadline);
+  tcase_add_test (tc, test_non_live_still_synced);
   return s;
 }
 

@@ -9,7 +9,7 @@
 //                  [--ping-timeout MS] [--ignore-stdin]
 //                  [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]]
 //                  [--transports polling|websocket|polling,websocket]
-//                  [--record-header NAME]...
+//                  [--record-header NAME]... [--record-arrivals]
 //
 // Prints exactly one line "LISTENING <port>" once it accepts connections.
 // On SIGTERM/SIGINT prints one line "STATS <json>" (the /control/stats
@@ -31,7 +31,11 @@
 //                        draining its clients does), default closes it too
 //   /control/drop        cut every client's TCP connection (no close frame, as a
 //                        crash or a network cut would; the process keeps its stats)
-//   /control/reset       zero counters and hash
+//   /control/reset       zero counters and hash (and the arrivals)
+//   /control/arrivals    with --record-arrivals: {arrivals: [[seq, pts,
+//                        duration, arrivalUs], ...]}, one per audio event in
+//                        arrival order, arrivalUs the wall clock (µs since
+//                        the Unix epoch) when the handler ran
 //
 // --transports: what the Engine.IO server offers (default both, socket.io's
 // own default); stats count the transport each Engine.IO connection started
@@ -49,6 +53,7 @@ const USAGE = 'usage: node server.js [--host H] [--port P] [--token T] ' +
   '[--ack-delay-ms N] [--no-ack] [--max-payload BYTES] [--event NAME] ' +
   '[--payload-key KEY] [--ping-interval MS] [--ping-timeout MS] [--ignore-stdin] ' +
   '[--transports polling|websocket|polling,websocket] [--record-header NAME]... ' +
+  '[--record-arrivals] ' +
   reach.usage;
 
 const opts = parseArgs('server.js', process.argv, {
@@ -66,6 +71,7 @@ const opts = parseArgs('server.js', process.argv, {
   ...reach.defaults,
   transports: 'polling,websocket',
   recordHeaders: [],
+  recordArrivals: false,
 }, {
   '--host': ['host', 'string'],
   '--port': ['port', 'int'],
@@ -81,6 +87,7 @@ const opts = parseArgs('server.js', process.argv, {
   ...reach.spec,
   '--transports': ['transports', 'string'],
   '--record-header': ['recordHeaders', 'list'],
+  '--record-arrivals': ['recordArrivals', true],
 }, USAGE);
 const config = { ackDelayMs: opts.ackDelayMs, ack: opts.ack };
 
@@ -88,8 +95,15 @@ const config = { ackDelayMs: opts.ackDelayMs, ack: opts.ack };
 
 let stats;
 let hash;
+// [seq, pts, duration, arrivalUs] per audio event (--record-arrivals): the
+// latency benchmark maps pts onto the same wall clock
+let arrivals = [];
+function wallClockUs() {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
 function resetStats() {
   hash = crypto.createHash('sha256');
+  arrivals = [];
   stats = {
     connections: 0,          // successful namespace joins since start/reset
     namespaces: [],          // namespace of each join, in order
@@ -203,6 +217,7 @@ function addSeq(ranges, seq) {
 }
 
 function onAudio(socket, args) {
+  const arrivalUs = opts.recordArrivals ? wallClockUs() : 0;
   const cb = typeof args[args.length - 1] === 'function' ? args.pop() : null;
   const payload = args[0];
   const data = payload && typeof payload === 'object' ? payload[opts.payloadKey] : undefined;
@@ -210,6 +225,9 @@ function onAudio(socket, args) {
     stats.badPayloads++;
   } else {
     stats.events++;
+    if (opts.recordArrivals) {
+      arrivals.push([payload.seq, payload.pts, payload.duration, arrivalUs]);
+    }
     stats.bytes += data.length;
     hash.update(data);
     stats.maxAttachment = Math.max(stats.maxAttachment, data.length);
@@ -442,6 +460,8 @@ function onControl(req, res) {
   switch (url.pathname) {
     case '/control/stats':
       return reply(res, 200, snapshot());
+    case '/control/arrivals':
+      return reply(res, 200, { arrivals });
     case '/control/config': {
       if (q.has('ackDelayMs')) {
         const n = Number(q.get('ackDelayMs'));
