@@ -231,6 +231,29 @@ def test_second_interrupt(server):
         server.control("release")
 
 
+def test_server_disconnect(server):
+    """--reconnect-on-server-disconnect reaches the sink: a server's
+    DISCONNECT (a draining node) is followed by a new connection, not an
+    error."""
+    before = server.control("stats")
+    run = subprocess.Popen([TOOL, "-s", "tone", "-t", "3",
+                            "--reconnect-on-server-disconnect", server.url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=tool_env())
+    time.sleep(1.2)
+    server.control("disconnect?close=0")
+    stdout, stderr = run.communicate(timeout=30)
+    summary = SUMMARY.search(stdout)
+    events = server.control("stats")["events"] - before["events"]
+    check(run.returncode == 0, f"disconnect: exit 0 after the server's "
+          f"DISCONNECT (got {run.returncode}; {stderr!r})")
+    # 3 s are about 47 events, 19 of them before the DISCONNECT
+    check(summary is not None and summary.group(2) == summary.group(3) and
+          events > 30,
+          f"disconnect: streamed on after it ({stdout!r}, {events} received)")
+    check_no_leaks(stderr, "disconnect")
+
+
 def test_plugin_absent(directory):
     empty = os.path.join(directory, "no-plugins")
     os.makedirs(empty, exist_ok=True)
@@ -293,6 +316,7 @@ def main():
             test_tone_under_pty(server)
             test_file_on_pipe(server, directory)
             test_second_interrupt(server)
+            test_server_disconnect(server)
             test_plugin_absent(directory)
             test_unreachable()
             test_bad_options()

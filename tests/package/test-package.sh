@@ -97,6 +97,8 @@ for source, destination in json.load(open(sys.argv[1])).items():
             for name in files:
                 path = os.path.join(directory, name)
                 print(os.path.join(destination, os.path.relpath(path, source)))
+    elif "/share/man/" in destination:
+        print(destination + ".gz")    # dh_compress compresses manual pages
     else:
         print(destination)
 EOF

@@ -81,6 +81,7 @@ static gdouble opt_reconnect_delay = UNSET_SECONDS;
 static gdouble opt_reconnect_delay_max = UNSET_SECONDS;
 static gint opt_max_reconnect_attempts = UNSET_INT;
 static gboolean opt_retry_first_connection = FALSE;
+static gboolean opt_reconnect_on_server_disconnect = FALSE;
 static gboolean opt_quiet = FALSE;
 static gboolean opt_verbose = FALSE;
 static gboolean opt_version = FALSE;
@@ -180,6 +181,10 @@ static GOptionEntry delivery_entries[] = {
         &opt_retry_first_connection,
         N_("Also retry a first connection that fails (server not up yet)"),
       NULL},
+  {"reconnect-on-server-disconnect", 0, 0, G_OPTION_ARG_NONE,
+        &opt_reconnect_on_server_disconnect,
+      N_("Reconnect when the server ends the session (a node draining "
+            "behind a load balancer) instead of failing"), NULL},
   {NULL}
 };
 
@@ -924,6 +929,7 @@ configure_sink (GstElement * sink, const gchar * location)
   g_object_set (sink, "ssl-use-system-ca-file", !opt_no_system_ca,
       "ssl-strict", !opt_insecure, "ack", !opt_no_ack, "reconnect",
       !opt_no_reconnect, "retry-first-connection", opt_retry_first_connection,
+      "reconnect-on-server-disconnect", opt_reconnect_on_server_disconnect,
       NULL);
 
   for (i = 0; i < G_N_ELEMENTS (count_settings); i++)
