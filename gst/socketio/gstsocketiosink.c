@@ -1142,36 +1142,44 @@ is_reserved_event (GstSocketIoSink * self, const gchar * event)
   return audio;
 }
 
-/* With self->lock held: why an emit of @size bytes (the JSON text) and
- * @binary_size cannot go out now, or NULL. The server drops a connection
- * that sends more than its maxPayload. */
-static const gchar *
-app_emit_refusal_locked (GstSocketIoSink * self, gsize size, gsize binary_size)
+typedef enum
 {
-  guint64 max_payload;
+  APP_EMIT_ACCEPTED,
+  APP_EMIT_NOT_STREAMING,
+  APP_EMIT_QUEUE_FULL,
+  APP_EMIT_TOO_LARGE,
+} AppEmitRefusal;
 
+/* With self->lock held: why an emit of @size bytes (the JSON text) and
+ * @binary_size cannot go out now. The server drops a connection that
+ * sends more than its maxPayload, which is read here, under the lock that
+ * keeps the client alive, for the warning. */
+static AppEmitRefusal
+app_emit_refusal_locked (GstSocketIoSink * self, gsize size,
+    gsize binary_size, guint64 * max_payload)
+{
   if (self->client == NULL || self->state == SIO_CLIENT_STATE_CLOSING ||
       self->state == SIO_CLIENT_STATE_CLOSED)
-    return "not-streaming";
+    return APP_EMIT_NOT_STREAMING;
   if (g_hash_table_size (self->app_emits) >= MAX_APP_EMITS)
-    return "queue-full";
-  max_payload = sio_client_get_max_payload (self->client);
-  if (max_payload > 0 && (size + strlen (self->configured_nsp) + 32 >
-          max_payload || binary_size > max_payload))
-    return "too-large";
-  return NULL;
+    return APP_EMIT_QUEUE_FULL;
+  *max_payload = sio_client_get_max_payload (self->client);
+  if (*max_payload > 0 && (size + strlen (self->configured_nsp) + 32 >
+          *max_payload || binary_size > *max_payload))
+    return APP_EMIT_TOO_LARGE;
+  return APP_EMIT_ACCEPTED;
 }
 
 static void
 warn_app_emit_refused (GstSocketIoSink * self, const gchar * event,
-    const gchar * refusal)
+    AppEmitRefusal refusal, guint64 max_payload)
 {
-  if (strcmp (refusal, "not-streaming") == 0) {
+  if (refusal == APP_EMIT_NOT_STREAMING) {
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
         (_("emit: event \"%s\" was not sent: socketiosink is not streaming "
                 "(it must be PAUSED or PLAYING, before the end of the stream "
                 "or a connection error)."), event), (NULL));
-  } else if (strcmp (refusal, "queue-full") == 0) {
+  } else if (refusal == APP_EMIT_QUEUE_FULL) {
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
         (_("emit: event \"%s\" was not sent: %u events of the application "
                 "are already waiting to be written or acknowledged, the most "
@@ -1179,8 +1187,7 @@ warn_app_emit_refused (GstSocketIoSink * self, const gchar * event,
                 "socketio-emit-failed messages."), event,
             (guint) MAX_APP_EMITS), (NULL));
   } else {
-    gchar *max = g_strdup_printf ("%" G_GUINT64_FORMAT,
-        sio_client_get_max_payload (self->client));
+    gchar *max = g_strdup_printf ("%" G_GUINT64_FORMAT, max_payload);
 
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
         (_("emit: event \"%s\" was not sent: it is larger than the "
@@ -1200,7 +1207,8 @@ gst_socketio_sink_emit_event (GstSocketIoSink * self, const gchar * event,
     const gchar * args_json, GBytes * binary, gboolean want_ack)
 {
   GError *error = NULL;
-  const gchar *refusal;
+  AppEmitRefusal refusal;
+  guint64 max_payload = 0;
   gchar *args;
   guint64 id;
   guint epoch;
@@ -1232,11 +1240,11 @@ gst_socketio_sink_emit_event (GstSocketIoSink * self, const gchar * event,
 
   g_mutex_lock (&self->lock);
   refusal = app_emit_refusal_locked (self, strlen (args), binary ?
-      g_bytes_get_size (binary) : 0);
-  if (refusal) {
+      g_bytes_get_size (binary) : 0, &max_payload);
+  if (refusal != APP_EMIT_ACCEPTED) {
     g_mutex_unlock (&self->lock);
     g_free (args);
-    warn_app_emit_refused (self, event, refusal);
+    warn_app_emit_refused (self, event, refusal, max_payload);
     return 0;
   }
   /* the connection the sink last saw up, or the next one */
