@@ -502,6 +502,7 @@ connection_was_healthy (SioClient * client)
 static void
 close_with_error (SioClient * client, GError * error)
 {
+  gboolean no_retry, out_of_attempts;
   guint delay;
 
   if (get_state (client) == SIO_CLIENT_STATE_CLOSED) {
@@ -510,27 +511,28 @@ close_with_error (SioClient * client, GError * error)
   }
   GST_INFO ("%s: connection ends: %s", client->display_url,
       error ? error->message : "cleanly");
-  drop_connection (client);
-  fail_all_emits (client, TRUE);
-
-  if (!client->reconnect || (!client->has_connected &&
-          !client->retry_first_connection) || client->close_requested
+  no_retry = !client->reconnect || (!client->has_connected &&
+      !client->retry_first_connection) || client->close_requested
       || g_cancellable_is_cancelled (client->cancellable)
-      || !error_is_retriable (client, error)) {
-    fail_all_emits (client, FALSE);
+      || !error_is_retriable (client, error);
+  out_of_attempts = !no_retry && client->max_reconnect_attempts > 0 &&
+      !connection_was_healthy (client) &&
+      client->reconnect_attempt >= client->max_reconnect_attempts;
+  drop_connection (client);
+  /* emits meant for the next connection wait for it, if there is one */
+  fail_all_emits (client, !no_retry && !out_of_attempts);
+
+  if (no_retry) {
     set_state (client, SIO_CLIENT_STATE_CLOSED, error);
     g_clear_error (&error);
     return;
   }
 
-  if (client->max_reconnect_attempts > 0 &&
-      !connection_was_healthy (client) &&
-      client->reconnect_attempt >= client->max_reconnect_attempts) {
+  if (out_of_attempts) {
     GError *final = g_error_new (SIO_CLIENT_ERROR, error->code,
         "gave up after %u reconnection attempts: %s",
         client->reconnect_attempt, error->message);
 
-    fail_all_emits (client, FALSE);
     set_state (client, SIO_CLIENT_STATE_CLOSED, final);
     g_error_free (final);
     g_clear_error (&error);
