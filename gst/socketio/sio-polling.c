@@ -255,6 +255,17 @@ bare_proxy_resolver_new (GProxyResolver * base)
 }
 
 static void start_get (SioPolling * polling);
+
+/* Detaches and drops a source of ours, if there is one. */
+static void
+destroy_source (GSource ** source)
+{
+  if (*source) {
+    g_source_destroy (*source);
+    g_clear_pointer (source, g_source_unref);
+  }
+}
+
 static void maybe_post (SioPolling * polling);
 
 static SioPolling *
@@ -942,10 +953,7 @@ send_request (SioPolling * polling, SoupMessage * msg, gboolean is_post)
 static void
 start_get (SioPolling * polling)
 {
-  if (polling->get_delay) {
-    g_source_destroy (polling->get_delay);
-    g_clear_pointer (&polling->get_delay, g_source_unref);
-  }
+  destroy_source (&polling->get_delay);
   if (polling->get_in_flight || polling->session_url == NULL ||
       polling->pause_requested || polling->closing || polling->finished)
     return;
@@ -1189,18 +1197,9 @@ sio_polling_free (SioPolling * polling)
     return;
   polling->dead = TRUE;
   g_cancellable_cancel (polling->cancellable);
-  if (polling->pending_report) {
-    g_source_destroy (polling->pending_report);
-    g_clear_pointer (&polling->pending_report, g_source_unref);
-  }
-  if (polling->close_timer) {
-    g_source_destroy (polling->close_timer);
-    g_clear_pointer (&polling->close_timer, g_source_unref);
-  }
-  if (polling->get_delay) {
-    g_source_destroy (polling->get_delay);
-    g_clear_pointer (&polling->get_delay, g_source_unref);
-  }
+  destroy_source (&polling->pending_report);
+  destroy_source (&polling->close_timer);
+  destroy_source (&polling->get_delay);
   polling_unref (polling);
 }
 
