@@ -47,8 +47,11 @@
  * messages named `socketio-event` (fields `name`, `args` as JSON array
  * text and, for binary events, `attachments` as a #GstBufferList) and
  * emitted as the #GstSocketIoSink::server-event signal (`name`,
- * `args_json`), from the element's network thread: its handlers must not
- * block nor change the element's state.
+ * `args_json`), from the network thread: its handlers must not block
+ * nor change the element's state. The network threads are shared by
+ * every socketiosink in the process (at most one per processor, or
+ * `GST_SOCKETIO_NETWORK_THREADS`), so a handler that blocks holds up the
+ * other sinks on its thread too.
  *
  * The application sends its own events on the same connection with the
  * #GstSocketIoSink::emit action signal (event, args_json, binary,
@@ -100,7 +103,8 @@
 
 /* Threads. The streaming thread renders: it batches, waits for the window
  * and the connection, and owns the fields marked "streaming thread". The
- * client's network thread calls on_state_changed(), on_emit_done() and
+ * client's network thread (one of a pool shared by every sink in the
+ * process, sio-loop.h) calls on_state_changed(), on_emit_done() and
  * on_server_event(). The application's threads set properties, read
  * stats and call the emit action signal. Properties are under the object
  * lock; what the threads share (window, ack books, the client pointer,

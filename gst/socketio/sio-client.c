@@ -22,6 +22,7 @@
 #include <libsoup/soup.h>
 
 #include "sio-client.h"
+#include "sio-loop.h"
 #include "sio-polling.h"
 #include "sio-protocol.h"
 #include "sio-websocket.h"
@@ -30,17 +31,10 @@
 GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
 #define GST_CAT_DEFAULT gst_socketio_sink_debug
 
-/* Timers (connect, ping and ack deadlines) are checked this often. */
-#define TICK_INTERVAL_MS 20
-
 /* How much one dispatch of the send gate writes at once: it bounds the
  * frame buffer and how long one dispatch keeps the thread busy. */
 #define GATE_MAX_EMITS 16
 #define GATE_MAX_BYTES (256 * 1024)
-
-/* How long teardown lets cancelled operations finish in the network
- * thread before it gives up on them. */
-#define SHUTDOWN_DRAIN_MS 100
 
 /* Engine.IO timings outside these bounds are not believed: a server
  * announcing pingInterval or pingTimeout 0 (or days) must not switch the
@@ -78,12 +72,6 @@ typedef struct
   gboolean want_args;           /* the caller reads the ack's arguments */
 } PendingAck;
 
-typedef struct
-{
-  GSource source;
-  SioClient *client;
-} GateSource;
-
 struct _SioClient
 {
   /* immutable after creation */
@@ -113,9 +101,8 @@ struct _SioClient
   gchar *proxy_id;
   gchar *proxy_pw;
 
-  GThread *thread;
-  GMainContext *context;
-  GMainLoop *loop;
+  SioLoop *loop;                /* the shared network thread */
+  GMainContext *context;        /* the loop's */
 
   /* network thread only */
   GCancellable *cancellable;    /* cancelled once, by sio_client_free() */
@@ -140,8 +127,10 @@ struct _SioClient
   gchar *sid;
   /* AUTO only: the server refused WebSocket; polling from now on */
   gboolean websocket_refused;
-  GSource *gate;
-  GSource *tick;
+  SioLoopWork gate;             /* queued while emits may be written */
+  /* fires at the earliest deadline (connect, probe, ping, POST, ack) */
+  GSource *deadline_timer;
+  gboolean shut_down;           /* do_shutdown() ran: nothing more runs */
   gint64 connect_deadline_us;
   gint64 ping_deadline_us;
   guint ping_window_ms;
@@ -307,30 +296,7 @@ clear_incoming (SioClient * client)
   g_ptr_array_set_size (client->incoming_attachments, 0);
 }
 
-static gboolean
-free_websocket (gpointer ws)
-{
-  sio_websocket_free (ws);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-free_polling (gpointer polling)
-{
-  sio_polling_free (polling);
-  return G_SOURCE_REMOVE;
-}
-
-/* Frees from the main loop: this may run inside the object's callback. */
-static void
-free_later (SioClient * client, GSourceFunc free_func, gpointer object)
-{
-  GSource *idle = g_idle_source_new ();
-
-  g_source_set_callback (idle, free_func, object, NULL);
-  g_source_attach (idle, client->context);
-  g_source_unref (idle);
-}
+static void schedule_gate (SioClient * client);
 
 static void
 set_transport_name (SioClient * client, const gchar * name)
@@ -362,9 +328,10 @@ finish_upgrade (SioClient * client)
 
   client->probe = NULL;
   client->upgrade_pausing = FALSE;
+  schedule_gate (client);
   sio_websocket_send (ws, FALSE, (const guint8 *) "5", 1);
   sio_polling_take_queued (polling, move_to_websocket, ws);
-  free_later (client, free_polling, polling);
+  sio_polling_free (polling);
   client->polling = NULL;
   client->ws = ws;
   set_transport_name (client, "websocket");
@@ -379,30 +346,31 @@ abandon_upgrade (SioClient * client, const gchar * why)
     return;
   GST_INFO ("%s: no upgrade to WebSocket (%s); staying on polling",
       client->display_url, why);
-  free_later (client, free_websocket, client->probe);
+  sio_websocket_free (client->probe);
   client->probe = NULL;
-  if (client->upgrade_pausing && client->polling)
+  if (client->upgrade_pausing && client->polling) {
     sio_polling_resume (client->polling);
+    schedule_gate (client);
+  }
   client->upgrade_pausing = FALSE;
 }
 
-/* Drops the connection at once: nothing more is read or written on it.
- * This may run inside one of the WebSocket's own callbacks, so it is freed
- * from the main loop; until then its callbacks see it is not client->ws
- * any more and do nothing. */
+/* Drops the connection at once: nothing more is read or written on it,
+ * and none of its callbacks comes any more. This may run inside one of
+ * them: the transports are reference counted around their callbacks. */
 static void
 drop_connection (SioClient * client)
 {
   if (client->ws) {
-    free_later (client, free_websocket, client->ws);
+    sio_websocket_free (client->ws);
     client->ws = NULL;
   }
   if (client->polling) {
-    free_later (client, free_polling, client->polling);
+    sio_polling_free (client->polling);
     client->polling = NULL;
   }
   if (client->probe) {
-    free_later (client, free_websocket, client->probe);
+    sio_websocket_free (client->probe);
     client->probe = NULL;
   }
   client->upgrade_pausing = FALSE;
@@ -413,6 +381,7 @@ drop_connection (SioClient * client)
 
 static void start_connect (SioClient * client);
 static void start_probe (SioClient * client);
+static void arm_deadline (SioClient * client, gint64 deadline_us);
 
 /* Losses worth another attempt. The server's own DISCONNECT (unless the
  * application opted in: a node draining its clients behind a load
@@ -625,6 +594,9 @@ write_one_emit (SioClient * client, SioEmit * emit)
     pending->want_args = emit->want_ack_args;
     g_hash_table_insert (client->pending_acks, g_memdup2 (&ack_id,
             sizeof (ack_id)), pending);
+    if (client->ack_timeout_ms > 0)
+      arm_deadline (client, pending->sent_us +
+          (gint64) client->ack_timeout_ms * 1000);
   } else {
     client->callbacks.emit_done (client, emit->token, SIO_EMIT_WRITTEN, -1,
         client->user_data);
@@ -632,12 +604,13 @@ write_one_emit (SioClient * client, SioEmit * emit)
   emit_free (emit);
 }
 
-/* The send gate: a source that is ready while emits are queued, the
- * namespace is joined and the connection's output buffer has room. It
- * needs no file descriptor: the connection writes its buffer from its own
- * source, and every main loop iteration asks the gate again; another
- * thread's emit wakes the context. Only GATE_MAX_BYTES wait in the output
- * buffer, so memory stays bounded by what the caller hands over. */
+/* The send gate: it writes queued emits while the namespace is joined
+ * and the connection's output buffer has room. It is work for the shared
+ * network thread (sio-loop.h), queued when that may have become true: an
+ * emit handed over to an empty queue, the join, the output buffer falling
+ * to its low-water mark, the end of an upgrade. Only GATE_MAX_BYTES wait
+ * in the output buffer, so memory stays bounded by what the caller hands
+ * over. */
 static gboolean
 gate_wanted (SioClient * client)
 {
@@ -648,29 +621,22 @@ gate_wanted (SioClient * client)
       transport_pending (client) < GATE_MAX_BYTES;
 }
 
-static gboolean
-gate_prepare (GSource * source, gint * timeout)
+static void
+schedule_gate (SioClient * client)
 {
-  *timeout = -1;
-  return gate_wanted (((GateSource *) source)->client);
+  sio_loop_schedule (client->loop, &client->gate);
 }
 
-static gboolean
-gate_check (GSource * source)
+static void
+gate_run (gpointer user_data)
 {
-  return gate_wanted (((GateSource *) source)->client);
-}
-
-static gboolean
-gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
-{
-  SioClient *client = ((GateSource *) source)->client;
+  SioClient *client = user_data;
   SioWebSocket *ws = client->ws;
   SioPolling *polling = client->polling;
   guint emits = 0;
 
-  if (ws == NULL && polling == NULL)
-    return G_SOURCE_CONTINUE;
+  if (!gate_wanted (client))
+    return;
   /* the batch goes out in one write, or one POST */
   transport_set_corked (client, TRUE);
   while (emits < GATE_MAX_EMITS && gate_wanted (client)) {
@@ -694,17 +660,16 @@ gate_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
     write_one_emit (client, emit);
     emits++;
   }
-  /* still alive: a connection that fails is only freed from the loop */
-  if (ws)
+  /* a connection that failed meanwhile is gone: uncork only the one that
+   * is still there */
+  if (ws && ws == client->ws)
     sio_websocket_set_corked (ws, FALSE);
-  else
+  else if (polling && polling == client->polling)
     sio_polling_set_corked (polling, FALSE);
-  return G_SOURCE_CONTINUE;
+  /* more than one batch queued: the rest after the other connections */
+  if (gate_wanted (client))
+    schedule_gate (client);
 }
-
-static GSourceFuncs gate_funcs = {
-  gate_prepare, gate_check, gate_dispatch, NULL, NULL, NULL
-};
 
 static void
 send_connect (SioClient * client)
@@ -768,6 +733,7 @@ handle_open (SioClient * client, const gchar * data, gsize length)
   client->ping_window_ms = open.ping_interval_ms + open.ping_timeout_ms;
   client->ping_deadline_us = g_get_monotonic_time () +
       (gint64) client->ping_window_ms * 1000;
+  arm_deadline (client, client->ping_deadline_us);
   /* AUTO probes too: a refusal that passed (a 503 while the server
    * started) does not leave the stream on polling for good */
   if (client->polling && (client->transports == SIO_TRANSPORTS_POLLING_UPGRADE
@@ -928,7 +894,7 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
         fail_stale_emits (client);
         set_state (client, SIO_CLIENT_STATE_CONNECTED, NULL);
         /* emits queued while connecting can go now */
-        g_main_context_wakeup (client->context);
+        schedule_gate (client);
       }
       break;
     case SIO_PACKET_CONNECT_ERROR:{
@@ -1212,8 +1178,17 @@ on_ws_opened (SioWebSocket * ws, gpointer user_data)
   set_state (client, SIO_CLIENT_STATE_OPENING, NULL);
 }
 
+static void
+on_ws_writable (SioWebSocket * ws, gpointer user_data)
+{
+  SioClient *client = user_data;
+
+  if (ws == client->ws)
+    schedule_gate (client);
+}
+
 static const SioWebSocketCallbacks ws_callbacks = {
-  on_ws_opened, on_ws_message, NULL, on_ws_closed
+  on_ws_opened, on_ws_message, on_ws_writable, on_ws_closed
 };
 
 /* A WebSocket to the endpoint with @query_tail added to its query, with
@@ -1334,8 +1309,18 @@ on_polling_closed (SioPolling * polling, const GError * error,
   close_with_error (client, polling_error (client, polling, error));
 }
 
+static void
+on_polling_writable (SioPolling * polling, gpointer user_data)
+{
+  SioClient *client = user_data;
+
+  if (polling == client->polling)
+    schedule_gate (client);
+}
+
 static const SioPollingCallbacks polling_callbacks = {
-  on_polling_packet, on_polling_paused, on_polling_closed
+  on_polling_packet, on_polling_paused, on_polling_closed,
+  on_polling_writable
 };
 
 static void
@@ -1371,6 +1356,8 @@ start_connect (SioClient * client)
 
   client->connect_deadline_us = g_get_monotonic_time () +
       (gint64) client->connect_timeout_ms * 1000;
+  if (client->connect_timeout_ms > 0)
+    arm_deadline (client, client->connect_deadline_us);
   client->next_ack_id = 0;
   client->ping_window_ms = 0;
   client->failed_http_status = 0;
@@ -1394,14 +1381,15 @@ start_probe (SioClient * client)
   client->probe = open_websocket (client, tail);
   client->probe_deadline_us = g_get_monotonic_time () +
       (gint64) MAX (client->connect_timeout_ms, 1000) * 1000;
+  arm_deadline (client, client->probe_deadline_us);
   g_free (tail);
   g_free (escaped);
 }
 
-static gboolean
-on_tick (gpointer user_data)
+/* The deadlines that have passed end what they bound. */
+static void
+check_deadlines (SioClient * client)
 {
-  SioClient *client = user_data;
   SioClientState state = get_state (client);
   gint64 now = g_get_monotonic_time ();
 
@@ -1412,7 +1400,7 @@ on_tick (gpointer user_data)
             SIO_CLIENT_ERROR_CONNECT_TIMEOUT,
             "not connected after %u ms (stuck while %s)",
             client->connect_timeout_ms, sio_client_state_get_name (state)));
-    return G_SOURCE_CONTINUE;
+    return;
   }
 
   if (client->probe && now >= client->probe_deadline_us)
@@ -1423,7 +1411,7 @@ on_tick (gpointer user_data)
     close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_CONNECTION_LOST,
             "no ping from the server for %u ms", client->ping_window_ms));
-    return G_SOURCE_CONTINUE;
+    return;
   }
 
   /* pings come on the GETs while our pongs wait behind a POST the server
@@ -1437,7 +1425,7 @@ on_tick (gpointer user_data)
               SIO_CLIENT_ERROR_CONNECTION_LOST,
               "no answer to a polling request in %u ms",
               client->ping_window_ms));
-      return G_SOURCE_CONTINUE;
+      return;
     }
   }
 
@@ -1457,8 +1445,81 @@ on_tick (gpointer user_data)
       }
     }
   }
+}
+
+/* The earliest deadline still to come, or -1. */
+static gint64
+next_deadline (SioClient * client)
+{
+  SioClientState state = get_state (client);
+  gint64 next = G_MAXINT64;
+
+  if (state >= SIO_CLIENT_STATE_CONNECTING &&
+      state <= SIO_CLIENT_STATE_JOINING && client->connect_timeout_ms > 0)
+    next = MIN (next, client->connect_deadline_us);
+  if (client->probe)
+    next = MIN (next, client->probe_deadline_us);
+  if (state == SIO_CLIENT_STATE_JOINING || state == SIO_CLIENT_STATE_CONNECTED) {
+    next = MIN (next, client->ping_deadline_us);
+    if (client->polling) {
+      gint64 sent = sio_polling_get_post_sent_time (client->polling);
+
+      /* a POST sent after this was computed is seen at the next firing,
+       * which the ping deadline brings within one window */
+      if (sent > 0)
+        next = MIN (next, sent + (gint64) client->ping_window_ms * 1000);
+    }
+  }
+  if (client->ack_timeout_ms > 0 && g_hash_table_size (client->pending_acks)) {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, client->pending_acks);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      next = MIN (next, ((PendingAck *) value)->sent_us +
+          (gint64) client->ack_timeout_ms * 1000);
+  }
+  return next == G_MAXINT64 ? -1 : next;
+}
+
+/* Makes the timer fire at @deadline_us at the latest. Deadlines that move
+ * later (a ping resets the ping deadline) leave it alone: it fires early
+ * once and is set again, so the common case costs nothing. */
+static void
+arm_deadline (SioClient * client, gint64 deadline_us)
+{
+  gint64 ready;
+
+  if (client->deadline_timer == NULL)
+    return;
+  ready = g_source_get_ready_time (client->deadline_timer);
+  if (ready < 0 || deadline_us < ready)
+    g_source_set_ready_time (client->deadline_timer, deadline_us);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  SioClient *client = user_data;
+  gint64 next;
+
+  g_source_set_ready_time (client->deadline_timer, -1);
+  check_deadlines (client);
+  next = next_deadline (client);
+  if (next >= 0)
+    arm_deadline (client, next);
   return G_SOURCE_CONTINUE;
 }
+
+static gboolean
+deadline_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs deadline_funcs = {
+  NULL, NULL, deadline_dispatch, NULL, NULL, NULL
+};
 
 static gboolean
 do_close (gpointer user_data)
@@ -1516,65 +1577,29 @@ do_shutdown (gpointer user_data)
     send_text (client, client->scratch->str);
   }
   close_with_error (client, NULL);
-  g_main_loop_quit (client->loop);
+  /* nothing of this client runs in the shared thread after this */
+  client->shut_down = TRUE;
+  sio_loop_unschedule (client->loop, &client->gate);
+  if (client->deadline_timer) {
+    g_source_destroy (client->deadline_timer);
+    g_clear_pointer (&client->deadline_timer, g_source_unref);
+  }
   return G_SOURCE_REMOVE;
 }
 
 static gboolean
-drain_deadline_reached (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gpointer
-network_thread (gpointer user_data)
+do_start (gpointer user_data)
 {
   SioClient *client = user_data;
-  GSource *deadline;
-  gboolean expired = FALSE;
-  guint idle_rounds;
 
-  g_main_context_push_thread_default (client->context);
-
-  client->tick = g_timeout_source_new (TICK_INTERVAL_MS);
-  g_source_set_callback (client->tick, on_tick, client, NULL);
-  g_source_attach (client->tick, client->context);
-
-  client->gate = g_source_new (&gate_funcs, sizeof (GateSource));
-  ((GateSource *) client->gate)->client = client;
-  /* as reads: a flood of server events cannot starve the audio */
-  g_source_set_priority (client->gate, G_PRIORITY_DEFAULT);
-  g_source_attach (client->gate, client->context);
-
+  /* freed before its start came round */
+  if (client->shut_down)
+    return G_SOURCE_REMOVE;
+  client->deadline_timer = g_source_new (&deadline_funcs, sizeof (GSource));
+  g_source_set_callback (client->deadline_timer, on_deadline, client, NULL);
+  g_source_attach (client->deadline_timer, client->context);
   start_connect (client);
-  g_main_loop_run (client->loop);
-
-  g_source_destroy (client->tick);
-  g_clear_pointer (&client->tick, g_source_unref);
-  g_source_destroy (client->gate);
-  g_clear_pointer (&client->gate, g_source_unref);
-
-  /* free the dropped connection and let cancelled operations finish
-   * here, so nothing is left referencing this context; bounded, and never
-   * waiting on the peer */
-  deadline = g_timeout_source_new (SHUTDOWN_DRAIN_MS);
-  g_source_set_callback (deadline, drain_deadline_reached, &expired, NULL);
-  g_source_attach (deadline, client->context);
-  for (idle_rounds = 0; !expired && idle_rounds < 2;) {
-    if (g_main_context_iteration (client->context, FALSE)) {
-      idle_rounds = 0;
-    } else {
-      /* a cancelled connect completes a moment later */
-      idle_rounds++;
-      g_usleep (1000);
-    }
-  }
-  g_source_destroy (deadline);
-  g_source_unref (deadline);
-
-  g_main_context_pop_thread_default (client->context);
-  return NULL;
+  return G_SOURCE_REMOVE;
 }
 
 void
@@ -1677,11 +1702,12 @@ sio_client_new (const SioClientConfig * config,
       g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   client->scratch = g_string_sized_new (256);
   client->cancellable = g_cancellable_new ();
-  client->context = g_main_context_new ();
-  client->loop = g_main_loop_new (client->context, FALSE);
+  sio_loop_work_init (&client->gate, gate_run, client);
   g_atomic_int_set (&client->state, SIO_CLIENT_STATE_IDLE);
 
-  client->thread = g_thread_new ("socketio-net", network_thread, client);
+  client->loop = sio_loop_acquire ();
+  client->context = sio_loop_get_context (client->loop);
+  g_main_context_invoke (client->context, do_start, client);
   return client;
 }
 
@@ -1706,9 +1732,10 @@ queue_emit (SioClient * client, guint epoch, guint64 token,
   g_atomic_int_add (&client->outgoing_length, 1);
   g_mutex_unlock (&client->lock);
 
-  /* the gate re-reads the queue length when the context wakes up */
+  /* a queue that was not empty has the gate queued already, or waiting
+   * for room in the connection, which queues it */
   if (was_empty)
-    g_main_context_wakeup (client->context);
+    schedule_gate (client);
 }
 
 void
@@ -1745,8 +1772,7 @@ sio_client_free (SioClient * client)
 
   /* nothing in the network thread blocks: do_shutdown() runs at once */
   g_cancellable_cancel (client->cancellable);
-  g_main_context_invoke (client->context, do_shutdown, client);
-  g_thread_join (client->thread);
+  sio_loop_run_sync (client->loop, do_shutdown, client);
 
   /* emits that raced with the shutdown */
   fail_all_emits (client, FALSE);
@@ -1756,8 +1782,7 @@ sio_client_free (SioClient * client)
   g_string_free (client->scratch, TRUE);
   g_object_unref (client->cancellable);
   g_rand_free (client->rand);
-  g_main_loop_unref (client->loop);
-  g_main_context_unref (client->context);
+  sio_loop_release (client->loop);
   g_mutex_clear (&client->lock);
   g_free (client->url);
   g_free (client->display_url);

@@ -10,15 +10,20 @@
 /* A Socket.IO v5 client connection over Engine.IO v4: WebSocket, HTTP
  * long-polling, or polling upgraded to WebSocket.
  *
- * The client owns one network thread with its own GMainContext; that
- * thread owns the transport (sio-websocket.h, sio-polling.h), every timer
- * and all state not marked otherwise, answers server pings whatever the
- * caller's thread is doing, and calls the callbacks below. Nothing in it
- * blocks. Callers hand over emits from any thread with sio_client_emit()
- * (the outgoing queue is under the client's lock, which is never held
- * while calling back); they go to the transport only while fewer than
- * GATE_MAX_BYTES wait in its output, so memory is bounded by what the
- * caller hands over, on every transport.
+ * The client runs on one of the network threads every client of the
+ * process shares (sio-loop.h). That thread owns the transport
+ * (sio-websocket.h, sio-polling.h), the client's timers and all state not
+ * marked otherwise, answers server pings whatever the caller's thread is
+ * doing, and calls the callbacks below. Nothing in it blocks, and the
+ * callbacks must not either: other clients wait behind them. Callers hand
+ * over emits from any thread with sio_client_emit() (the outgoing queue
+ * is under the client's lock, which is never held while calling back);
+ * the first one into an empty queue wakes the thread, once; they go to
+ * the transport only while fewer than GATE_MAX_BYTES wait in its output,
+ * so memory is bounded by what the caller hands over, on every
+ * transport. There is no periodic timer: one timer per client is set to
+ * its earliest deadline (connect, upgrade probe, ping, polling request,
+ * ack).
  *
  * Kept apart from the element so the element stays GStreamer glue. */
 
@@ -185,7 +190,8 @@ typedef struct
  * any client thread exists, e.g. from the element's class_init. */
 void sio_client_init_types (void);
 
-/* Starts the network thread and connects at once. */
+/* Takes a shared network thread (starting one if need be) and connects at
+ * once. */
 SioClient *sio_client_new (const SioClientConfig * config,
     const SioClientCallbacks * callbacks, gpointer user_data);
 
@@ -220,8 +226,9 @@ const gchar *sio_client_get_ack_args (SioClient * client);
  * CLOSED when done. */
 void sio_client_close (SioClient * client);
 
-/* Tears everything down at once, whatever the server does, joins the
- * network thread and frees the client. Queued emits are reported LOST. */
+/* Tears everything down at once, whatever the server does, and frees the
+ * client; the last client of a network thread stops and joins it. Queued
+ * emits are reported LOST. Not from a callback of this client. */
 void sio_client_free (SioClient * client);
 
 /* @url without its user info and with its query replaced by "...": what

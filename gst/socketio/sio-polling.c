@@ -836,6 +836,8 @@ request_done (Request * request)
         start_get (polling);
       maybe_post (polling);
     }
+    if (!polling->dead && !polling->finished && polling->callbacks.writable)
+      polling->callbacks.writable (polling, polling->user_data);
   } else {
     polling->get_in_flight = FALSE;
     if (!polling->dead && !polling->finished &&

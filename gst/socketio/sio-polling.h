@@ -60,6 +60,8 @@ typedef struct
    * sending. The SioPolling stays valid until sio_polling_free(). */
   void (*closed) (SioPolling * polling, const GError * error,
       gpointer user_data);
+  /* a POST finished: sio_polling_get_pending() fell */
+  void (*writable) (SioPolling * polling, gpointer user_data);
 } SioPollingCallbacks;
 
 typedef struct

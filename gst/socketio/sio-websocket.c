@@ -542,6 +542,22 @@ fail_with_close (SioWebSocket * ws, gushort code, GError * error)
   finish (ws, error);
 }
 
+/* After a write: writable() once the output falls to the low-water mark
+ * after having been above it, whichever write took it there. */
+static void
+note_output_level (SioWebSocket * ws)
+{
+  gboolean above = buffer_length (&ws->out) > ws->low_water;
+
+  if (ws->above_low_water && !above && ws->state == STATE_OPEN) {
+    ws->above_low_water = FALSE;
+    if (ws->callbacks.writable && !ws->freed)
+      ws->callbacks.writable (ws, ws->user_data);
+    return;
+  }
+  ws->above_low_water = above;
+}
+
 static gboolean
 on_writable (GObject * stream, gpointer user_data)
 {
@@ -554,11 +570,8 @@ on_writable (GObject * stream, gpointer user_data)
       buffer_length (&ws->out) == 0) {
     /* our answer is out: the peer's close is the end */
     finish (ws, closed_by_peer_error (ws));
-  } else if (ws->above_low_water && ws->state == STATE_OPEN &&
-      buffer_length (&ws->out) <= ws->low_water) {
-    ws->above_low_water = FALSE;
-    if (ws->callbacks.writable)
-      ws->callbacks.writable (ws, ws->user_data);
+  } else {
+    note_output_level (ws);
   }
   ws_unref (ws);
   return G_SOURCE_CONTINUE;
@@ -1343,7 +1356,7 @@ sio_websocket_send (SioWebSocket * ws, gboolean binary, const guint8 * data,
     finish_later (ws, error);
     return TRUE;
   }
-  ws->above_low_water = buffer_length (&ws->out) > ws->low_water;
+  note_output_level (ws);
   return TRUE;
 }
 
@@ -1361,7 +1374,7 @@ sio_websocket_set_corked (SioWebSocket * ws, gboolean corked)
     finish_later (ws, error);
     return;
   }
-  ws->above_low_water = buffer_length (&ws->out) > ws->low_water;
+  note_output_level (ws);
 }
 
 gsize

@@ -82,7 +82,9 @@ typedef struct
    * valid UTF-8 (it may contain NUL bytes and is not NUL-terminated). */
   void (*message) (SioWebSocket * ws, gboolean binary, const guint8 * data,
       gsize length, gpointer user_data);
-  /* pending output fell to low_water or below after having been above */
+  /* pending output fell to low_water or below after having been above;
+   * may come from within sio_websocket_send() and
+   * sio_websocket_set_corked() */
   void (*writable) (SioWebSocket * ws, gpointer user_data);
   /* Called exactly once, last: no callback follows. @error is NULL after
    * a clean close handshake that we started (or a close() before the

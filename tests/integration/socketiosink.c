@@ -589,6 +589,64 @@ GST_START_TEST (test_no_busy_loop_when_live)
 
 GST_END_TEST;
 
+/* The network threads are shared: many sinks in one process use at most
+ * one per processor (eight at most), and the last sink to stop stops
+ * them. */
+static guint
+count_threads_named (const gchar * name)
+{
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const gchar *task;
+  guint count = 0;
+
+  g_assert_nonnull (dir);
+  while ((task = g_dir_read_name (dir)) != NULL) {
+    gchar *path = g_build_filename ("/proc/self/task", task, "comm", NULL);
+    gchar *comm = NULL;
+
+    if (g_file_get_contents (path, &comm, NULL, NULL) &&
+        g_str_equal (g_strchomp (comm), name))
+      count++;
+    g_free (comm);
+    g_free (path);
+  }
+  g_dir_close (dir);
+  return count;
+}
+
+GST_START_TEST (test_many_sinks_share_threads)
+{
+  SioTestServer *server = start_server (NULL);
+  SioTestLive *lives[16];
+  guint i, threads;
+
+  g_assert_cmpuint (count_threads_named ("socketio-net"), ==, 0);
+  for (i = 0; i < G_N_ELEMENTS (lives); i++) {
+    gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
+        "num-buffers=10 samplesperbuffer=1024 ! audio/x-raw,format=S16LE,"
+        "rate=16000,channels=1 ! socketiosink name=sink location=%s",
+        sio_test_server_get_url (server));
+
+    lives[i] = sio_test_live_launch (description);
+    g_free (description);
+  }
+  threads = count_threads_named ("socketio-net");
+  GST_INFO ("%u sinks on %u network threads", (guint) G_N_ELEMENTS (lives),
+      threads);
+  g_assert_cmpuint (threads, >=, 1);
+  g_assert_cmpuint (threads, <=, MIN (g_get_num_processors (), 8));
+  for (i = 0; i < G_N_ELEMENTS (lives); i++) {
+    sio_test_live_wait_eos (lives[i], 20 * GST_SECOND);
+    g_assert_cmpuint (sio_test_element_stat (lives[i]->sink, "acked"), ==, 10);
+  }
+  for (i = 0; i < G_N_ELEMENTS (lives); i++)
+    sio_test_live_free (lives[i]);
+  g_assert_cmpuint (count_threads_named ("socketio-net"), ==, 0);
+  sio_test_server_stop (server);
+}
+
+GST_END_TEST;
+
 static Suite *
 socketiosink_integration_suite (void)
 {
@@ -611,6 +669,7 @@ socketiosink_integration_suite (void)
   tcase_add_test (tc, test_pings_while_blocked_and_dead_link);
   tcase_add_test (tc, test_no_ack_memory_bounded_when_server_stops_reading);
   tcase_add_test (tc, test_no_busy_loop_when_live);
+  tcase_add_test (tc, test_many_sinks_share_threads);
   return s;
 }
 
