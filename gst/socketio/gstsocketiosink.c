@@ -952,7 +952,7 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
   self->in_flight--;
   /* a full window is refilled in bursts: the streaming thread sleeps
    * until half of it has drained, not once per ack */
-  if (self->in_flight <= self->wake_threshold)
+  if (self->in_flight <= self->wake_threshold && self->cond_waiters > 0)
     g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
@@ -1290,12 +1290,18 @@ wait_locked (GstSocketIoSink * self, gint64 deadline_us)
     GST_DEBUG_OBJECT (self, "preroll wait done: %s", gst_flow_get_name (ret));
     return ret;
   }
+  /* counted, so that an ack nobody waits for costs no futex call */
+  self->cond_waiters++;
   if (deadline_us == 0) {
     g_cond_wait (&self->cond, &self->lock);
+    self->cond_waiters--;
     return GST_FLOW_OK;
   }
-  if (!g_cond_wait_until (&self->cond, &self->lock, deadline_us))
+  if (!g_cond_wait_until (&self->cond, &self->lock, deadline_us)) {
+    self->cond_waiters--;
     return FLOW_TIMEOUT;
+  }
+  self->cond_waiters--;
   return GST_FLOW_OK;
 }
 

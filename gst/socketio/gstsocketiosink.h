@@ -160,6 +160,7 @@ struct _GstSocketIoSink
   guint64 unconfirmed;          /* emits lost or timed out since a replay */
   GstClockTime unconfirmed_duration;
   guint wake_threshold;         /* on_emit_done() wakes waiters at or below */
+  guint cond_waiters;           /* threads in wait_locked(), under lock */
   guint64 next_seq;
   guint64 emitted;
   guint64 acked;
