@@ -129,7 +129,7 @@ struct _SioClient
   gboolean websocket_refused;
   SioLoopWork gate;             /* queued while emits may be written */
   /* fires at the earliest deadline (connect, probe, ping, POST, ack) */
-  GSource *deadline_timer;
+  SioLoopTimer deadline_timer;
   gboolean shut_down;           /* do_shutdown() ran: nothing more runs */
   gint64 connect_deadline_us;
   gint64 ping_deadline_us;
@@ -1226,6 +1226,7 @@ open_websocket (SioClient * client, const gchar * query_tail)
   /* the connect deadline (on_tick) bounds the handshake */
   config.handshake_timeout_ms = 0;
   config.low_water = GATE_MAX_BYTES / 2;
+  config.loop = client->loop;
   ws = sio_websocket_connect (&config, &ws_callbacks, client);
 
   g_ptr_array_unref (headers);
@@ -1488,38 +1489,25 @@ next_deadline (SioClient * client)
 static void
 arm_deadline (SioClient * client, gint64 deadline_us)
 {
-  gint64 ready;
+  gint64 ready = sio_loop_timer_get (&client->deadline_timer);
 
-  if (client->deadline_timer == NULL)
+  if (client->shut_down)
     return;
-  ready = g_source_get_ready_time (client->deadline_timer);
   if (ready < 0 || deadline_us < ready)
-    g_source_set_ready_time (client->deadline_timer, deadline_us);
+    sio_loop_timer_set (client->loop, &client->deadline_timer, deadline_us);
 }
 
-static gboolean
+static void
 on_deadline (gpointer user_data)
 {
   SioClient *client = user_data;
   gint64 next;
 
-  g_source_set_ready_time (client->deadline_timer, -1);
   check_deadlines (client);
   next = next_deadline (client);
   if (next >= 0)
     arm_deadline (client, next);
-  return G_SOURCE_CONTINUE;
 }
-
-static gboolean
-deadline_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
-{
-  return callback (user_data);
-}
-
-static GSourceFuncs deadline_funcs = {
-  NULL, NULL, deadline_dispatch, NULL, NULL, NULL
-};
 
 static gboolean
 do_close (gpointer user_data)
@@ -1580,10 +1568,7 @@ do_shutdown (gpointer user_data)
   /* nothing of this client runs in the shared thread after this */
   client->shut_down = TRUE;
   sio_loop_unschedule (client->loop, &client->gate);
-  if (client->deadline_timer) {
-    g_source_destroy (client->deadline_timer);
-    g_clear_pointer (&client->deadline_timer, g_source_unref);
-  }
+  sio_loop_timer_set (client->loop, &client->deadline_timer, -1);
   return G_SOURCE_REMOVE;
 }
 
@@ -1595,9 +1580,6 @@ do_start (gpointer user_data)
   /* freed before its start came round */
   if (client->shut_down)
     return G_SOURCE_REMOVE;
-  client->deadline_timer = g_source_new (&deadline_funcs, sizeof (GSource));
-  g_source_set_callback (client->deadline_timer, on_deadline, client, NULL);
-  g_source_attach (client->deadline_timer, client->context);
   start_connect (client);
   return G_SOURCE_REMOVE;
 }
@@ -1703,6 +1685,7 @@ sio_client_new (const SioClientConfig * config,
   client->scratch = g_string_sized_new (256);
   client->cancellable = g_cancellable_new ();
   sio_loop_work_init (&client->gate, gate_run, client);
+  sio_loop_timer_init (&client->deadline_timer, on_deadline, client);
   g_atomic_int_set (&client->state, SIO_CLIENT_STATE_IDLE);
 
   client->loop = sio_loop_acquire ();

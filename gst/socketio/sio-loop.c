@@ -10,16 +10,26 @@
 /* Threads and locks: pool_lock guards the pool (the slots and every
  * loop's user count); a loop's work_lock guards its work queue and the
  * queued flags of the items in it. They are never held together, nor
- * while an item runs. The rest of a SioLoop is set before its thread
- * starts and read-only after. */
+ * while an item runs. The watches, the ready batch and the timer heap
+ * belong to the loop's thread. The rest of a SioLoop is set before its
+ * thread starts and read-only after. */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <stdlib.h>
+#include <unistd.h>
+
+#ifdef HAVE_EPOLL
+#include <errno.h>
+#include <sys/epoll.h>
+#endif
 
 #include "sio-loop.h"
+
+/* Ready sockets taken from epoll in one pass. */
+#define READY_BATCH 64
 
 #define MAX_POOL 64
 #define DEFAULT_MAX_THREADS 8
@@ -41,6 +51,17 @@ struct _SioLoop
   GMutex work_lock;
   GQueue work;                  /* SioLoopWork links, under work_lock */
   gint work_length;             /* atomic copy for the source */
+
+  /* loop thread only */
+  gint epoll_fd;                /* -1: no epoll */
+  GSource *epoll_source;
+  /* the watches of the pass being dispatched, from ready_next on;
+   * removing a watch clears its entry */
+  SioLoopWatch *ready[READY_BATCH];
+  guint32 ready_events[READY_BATCH];
+  guint ready_next, ready_count;
+  GPtrArray *timers;            /* a binary heap on SioLoopTimer.when */
+  GSource *timer_source;
 };
 
 typedef struct
@@ -139,6 +160,252 @@ static GSourceFuncs work_funcs = {
   work_prepare, work_waiting, work_dispatch, NULL, NULL, NULL
 };
 
+/* ---- sockets ----------------------------------------------------------- */
+
+#ifdef HAVE_EPOLL
+static guint32
+epoll_events_for (GIOCondition condition)
+{
+  return ((condition & G_IO_IN) ? EPOLLIN : 0) |
+      ((condition & G_IO_OUT) ? EPOLLOUT : 0);
+}
+
+static GIOCondition
+condition_for (guint32 events)
+{
+  return ((events & EPOLLIN) ? G_IO_IN : 0) |
+      ((events & EPOLLOUT) ? G_IO_OUT : 0) |
+      ((events & EPOLLERR) ? G_IO_ERR : 0) |
+      ((events & EPOLLHUP) ? G_IO_HUP : 0);
+}
+
+static gboolean
+epoll_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
+{
+  SioLoop *loop = ((WorkSource *) source)->loop;
+  struct epoll_event events[READY_BATCH];
+  gint i, count;
+
+  count = epoll_wait (loop->epoll_fd, events, READY_BATCH, 0);
+  if (count <= 0)
+    return G_SOURCE_CONTINUE;
+  for (i = 0; i < count; i++) {
+    loop->ready[i] = events[i].data.ptr;
+    loop->ready_events[i] = events[i].events;
+  }
+  loop->ready_count = count;
+  for (loop->ready_next = 0; loop->ready_next < loop->ready_count;) {
+    guint at = loop->ready_next++;
+    SioLoopWatch *watch = loop->ready[at];
+
+    if (watch)
+      watch->func (condition_for (loop->ready_events[at]), watch->data);
+  }
+  loop->ready_count = loop->ready_next = 0;
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs epoll_funcs = {
+  NULL, NULL, epoll_dispatch, NULL, NULL, NULL
+};
+#endif
+
+gboolean
+sio_loop_watch_add (SioLoop * loop, SioLoopWatch * watch, gint fd,
+    GIOCondition condition, SioLoopWatchFunc func, gpointer data)
+{
+#ifdef HAVE_EPOLL
+  struct epoll_event event = { 0 };
+
+  g_return_val_if_fail (!watch->added, FALSE);
+  if (loop->epoll_fd < 0)
+    return FALSE;
+  watch->fd = fd;
+  watch->events = epoll_events_for (condition);
+  watch->func = func;
+  watch->data = data;
+  event.events = watch->events;
+  event.data.ptr = watch;
+  if (epoll_ctl (loop->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
+    return FALSE;
+  watch->added = TRUE;
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
+void
+sio_loop_watch_set_condition (SioLoop * loop, SioLoopWatch * watch,
+    GIOCondition condition)
+{
+#ifdef HAVE_EPOLL
+  struct epoll_event event = { 0 };
+  guint32 events = epoll_events_for (condition);
+
+  if (!watch->added || events == watch->events)
+    return;
+  watch->events = event.events = events;
+  event.data.ptr = watch;
+  if (epoll_ctl (loop->epoll_fd, EPOLL_CTL_MOD, watch->fd, &event) < 0)
+    g_critical ("epoll_ctl(MOD) of fd %d failed: %s", watch->fd,
+        g_strerror (errno));
+#endif
+}
+
+void
+sio_loop_watch_remove (SioLoop * loop, SioLoopWatch * watch)
+{
+#ifdef HAVE_EPOLL
+  guint i;
+
+  if (!watch->added)
+    return;
+  watch->added = FALSE;
+  epoll_ctl (loop->epoll_fd, EPOLL_CTL_DEL, watch->fd, NULL);
+  /* a watch removed while its pass runs (its owner freed by another's
+   * callback) must not be called from that pass */
+  for (i = loop->ready_next; i < loop->ready_count; i++)
+    if (loop->ready[i] == watch)
+      loop->ready[i] = NULL;
+#endif
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static SioLoopTimer *
+heap_at (SioLoop * loop, guint index)
+{
+  return g_ptr_array_index (loop->timers, index);
+}
+
+static void
+heap_put (SioLoop * loop, guint index, SioLoopTimer * timer)
+{
+  loop->timers->pdata[index] = timer;
+  timer->heap_index = index;
+}
+
+static void
+heap_sift_up (SioLoop * loop, guint index)
+{
+  SioLoopTimer *timer = heap_at (loop, index);
+
+  while (index > 0) {
+    guint parent = (index - 1) / 2;
+
+    if (heap_at (loop, parent)->when <= timer->when)
+      break;
+    heap_put (loop, index, heap_at (loop, parent));
+    index = parent;
+  }
+  heap_put (loop, index, timer);
+}
+
+static void
+heap_sift_down (SioLoop * loop, guint index)
+{
+  SioLoopTimer *timer = heap_at (loop, index);
+  guint length = loop->timers->len;
+
+  for (;;) {
+    guint child = 2 * index + 1;
+
+    if (child >= length)
+      break;
+    if (child + 1 < length &&
+        heap_at (loop, child + 1)->when < heap_at (loop, child)->when)
+      child++;
+    if (timer->when <= heap_at (loop, child)->when)
+      break;
+    heap_put (loop, index, heap_at (loop, child));
+    index = child;
+  }
+  heap_put (loop, index, timer);
+}
+
+static void
+heap_remove (SioLoop * loop, SioLoopTimer * timer)
+{
+  guint index = timer->heap_index;
+  SioLoopTimer *last = g_ptr_array_steal_index (loop->timers,
+      loop->timers->len - 1);
+
+  if (last != timer) {
+    heap_put (loop, index, last);
+    heap_sift_down (loop, index);
+    heap_sift_up (loop, last->heap_index);
+  }
+}
+
+static void
+update_timer_source (SioLoop * loop)
+{
+  gint64 first = loop->timers->len ? heap_at (loop, 0)->when : -1;
+
+  /* setting the same time again costs nothing; a new one wakes the
+   * context, which is this thread */
+  if (g_source_get_ready_time (loop->timer_source) != first)
+    g_source_set_ready_time (loop->timer_source, first);
+}
+
+void
+sio_loop_timer_init (SioLoopTimer * timer, SioLoopTimerFunc func, gpointer data)
+{
+  timer->when = -1;
+  timer->heap_index = 0;
+  timer->func = func;
+  timer->data = data;
+}
+
+void
+sio_loop_timer_set (SioLoop * loop, SioLoopTimer * timer, gint64 when_us)
+{
+  if (when_us < 0)
+    when_us = -1;
+  if (timer->when == when_us)
+    return;
+  if (timer->when >= 0)
+    heap_remove (loop, timer);
+  timer->when = when_us;
+  if (when_us >= 0) {
+    g_ptr_array_add (loop->timers, timer);
+    heap_sift_up (loop, loop->timers->len - 1);
+  }
+  update_timer_source (loop);
+}
+
+gint64
+sio_loop_timer_get (SioLoopTimer * timer)
+{
+  return timer->when;
+}
+
+/* Fires every timer that is due, each once; one set again for now by its
+ * own function waits for the next pass. */
+static gboolean
+timers_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
+{
+  SioLoop *loop = ((WorkSource *) source)->loop;
+  gint64 now = g_get_monotonic_time ();
+  guint fired = 0, due = loop->timers->len;
+
+  while (loop->timers->len > 0 && heap_at (loop, 0)->when <= now &&
+      fired++ < due) {
+    SioLoopTimer *timer = heap_at (loop, 0);
+
+    heap_remove (loop, timer);
+    timer->when = -1;
+    timer->func (timer->data);
+  }
+  update_timer_source (loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs timer_funcs = {
+  NULL, NULL, timers_dispatch, NULL, NULL, NULL
+};
+
 static gboolean
 drain_deadline_reached (gpointer user_data)
 {
@@ -149,6 +416,12 @@ drain_deadline_reached (gpointer user_data)
 static void
 loop_free (SioLoop * loop)
 {
+  if (loop->timers->len > 0)
+    g_critical ("a network thread stopped with %u timers still set",
+        loop->timers->len);
+  g_ptr_array_unref (loop->timers);
+  if (loop->epoll_fd >= 0)
+    close (loop->epoll_fd);
   g_main_loop_unref (loop->main_loop);
   g_main_context_unref (loop->context);
   g_mutex_clear (&loop->work_lock);
@@ -168,6 +441,12 @@ loop_thread (gpointer user_data)
 
   g_source_destroy (loop->work_source);
   g_clear_pointer (&loop->work_source, g_source_unref);
+  g_source_destroy (loop->timer_source);
+  g_clear_pointer (&loop->timer_source, g_source_unref);
+  if (loop->epoll_source) {
+    g_source_destroy (loop->epoll_source);
+    g_clear_pointer (&loop->epoll_source, g_source_unref);
+  }
 
   /* let the cancelled operations of the clients that left finish here,
    * so nothing is left referencing this context; bounded, and never
@@ -210,6 +489,22 @@ loop_start (guint slot)
   /* as reads: a flood of server events cannot starve the audio */
   g_source_set_priority (loop->work_source, G_PRIORITY_DEFAULT);
   g_source_attach (loop->work_source, loop->context);
+
+  loop->timers = g_ptr_array_new ();
+  loop->timer_source = g_source_new (&timer_funcs, sizeof (WorkSource));
+  ((WorkSource *) loop->timer_source)->loop = loop;
+  g_source_attach (loop->timer_source, loop->context);
+
+  loop->epoll_fd = -1;
+#ifdef HAVE_EPOLL
+  loop->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (loop->epoll_fd >= 0) {
+    loop->epoll_source = g_source_new (&epoll_funcs, sizeof (WorkSource));
+    ((WorkSource *) loop->epoll_source)->loop = loop;
+    g_source_add_unix_fd (loop->epoll_source, loop->epoll_fd, G_IO_IN);
+    g_source_attach (loop->epoll_source, loop->context);
+  }
+#endif
   loop->thread = g_thread_new ("socketio-net", loop_thread, loop);
   return loop;
 }

@@ -24,8 +24,19 @@
  * cost of a wake-up is paid at most once per hand-over and never for
  * nothing. Items run in the order they were queued.
  *
- * Everything here is thread-safe; the pool is under one lock, each
- * thread's work queue under its own (never both at once). */
+ * Sockets and timers scale the same way. A GLib main loop asks every
+ * source and polls every file descriptor on each iteration, which costs
+ * as much per event as the connections are many; here each thread
+ * watches its sockets with one epoll set (SioLoopWatch: one descriptor in
+ * the thread's poll, whatever their number, and only the ready ones are
+ * visited) and keeps its timers in one heap (SioLoopTimer: one GLib
+ * source, set to the earliest). Without epoll, sio_loop_watch_add()
+ * fails and the caller keeps its own GLib sources.
+ *
+ * The pool, sio_loop_schedule() and sio_loop_unschedule() are
+ * thread-safe (the pool under one lock, each thread's work queue under
+ * its own, never both at once); watches and timers belong to the loop's
+ * thread and are used from it only. */
 
 #ifndef __SIO_LOOP_H__
 #define __SIO_LOOP_H__
@@ -78,6 +89,48 @@ void sio_loop_schedule (SioLoop * loop, SioLoopWork * work);
 
 /* Takes @work off the queue if it is there: it will not run. */
 void sio_loop_unschedule (SioLoop * loop, SioLoopWork * work);
+
+typedef void (*SioLoopWatchFunc) (GIOCondition ready, gpointer data);
+
+/* Embedded in its owner; the fields are the loop's. */
+typedef struct
+{
+  gint fd;
+  guint32 events;
+  SioLoopWatchFunc func;
+  gpointer data;
+  gboolean added;
+} SioLoopWatch;
+
+/* Watches @fd for @condition (G_IO_IN, G_IO_OUT; errors and hang-ups are
+ * always reported) and calls @func while it holds (level-triggered).
+ * FALSE when the loop cannot watch it (no epoll): use a GLib source. The
+ * watch must be removed before @fd is closed. */
+gboolean sio_loop_watch_add (SioLoop * loop, SioLoopWatch * watch, gint fd,
+    GIOCondition condition, SioLoopWatchFunc func, gpointer data);
+void sio_loop_watch_set_condition (SioLoop * loop, SioLoopWatch * watch,
+    GIOCondition condition);
+/* No call comes after this, not even one already ready in this pass.
+ * Nothing when @watch is not added. */
+void sio_loop_watch_remove (SioLoop * loop, SioLoopWatch * watch);
+
+typedef void (*SioLoopTimerFunc) (gpointer data);
+
+typedef struct
+{
+  gint64 when;                  /* monotonic µs, -1 when not set */
+  guint heap_index;
+  SioLoopTimerFunc func;
+  gpointer data;
+} SioLoopTimer;
+
+void sio_loop_timer_init (SioLoopTimer * timer, SioLoopTimerFunc func,
+    gpointer data);
+/* Calls the timer's function once, at @when_us (g_get_monotonic_time()
+ * time) or as soon after as the thread can; -1 stops it. */
+void sio_loop_timer_set (SioLoop * loop, SioLoopTimer * timer, gint64 when_us);
+/* When it fires, or -1. */
+gint64 sio_loop_timer_get (SioLoopTimer * timer);
 
 G_END_DECLS
 #endif /* __SIO_LOOP_H__ */

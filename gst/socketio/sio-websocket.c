@@ -121,8 +121,15 @@ struct _SioWebSocket
   GSocketConnection *connection;
   GPollableInputStream *input;
   GPollableOutputStream *output;
+  /* readiness: the loop's watch on the socket, or GLib sources on the
+   * streams (TLS, or no loop); io_update() keeps them as these say */
+  gboolean reading;
+  gboolean writing;             /* only while output is pending */
+  SioLoop *loop;
+  gboolean use_watch;
+  SioLoopWatch watch;
   GSource *read_source;
-  GSource *write_source;        /* only while output is pending */
+  GSource *write_source;
   GSource *timer;               /* handshake or close deadline */
   GSource *report_source;       /* reports report_error from the loop */
   GError *report_error;
@@ -298,14 +305,78 @@ start_timer (SioWebSocket * ws, guint ms)
   g_source_attach (ws->timer, ws->context);
 }
 
+static gboolean on_readable (GObject * stream, gpointer user_data);
+static gboolean on_writable (GObject * stream, gpointer user_data);
+
+/* The loop's epoll set says the socket is ready. */
+static void
+on_socket_ready (GIOCondition ready, gpointer user_data)
+{
+  SioWebSocket *ws = ws_ref (user_data);
+
+  if (ws->reading && (ready & (G_IO_IN | G_IO_ERR | G_IO_HUP)))
+    on_readable (NULL, ws);
+  if (ws->writing && (ready & (G_IO_OUT | G_IO_ERR | G_IO_HUP)))
+    on_writable (NULL, ws);
+  ws_unref (ws);
+}
+
+/* Watches for what ws->reading and ws->writing ask, and nothing else. */
+static void
+io_update (SioWebSocket * ws)
+{
+  if (ws->use_watch) {
+    GIOCondition condition = (ws->reading ? G_IO_IN : 0) |
+        (ws->writing ? G_IO_OUT : 0);
+
+    /* a watch for nothing would still report a hang-up, again and again */
+    if (condition == 0)
+      sio_loop_watch_remove (ws->loop, &ws->watch);
+    else if (ws->watch.added)
+      sio_loop_watch_set_condition (ws->loop, &ws->watch, condition);
+    else
+      sio_loop_watch_add (ws->loop, &ws->watch, g_socket_get_fd
+          (g_socket_connection_get_socket (ws->connection)), condition,
+          on_socket_ready, ws);
+    return;
+  }
+  if (ws->reading && ws->read_source == NULL) {
+    ws->read_source = g_pollable_input_stream_create_source (ws->input, NULL);
+    g_source_set_callback (ws->read_source, G_SOURCE_FUNC (on_readable), ws,
+        NULL);
+    g_source_attach (ws->read_source, ws->context);
+  } else if (!ws->reading) {
+    clear_source (&ws->read_source);
+  }
+  if (ws->writing && ws->write_source == NULL) {
+    ws->write_source = g_pollable_output_stream_create_source (ws->output,
+        NULL);
+    g_source_set_callback (ws->write_source, G_SOURCE_FUNC (on_writable), ws,
+        NULL);
+    g_source_attach (ws->write_source, ws->context);
+  } else if (!ws->writing) {
+    clear_source (&ws->write_source);
+  }
+}
+
+static void
+stop_io (SioWebSocket * ws)
+{
+  ws->reading = ws->writing = FALSE;
+  if (ws->connection)
+    io_update (ws);
+  clear_source (&ws->read_source);
+  clear_source (&ws->write_source);
+}
+
 /* Stops all I/O at once. The socket is closed before the streams are let
- * go, so disposing a TLS connection cannot wait on the peer. */
+ * go, so disposing a TLS connection cannot wait on the peer; the loop's
+ * watch goes before the socket, whose number may be reused. */
 static void
 drop_connection (SioWebSocket * ws)
 {
   g_cancellable_cancel (ws->cancellable);
-  clear_source (&ws->read_source);
-  clear_source (&ws->write_source);
+  stop_io (ws);
   clear_source (&ws->timer);
   clear_source (&ws->report_source);
   if (ws->connection) {
@@ -357,8 +428,7 @@ finish_later (SioWebSocket * ws, GError * error)
     g_clear_error (&error);
     return;
   }
-  clear_source (&ws->read_source);
-  clear_source (&ws->write_source);
+  stop_io (ws);
   clear_source (&ws->timer);
   ws->report_error = error;
   ws->report_source = g_idle_source_new ();
@@ -474,8 +544,6 @@ append_close_frame (SioWebSocket * ws, gushort code, const gchar * reason)
   append_frame (ws, OPCODE_CLOSE, payload, length);
 }
 
-static gboolean on_writable (GObject * stream, gpointer user_data);
-
 /* A failed read or write (@error taken). TLS reports some refusals only
  * then: with TLS 1.3 a server checks our certificate after our side of
  * the handshake is done. */
@@ -518,14 +586,9 @@ write_pending (SioWebSocket * ws, GError ** error)
     buffer_consume (&ws->out, n);
   }
 
-  if (buffer_length (&ws->out) > 0 && ws->write_source == NULL) {
-    ws->write_source = g_pollable_output_stream_create_source (ws->output,
-        NULL);
-    g_source_set_callback (ws->write_source, G_SOURCE_FUNC (on_writable), ws,
-        NULL);
-    g_source_attach (ws->write_source, ws->context);
-  } else if (buffer_length (&ws->out) == 0) {
-    clear_source (&ws->write_source);
+  if (ws->writing != (buffer_length (&ws->out) > 0)) {
+    ws->writing = !ws->writing;
+    io_update (ws);
   }
   return TRUE;
 }
@@ -671,7 +734,8 @@ handle_close_frame (SioWebSocket * ws, const guint8 * payload, gsize length)
   /* answer with the same code, after what is queued, then end; nothing
    * more is read */
   ws->state = STATE_ANSWERING_CLOSE;
-  clear_source (&ws->read_source);
+  ws->reading = FALSE;
+  io_update (ws);
   append_close_frame (ws, ws->close_code, ws->close_reason);
   start_timer (ws, ws->close_timeout_ms);
   on_writable (NULL, ws);
@@ -996,7 +1060,7 @@ on_readable (GObject * stream, gpointer user_data)
   SioWebSocket *ws = ws_ref (user_data);
   guint reads;
 
-  for (reads = 0; reads < READS_PER_DISPATCH && ws->read_source; reads++) {
+  for (reads = 0; reads < READS_PER_DISPATCH && ws->reading; reads++) {
     GError *error = NULL;
     gsize room;
     gssize n;
@@ -1164,10 +1228,15 @@ on_connected (GObject * source, GAsyncResult * result, gpointer user_data)
 #endif
   ws->state = STATE_UPGRADING;
   ws->in_wanted = 1;
-  ws->read_source = g_pollable_input_stream_create_source (ws->input, NULL);
-  g_source_set_callback (ws->read_source, G_SOURCE_FUNC (on_readable), ws,
-      NULL);
-  g_source_attach (ws->read_source, ws->context);
+  /* TLS may hold decrypted bytes the socket no longer shows: GLib's
+   * pollable sources know; plain TCP is the socket's readiness */
+  ws->use_watch = ws->loop && !G_IS_TCP_WRAPPER_CONNECTION (connection);
+  ws->reading = TRUE;
+  io_update (ws);
+  if (ws->use_watch && !ws->watch.added) {
+    ws->use_watch = FALSE;
+    io_update (ws);
+  }
   if (!write_pending (ws, &error))
     finish (ws, error);
   ws_unref (ws);
@@ -1326,6 +1395,7 @@ sio_websocket_connect (const SioWebSocketConfig * config,
   ws->close_timeout_ms = config->close_timeout_ms ?
       config->close_timeout_ms : DEFAULT_CLOSE_TIMEOUT_MS;
   ws->low_water = config->low_water;
+  ws->loop = config->loop;
   ws->cancellable = g_cancellable_new ();
   ws->message = g_byte_array_new ();
   ws->out.limit = G_MAXSIZE;

@@ -36,6 +36,8 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "sio-loop.h"
+
 G_BEGIN_DECLS typedef struct _SioWebSocket SioWebSocket;
 
 #define SIO_WEBSOCKET_ERROR (sio_websocket_error_quark ())
@@ -116,6 +118,10 @@ typedef struct
   guint close_timeout_ms;
   /* writable() fires when pending output falls to this */
   gsize low_water;
+  /* the network thread whose context is the thread default: a plain TCP
+   * connection is watched by its epoll set (TLS ones by GLib sources);
+   * NULL: GLib sources always */
+  SioLoop *loop;
 } SioWebSocketConfig;
 
 /* Starts connecting in the thread-default main context. Never returns

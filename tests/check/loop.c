@@ -13,6 +13,8 @@
  * limited to two threads (GST_SOCKETIO_NETWORK_THREADS, set before its
  * first use). */
 
+#include <unistd.h>
+
 #include "sio-loop.h"
 
 #define WAIT_US (10 * G_USEC_PER_SEC)
@@ -294,6 +296,244 @@ test_release_from_own_thread (void)
   sio_loop_release (loop);
 }
 
+/* ---- timers ---------------------------------------------------------- */
+
+#define TIMERS 4
+
+typedef struct _TimerTest TimerTest;
+
+typedef struct
+{
+  TimerTest *test;
+  gint index;
+} TimerTag;
+
+struct _TimerTest
+{
+  SioLoop *loop;
+  SioLoopTimer timers[TIMERS];
+  TimerTag tags[TIMERS];
+  GArray *fired;                /* indexes, in firing order */
+};
+
+static void
+timer_fired (gpointer data)
+{
+  TimerTag *tag = data;
+  TimerTest *test = tag->test;
+
+  g_assert_true (sio_loop_is_current (test->loop));
+  g_assert_cmpint (sio_loop_timer_get (&test->timers[tag->index]), ==, -1);
+  g_mutex_lock (&lock);
+  g_array_append_val (test->fired, tag->index);
+  g_cond_broadcast (&cond);
+  g_mutex_unlock (&lock);
+}
+
+typedef struct
+{
+  TimerTest *test;
+  gint index;
+  gint64 when;
+} TimerSet;
+
+static gboolean
+set_timer_in_loop (gpointer data)
+{
+  TimerSet *set = data;
+
+  sio_loop_timer_set (set->test->loop, &set->test->timers[set->index],
+      set->when);
+  return G_SOURCE_REMOVE;
+}
+
+/* timers belong to the loop's thread */
+static void
+set_timer (TimerTest * test, gint index, gint64 when)
+{
+  TimerSet set = { test, index, when };
+
+  sio_loop_run_sync (test->loop, set_timer_in_loop, &set);
+}
+
+static gboolean
+wait_fired (TimerTest * test, guint count)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_US;
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&lock);
+  while (test->fired->len < count && ok)
+    ok = g_cond_wait_until (&cond, &lock, end);
+  g_mutex_unlock (&lock);
+  return test->fired->len >= count;
+}
+
+/* in deadline order, whatever the order they were set in; a stopped one
+ * never fires, a moved one fires at its new time, each fires once */
+static void
+test_timers (void)
+{
+  TimerTest test = { 0 };
+  gint64 now = g_get_monotonic_time ();
+  gint i;
+
+  test.loop = sio_loop_acquire ();
+  test.fired = g_array_new (FALSE, FALSE, sizeof (gint));
+  for (i = 0; i < TIMERS; i++) {
+    test.tags[i] = (TimerTag) {
+    &test, i};
+    sio_loop_timer_init (&test.timers[i], timer_fired, &test.tags[i]);
+  }
+  set_timer (&test, 0, now + 60000);
+  set_timer (&test, 1, now + 20000);
+  set_timer (&test, 2, now + 40000);
+  set_timer (&test, 3, now + 30000);
+  set_timer (&test, 3, -1);
+  /* moved later, past 0 */
+  set_timer (&test, 1, now + 80000);
+  g_assert_true (wait_fired (&test, 3));
+  g_assert_cmpint (g_array_index (test.fired, gint, 0), ==, 2);
+  g_assert_cmpint (g_array_index (test.fired, gint, 1), ==, 0);
+  g_assert_cmpint (g_array_index (test.fired, gint, 2), ==, 1);
+  g_assert_cmpint (g_get_monotonic_time (), >=, now + 80000);
+  g_usleep (50000);
+  g_assert_cmpuint (test.fired->len, ==, 3);
+  /* one in the past fires at once */
+  set_timer (&test, 3, 1);
+  g_assert_true (wait_fired (&test, 4));
+  g_assert_cmpint (g_array_index (test.fired, gint, 3), ==, 3);
+  sio_loop_release (test.loop);
+  g_array_unref (test.fired);
+}
+
+/* ---- sockets --------------------------------------------------------- */
+
+#ifdef __linux__
+typedef struct
+{
+  SioLoop *loop;
+  gint fds[2][2];               /* two pipes: read end, write end */
+  SioLoopWatch watches[2];
+  gint calls[2];
+  GIOCondition seen[2];
+  gboolean remove_other;
+} WatchTest;
+
+static void
+watch_ready (WatchTest * test, gint which, GIOCondition ready)
+{
+  gchar byte;
+
+  g_assert_true (sio_loop_is_current (test->loop));
+  if (ready & G_IO_IN)
+    g_assert_cmpint (read (test->fds[which][0], &byte, 1), ==, 1);
+  if (test->remove_other)
+    sio_loop_watch_remove (test->loop, &test->watches[1 - which]);
+  g_mutex_lock (&lock);
+  test->calls[which]++;
+  test->seen[which] |= ready;
+  g_cond_broadcast (&cond);
+  g_mutex_unlock (&lock);
+}
+
+static void
+watch0_ready (GIOCondition ready, gpointer data)
+{
+  watch_ready (data, 0, ready);
+}
+
+static void
+watch1_ready (GIOCondition ready, gpointer data)
+{
+  watch_ready (data, 1, ready);
+}
+
+static gboolean
+add_watches (gpointer data)
+{
+  WatchTest *test = data;
+
+  g_assert_true (sio_loop_watch_add (test->loop, &test->watches[0],
+          test->fds[0][0], G_IO_IN, watch0_ready, test));
+  g_assert_true (sio_loop_watch_add (test->loop, &test->watches[1],
+          test->fds[1][0], G_IO_IN, watch1_ready, test));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+remove_watches (gpointer data)
+{
+  WatchTest *test = data;
+
+  sio_loop_watch_remove (test->loop, &test->watches[0]);
+  sio_loop_watch_remove (test->loop, &test->watches[1]);
+  return G_SOURCE_REMOVE;
+}
+
+static gint
+total_calls (WatchTest * test)
+{
+  gint total;
+
+  g_mutex_lock (&lock);
+  total = test->calls[0] + test->calls[1];
+  g_mutex_unlock (&lock);
+  return total;
+}
+
+static void
+wait_calls (WatchTest * test, gint count)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_US;
+
+  while (total_calls (test) < count && g_get_monotonic_time () < end)
+    g_usleep (1000);
+  g_assert_cmpint (total_calls (test), >=, count);
+}
+
+/* readiness is reported in the loop's thread while it lasts; a watch
+ * removed by another's callback in the same pass is not called */
+static void
+test_watches (void)
+{
+  WatchTest test = { 0 };
+  gint i;
+
+  test.loop = sio_loop_acquire ();
+  for (i = 0; i < 2; i++)
+    g_assert_cmpint (pipe (test.fds[i]), ==, 0);
+  sio_loop_run_sync (test.loop, add_watches, &test);
+  g_assert_true (test.watches[0].added && test.watches[1].added);
+
+  g_assert_cmpint (write (test.fds[0][1], "x", 1), ==, 1);
+  wait_calls (&test, 1);
+  g_usleep (20000);
+  /* read at once: one call, for watch 0 only */
+  g_assert_cmpint (test.calls[0], ==, 1);
+  g_assert_cmpint (test.calls[1], ==, 0);
+  g_assert_true (test.seen[0] & G_IO_IN);
+
+  /* both ready in one pass, each callback removes the other: one runs */
+  test.remove_other = TRUE;
+  test.calls[0] = test.calls[1] = 0;
+  sio_loop_run_sync (test.loop, remove_watches, &test);
+  g_assert_cmpint (write (test.fds[0][1], "x", 1), ==, 1);
+  g_assert_cmpint (write (test.fds[1][1], "x", 1), ==, 1);
+  sio_loop_run_sync (test.loop, add_watches, &test);
+  wait_calls (&test, 1);
+  g_usleep (50000);
+  g_assert_cmpint (test.calls[0] + test.calls[1], ==, 1);
+
+  sio_loop_run_sync (test.loop, remove_watches, &test);
+  for (i = 0; i < 2; i++) {
+    close (test.fds[i][0]);
+    close (test.fds[i][1]);
+  }
+  sio_loop_release (test.loop);
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
@@ -308,5 +548,9 @@ main (int argc, char **argv)
   g_test_add_func ("/loop/run-sync", test_run_sync);
   g_test_add_func ("/loop/release-from-own-thread",
       test_release_from_own_thread);
+  g_test_add_func ("/loop/timers", test_timers);
+#ifdef __linux__
+  g_test_add_func ("/loop/watches", test_watches);
+#endif
   return g_test_run ();
 }
