@@ -78,6 +78,7 @@ typedef struct
   GstElement *pipeline;
   GstElement *src;              /* the appsrc, or NULL */
   GstElement *sink;
+  GstBuffer *payload;           /* appsrc: what the pump copies */
   gint connected;               /* atomic: socketio-connected seen */
   gint failed;                  /* atomic: an error message seen */
   guint64 done_at_start;        /* acked (or rendered) at the window start */
@@ -100,7 +101,6 @@ struct _Bench
   gint measuring;               /* atomic: inside the window */
 
   /* the pump */
-  GstBuffer *payload;
   gint stop;                    /* atomic */
   /* pump thread only, read after the join; in the window */
   guint64 ticks;
@@ -275,7 +275,9 @@ timespec_us (const struct timespec *ts)
 }
 
 /* One buffer into every appsrc every 64 ms. A shallow copy shares the
- * payload's memory and gets its own timestamps (do-timestamp). A round
+ * stream's payload memory and gets its own timestamps (do-timestamp). Each
+ * stream has a payload of its own: a GstMemory counts at most 255 maps at
+ * once, fewer than the streams that read one shared memory. A round
  * that starts after its period began is late; the schedule stays
  * absolute, so the next rounds catch up. */
 static gpointer
@@ -297,7 +299,7 @@ pump (gpointer user_data)
       bench->late_ticks++;
     for (i = 0; i < bench->n_streams; i++)
       gst_app_src_push_buffer (GST_APP_SRC (bench->streams[i].src),
-          gst_buffer_copy (bench->payload));
+          gst_buffer_copy (bench->streams[i].payload));
     clock_gettime (CLOCK_MONOTONIC, &now);
     if (measuring) {
       bench->ticks++;
@@ -428,8 +430,6 @@ main (int argc, char **argv)
   g_cond_init (&bench.cond);
   bench.n_streams = n_streams;
   bench.streams = g_new0 (Stream, n_streams);
-  bench.payload = gst_buffer_new_allocate (NULL, BUFFER_BYTES, NULL);
-  gst_buffer_memset (bench.payload, 0, 0, BUFFER_BYTES);
 
   preload (appsrc, bench.fakesink);
   threads_before = proc_status_value ("Threads");
@@ -448,8 +448,11 @@ main (int argc, char **argv)
     }
     g_free (desc);
     stream->sink = gst_bin_get_by_name (GST_BIN (stream->pipeline), "sink");
-    if (appsrc)
+    if (appsrc) {
       stream->src = gst_bin_get_by_name (GST_BIN (stream->pipeline), "src");
+      stream->payload = gst_buffer_new_allocate (NULL, BUFFER_BYTES, NULL);
+      gst_buffer_memset (stream->payload, 0, 0, BUFFER_BYTES);
+    }
     bus = gst_element_get_bus (stream->pipeline);
     gst_bus_set_sync_handler (bus, on_bus_message, stream, NULL);
     gst_object_unref (bus);
@@ -517,6 +520,7 @@ main (int argc, char **argv)
 
     gst_element_set_state (stream->pipeline, GST_STATE_NULL);
     gst_clear_object (&stream->src);
+    gst_clear_buffer (&stream->payload);
     gst_object_unref (stream->sink);
     gst_object_unref (stream->pipeline);
   }
@@ -568,7 +572,6 @@ main (int argc, char **argv)
   printf ("}\n");
 
   g_free (first_error);
-  gst_buffer_unref (bench.payload);
   g_free (bench.streams);
   return connected == bench.n_streams && failed == 0 ? 0 : 1;
 }
