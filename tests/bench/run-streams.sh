@@ -21,7 +21,9 @@
 # rounding at the window's ends: use windows of 10 s or more). The same
 # two readings give the servers' CPU over the window (in cores: 1.0 = one
 # core busy; with 2 cores, when servers + client reach 2 the machine, not
-# the client, is the limit; a server near 1.0 is saturated itself).
+# the client, is the limit; a server near 1.0 is saturated itself), and
+# the machine's busy cores over the window from /proc/stat ("machine":
+# client + servers + whatever else runs on it).
 #
 # Prints one JSON line per run (the client's line plus "srv_*" fields) as
 # it goes, then a table per N and a summary: sink/Node CPU ratios (target
@@ -84,12 +86,16 @@ url_args=()
 for port in "${ports[@]}"; do url_args+=(--url "http://127.0.0.1:$port"); done
 echo "# $servers servers on ports ${ports[*]}; window ${seconds} s, warm-up ${warmup} s" >&2
 
-# Every server's /control/connection-events, one JSON object per line.
+# Every server's /control/connection-events, one JSON object per line,
+# after the machine's CPU counters (/proc/stat's cpu line).
 read_servers() {
+  {
+  head -n 1 /proc/stat
   for port in "${ports[@]}"; do
     curl -sf "http://127.0.0.1:$port/control/connection-events" || echo '{}'
     echo
-  done >"$1"
+  done
+  } >"$1"
 }
 
 wait_for_line() {  # FILE LINE: until it appears or the client has exited
@@ -101,7 +107,7 @@ wait_for_line() {  # FILE LINE: until it appears or the client has exited
 
 # The client's JSON line + the servers' view of the window.
 merge_py='
-import json, sys
+import json, os, sys
 client, n, out, a_path, b_path = sys.argv[1:6]
 line = None
 for text in open(out):
@@ -112,10 +118,18 @@ if line is None:
 line["run"] = client
 def read(path):
     try:
-        return [json.loads(t) for t in open(path) if t.strip()]
+        lines = open(path).read().splitlines()
     except OSError:
-        return None
-a, b = read(a_path), read(b_path)
+        return None, None
+    ticks = [int(v) for v in lines[0].split()[1:]]
+    return ticks, [json.loads(t) for t in lines[1:] if t.strip()]
+(ta, a), (tb, b) = read(a_path), read(b_path)
+if ta is not None and tb is not None:
+    d = [y - x for x, y in zip(ta, tb)]
+    # busy = all but idle and iowait, in cores, every process on the machine
+    ncpu = os.cpu_count()
+    if sum(d) > 0:
+        line["machine_busy_cores"] = round(ncpu * (sum(d) - d[3] - d[4]) / sum(d), 3)
 if a is not None and b is not None and line.get("client") != "fakesink":
     rate, realtime, seen, cores, max_core = 15.625, 0, 0, 0.0, 0.0
     rates = []
@@ -208,7 +222,7 @@ for n in sorted(by):
     print(f"\nN = {n}")
     print(f"{'client':28} {'CPU ms/stream-s':>15} {'threads':>7} {'RSS KB/stream':>13} "
           f"{'real time (client)':>18} {'(servers)':>9} {'connect ms':>10} "
-          f"{'server cores':>12} {'max server':>10}")
+          f"{'server cores':>12} {'max server':>10} {'machine':>7}")
     for name in order:
         r = rs.get(name)
         if r is None:
@@ -225,7 +239,8 @@ for n in sorted(by):
               f"{str(r['realtime_streams']) + '/' + str(n):>18} "
               f"{'-' if srv is None else str(srv):>9} "
               f"{fmt(r.get('connect_ms'), '{:.0f}'):>10} "
-              f"{fmt(r.get('srv_cpu_cores')):>12} {fmt(r.get('srv_cpu_max_core')):>10}")
+              f"{fmt(r.get('srv_cpu_cores')):>12} {fmt(r.get('srv_cpu_max_core')):>10} "
+              f"{fmt(r.get('machine_busy_cores')):>7}")
     node = cpu(rs.get("node"))
     sink, base = cpu(rs.get("sink")), cpu(rs.get("fakesink"))
     ats, ats_base = cpu(rs.get("sink-ats")), cpu(rs.get("fakesink-ats"))
