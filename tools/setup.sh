@@ -21,6 +21,9 @@ packages=(
   # numpy for the cross-correlation
   pulseaudio-utils espeak-ng python3-numpy
   python3 python3-socketio python3-aiohttp python3-flask-socketio
+  # tests/bench/python-streams-client.py: the sync socketio.Client over
+  # WebSocket needs websocket-client
+  python3-websocket
   # examples/python/stream.py: PyGObject and GStreamer's introspection data
   python3-gi gir1.2-gstreamer-1.0
   # tests/server/server_wsgi.py serves python-socketio on Werkzeug

@@ -32,6 +32,11 @@
 //   /control/drop        cut every client's TCP connection (no close frame, as a
 //                        crash or a network cut would; the process keeps its stats)
 //   /control/reset       zero counters and hash (and the arrivals)
+//   /control/connection-events   {nowUs, cpuUs, connections: [[id, events],
+//                        ...]}: audio events of every connected socket since
+//                        it joined (not reset), the server's clock and its
+//                        CPU (user+sys, µs); two of them give each
+//                        connection's rate over the interval (issue 11)
 //   /control/arrivals    with --record-arrivals: {arrivals: [[seq, pts,
 //                        duration, arrivalUs], ...]}, one per audio event in
 //                        arrival order, arrivalUs the wall clock (µs since
@@ -225,6 +230,7 @@ function onAudio(socket, args) {
     stats.badPayloads++;
   } else {
     stats.events++;
+    socket.data.audioEvents++;
     if (opts.recordArrivals) {
       arrivals.push([payload.seq, payload.pts, payload.duration, arrivalUs]);
     }
@@ -410,6 +416,7 @@ function authMiddleware(socket, next) {
 function onConnection(socket) {
   sockets.add(socket);
   socket.data.firstEvent = true;
+  socket.data.audioEvents = 0;
   stats.connections++;
   stats.namespaces.push(socket.nsp.name);
   socket.on(opts.event, (...args) => onAudio(socket, args));
@@ -451,6 +458,16 @@ function snapshot() {
   };
 }
 
+// Small enough to ask twice a second with 2000 sockets (/control/stats
+// carries every join's auth and headers): the streams benchmark takes one
+// at each end of its window and divides by the difference of nowUs.
+function connectionEvents() {
+  const cpu = process.cpuUsage();
+  const connections = [];
+  for (const s of sockets) connections.push([s.id, s.data.audioEvents]);
+  return { nowUs: wallClockUs(), cpuUs: cpu.user + cpu.system, connections };
+}
+
 function onControl(req, res) {
   const url = new URL(req.url, 'http://localhost');
   if (req.method !== 'GET' || !url.pathname.startsWith('/control/')) {
@@ -460,6 +477,8 @@ function onControl(req, res) {
   switch (url.pathname) {
     case '/control/stats':
       return reply(res, 200, snapshot());
+    case '/control/connection-events':
+      return reply(res, 200, connectionEvents());
     case '/control/arrivals':
       return reply(res, 200, { arrivals });
     case '/control/config': {
