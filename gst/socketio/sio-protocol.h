@@ -155,6 +155,10 @@ gboolean sio_packet_peek_ack (const gchar * data, gsize length,
 void sio_packet_encode (GString * out, SioPacketType type, const gchar * nsp,
     guint attachments, gint64 ack_id, const gchar * json_data);
 
+/* Appends the decimal digits of @value (no sign, no leading zeros), as
+ * printf's "%" G_GUINT64_FORMAT would, without printf. */
+void sio_append_uint64 (GString * out, guint64 value);
+
 /* Appends @str as a JSON string literal, quotes included. */
 void sio_json_append_string (GString * out, const gchar * str);
 
