@@ -1464,13 +1464,16 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
 {
   GString *args = g_string_sized_new (256);
 
+  /* once per event: no printf */
   g_string_append (args, self->args_prefix);
-  g_string_append_printf (args, "%" G_GUINT64_FORMAT, seq);
+  sio_append_uint64 (args, seq);
+  g_string_append (args, ",\"pts\":");
   if (GST_CLOCK_TIME_IS_VALID (pts))
-    g_string_append_printf (args, ",\"pts\":%" G_GUINT64_FORMAT, pts);
+    sio_append_uint64 (args, pts);
   else
-    g_string_append (args, ",\"pts\":null");
-  g_string_append_printf (args, ",\"duration\":%" G_GUINT64_FORMAT, duration);
+    g_string_append (args, "null");
+  g_string_append (args, ",\"duration\":");
+  sio_append_uint64 (args, duration);
   if (replay)
     g_string_append (args, ",\"replay\":true");
   g_string_append (args, self->args_format);
