@@ -1545,6 +1545,8 @@ prepare_event_args (GstSocketIoSink * self)
 
   g_free (self->args_prefix);
   g_free (self->args_format);
+  self->args_prefix_length = prefix->len;
+  self->args_format_length = format->len;
   self->args_prefix = g_string_free (prefix, FALSE);
   self->args_format = g_string_free (format, FALSE);
 }
@@ -1556,7 +1558,7 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
   GString *args = g_string_sized_new (256);
 
   /* once per event: no printf */
-  g_string_append (args, self->args_prefix);
+  g_string_append_len (args, self->args_prefix, self->args_prefix_length);
   sio_append_uint64 (args, seq);
   g_string_append (args, ",\"pts\":");
   if (GST_CLOCK_TIME_IS_VALID (pts))
@@ -1567,7 +1569,7 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
   sio_append_uint64 (args, duration);
   if (replay)
     g_string_append (args, ",\"replay\":true");
-  g_string_append (args, self->args_format);
+  g_string_append_len (args, self->args_format, self->args_format_length);
   return g_string_free (args, FALSE);
 }
 

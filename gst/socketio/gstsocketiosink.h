@@ -127,6 +127,7 @@ struct _GstSocketIoSink
   GstAdapter *batch;
   gchar *args_prefix;           /* ["event",{"key":{placeholder},"seq": */
   gchar *args_format;           /* ,"format":"S16LE","rate":…,"channels":…}] */
+  gsize args_prefix_length, args_format_length;
   gchar *engineio_url;
   gchar *configured_nsp;
   /* the location without query or user info: the only form that appears
