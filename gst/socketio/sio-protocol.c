@@ -984,10 +984,10 @@ sio_packet_clear (SioPacket * packet)
   packet->args_length = packet->json_length = 0;
 }
 
-void
-sio_append_uint64 (GString * out, guint64 value)
+gsize
+sio_format_uint64 (gchar * dest, guint64 value)
 {
-  gchar digits[20];
+  gchar digits[SIO_UINT64_DIGITS];
   gsize n = sizeof (digits);
 
   /* the digits from the end: printf's machinery costs ten times this,
@@ -996,7 +996,16 @@ sio_append_uint64 (GString * out, guint64 value)
     digits[--n] = '0' + value % 10;
     value /= 10;
   } while (value != 0);
-  g_string_append_len (out, digits + n, sizeof (digits) - n);
+  memcpy (dest, digits + n, sizeof (digits) - n);
+  return sizeof (digits) - n;
+}
+
+void
+sio_append_uint64 (GString * out, guint64 value)
+{
+  gchar digits[SIO_UINT64_DIGITS];
+
+  g_string_append_len (out, digits, sio_format_uint64 (digits, value));
 }
 
 void

@@ -953,9 +953,18 @@ test_helpers (void)
     for (i = 0; i < G_N_ELEMENTS (numbers); i++) {
       gchar *expected = g_strdup_printf ("x%" G_GUINT64_FORMAT, numbers[i]);
 
+      gchar digits[SIO_UINT64_DIGITS + 1];
+      gsize n;
+
       g_string_truncate (out, 1);
       sio_append_uint64 (out, numbers[i]);
       g_assert_cmpstr (out->str, ==, expected);
+      /* no NUL, nothing beyond the digits */
+      memset (digits, '#', sizeof (digits));
+      n = sio_format_uint64 (digits, numbers[i]);
+      g_assert_cmpuint (n, ==, strlen (expected) - 1);
+      g_assert_cmpmem (digits, n, expected + 1, n);
+      g_assert_cmpint (digits[n], ==, '#');
       g_free (expected);
     }
     g_string_free (out, TRUE);
