@@ -1555,22 +1555,34 @@ static gchar *
 build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
     GstClockTime duration, gboolean replay)
 {
-  GString *args = g_string_sized_new (256);
+  static const gchar pts_key[] = ",\"pts\":", duration_key[] =
+      ",\"duration\":", replay_member[] = ",\"replay\":true";
+  gchar *args = g_malloc (self->args_prefix_length + 3 * SIO_UINT64_DIGITS +
+      sizeof (pts_key) + sizeof (duration_key) + sizeof (replay_member) +
+      self->args_format_length + 1);
+  gchar *p = args;
 
-  /* once per event: no printf */
-  g_string_append_len (args, self->args_prefix, self->args_prefix_length);
-  sio_append_uint64 (args, seq);
-  g_string_append (args, ",\"pts\":");
-  if (GST_CLOCK_TIME_IS_VALID (pts))
-    sio_append_uint64 (args, pts);
-  else
-    g_string_append (args, "null");
-  g_string_append (args, ",\"duration\":");
-  sio_append_uint64 (args, duration);
-  if (replay)
-    g_string_append (args, ",\"replay\":true");
-  g_string_append_len (args, self->args_format, self->args_format_length);
-  return g_string_free (args, FALSE);
+  /* once per event: one allocation of the right size, no printf */
+  memcpy (p, self->args_prefix, self->args_prefix_length);
+  p += self->args_prefix_length;
+  p += sio_format_uint64 (p, seq);
+  memcpy (p, pts_key, sizeof (pts_key) - 1);
+  p += sizeof (pts_key) - 1;
+  if (GST_CLOCK_TIME_IS_VALID (pts)) {
+    p += sio_format_uint64 (p, pts);
+  } else {
+    memcpy (p, "null", 4);
+    p += 4;
+  }
+  memcpy (p, duration_key, sizeof (duration_key) - 1);
+  p += sizeof (duration_key) - 1;
+  p += sio_format_uint64 (p, duration);
+  if (replay) {
+    memcpy (p, replay_member, sizeof (replay_member) - 1);
+    p += sizeof (replay_member) - 1;
+  }
+  memcpy (p, self->args_format, self->args_format_length + 1);
+  return args;
 }
 
 /* Takes from the bookkeeping queue the buffers behind the next @size
