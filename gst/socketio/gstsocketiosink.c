@@ -198,20 +198,111 @@ static const gchar *const uri_protocols[] = {
   NULL
 };
 
-/* One emit in flight: the buffers it carries parts of (their seqs, in
- * order; none without an ackqueue) and the audio's duration. At most
- * max-in-flight exist. */
-typedef struct
+/* Arrays of buffer seqs stay NULL while empty: without an ackqueue no
+ * buffer has a seq, and a batch allocates none. */
+static guint
+seqs_length (const GArray * seqs)
 {
-  GArray *seqs;
-  GstClockTime duration;
-} EmitRecord;
+  return seqs ? seqs->len : 0;
+}
 
 static void
-emit_record_free (EmitRecord * record)
+seqs_append (GArray ** seqs, guint64 seq)
 {
-  g_array_unref (record->seqs);
-  g_free (record);
+  if (*seqs == NULL)
+    *seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_array_append_val (*seqs, seq);
+}
+
+static void
+seqs_free (GArray * seqs)
+{
+  if (seqs)
+    g_array_free (seqs, TRUE);
+}
+
+/* One emit in flight: the buffers it carries parts of (their seqs, in
+ * order; NULL without an ackqueue) and the audio's duration. Kept by
+ * value in self->emits, in token order (see emits_add_locked()). */
+typedef struct
+{
+  guint64 token;
+  GArray *seqs;
+  GstClockTime duration;
+  gboolean live;                /* FALSE: done, a hole until compacted */
+} EmitRecord;
+
+/* The emits in flight are an array in token order, tokens only growing:
+ * adding one allocates nothing, and its ack, nearly always the oldest
+ * one's, is found at the head. Emits done out of order leave holes, taken
+ * out once they outnumber the live ones, so the array stays within twice
+ * max-in-flight. All with self->lock held. */
+static void
+emits_add_locked (GstSocketIoSink * self, guint64 token, GArray * seqs,
+    GstClockTime duration)
+{
+  EmitRecord record = { token, seqs, duration, TRUE };
+
+  g_array_append_val (self->emits, record);
+  self->emits_live++;
+}
+
+static EmitRecord *
+emits_find_locked (GstSocketIoSink * self, guint64 token)
+{
+  EmitRecord *records = (EmitRecord *) self->emits->data;
+  guint low = self->emits_head, high = self->emits->len;
+
+  if (low < high && records[low].token == token)
+    return records[low].live ? &records[low] : NULL;
+  while (low < high) {
+    guint mid = low + (high - low) / 2;
+
+    if (records[mid].token == token)
+      return records[mid].live ? &records[mid] : NULL;
+    if (records[mid].token < token)
+      low = mid + 1;
+    else
+      high = mid;
+  }
+  return NULL;
+}
+
+static void
+emits_remove_locked (GstSocketIoSink * self, EmitRecord * record)
+{
+  EmitRecord *records = (EmitRecord *) self->emits->data;
+  guint i, kept;
+
+  seqs_free (record->seqs);
+  record->seqs = NULL;
+  record->live = FALSE;
+  self->emits_live--;
+  while (self->emits_head < self->emits->len && !records[self->emits_head].live)
+    self->emits_head++;
+  if (self->emits_head == self->emits->len) {
+    g_array_set_size (self->emits, 0);
+    self->emits_head = 0;
+  } else if (self->emits->len - self->emits_head > 2 * self->emits_live + 16
+      || self->emits_head > 64) {
+    for (i = self->emits_head, kept = 0; i < self->emits->len; i++)
+      if (records[i].live)
+        records[kept++] = records[i];
+    g_array_set_size (self->emits, kept);
+    self->emits_head = 0;
+  }
+}
+
+static void
+emits_clear_locked (GstSocketIoSink * self)
+{
+  guint i;
+
+  for (i = self->emits_head; i < self->emits->len; i++)
+    seqs_free (g_array_index (self->emits, EmitRecord, i).seqs);
+  g_array_set_size (self->emits, 0);
+  self->emits_head = 0;
+  self->emits_live = 0;
 }
 
 /* The application's emits (the emit action signal) share the client's
@@ -923,18 +1014,18 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
       self->lost++;
       break;
   }
-  record = g_hash_table_lookup (self->emits, &token);
+  record = emits_find_locked (self, token);
   if (record) {
     if (!delivered) {
       self->unconfirmed++;
       self->unconfirmed_duration += record->duration;
     }
-    if (record->seqs->len > 0)
+    if (record->seqs)
       safe = g_array_new (FALSE, FALSE, sizeof (guint64));
-    for (i = 0; i < record->seqs->len; i++)
+    for (i = 0; i < seqs_length (record->seqs); i++)
       release_part_locked (self, g_array_index (record->seqs, guint64, i),
           result == SIO_EMIT_ACKED, safe);
-    g_hash_table_remove (self->emits, &token);
+    emits_remove_locked (self, record);
   }
   if (safe)
     self->acks_upstream += safe->len;
@@ -1333,7 +1424,7 @@ static void
 clear_batch (GstSocketIoSink * self)
 {
   gst_adapter_clear (self->batch);
-  g_queue_clear_full (&self->batch_seqs, g_free);
+  gst_queue_array_clear (self->batch_seqs);
 }
 
 /* Streaming thread, with self->lock held. After a reconnection, when an
@@ -1349,7 +1440,7 @@ need_replay_locked (GstSocketIoSink * self, guint64 * from_seq)
 {
   GHashTableIter iter;
   gpointer key;
-  GList *l;
+  guint i;
   gboolean first, found = self->have_failed_seq;
   guint64 lowest = self->have_failed_seq ? self->lowest_failed_seq :
       G_MAXUINT64;
@@ -1366,8 +1457,8 @@ need_replay_locked (GstSocketIoSink * self, guint64 * from_seq)
     lowest = MIN (lowest, *(guint64 *) key);
     found = TRUE;
   }
-  for (l = self->batch_seqs.head; l; l = l->next) {
-    BatchSeq *entry = l->data;
+  for (i = 0; i < gst_queue_array_get_length (self->batch_seqs); i++) {
+    BatchSeq *entry = gst_queue_array_peek_nth_struct (self->batch_seqs, i);
 
     if (entry->has_seq) {
       lowest = MIN (lowest, entry->seq);
@@ -1464,6 +1555,8 @@ prepare_event_args (GstSocketIoSink * self)
 
   g_free (self->args_prefix);
   g_free (self->args_format);
+  self->args_prefix_length = prefix->len;
+  self->args_format_length = format->len;
   self->args_prefix = g_string_free (prefix, FALSE);
   self->args_format = g_string_free (format, FALSE);
 }
@@ -1472,40 +1565,56 @@ static gchar *
 build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
     GstClockTime duration, gboolean replay)
 {
-  GString *args = g_string_sized_new (256);
+  static const gchar pts_key[] = ",\"pts\":", duration_key[] =
+      ",\"duration\":", replay_member[] = ",\"replay\":true";
+  gchar *args = g_malloc (self->args_prefix_length + 3 * SIO_UINT64_DIGITS +
+      sizeof (pts_key) + sizeof (duration_key) + sizeof (replay_member) +
+      self->args_format_length + 1);
+  gchar *p = args;
 
-  g_string_append (args, self->args_prefix);
-  g_string_append_printf (args, "%" G_GUINT64_FORMAT, seq);
-  if (GST_CLOCK_TIME_IS_VALID (pts))
-    g_string_append_printf (args, ",\"pts\":%" G_GUINT64_FORMAT, pts);
-  else
-    g_string_append (args, ",\"pts\":null");
-  g_string_append_printf (args, ",\"duration\":%" G_GUINT64_FORMAT, duration);
-  if (replay)
-    g_string_append (args, ",\"replay\":true");
-  g_string_append (args, self->args_format);
-  return g_string_free (args, FALSE);
+  /* once per event: one allocation of the right size, no printf */
+  memcpy (p, self->args_prefix, self->args_prefix_length);
+  p += self->args_prefix_length;
+  p += sio_format_uint64 (p, seq);
+  memcpy (p, pts_key, sizeof (pts_key) - 1);
+  p += sizeof (pts_key) - 1;
+  if (GST_CLOCK_TIME_IS_VALID (pts)) {
+    p += sio_format_uint64 (p, pts);
+  } else {
+    memcpy (p, "null", 4);
+    p += 4;
+  }
+  memcpy (p, duration_key, sizeof (duration_key) - 1);
+  p += sizeof (duration_key) - 1;
+  p += sio_format_uint64 (p, duration);
+  if (replay) {
+    memcpy (p, replay_member, sizeof (replay_member) - 1);
+    p += sizeof (replay_member) - 1;
+  }
+  memcpy (p, self->args_format, self->args_format_length + 1);
+  return args;
 }
 
 /* Takes from the bookkeeping queue the buffers behind the next @size
  * bytes of the batch: one entry per buffer part in @seqs, the buffers
- * whose last bytes these are in @finished, and the first buffer's seq and
- * replay flag. */
+ * whose last bytes these are in @finished (both NULL until they have
+ * one), and the first buffer's seq and replay flag. */
 static void
-take_batch_seqs (GstSocketIoSink * self, gsize size, GArray * seqs,
-    GArray * finished, gboolean * has_seq, guint64 * first_seq,
+take_batch_seqs (GstSocketIoSink * self, gsize size, GArray ** seqs,
+    GArray ** finished, gboolean * has_seq, guint64 * first_seq,
     gboolean * replay)
 {
   gboolean first = TRUE;
 
+  *seqs = *finished = NULL;
   *has_seq = FALSE;
   *replay = FALSE;
-  while (size > 0 && !g_queue_is_empty (&self->batch_seqs)) {
-    BatchSeq *entry = g_queue_peek_head (&self->batch_seqs);
+  while (size > 0 && gst_queue_array_get_length (self->batch_seqs) > 0) {
+    BatchSeq *entry = gst_queue_array_peek_head_struct (self->batch_seqs);
     gsize take = MIN (entry->bytes, size);
 
     if (entry->has_seq) {
-      g_array_append_val (seqs, entry->seq);
+      seqs_append (seqs, entry->seq);
       if (first) {
         *has_seq = TRUE;
         *first_seq = entry->seq;
@@ -1517,8 +1626,8 @@ take_batch_seqs (GstSocketIoSink * self, gsize size, GArray * seqs,
     size -= take;
     if (entry->bytes == 0) {
       if (entry->has_seq)
-        g_array_append_val (finished, entry->seq);
-      g_free (g_queue_pop_head (&self->batch_seqs));
+        seqs_append (finished, entry->seq);
+      gst_queue_array_pop_head_struct (self->batch_seqs);
     }
   }
 }
@@ -1541,7 +1650,7 @@ mark_failed_locked (GstSocketIoSink * self, guint64 seq)
 /* Hands one batch to the client once the in-flight window has room, or
  * gives up at @deadline_us (0: never). @seqs: the buffers (their seqs) the
  * batch carries parts of; @finished: those whose last bytes it carries.
- * Both taken. */
+ * Both taken, both may be NULL. */
 static GstFlowReturn
 emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
     GArray * seqs, GArray * finished, gboolean has_seq, guint64 first_seq,
@@ -1553,8 +1662,7 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   gsize size = gst_buffer_get_size (batch);
   gboolean ack;
   GBytes *bytes;
-  GArray *safe;
-  EmitRecord *record;
+  GArray *safe = NULL;
   gchar *args;
   guint i, epoch;
 
@@ -1593,15 +1701,15 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   }
   if (ret != GST_FLOW_OK) {
     /* a replay cleared the books; otherwise these buffers are not sent */
-    for (i = 0; ret != FLOW_REPLAYING && i < seqs->len; i++)
+    for (i = 0; ret != FLOW_REPLAYING && i < seqs_length (seqs); i++)
       mark_failed_locked (self, g_array_index (seqs, guint64, i));
-    for (i = 0; ret != FLOW_REPLAYING && i < finished->len; i++)
+    for (i = 0; ret != FLOW_REPLAYING && i < seqs_length (finished); i++)
       release_part_locked (self, g_array_index (finished, guint64, i), FALSE,
           NULL);
     g_mutex_unlock (&self->lock);
     gst_buffer_unref (batch);
-    g_array_free (seqs, TRUE);
-    g_array_free (finished, TRUE);
+    seqs_free (seqs);
+    seqs_free (finished);
     if (ret == FLOW_REPLAYING)
       request_replay (self, from_seq);
     return ret;
@@ -1611,23 +1719,21 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   self->in_flight++;
   self->emitted++;
   self->audio_bytes += size;
-  for (i = 0; i < seqs->len; i++)
+  for (i = 0; i < seqs_length (seqs); i++)
     hold_part_locked (self, g_array_index (seqs, guint64, i));
-  record = g_new (EmitRecord, 1);
-  record->seqs = seqs;
-  record->duration = duration;
-  g_hash_table_insert (self->emits, g_memdup2 (&token, sizeof (token)), record);
+  emits_add_locked (self, token, seqs, duration);
   /* the parts above are counted first, so the batch's hold on a buffer
    * cannot be its last part */
-  safe = g_array_new (FALSE, FALSE, sizeof (guint64));
-  for (i = 0; i < finished->len; i++)
+  if (finished)
+    safe = g_array_new (FALSE, FALSE, sizeof (guint64));
+  for (i = 0; i < seqs_length (finished); i++)
     release_part_locked (self, g_array_index (finished, guint64, i), TRUE,
         safe);
-  self->acks_upstream += safe->len;
+  self->acks_upstream += seqs_length (safe);
   g_mutex_unlock (&self->lock);
-  g_array_free (finished, TRUE);
+  seqs_free (finished);
   push_acks (self, safe);
-  g_array_free (safe, TRUE);
+  seqs_free (safe);
 
   /* the payload's seq is the first buffer's when an ackqueue numbers
    * them, so a server can spot replayed duplicates */
@@ -1725,12 +1831,11 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
       pts += gst_util_uint64_scale_int (distance / bpf, GST_SECOND, rate);
 
     {
-      GArray *seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
-      GArray *finished = g_array_new (FALSE, FALSE, sizeof (guint64));
+      GArray *seqs, *finished;
       gboolean has_seq, replay;
       guint64 first_seq = 0;
 
-      take_batch_seqs (self, size, seqs, finished, &has_seq, &first_seq,
+      take_batch_seqs (self, size, &seqs, &finished, &has_seq, &first_seq,
           &replay);
       ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size),
           pts, seqs, finished, has_seq, first_seq, replay, deadline_us);
@@ -1779,7 +1884,7 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
   GstSioSeqMeta *meta;
-  BatchSeq *entry;
+  BatchSeq entry = { 0 };
   GstFlowReturn ret;
   guint64 from_seq = 0;
   gboolean replay;
@@ -1828,19 +1933,18 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   }
 
   meta = gst_buffer_get_sio_seq_meta (buffer);
-  entry = g_new0 (BatchSeq, 1);
-  entry->bytes = size;
+  entry.bytes = size;
   if (meta) {
-    entry->has_seq = TRUE;
-    entry->seq = meta->seq;
-    entry->replay = meta->replay;
+    entry.has_seq = TRUE;
+    entry.seq = meta->seq;
+    entry.replay = meta->replay;
     /* one part held while any of it waits in the batch: an early ack of
      * its first emit must not release a buffer not fully sent */
     g_mutex_lock (&self->lock);
     hold_part_locked (self, meta->seq);
     g_mutex_unlock (&self->lock);
   }
-  g_queue_push_tail (&self->batch_seqs, entry);
+  gst_queue_array_push_tail_struct (self->batch_seqs, &entry);
   gst_adapter_push (self->batch, gst_buffer_ref (buffer));
   return emit_ready_batches (self, FALSE, 0);
 }
@@ -1849,13 +1953,12 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 static GstClockTime
 in_flight_duration_locked (GstSocketIoSink * self)
 {
-  GHashTableIter iter;
-  gpointer value;
   GstClockTime total = 0;
+  guint i;
 
-  g_hash_table_iter_init (&iter, self->emits);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    total += ((EmitRecord *) value)->duration;
+  for (i = self->emits_head; i < self->emits->len; i++)
+    if (g_array_index (self->emits, EmitRecord, i).live)
+      total += g_array_index (self->emits, EmitRecord, i).duration;
   return total;
 }
 
@@ -2038,7 +2141,7 @@ gst_socketio_sink_start (GstBaseSink * bsink)
   self->reconnects = self->disconnects = self->replays = 0;
   self->acks_upstream = 0;
   g_hash_table_remove_all (self->unacked_parts);
-  g_hash_table_remove_all (self->emits);
+  emits_clear_locked (self);
   self->server_events = 0;
   self->last_rtt_us = self->rtt_sum_us = self->rtt_count = 0;
   g_mutex_unlock (&self->lock);
@@ -2058,7 +2161,7 @@ gst_socketio_sink_stop (GstBaseSink * bsink)
   clear_batch (self);
   g_mutex_lock (&self->lock);
   g_hash_table_remove_all (self->unacked_parts);
-  g_hash_table_remove_all (self->emits);
+  emits_clear_locked (self);
   g_hash_table_remove_all (self->app_emits);
   self->upstream_retains = FALSE;
   g_mutex_unlock (&self->lock);
@@ -2966,9 +3069,10 @@ gst_socketio_sink_finalize (GObject * object)
   g_free (self->configured_proxy);
   g_object_unref (self->cookie_jar);
   g_object_unref (self->batch);
-  g_queue_clear_full (&self->batch_seqs, g_free);
+  gst_queue_array_free (self->batch_seqs);
   g_hash_table_unref (self->unacked_parts);
-  g_hash_table_unref (self->emits);
+  emits_clear_locked (self);
+  g_array_free (self->emits, TRUE);
   g_hash_table_unref (self->app_emits);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -3008,11 +3112,10 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->cookie_jar = soup_cookie_jar_new ();
   self->display_location = sio_url_for_display (NULL);
   self->batch = gst_adapter_new ();
-  g_queue_init (&self->batch_seqs);
+  self->batch_seqs = gst_queue_array_new_for_struct (sizeof (BatchSeq), 8);
   self->unacked_parts = g_hash_table_new_full (g_int64_hash, g_int64_equal,
       g_free, NULL);
-  self->emits = g_hash_table_new_full (g_int64_hash, g_int64_equal,
-      g_free, (GDestroyNotify) emit_record_free);
+  self->emits = g_array_new (FALSE, FALSE, sizeof (EmitRecord));
   self->app_emits = g_hash_table_new_full (g_int64_hash, g_int64_equal,
       g_free, g_free);
   self->state = SIO_CLIENT_STATE_IDLE;

@@ -13,6 +13,7 @@
 #include <gst/gst.h>
 #include <gst/base/gstbasesink.h>
 #include <gst/base/gstadapter.h>
+#include <gst/base/gstqueuearray.h>
 #include <gst/audio/audio.h>
 
 #include "sio-client.h"
@@ -117,7 +118,8 @@ struct _GstSocketIoSink
   SoupCookieJar *cookie_jar;
 
   /* streaming thread */
-  GQueue batch_seqs;            /* BatchSeq: which buffers the batch holds */
+  /* BatchSeq, by value: which buffers the batch holds */
+  GstQueueArray *batch_seqs;
   guint render_generation;      /* the connection (epoch) render last saw */
   gboolean drop_announced;
   GstAudioInfo info;
@@ -125,6 +127,7 @@ struct _GstSocketIoSink
   GstAdapter *batch;
   gchar *args_prefix;           /* ["event",{"key":{placeholder},"seq": */
   gchar *args_format;           /* ,"format":"S16LE","rate":…,"channels":…}] */
+  gsize args_prefix_length, args_format_length;
   gchar *engineio_url;
   gchar *configured_nsp;
   /* the location without query or user info: the only form that appears
@@ -143,7 +146,11 @@ struct _GstSocketIoSink
   guint generation;             /* epoch of the last CONNECTED */
   gboolean has_connected;
   gboolean upstream_retains;    /* an ackqueue answered GstSioAckSupport */
-  GHashTable *emits;            /* token -> EmitRecord, emits in flight */
+  /* EmitRecord, the emits in flight in token order, from emits_head on
+   * (emits_live of them not done yet) */
+  GArray *emits;
+  guint emits_head;
+  guint emits_live;
   /* buffer seq -> parts not yet done (in flight or batched) << 1 | failed:
    * only buffers with a part still outstanding have an entry */
   GHashTable *unacked_parts;

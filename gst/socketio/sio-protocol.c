@@ -984,20 +984,46 @@ sio_packet_clear (SioPacket * packet)
   packet->args_length = packet->json_length = 0;
 }
 
+gsize
+sio_format_uint64 (gchar * dest, guint64 value)
+{
+  gchar digits[SIO_UINT64_DIGITS];
+  gsize n = sizeof (digits);
+
+  /* the digits from the end: printf's machinery costs ten times this,
+   * and every emit formats several numbers */
+  do {
+    digits[--n] = '0' + value % 10;
+    value /= 10;
+  } while (value != 0);
+  memcpy (dest, digits + n, sizeof (digits) - n);
+  return sizeof (digits) - n;
+}
+
+void
+sio_append_uint64 (GString * out, guint64 value)
+{
+  gchar digits[SIO_UINT64_DIGITS];
+
+  g_string_append_len (out, digits, sio_format_uint64 (digits, value));
+}
+
 void
 sio_packet_encode (GString * out, SioPacketType type, const gchar * nsp,
     guint attachments, gint64 ack_id, const gchar * json_data)
 {
   g_string_append_c (out, '0' + SIO_EIO_MESSAGE);
   g_string_append_c (out, '0' + type);
-  if (type == SIO_PACKET_BINARY_EVENT || type == SIO_PACKET_BINARY_ACK)
-    g_string_append_printf (out, "%u-", attachments);
+  if (type == SIO_PACKET_BINARY_EVENT || type == SIO_PACKET_BINARY_ACK) {
+    sio_append_uint64 (out, attachments);
+    g_string_append_c (out, '-');
+  }
   if (nsp != NULL && strcmp (nsp, "/") != 0) {
     g_string_append (out, nsp);
     g_string_append_c (out, ',');
   }
   if (ack_id >= 0)
-    g_string_append_printf (out, "%" G_GINT64_FORMAT, ack_id);
+    sio_append_uint64 (out, ack_id);
   if (json_data != NULL)
     g_string_append (out, json_data);
 }

@@ -121,7 +121,7 @@ typedef struct
   const gchar *json;
   gsize json_length;
 
-  /*< private >*/
+  /*< private > */
   gchar *own_text;
 } SioPacket;
 
@@ -154,6 +154,17 @@ gboolean sio_packet_peek_ack (const gchar * data, gsize length,
  * NULL. The JSON text is copied as given: callers pass valid JSON. */
 void sio_packet_encode (GString * out, SioPacketType type, const gchar * nsp,
     guint attachments, gint64 ack_id, const gchar * json_data);
+
+/* The most digits a guint64 has in decimal. */
+#define SIO_UINT64_DIGITS 20
+
+/* Writes the decimal digits of @value (no sign, no leading zeros, no NUL)
+ * to @dest, which has room for SIO_UINT64_DIGITS, as printf's
+ * "%" G_GUINT64_FORMAT would, without printf; returns how many. */
+gsize sio_format_uint64 (gchar * dest, guint64 value);
+
+/* Appends what sio_format_uint64() writes. */
+void sio_append_uint64 (GString * out, guint64 value);
 
 /* Appends @str as a JSON string literal, quotes included. */
 void sio_json_append_string (GString * out, const gchar * str);

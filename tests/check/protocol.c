@@ -215,6 +215,10 @@ test_encode_events (void)
   g_assert_cmpstr (wire, ==, expected);
   g_free (expected);
   g_free (wire);
+  /* numbers of several digits, the largest id */
+  wire = encode (SIO_PACKET_BINARY_ACK, NULL, 10, G_MAXINT64, "[]");
+  g_assert_cmpstr (wire, ==, "4610-9223372036854775807[]");
+  g_free (wire);
 }
 
 static void
@@ -938,6 +942,33 @@ test_helpers (void)
   sio_json_append_string (out, "a\"b\\c\n\x01é");
   g_assert_cmpstr (out->str, ==, "\"a\\\"b\\\\c\\n\\u0001é\"");
   g_string_free (out, TRUE);
+
+  {
+    static const guint64 numbers[] = { 0, 7, 10, 99, 100, 1234567890,
+      G_MAXUINT32, (guint64) G_MAXUINT32 + 1, G_MAXINT64, G_MAXUINT64
+    };
+    guint i;
+
+    out = g_string_new ("x");
+    for (i = 0; i < G_N_ELEMENTS (numbers); i++) {
+      gchar *expected = g_strdup_printf ("x%" G_GUINT64_FORMAT, numbers[i]);
+
+      gchar digits[SIO_UINT64_DIGITS + 1];
+      gsize n;
+
+      g_string_truncate (out, 1);
+      sio_append_uint64 (out, numbers[i]);
+      g_assert_cmpstr (out->str, ==, expected);
+      /* no NUL, nothing beyond the digits */
+      memset (digits, '#', sizeof (digits));
+      n = sio_format_uint64 (digits, numbers[i]);
+      g_assert_cmpuint (n, ==, strlen (expected) - 1);
+      g_assert_cmpmem (digits, n, expected + 1, n);
+      g_assert_cmpint (digits[n], ==, '#');
+      g_free (expected);
+    }
+    g_string_free (out, TRUE);
+  }
 
   g_assert_true (sio_namespace_is_valid ("/"));
   g_assert_true (sio_namespace_is_valid ("/audio"));

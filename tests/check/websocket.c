@@ -1195,6 +1195,13 @@ static const FrameFailure frame_failures[] = {
   {"control-too-long", "89 7e 007e 61*126", SIO_WEBSOCKET_ERROR_PROTOCOL,
       1002},
   {"invalid-utf8", "81 02 c328", SIO_WEBSOCKET_ERROR_PROTOCOL, 1007},
+  /* after the ASCII run read eight bytes at a time, in a word and after */
+  {"invalid-utf8-after-ascii", "81 0b 6161616161616161 61 c328",
+      SIO_WEBSOCKET_ERROR_PROTOCOL, 1007},
+  {"invalid-utf8-in-second-word", "81 10 6161616161616161 616161ff61616161",
+      SIO_WEBSOCKET_ERROR_PROTOCOL, 1007},
+  {"invalid-utf8-after-nul", "81 0a 6100616161616161 c328",
+      SIO_WEBSOCKET_ERROR_PROTOCOL, 1007},
   /* a character cut by a fragment boundary is fine, a bad one is not */
   {"invalid-utf8-fragmented", "01 01 c3 80 01 28",
       SIO_WEBSOCKET_ERROR_PROTOCOL, 1007},
