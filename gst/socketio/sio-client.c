@@ -70,7 +70,88 @@ typedef struct
   guint64 token;
   gint64 sent_us;
   gboolean want_args;           /* the caller reads the ack's arguments */
+  gboolean waiting;             /* FALSE once answered, timed out or lost */
 } PendingAck;
+
+/* The acks a connection waits for, by id. Ids are handed out one by one
+ * in sending order, so an ack's place is its id minus the first one's: no
+ * hashing and no allocation per emit. Answered ones leave from the front
+ * (acks may come in any order; the array is compacted as the front
+ * clears), so it holds at most the span of ids still waited for. */
+typedef struct
+{
+  GArray *slots;                /* PendingAck, ids first_id.. from head */
+  guint head;
+  gint64 first_id;
+  guint waiting;
+} AckBook;
+
+static void
+ack_book_init (AckBook * book)
+{
+  book->slots = g_array_new (FALSE, FALSE, sizeof (PendingAck));
+  book->head = 0;
+  book->first_id = 0;
+  book->waiting = 0;
+}
+
+/* Drops the answered ones at the front; never while iterating. */
+static void
+ack_book_compact (AckBook * book)
+{
+  while (book->head < book->slots->len &&
+      !g_array_index (book->slots, PendingAck, book->head).waiting) {
+    book->head++;
+    book->first_id++;
+  }
+  if (book->head == book->slots->len) {
+    g_array_set_size (book->slots, 0);
+    book->head = 0;
+  } else if (book->head >= 32 && book->head * 2 >= book->slots->len) {
+    g_array_remove_range (book->slots, 0, book->head);
+    book->head = 0;
+  }
+}
+
+static void
+ack_book_add (AckBook * book, gint64 id, guint64 token, gint64 sent_us,
+    gboolean want_args)
+{
+  PendingAck pending = { token, sent_us, want_args, TRUE };
+
+  ack_book_compact (book);
+  if (book->waiting == 0)
+    book->first_id = id;
+  g_return_if_fail (id == book->first_id + (book->slots->len - book->head));
+  g_array_append_val (book->slots, pending);
+  book->waiting++;
+}
+
+static PendingAck *
+ack_book_lookup (AckBook * book, gint64 id)
+{
+  PendingAck *pending;
+
+  if (id < book->first_id ||
+      id - book->first_id >= (gint64) (book->slots->len - book->head))
+    return NULL;
+  pending = &g_array_index (book->slots, PendingAck,
+      book->head + (guint) (id - book->first_id));
+  return pending->waiting ? pending : NULL;
+}
+
+static void
+ack_book_done (AckBook * book, PendingAck * pending)
+{
+  pending->waiting = FALSE;
+  book->waiting--;
+}
+
+static PendingAck *
+ack_book_at (AckBook * book, guint index)
+{
+  return &g_array_index (book->slots, PendingAck, index);
+}
 
 struct _SioClient
 {
@@ -135,7 +216,7 @@ struct _SioClient
   gint64 ping_deadline_us;
   guint ping_window_ms;
   gint64 next_ack_id;
-  GHashTable *pending_acks;     /* ack id -> PendingAck */
+  AckBook pending_acks;
   SioPacket incoming;           /* a binary packet waiting for attachments */
   gboolean have_incoming;
   GPtrArray *incoming_attachments;
@@ -221,10 +302,9 @@ static void
 fail_all_emits (SioClient * client, gboolean keep_next)
 {
   GQueue queued = G_QUEUE_INIT;
-  GHashTableIter iter;
-  gpointer value;
   SioEmit *emit;
   GList *l, *next;
+  guint i;
 
   g_mutex_lock (&client->lock);
   queued = client->outgoing;
@@ -239,14 +319,16 @@ fail_all_emits (SioClient * client, gboolean keep_next)
   g_atomic_int_set (&client->outgoing_length, client->outgoing.length);
   g_mutex_unlock (&client->lock);
 
-  g_hash_table_iter_init (&iter, client->pending_acks);
-  while (g_hash_table_iter_next (&iter, NULL, &value)) {
-    PendingAck *pending = value;
+  for (i = client->pending_acks.head; i < client->pending_acks.slots->len; i++) {
+    PendingAck *pending = ack_book_at (&client->pending_acks, i);
 
+    if (!pending->waiting)
+      continue;
+    ack_book_done (&client->pending_acks, pending);
     client->callbacks.emit_done (client, pending->token, SIO_EMIT_LOST, -1,
         client->user_data);
-    g_hash_table_iter_remove (&iter);
   }
+  ack_book_compact (&client->pending_acks);
 
   while ((emit = g_queue_pop_head (&queued)) != NULL) {
     client->callbacks.emit_done (client, emit->token, SIO_EMIT_LOST, -1,
@@ -587,16 +669,12 @@ write_one_emit (SioClient * client, SioEmit * emit)
   }
 
   if (emit->want_ack) {
-    PendingAck *pending = g_new (PendingAck, 1);
+    gint64 sent_us = g_get_monotonic_time ();
 
-    pending->token = emit->token;
-    pending->sent_us = g_get_monotonic_time ();
-    pending->want_args = emit->want_ack_args;
-    g_hash_table_insert (client->pending_acks, g_memdup2 (&ack_id,
-            sizeof (ack_id)), pending);
+    ack_book_add (&client->pending_acks, ack_id, emit->token, sent_us,
+        emit->want_ack_args);
     if (client->ack_timeout_ms > 0)
-      arm_deadline (client, pending->sent_us +
-          (gint64) client->ack_timeout_ms * 1000);
+      arm_deadline (client, sent_us + (gint64) client->ack_timeout_ms * 1000);
   } else {
     client->callbacks.emit_done (client, emit->token, SIO_EMIT_WRITTEN, -1,
         client->user_data);
@@ -772,8 +850,10 @@ handle_ack_id (SioClient * client, gint64 ack_id, const SioPacket * packet)
 {
   PendingAck *pending;
   gchar *args = NULL;
+  guint64 token;
+  gint64 rtt_us;
 
-  pending = g_hash_table_lookup (client->pending_acks, &ack_id);
+  pending = ack_book_lookup (&client->pending_acks, ack_id);
   if (pending == NULL) {
     /* late ack after a timeout, or never asked for */
     GST_DEBUG ("%s: ack %" G_GINT64_FORMAT " matches no emit",
@@ -783,12 +863,16 @@ handle_ack_id (SioClient * client, gint64 ack_id, const SioPacket * packet)
   client->acks_received++;
   if (pending->want_args)
     args = packet ? sio_packet_dup_args_json (packet) : g_strdup ("[]");
+  /* copied out: the callback may add to the book, which moves it */
+  token = pending->token;
+  rtt_us = g_get_monotonic_time () - pending->sent_us;
+  ack_book_done (&client->pending_acks, pending);
   client->ack_args_json = args;
-  client->callbacks.emit_done (client, pending->token, SIO_EMIT_ACKED,
-      g_get_monotonic_time () - pending->sent_us, client->user_data);
+  client->callbacks.emit_done (client, token, SIO_EMIT_ACKED, rtt_us,
+      client->user_data);
   client->ack_args_json = NULL;
   g_free (args);
-  g_hash_table_remove (client->pending_acks, &ack_id);
+  ack_book_compact (&client->pending_acks);
 }
 
 /* Whether the ack @ack_id answers an emit whose caller reads the ack's
@@ -796,7 +880,7 @@ handle_ack_id (SioClient * client, gint64 ack_id, const SioPacket * packet)
 static gboolean
 ack_args_wanted (SioClient * client, gint64 ack_id)
 {
-  PendingAck *pending = g_hash_table_lookup (client->pending_acks, &ack_id);
+  PendingAck *pending = ack_book_lookup (&client->pending_acks, ack_id);
 
   return pending != NULL && pending->want_args;
 }
@@ -1430,21 +1514,25 @@ check_deadlines (SioClient * client)
     }
   }
 
-  if (client->ack_timeout_ms > 0 && g_hash_table_size (client->pending_acks)) {
-    GHashTableIter iter;
-    gpointer value;
+  if (client->ack_timeout_ms > 0 && client->pending_acks.waiting > 0) {
     gint64 limit = now - (gint64) client->ack_timeout_ms * 1000;
+    guint i, end = client->pending_acks.slots->len;
 
-    g_hash_table_iter_init (&iter, client->pending_acks);
-    while (g_hash_table_iter_next (&iter, NULL, &value)) {
-      PendingAck *pending = value;
+    /* in sending order: the first one still in time ends the scan; the
+     * callbacks may add, never within [head, end) */
+    for (i = client->pending_acks.head; i < end; i++) {
+      PendingAck *pending = ack_book_at (&client->pending_acks, i);
+      guint64 token = pending->token;
 
-      if (pending->sent_us <= limit) {
-        client->callbacks.emit_done (client, pending->token,
-            SIO_EMIT_ACK_TIMEOUT, -1, client->user_data);
-        g_hash_table_iter_remove (&iter);
-      }
+      if (!pending->waiting)
+        continue;
+      if (pending->sent_us > limit)
+        break;
+      ack_book_done (&client->pending_acks, pending);
+      client->callbacks.emit_done (client, token, SIO_EMIT_ACK_TIMEOUT, -1,
+          client->user_data);
     }
+    ack_book_compact (&client->pending_acks);
   }
 }
 
@@ -1471,14 +1559,20 @@ next_deadline (SioClient * client)
         next = MIN (next, sent + (gint64) client->ping_window_ms * 1000);
     }
   }
-  if (client->ack_timeout_ms > 0 && g_hash_table_size (client->pending_acks)) {
-    GHashTableIter iter;
-    gpointer value;
+  if (client->ack_timeout_ms > 0 && client->pending_acks.waiting > 0) {
+    guint i;
 
-    g_hash_table_iter_init (&iter, client->pending_acks);
-    while (g_hash_table_iter_next (&iter, NULL, &value))
-      next = MIN (next, ((PendingAck *) value)->sent_us +
-          (gint64) client->ack_timeout_ms * 1000);
+    /* the oldest still waiting is the first */
+    for (i = client->pending_acks.head; i < client->pending_acks.slots->len;
+        i++) {
+      PendingAck *pending = ack_book_at (&client->pending_acks, i);
+
+      if (pending->waiting) {
+        next = MIN (next, pending->sent_us +
+            (gint64) client->ack_timeout_ms * 1000);
+        break;
+      }
+    }
   }
   return next == G_MAXINT64 ? -1 : next;
 }
@@ -1678,8 +1772,7 @@ sio_client_new (const SioClientConfig * config,
 
   g_mutex_init (&client->lock);
   g_queue_init (&client->outgoing);
-  client->pending_acks = g_hash_table_new_full (g_int64_hash, g_int64_equal,
-      g_free, g_free);
+  ack_book_init (&client->pending_acks);
   client->incoming_attachments =
       g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   client->scratch = g_string_sized_new (256);
@@ -1760,7 +1853,7 @@ sio_client_free (SioClient * client)
   /* emits that raced with the shutdown */
   fail_all_emits (client, FALSE);
 
-  g_hash_table_unref (client->pending_acks);
+  g_array_unref (client->pending_acks.slots);
   g_ptr_array_unref (client->incoming_attachments);
   g_string_free (client->scratch, TRUE);
   g_object_unref (client->cancellable);
