@@ -11,7 +11,7 @@
 #   (Ir(EVENTS) - Ir(EVENTS/6)) / (EVENTS - EVENTS/6),
 # in which start-up (gst_init, the plugin, the connection) cancels out;
 # for bench-sink also the network thread alone (the thread that ran
-# network_thread()) and the other threads (streaming, main); then the
+# loop_thread() of sio-loop.c) and the other threads (streaming, main); then the
 # ratios sink / raw-client. The sha256 both clients print (computed after
 # the measurement) is left out: g_checksum_update() toggles collection. Instruction counts barely move from run to run
 # (a few %: how many acks one read brings depends on timing), so they can
@@ -153,7 +153,7 @@ def threads(name, n):
         text = open(f, errors="replace").read()
         m = re.search(r"^(?:totals|summary): (\d+)", text, re.M)
         ir = int(m.group(1)) if m else 0
-        key = "network" if re.search(r"^c?fn=\(\d+\) network_thread$", text,
+        key = "network" if re.search(r"^c?fn=\(\d+\) (?:network_thread|loop_thread)$", text,
                                      re.M) else "other"
         r[key] += ir
     r["total"] = r["network"] + r["other"]
