@@ -183,7 +183,6 @@ struct _SioClient
   gchar *proxy_pw;
 
   SioLoop *loop;                /* the shared network thread */
-  GMainContext *context;        /* the loop's */
 
   /* network thread only */
   GCancellable *cancellable;    /* cancelled once, by sio_client_free() */
@@ -602,7 +601,8 @@ close_with_error (SioClient * client, GError * error)
   client->reconnect_timer = g_timeout_source_new (delay);
   g_source_set_callback (client->reconnect_timer, on_reconnect_timer, client,
       NULL);
-  g_source_attach (client->reconnect_timer, client->context);
+  g_source_attach (client->reconnect_timer,
+      sio_loop_get_context (client->loop));
 }
 
 /* Queues one Engine.IO packet (a text one has its type digit first) on
@@ -1307,7 +1307,7 @@ open_websocket (SioClient * client, const gchar * query_tail)
   config.tls_accept_invalid = client->tls_accept_invalid;
   config.proxy_resolver = client->proxy_resolver;
   config.max_incoming_message = client->max_incoming_message;
-  /* the connect deadline (on_tick) bounds the handshake */
+  /* the connect deadline (check_deadlines()) bounds the handshake */
   config.handshake_timeout_ms = 0;
   config.low_water = GATE_MAX_BYTES / 2;
   config.loop = client->loop;
@@ -1471,16 +1471,73 @@ start_probe (SioClient * client)
   g_free (escaped);
 }
 
-/* The deadlines that have passed end what they bound. */
+/* The deadlines, each -1 while it does not apply: check_deadlines() ends
+ * what a passed one bounds, next_deadline() sets the timer from the same
+ * values. */
+static gint64
+connect_deadline (SioClient * client, SioClientState state)
+{
+  return state >= SIO_CLIENT_STATE_CONNECTING &&
+      state <= SIO_CLIENT_STATE_JOINING && client->connect_timeout_ms > 0 ?
+      client->connect_deadline_us : -1;
+}
+
+static gint64
+probe_deadline (SioClient * client)
+{
+  return client->probe ? client->probe_deadline_us : -1;
+}
+
+static gint64
+ping_deadline (SioClient * client, SioClientState state)
+{
+  return state == SIO_CLIENT_STATE_JOINING ||
+      state == SIO_CLIENT_STATE_CONNECTED ? client->ping_deadline_us : -1;
+}
+
+/* pings come on the GETs while our pongs wait behind a POST the server
+ * never answers: the POST is bounded by the same window */
+static gint64
+post_deadline (SioClient * client, SioClientState state)
+{
+  gint64 sent;
+
+  if (ping_deadline (client, state) < 0 || client->polling == NULL)
+    return -1;
+  sent = sio_polling_get_post_sent_time (client->polling);
+  return sent > 0 ? sent + (gint64) client->ping_window_ms * 1000 : -1;
+}
+
+/* the oldest ack still waited for is the first waiting one */
+static gint64
+ack_deadline (SioClient * client)
+{
+  guint i;
+
+  if (client->ack_timeout_ms == 0 || client->pending_acks.waiting == 0)
+    return -1;
+  for (i = client->pending_acks.head; i < client->pending_acks.slots->len; i++) {
+    PendingAck *pending = ack_book_at (&client->pending_acks, i);
+
+    if (pending->waiting)
+      return pending->sent_us + (gint64) client->ack_timeout_ms * 1000;
+  }
+  return -1;
+}
+
+static gboolean
+passed (gint64 deadline, gint64 now)
+{
+  return deadline >= 0 && now >= deadline;
+}
+
 static void
 check_deadlines (SioClient * client)
 {
   SioClientState state = get_state (client);
   gint64 now = g_get_monotonic_time ();
 
-  if (state >= SIO_CLIENT_STATE_CONNECTING &&
-      state <= SIO_CLIENT_STATE_JOINING && client->connect_timeout_ms > 0 &&
-      now >= client->connect_deadline_us) {
+  if (passed (connect_deadline (client, state), now)) {
     close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_CONNECT_TIMEOUT,
             "not connected after %u ms (stuck while %s)",
@@ -1488,33 +1545,24 @@ check_deadlines (SioClient * client)
     return;
   }
 
-  if (client->probe && now >= client->probe_deadline_us)
+  if (passed (probe_deadline (client), now))
     abandon_upgrade (client, "the probe timed out");
 
-  if ((state == SIO_CLIENT_STATE_JOINING || state == SIO_CLIENT_STATE_CONNECTED)
-      && now >= client->ping_deadline_us) {
+  if (passed (ping_deadline (client, state), now)) {
     close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_CONNECTION_LOST,
             "no ping from the server for %u ms", client->ping_window_ms));
     return;
   }
 
-  /* pings come on the GETs while our pongs wait behind a POST the server
-   * never answers: bound the POST by the same window */
-  if ((state == SIO_CLIENT_STATE_JOINING || state == SIO_CLIENT_STATE_CONNECTED)
-      && client->polling) {
-    gint64 sent = sio_polling_get_post_sent_time (client->polling);
-
-    if (sent > 0 && now - sent >= (gint64) client->ping_window_ms * 1000) {
-      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-              SIO_CLIENT_ERROR_CONNECTION_LOST,
-              "no answer to a polling request in %u ms",
-              client->ping_window_ms));
-      return;
-    }
+  if (passed (post_deadline (client, state), now)) {
+    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+            SIO_CLIENT_ERROR_CONNECTION_LOST,
+            "no answer to a polling request in %u ms", client->ping_window_ms));
+    return;
   }
 
-  if (client->ack_timeout_ms > 0 && client->pending_acks.waiting > 0) {
+  if (passed (ack_deadline (client), now)) {
     gint64 limit = now - (gint64) client->ack_timeout_ms * 1000;
     guint i, end = client->pending_acks.slots->len;
 
@@ -1536,45 +1584,25 @@ check_deadlines (SioClient * client)
   }
 }
 
-/* The earliest deadline still to come, or -1. */
+/* The earliest deadline still to come, or -1. A POST sent after this was
+ * computed is seen at the next firing, which the ping deadline brings
+ * within one window. */
 static gint64
 next_deadline (SioClient * client)
 {
   SioClientState state = get_state (client);
-  gint64 next = G_MAXINT64;
+  gint64 deadlines[] = {
+    connect_deadline (client, state), probe_deadline (client),
+    ping_deadline (client, state), post_deadline (client, state),
+    ack_deadline (client)
+  };
+  gint64 next = -1;
+  guint i;
 
-  if (state >= SIO_CLIENT_STATE_CONNECTING &&
-      state <= SIO_CLIENT_STATE_JOINING && client->connect_timeout_ms > 0)
-    next = MIN (next, client->connect_deadline_us);
-  if (client->probe)
-    next = MIN (next, client->probe_deadline_us);
-  if (state == SIO_CLIENT_STATE_JOINING || state == SIO_CLIENT_STATE_CONNECTED) {
-    next = MIN (next, client->ping_deadline_us);
-    if (client->polling) {
-      gint64 sent = sio_polling_get_post_sent_time (client->polling);
-
-      /* a POST sent after this was computed is seen at the next firing,
-       * which the ping deadline brings within one window */
-      if (sent > 0)
-        next = MIN (next, sent + (gint64) client->ping_window_ms * 1000);
-    }
-  }
-  if (client->ack_timeout_ms > 0 && client->pending_acks.waiting > 0) {
-    guint i;
-
-    /* the oldest still waiting is the first */
-    for (i = client->pending_acks.head; i < client->pending_acks.slots->len;
-        i++) {
-      PendingAck *pending = ack_book_at (&client->pending_acks, i);
-
-      if (pending->waiting) {
-        next = MIN (next, pending->sent_us +
-            (gint64) client->ack_timeout_ms * 1000);
-        break;
-      }
-    }
-  }
-  return next == G_MAXINT64 ? -1 : next;
+  for (i = 0; i < G_N_ELEMENTS (deadlines); i++)
+    if (deadlines[i] >= 0 && (next < 0 || deadlines[i] < next))
+      next = deadlines[i];
+  return next;
 }
 
 /* Makes the timer fire at @deadline_us at the latest. Deadlines that move
@@ -1782,8 +1810,7 @@ sio_client_new (const SioClientConfig * config,
   g_atomic_int_set (&client->state, SIO_CLIENT_STATE_IDLE);
 
   client->loop = sio_loop_acquire ();
-  client->context = sio_loop_get_context (client->loop);
-  g_main_context_invoke (client->context, do_start, client);
+  g_main_context_invoke (sio_loop_get_context (client->loop), do_start, client);
   return client;
 }
 
@@ -1837,7 +1864,7 @@ sio_client_get_ack_args (SioClient * client)
 void
 sio_client_close (SioClient * client)
 {
-  g_main_context_invoke (client->context, do_close, client);
+  g_main_context_invoke (sio_loop_get_context (client->loop), do_close, client);
 }
 
 void
