@@ -64,11 +64,12 @@ struct _SioLoop
   GSource *timer_source;
 };
 
+/* the loop's own sources: work, timers, epoll */
 typedef struct
 {
   GSource source;
   SioLoop *loop;
-} WorkSource;
+} LoopSource;
 
 typedef struct
 {
@@ -118,7 +119,7 @@ sio_loop_get_running_threads (void)
 static gboolean
 work_waiting (GSource * source)
 {
-  return g_atomic_int_get (&((WorkSource *) source)->loop->work_length) > 0;
+  return g_atomic_int_get (&((LoopSource *) source)->loop->work_length) > 0;
 }
 
 static gboolean
@@ -134,7 +135,7 @@ work_prepare (GSource * source, gint * timeout)
 static gboolean
 work_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
 {
-  SioLoop *loop = ((WorkSource *) source)->loop;
+  SioLoop *loop = ((LoopSource *) source)->loop;
   guint left = (guint) g_atomic_int_get (&loop->work_length);
 
   for (; left > 0; left--) {
@@ -182,7 +183,7 @@ condition_for (guint32 events)
 static gboolean
 epoll_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
 {
-  SioLoop *loop = ((WorkSource *) source)->loop;
+  SioLoop *loop = ((LoopSource *) source)->loop;
   struct epoll_event events[READY_BATCH];
   gint i, count;
 
@@ -386,7 +387,7 @@ sio_loop_timer_get (SioLoopTimer * timer)
 static gboolean
 timers_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
 {
-  SioLoop *loop = ((WorkSource *) source)->loop;
+  SioLoop *loop = ((LoopSource *) source)->loop;
   gint64 now = g_get_monotonic_time ();
   guint fired = 0, due = loop->timers->len;
 
@@ -484,23 +485,23 @@ loop_start (guint slot)
   g_queue_init (&loop->work);
   loop->context = g_main_context_new ();
   loop->main_loop = g_main_loop_new (loop->context, FALSE);
-  loop->work_source = g_source_new (&work_funcs, sizeof (WorkSource));
-  ((WorkSource *) loop->work_source)->loop = loop;
+  loop->work_source = g_source_new (&work_funcs, sizeof (LoopSource));
+  ((LoopSource *) loop->work_source)->loop = loop;
   /* as reads: a flood of server events cannot starve the audio */
   g_source_set_priority (loop->work_source, G_PRIORITY_DEFAULT);
   g_source_attach (loop->work_source, loop->context);
 
   loop->timers = g_ptr_array_new ();
-  loop->timer_source = g_source_new (&timer_funcs, sizeof (WorkSource));
-  ((WorkSource *) loop->timer_source)->loop = loop;
+  loop->timer_source = g_source_new (&timer_funcs, sizeof (LoopSource));
+  ((LoopSource *) loop->timer_source)->loop = loop;
   g_source_attach (loop->timer_source, loop->context);
 
   loop->epoll_fd = -1;
 #ifdef HAVE_EPOLL
   loop->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
   if (loop->epoll_fd >= 0) {
-    loop->epoll_source = g_source_new (&epoll_funcs, sizeof (WorkSource));
-    ((WorkSource *) loop->epoll_source)->loop = loop;
+    loop->epoll_source = g_source_new (&epoll_funcs, sizeof (LoopSource));
+    ((LoopSource *) loop->epoll_source)->loop = loop;
     g_source_add_unix_fd (loop->epoll_source, loop->epoll_fd, G_IO_IN);
     g_source_attach (loop->epoll_source, loop->context);
   }
