@@ -359,14 +359,13 @@ io_update (SioWebSocket * ws)
   }
 }
 
+/* Sources and the watch exist only while there is a connection. */
 static void
 stop_io (SioWebSocket * ws)
 {
   ws->reading = ws->writing = FALSE;
   if (ws->connection)
     io_update (ws);
-  clear_source (&ws->read_source);
-  clear_source (&ws->write_source);
 }
 
 /* Stops all I/O at once. The socket is closed before the streams are let
