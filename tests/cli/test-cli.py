@@ -14,7 +14,9 @@
 - SIGINT while acks are held: it waits; a second SIGINT exits 130;
 - the socketio plugin absent: exit 2 and the message saying so;
 - an unreachable server: exit 1 with the sink's error;
-- bad options: exit 64 with a usage message naming the option.
+- bad options: exit 64 with a usage message naming the option;
+- secrets from files (-H @FILE, --proxy-password @FILE): they reach the
+  server and the proxy, and stay out of the process list.
 
 Under the leaks tracer (meson test --setup leaks) every run's stderr is
 also checked for leaked GStreamer objects. The server is a child holding a
@@ -73,7 +75,8 @@ class Server:
     def __init__(self):
         self.process = subprocess.Popen(
             ["node", os.path.join(SERVER_DIR, "server.js"), "--host",
-             "127.0.0.1", "--port", "0"],
+             "127.0.0.1", "--port", "0", "--record-header", "authorization",
+             "--record-header", "x-trace"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         if not line.startswith("LISTENING "):
@@ -254,6 +257,80 @@ def test_server_disconnect(server):
     check_no_leaks(stderr, "disconnect")
 
 
+def start_proxy(auth):
+    proxy = subprocess.Popen(
+        ["node", os.path.join(SERVER_DIR, "proxy.js"), "--host", "127.0.0.1",
+         "--port", "0", "--auth", auth],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = proxy.stdout.readline()
+    if not line.startswith("LISTENING "):
+        proxy.kill()
+        proxy.wait()
+        raise RuntimeError(f"proxy.js did not start: {line!r}")
+    return proxy, f"http://127.0.0.1:{int(line.split()[1])}"
+
+
+def test_secrets_from_files(server, directory):
+    """-H @FILE and --proxy-password @FILE: the header and the password come
+    from files, so neither is on the command line that ps shows."""
+    headers = os.path.join(directory, "headers")
+    with open(headers, "w") as out:
+        out.write("# sent on every request\n"
+                  "Authorization: Bearer s3cret-token\n\n"
+                  "X-Trace:  abc \n")
+    password = os.path.join(directory, "proxy-password")
+    with open(password, "w") as out:
+        out.write("pa55word\n")
+    proxy, proxy_url = start_proxy("user:pa55word")
+    try:
+        before = len(server.control("stats")["handshakeHeaders"])
+        args = [TOOL, "-s", "tone", "-t", "1.5", "--transports", "polling",
+                "-H", "@" + headers, "--proxy", proxy_url, "--proxy-user",
+                "user", "--proxy-password", "@" + password, server.url]
+        result = subprocess.run(args, capture_output=True, text=True,
+                                env=tool_env(), timeout=30)
+        seen = server.control("stats")["handshakeHeaders"][before:]
+    finally:
+        proxy.stdin.close()
+        try:
+            proxy.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+            proxy.wait()
+    check(result.returncode == 0,
+          f"secret files: exit 0 through the proxy with the password from a "
+          f"file (got {result.returncode}, {result.stderr!r})")
+    check(len(seen) > 0 and
+          seen[0].get("authorization") == "Bearer s3cret-token" and
+          seen[0].get("x-trace") == "abc",
+          f"secret files: the headers from the file reach the server ({seen})")
+    check("s3cret" not in " ".join(args) and "pa55word" not in " ".join(args),
+          "secret files: no secret on the command line")
+    check("s3cret" not in result.stdout + result.stderr and
+          "pa55word" not in result.stdout + result.stderr,
+          "secret files: no secret in the output")
+    check_no_leaks(result.stderr, "secret files")
+
+    bad = os.path.join(directory, "bad-headers")
+    with open(bad, "w") as out:
+        out.write("Authorization Bearer s3cret-token\n")
+    cases = [
+        (["-H", "@" + bad], "--header must be 'NAME: VALUE'"),
+        (["-H", "@" + os.path.join(directory, "missing")], "--header: "),
+        (["--proxy", "http://127.0.0.1:9", "--proxy-user", "user",
+          "--proxy-password", "@" + os.path.join(directory, "missing")],
+         "--proxy-password: "),
+    ]
+    for extra, message in cases:
+        result = subprocess.run([TOOL, "-s", "tone"] + extra +
+                                ["http://127.0.0.1:9"], capture_output=True,
+                                text=True, env=tool_env(), timeout=30)
+        check(result.returncode == 64 and message in result.stderr and
+              "s3cret" not in result.stderr,
+              f"secret files: {' '.join(extra)} exits 64 with {message!r} "
+              f"and no secret (got {result.returncode}, {result.stderr!r})")
+
+
 def test_plugin_absent(directory):
     empty = os.path.join(directory, "no-plugins")
     os.makedirs(empty, exist_ok=True)
@@ -317,6 +394,7 @@ def main():
             test_file_on_pipe(server, directory)
             test_second_interrupt(server)
             test_server_disconnect(server)
+            test_secrets_from_files(server, directory)
             test_plugin_absent(directory)
             test_unreachable()
             test_bad_options()

@@ -131,7 +131,7 @@ static GOptionEntry server_entries[] = {
       N_("Accept any server certificate (unsafe)"), NULL},
   {"header", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &opt_headers,
         N_("HTTP header sent on every request, e.g. \"Authorization: Bearer "
-            "abc\" (repeatable)"),
+            "abc\" (repeatable); @FILE reads one a line from FILE"),
       N_("'NAME: VALUE'")},
   {"cookie", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_cookies,
       N_("Cookie sent on every request (repeatable)"), N_("NAME=VALUE")},
@@ -144,7 +144,8 @@ static GOptionEntry server_entries[] = {
   {"proxy-user", 0, 0, G_OPTION_ARG_STRING, &opt_proxy_user,
       N_("User name for the proxy"), N_("NAME")},
   {"proxy-password", 0, 0, G_OPTION_ARG_STRING, &opt_proxy_password,
-      N_("Password for the proxy"), N_("PASSWORD")},
+        N_("Password for the proxy; @FILE reads it from FILE"),
+      N_("PASSWORD")},
   {NULL}
 };
 
@@ -818,57 +819,119 @@ set_enum (GstElement * element, const gchar * property, const gchar * nick,
   return known;
 }
 
-/* The -H 'Name: value' options as the sink's extra-headers. */
+/* The contents of @path for @option (--auth @FILE...), or NULL after a
+ * usage error. Files keep tokens and passwords out of the process list. */
+static gchar *
+read_option_file (const gchar * option, const gchar * path)
+{
+  GError *error = NULL;
+  gchar *contents;
+
+  if (!g_file_get_contents (path, &contents, NULL, &error)) {
+    gchar *problem = g_strdup_printf ("%s: %s", option, error->message);
+
+    usage_error (problem);
+    g_free (problem);
+    g_error_free (error);
+    return NULL;
+  }
+  return contents;
+}
+
+/* One 'Name: value' header into @headers; FALSE after a usage error. */
+static gboolean
+add_header (GstStructure * headers, const gchar * header)
+{
+  const gchar *colon = strchr (header, ':');
+  gchar *name, *value;
+
+  if (colon == NULL || colon == header) {
+    /* no value in the message: it may be a secret */
+    usage_error (_("--header must be 'NAME: VALUE', e.g. "
+            "'Authorization: Bearer abc'"));
+    return FALSE;
+  }
+  name = g_strstrip (g_strndup (header, colon - header));
+  value = g_strstrip (g_strdup (colon + 1));
+  gst_structure_set (headers, name, G_TYPE_STRING, value, NULL);
+  g_free (name);
+  g_free (value);
+  return TRUE;
+}
+
+/* The -H options as the sink's extra-headers: 'Name: value', or @FILE with
+ * one header a line (blank lines and lines starting with # skipped). */
 static gboolean
 set_headers (GstElement * sink)
 {
   GstStructure *headers;
+  gboolean ok = TRUE;
   guint i;
 
   if (opt_headers == NULL)
     return TRUE;
   headers = gst_structure_new_empty ("extra-headers");
-  for (i = 0; opt_headers[i]; i++) {
-    const gchar *colon = strchr (opt_headers[i], ':');
-    gchar *name, *value;
+  for (i = 0; ok && opt_headers[i]; i++) {
+    gchar *contents, **lines;
+    guint j;
 
-    if (colon == NULL || colon == opt_headers[i]) {
-      /* no value in the message: it may be a secret */
-      usage_error (_("--header must be 'NAME: VALUE', e.g. "
-              "'Authorization: Bearer abc'"));
-      gst_structure_free (headers);
-      return FALSE;
+    if (opt_headers[i][0] != '@') {
+      ok = add_header (headers, opt_headers[i]);
+      continue;
     }
-    name = g_strstrip (g_strndup (opt_headers[i], colon - opt_headers[i]));
-    value = g_strstrip (g_strdup (colon + 1));
-    gst_structure_set (headers, name, G_TYPE_STRING, value, NULL);
-    g_free (name);
-    g_free (value);
+    contents = read_option_file ("--header", opt_headers[i] + 1);
+    if (contents == NULL) {
+      ok = FALSE;
+      break;
+    }
+    lines = g_strsplit (contents, "\n", -1);
+    for (j = 0; ok && lines[j]; j++) {
+      gchar *line = g_strstrip (lines[j]);
+
+      if (line[0] != '\0' && line[0] != '#')
+        ok = add_header (headers, line);
+    }
+    g_strfreev (lines);
+    g_free (contents);
   }
-  g_object_set (sink, "extra-headers", headers, NULL);
+  if (ok)
+    g_object_set (sink, "extra-headers", headers, NULL);
   gst_structure_free (headers);
-  return TRUE;
+  return ok;
 }
 
 static gboolean
 set_auth (GstElement * sink)
 {
-  GError *error = NULL;
   gchar *contents;
 
   if (opt_auth == NULL || opt_auth[0] != '@') {
     g_object_set (sink, "auth", opt_auth, NULL);
     return TRUE;
   }
-  if (!g_file_get_contents (opt_auth + 1, &contents, NULL, &error)) {
-    gchar *problem = g_strdup_printf ("--auth: %s", error->message);
-
-    usage_error (problem);
-    g_free (problem);
-    g_error_free (error);
+  contents = read_option_file ("--auth", opt_auth + 1);
+  if (contents == NULL)
     return FALSE;
-  }
   g_object_set (sink, "auth", g_strstrip (contents), NULL);
+  g_free (contents);
+  return TRUE;
+}
+
+/* --proxy-password @FILE: the file's first line is the password. */
+static gboolean
+set_proxy_password (GstElement * sink)
+{
+  gchar *contents;
+
+  if (opt_proxy_password == NULL || opt_proxy_password[0] != '@') {
+    g_object_set (sink, "proxy-pw", opt_proxy_password, NULL);
+    return TRUE;
+  }
+  contents = read_option_file ("--proxy-password", opt_proxy_password + 1);
+  if (contents == NULL)
+    return FALSE;
+  contents[strcspn (contents, "\r\n")] = '\0';
+  g_object_set (sink, "proxy-pw", contents, NULL);
   g_free (contents);
   return TRUE;
 }
@@ -886,7 +949,6 @@ static const struct
   {"user-agent", &opt_user_agent},
   {"proxy", &opt_proxy},
   {"proxy-id", &opt_proxy_user},
-  {"proxy-pw", &opt_proxy_password},
 };
 
 static const struct
@@ -942,7 +1004,7 @@ configure_sink (GstElement * sink, const gchar * location)
         !set_number (sink, seconds_settings[i].property,
             *seconds_settings[i].value, GST_SECOND, seconds_settings[i].option))
       return FALSE;
-  return set_auth (sink) && set_headers (sink) &&
+  return set_auth (sink) && set_headers (sink) && set_proxy_password (sink) &&
       set_enum (sink, "transports", opt_transports, "--transports");
 }
 
