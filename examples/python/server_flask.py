@@ -2,7 +2,7 @@
 """A Flask-SocketIO server that writes the audio it receives to a WAV file.
 
     server_flask.py [--host 127.0.0.1] [--port 5000] [--wav out.wav]
-                    [--event audio_data]
+                    [--event audio_data] [--no-fill-gaps]
 
 Debian 12: python3-flask-socketio (5.3). In its default mode, with Debian's
 packages only (no eventlet, gevent or simple-websocket), Flask-SocketIO
@@ -11,7 +11,9 @@ to it by itself.
 
 Same interface as server_python.py: "LISTENING <port>" once it accepts
 connections, the WAV file (wav_recorder.py) complete after every write and
-closed on SIGINT/SIGTERM, acks after writing, replays dropped, gaps logged.
+closed on SIGINT/SIGTERM, acks after writing, replays dropped by
+(stream_id, seq), gaps logged and, when the sink reports them, filled with
+silence (--no-fill-gaps: only logged).
 """
 
 import logging
@@ -26,7 +28,7 @@ import wav_recorder
 
 args = wav_recorder.parse_args()
 
-recorder = wav_recorder.WavRecorder(args.wav)
+recorder = wav_recorder.WavRecorder(args.wav, fill_gaps=args.fill_gaps)
 app = flask.Flask(__name__)
 # async_handlers=False: one event at a time, in the order they arrived (the
 # default runs each in a thread of its own); always_connect: accept the

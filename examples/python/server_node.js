@@ -2,7 +2,7 @@
 // A socket.io 4.8 server that writes the audio it receives to a WAV file.
 //
 //   node server_node.js [--host 127.0.0.1] [--port 5000] [--wav out.wav]
-//       [--event audio_data]
+//       [--event audio_data] [--no-fill-gaps]
 //
 // socket.io comes from npm (`npm install socket.io@4.8`); from a checkout of
 // gst-socketio, use the copy the tests installed:
@@ -10,12 +10,17 @@
 //
 // It prints "LISTENING <port>" once it accepts connections (--port 0: a free
 // port). Each event {audio_data, seq, pts, duration, format, rate, channels,
-// replay} is written in order, acknowledged once written, and dropped if its
-// seq was already written (a replay after a reconnection). Gaps (audio that
-// the client dropped) are logged. The WAV header is rewritten after every
-// write, so the file is complete at any time; SIGINT/SIGTERM close it.
-// One stream at a time: a client that starts again at seq 0 continues the
-// same file.
+// replay, stream_id, discont, missing_duration, missing_samples} is written
+// in order, acknowledged once written, and dropped if its (stream_id, seq)
+// was already written (a replay after a reconnection, or its late
+// original); without stream_id (older sinks), if it is a replay of a seq
+// already written. Gaps are logged; one the sink reports (discont) is filled
+// with silence of its length, so that the file's timeline stays the
+// stream's (--no-fill-gaps: only logged). The WAV header is rewritten after
+// every write, so the file is complete at any time; SIGINT/SIGTERM close it.
+// One file: a new stream (a new stream_id, or without one a client that
+// starts again at seq 0) continues the same file.
+// One thread (Node's event loop): no locks.
 
 'use strict';
 
@@ -32,6 +37,17 @@ const host = option('host', '127.0.0.1');
 const port = Number(option('port', '5000'));
 const wavPath = option('wav', 'out.wav');
 const eventName = option('event', 'audio_data');
+const fillGaps = !process.argv.includes('--no-fill-gaps');
+
+// A stream's record is forgotten after this long without audio (a replay
+// comes within seconds of its first sending), and the oldest beyond this
+// many streams: the memory of what was written stays bounded.
+const STREAM_EXPIRY_MS = 600e3;
+const MAX_STREAMS = 100;
+// A reported gap longer than this is logged, not filled (a bogus
+// missing_duration must not fill the disk).
+const MAX_FILL_S = 3600;
+const FILL_CHUNK_FRAMES = 16000; // silence is written in pieces
 
 // The 44-byte header of a PCM WAV file holding dataBytes bytes of audio.
 function wavHeader(rate, channels, dataBytes) {
@@ -56,12 +72,45 @@ function wavHeader(rate, channels, dataBytes) {
 const wav = {
   fd: fs.openSync(wavPath, 'w'), rate: 0, channels: 0, bytes: 0,
 };
-let lastSeq = -1; // the highest seq written
-let nextPts = null; // where the audio written so far ends, in ns
 
-function writeAudio(msg) {
+// stream_id -> {lastSeq, nextPts, lastUsed}, least recently used first;
+// undefined is the one stream of sinks that send no stream_id. Within a
+// stream_id seq only grows and events are written in the order they come,
+// so the highest seq written is enough to recognise audio already written.
+const streams = new Map();
+
+function streamRecord(streamId, seq) {
+  const now = Date.now();
+  for (const [oldestId, oldest] of streams) {
+    const expired = now - oldest.lastUsed >= STREAM_EXPIRY_MS;
+    if (streams.size < MAX_STREAMS && !expired) break;
+    streams.delete(oldestId);
+  }
+  let stream = streams.get(streamId);
+  if (stream === undefined) {
+    stream = { lastSeq: -1, nextPts: null }; // nextPts: where the audio ends
+    if (streamId !== undefined) {
+      console.log(`stream ${streamId}: a new stream from seq ${seq}`);
+    }
+  }
+  streams.delete(streamId); // set again: the most recently used
+  streams.set(streamId, stream);
+  stream.lastUsed = now;
+  return stream;
+}
+
+function writeFrames(data) {
+  fs.writeSync(wav.fd, data, 0, data.length, 44 + wav.bytes);
+  wav.bytes += data.length;
+  fs.writeSync(wav.fd, wavHeader(wav.rate, wav.channels, wav.bytes), 0, 44, 0);
+}
+
+// Writes silenceFrames frames of silence, then the event's audio.
+function writeAudio(msg, silenceFrames) {
   if (msg.format !== 'S16LE') {
-    console.error(`seq ${msg.seq}: ${msg.format} is not S16LE: skipped`);
+    // compressed audio has "caps" in place of "format"
+    console.error(`seq ${msg.seq}: ${msg.format || msg.caps} is not S16LE: ` +
+      'skipped');
     return;
   }
   if (wav.rate === 0) {
@@ -72,30 +121,66 @@ function writeAudio(msg) {
       `in a ${wav.rate} Hz, ${wav.channels} channels file: skipped`);
     return;
   }
-  const audio = msg.audio_data;
-  fs.writeSync(wav.fd, audio, 0, audio.length, 44 + wav.bytes);
-  wav.bytes += audio.length;
-  fs.writeSync(wav.fd, wavHeader(wav.rate, wav.channels, wav.bytes), 0, 44, 0);
+  for (let left = silenceFrames; left > 0; left -= FILL_CHUNK_FRAMES) {
+    const frames = Math.min(left, FILL_CHUNK_FRAMES);
+    writeFrames(Buffer.alloc(frames * 2 * wav.channels));
+  }
+  writeFrames(msg.audio_data);
+}
+
+// Logs the gap a discont event reports; returns the number of frames of
+// silence to write before its audio.
+function reportedGap(msg, prefix) {
+  const duration = msg.missing_duration ?? undefined;
+  let frames = msg.missing_samples ?? undefined;
+  if (frames === undefined && duration !== undefined && msg.rate) {
+    frames = Math.round(duration * msg.rate / 1e9);
+  }
+  let what = duration !== undefined ? `${duration / 1e6} ms`
+    : 'audio of unknown length';
+  if (frames !== undefined) what += ` (${frames} samples)`;
+  let filled = 'filled with silence';
+  if (!fillGaps) {
+    filled = 'not filled (--no-fill-gaps)';
+  } else if (frames === undefined || msg.format !== 'S16LE') {
+    filled = 'not filled: not raw PCM of known length';
+  } else if (frames > MAX_FILL_S * msg.rate) {
+    filled = `not filled: over ${MAX_FILL_S} s`;
+  }
+  console.log(`gap: ${prefix}seq ${msg.seq}: ${what} missing before it: ` +
+    filled);
+  return filled === 'filled with silence' ? frames : 0;
 }
 
 function onAudio(msg, ack) {
-  if (msg.seq <= lastSeq && msg.replay) {
-    console.log(`seq ${msg.seq}: replayed, already written: dropped`);
+  const streamId = msg.stream_id ?? undefined; // null: none
+  const stream = streamRecord(streamId, msg.seq);
+  const prefix = streamId !== undefined ? `stream ${streamId}: ` : '';
+  if (msg.seq <= stream.lastSeq &&
+      (streamId !== undefined || msg.replay)) {
+    // unflagged under a stream_id: a late original, after its replay
+    const what = msg.replay ? 'replayed' : 'a late original';
+    console.log(`${prefix}seq ${msg.seq}: ${what}, already written: dropped`);
   } else {
-    if (msg.seq <= lastSeq) {
-      // the sink never repeats a seq without "replay": a new stream
+    if (msg.seq <= stream.lastSeq) {
+      // without stream_id: the sink never repeats a seq without "replay":
+      // a new stream
       console.log(`seq ${msg.seq}: a new stream`);
-      nextPts = null;
-    } else if (lastSeq >= 0 && msg.seq !== lastSeq + 1) {
-      console.log(`gap: seq ${lastSeq + 1} to ${msg.seq - 1} never arrived`);
+      stream.nextPts = null;
+    } else if (stream.lastSeq >= 0 && msg.seq !== stream.lastSeq + 1) {
+      console.log(`gap: ${prefix}seq ${stream.lastSeq + 1} to ` +
+        `${msg.seq - 1} never arrived`);
     }
-    if (nextPts !== null && msg.pts !== nextPts) {
-      console.log(`gap: ${(msg.pts - nextPts) / 1e6} ms of audio missing ` +
-        `before seq ${msg.seq}`);
+    let silence = 0;
+    if (msg.discont) {
+      silence = reportedGap(msg, prefix);
+    } else if (stream.nextPts !== null && msg.pts !== stream.nextPts) {
+      console.log(`gap: ${prefix}${(msg.pts - stream.nextPts) / 1e6} ms ` +
+        `of audio missing before seq ${msg.seq}`);
     }
-    writeAudio(msg);
-    lastSeq = msg.seq;
-    nextPts = msg.pts + msg.duration;
+    writeAudio(msg, silence);
+    stream.lastSeq = msg.seq;
+    stream.nextPts = msg.pts === null ? null : msg.pts + msg.duration;
   }
   // after writing: the client frees the audio once acknowledged
   if (typeof ack === 'function') ack();

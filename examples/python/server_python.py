@@ -3,7 +3,7 @@
 receives to a WAV file.
 
     server_python.py [--host 127.0.0.1] [--port 5000] [--wav out.wav]
-                     [--event audio_data]
+                     [--event audio_data] [--no-fill-gaps]
 
 Debian 12: python3-socketio (5.7) and python3-aiohttp. WebSocket and
 long-polling.
@@ -16,12 +16,15 @@ Its interface (other tests and scripts rely on it):
   empty file if none came) and its header rewritten after every write, so
   it is a complete WAV at any time; SIGINT and SIGTERM close it and exit 0;
 - each event {audio_data, seq, pts, duration, format, rate, channels,
-  replay} is written in seq order and acknowledged once written; a replay of
-  a seq already written is dropped; gaps (audio the client dropped) are
-  logged on stdout as lines starting with "gap:";
+  replay, stream_id, discont, missing_duration, missing_samples} is written
+  in seq order and acknowledged once written; an event whose (stream_id,
+  seq) was already written is dropped (without stream_id, from older sinks:
+  a replay of a seq already written); gaps are logged on stdout as lines
+  starting with "gap:", and a gap the sink reports (discont) is filled with
+  silence of its length unless --no-fill-gaps;
 - each client gets a "recording" event, {"wav": PATH}, once connected.
-One stream at a time: a client that starts again at seq 0 continues the same
-file.
+One file: a new stream (a new stream_id, or without one a client that
+starts again at seq 0) continues the same file.
 """
 
 import asyncio
@@ -36,7 +39,7 @@ import wav_recorder
 async def main():
     args = wav_recorder.parse_args()
 
-    recorder = wav_recorder.WavRecorder(args.wav)
+    recorder = wav_recorder.WavRecorder(args.wav, fill_gaps=args.fill_gaps)
     # async_handlers=False: one event at a time, in the order they arrived
     # (the default runs each in a task of its own); always_connect: accept
     # the client before connect() runs, so that it may emit to it

@@ -10,10 +10,16 @@
 2. A scripted Socket.IO client sends events as socketiosink would after a
    reconnection (replays of written seqs, a gap, a new stream from seq 0):
    the file must hold each seq once, in order, and the gap be logged.
+   First as older sinks send them, without stream_id; then with stream_id
+   and discont (docs/server.md): replays and a late original of written
+   (stream_id, seq) dropped, the same seqs under another stream_id written,
+   each reported gap logged and filled with silence of its length (given
+   in samples, or as a duration only), and not filled with --no-fill-gaps.
 3. (python only) stream.py --tone stopped by SIGINT, as Ctrl-C: it must end
    with EOS (exit 0, every emit acknowledged) and the server's file hold all
    the audio stream.py reports sent; and stream.py's with_attachments() puts
-   a binary event's attachments back in place of their placeholders.
+   a binary event's attachments back in place of their placeholders; and
+   wav_recorder.py's memory of streams stays bounded.
 
 Every server and stream.py is a child of this process, killed if it dies
 (PR_SET_PDEATHSIG) and stopped at the end whatever happens.
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import wave
 
 import socketio
@@ -49,11 +56,12 @@ RATE = 16000
 SOURCE_SAMPLES = 2 * RATE + 1000  # 2 s and a short last frame
 
 
-def start_server(kind, work, name):
+def start_server(kind, work, name, options=()):
     wav_path = os.path.join(work, f'{name}.wav')
     log_path = os.path.join(work, f'{name}.log')
     server = start(SERVERS[kind] + ['--host', '127.0.0.1', '--port', '0',
-                                    '--wav', wav_path], log_path)
+                                    '--wav', wav_path] + list(options),
+                   log_path)
     port = wait_for_line(log_path, r'^LISTENING (\d+)$', server, 15).group(1)
     return server, f'http://127.0.0.1:{port}', wav_path, log_path
 
@@ -153,8 +161,20 @@ def chunk(n):
     return (n + 1).to_bytes(2, 'little') * 320
 
 
-async def send_script(url, kind):
-    """What socketiosink sends around a reconnection, and a new stream."""
+def audio_event(seq, n, replay=False, **members):
+    """The event socketiosink sends for chunk @n as @seq, with @members
+    (stream_id, discont...) added."""
+    msg = {'audio_data': chunk(n), 'seq': seq, 'pts': n * 20_000_000,
+           'duration': 20_000_000, 'format': 'S16LE', 'rate': RATE,
+           'channels': 1, **members}
+    if replay:
+        msg['replay'] = True
+    return msg
+
+
+async def send_script(url, kind, send_events):
+    """Runs @send_events(client), a script of what socketiosink sends
+    around a reconnection, and a new stream."""
     client = socketio.AsyncClient()
     await client.connect(url, transports=['polling'] if kind == 'flask'
                          else ['websocket'])
@@ -170,13 +190,9 @@ async def send_script(url, kind):
 async def send_events(client):
 
     async def emit(seq, n, replay=False):
-        msg = {'audio_data': chunk(n), 'seq': seq, 'pts': n * 20_000_000,
-               'duration': 20_000_000, 'format': 'S16LE', 'rate': RATE,
-               'channels': 1}
-        if replay:
-            msg['replay'] = True
         # call() waits for the ack, which the server sends after writing
-        await client.call('audio_data', msg, timeout=10)
+        await client.call('audio_data', audio_event(seq, n, replay),
+                          timeout=10)
 
     for seq in (0, 1, 2):
         await emit(seq, seq)
@@ -190,7 +206,7 @@ async def send_events(client):
 def replays(kind, work):
     server, url, wav_path, log_path = start_server(kind, work,
                                                    'replay-server')
-    asyncio.run(send_script(url, kind))
+    asyncio.run(send_script(url, kind, send_events))
     stop_server(server, log_path)
     log = read(log_path)
     expected = b''.join(chunk(n) for n in (0, 1, 2, 3, 5, 6))
@@ -205,6 +221,103 @@ def replays(kind, work):
     check('a new stream' in log, f'new stream not reported: {log}')
     print(f'{kind}: replays dropped, gap logged, new stream appended',
           flush=True)
+
+
+async def send_stream_events(client):
+    """As send_events(), from a sink that sends stream_id and discont."""
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+
+    async def emit(stream_id, seq, n, replay=False, **gap):
+        await client.call('audio_data', audio_event(seq, n, replay,
+                                                    stream_id=stream_id,
+                                                    **gap), timeout=10)
+
+    for seq in (0, 1, 2):
+        await emit(first, seq, seq)
+    await emit(first, 1, 1, replay=True)  # the link broke before their acks
+    await emit(first, 2, 2, replay=True)
+    await emit(first, 2, 2)  # the late original, after its replay
+    await emit(first, 3, 3)
+    # chunks 4 to 6 dropped: 60 ms, 960 samples
+    await emit(first, 4, 7, discont=True, missing_duration=60_000_000,
+               missing_samples=960)
+    # another stream, from seq 0 again: written
+    await emit(second, 0, 10)
+    await emit(second, 1, 11)
+    # chunks 12 and 13 dropped, given as a duration only: 640 samples
+    await emit(second, 2, 14, discont=True, missing_duration=40_000_000)
+    await emit(first, 3, 3, replay=True)  # the first stream is remembered
+    return first, second
+
+
+def stream_replays_and_gaps(kind, work, fill_gaps):
+    name = 'stream-server' if fill_gaps else 'no-fill-server'
+    server, url, wav_path, log_path = start_server(
+        kind, work, name, () if fill_gaps else ('--no-fill-gaps',))
+    ids = []
+
+    async def script(client):
+        ids.extend(await send_stream_events(client))
+
+    asyncio.run(send_script(url, kind, script))
+    stop_server(server, log_path)
+    log = read(log_path)
+    first, second = ids
+
+    def silence(samples):
+        return bytes(2 * samples) if fill_gaps else b''
+
+    expected = (b''.join(chunk(n) for n in (0, 1, 2, 3)) + silence(960) +
+                chunk(7) + chunk(10) + chunk(11) + silence(640) + chunk(14))
+    received = read_wav(wav_path)
+    check(received == expected,
+          f'{len(received)} bytes written, expected {len(expected)}, first'
+          f' difference at byte {first_difference(received, expected)}:'
+          f' {log}')
+    check(log.count('replayed, already written: dropped') == 3 and
+          log.count('a late original, already written: dropped') == 1,
+          f'replays and late original not reported: {log}')
+    check(f'stream {second}: a new stream from seq 0' in log,
+          f'new stream not reported: {log}')
+    filled = ('filled with silence' if fill_gaps
+              else r'not filled \(--no-fill-gaps\)')
+    for stream_id, seq, duration, samples in ((first, 4, 60, 960),
+                                              (second, 2, 40, 640)):
+        check(re.search(rf'^gap: stream {stream_id}: seq {seq}:'
+                        rf' {duration}(\.0)? ms \({samples} samples\)'
+                        rf' missing before it: {filled}$', log, re.M),
+              f'gap before seq {seq} of {stream_id} not logged: {log}')
+    # the pts jump of a reported gap is not logged a second time
+    check('ms of audio missing' not in log, f'gap logged twice: {log}')
+    print(f'{kind}: by (stream_id, seq): replays dropped, another stream'
+          f' written, gaps logged and {"filled" if fill_gaps else "kept"}',
+          flush=True)
+
+
+def stream_records_bounded(work):
+    """wav_recorder.py keeps at most MAX_STREAMS records, and forgets one
+    idle for STREAM_EXPIRY_S."""
+    sys.path.insert(0, EXAMPLES)
+    import wav_recorder
+    recorder = wav_recorder.WavRecorder(os.path.join(work, 'bounded.wav'))
+    clock = [1000.0]
+    recorder.clock = lambda: clock[0]
+    try:
+        for n in range(wav_recorder.MAX_STREAMS + 5):
+            recorder.on_audio(audio_event(0, n, stream_id=f'stream-{n}'))
+        count = len(recorder.streams)
+        check(count == wav_recorder.MAX_STREAMS and
+              'stream-4' not in recorder.streams and
+              'stream-5' in recorder.streams,
+              f'{count} stream records, oldest {next(iter(recorder.streams))}')
+        clock[0] += wav_recorder.STREAM_EXPIRY_S
+        recorder.on_audio(audio_event(0, 0, stream_id='late'))
+        check(list(recorder.streams) == ['late'],
+              f'expired stream records kept: {len(recorder.streams)}')
+    finally:
+        recorder.close()
+    print(f'wav_recorder.py: at most {wav_recorder.MAX_STREAMS} stream'
+          ' records, idle ones forgotten', flush=True)
 
 
 def interrupt(kind, work):
@@ -249,9 +362,12 @@ def main():
         try:
             stream_file(kind, work)
             replays(kind, work)
+            stream_replays_and_gaps(kind, work, fill_gaps=True)
+            stream_replays_and_gaps(kind, work, fill_gaps=False)
             if kind == 'python':
                 interrupt(kind, work)
                 attachments()
+                stream_records_bounded(work)
         except Failure as failure:
             print(f'FAIL ({kind}): {failure}', flush=True)
             return 1
