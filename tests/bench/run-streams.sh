@@ -8,6 +8,9 @@
 # client spreads its N streams round-robin over the servers):
 #   sink         streams-bench --source appsrc (one pump thread feeds all)
 #   fakesink     streams-bench --source appsrc --sink fakesink (baseline)
+#   sink-pad     streams-bench --source pad (no sources: the pump pushes
+#                into each sink's pad itself, sync=false)
+#   fakesink-pad streams-bench --source pad --sink fakesink (its baseline)
 #   node         node-streams-client.js
 #   sink-ats     streams-bench --source audiotestsrc
 #   fakesink-ats streams-bench --source audiotestsrc --sink fakesink
@@ -42,7 +45,7 @@ build=${BUILD_DIR:-$here/../../build}
 n_list=${1:-100 500 1000 2000}
 seconds=${2:-15}
 servers=${SERVERS:-4}
-clients=${CLIENTS:-sink fakesink node sink-ats fakesink-ats python}
+clients=${CLIENTS:-sink fakesink sink-pad fakesink-pad node sink-ats fakesink-ats python}
 python_max_n=${PYTHON_MAX_N:-500}
 warmup=${WARMUP:-2}
 
@@ -165,6 +168,8 @@ run_client() {  # NAME N
   case $name in
     sink) cmd=("$bench_bin" --source appsrc) ;;
     fakesink) cmd=("$bench_bin" --source appsrc --sink fakesink) ;;
+    sink-pad) cmd=("$bench_bin" --source pad) ;;
+    fakesink-pad) cmd=("$bench_bin" --source pad --sink fakesink) ;;
     sink-ats) cmd=("$bench_bin" --source audiotestsrc) ;;
     fakesink-ats) cmd=("$bench_bin" --source audiotestsrc --sink fakesink) ;;
     node) cmd=(node "$here/node-streams-client.js") ;;
@@ -205,8 +210,10 @@ runs = [json.loads(t) for t in open(sys.argv[1])]
 by = {}
 for r in runs:
     by.setdefault(r["streams"], {})[r["run"]] = r
-order = ["sink", "fakesink", "sink-ats", "fakesink-ats", "node", "python"]
+order = ["sink", "fakesink", "sink-pad", "fakesink-pad", "sink-ats",
+         "fakesink-ats", "node", "python"]
 label = {"sink": "socketiosink (appsrc)", "fakesink": "fakesink (appsrc)",
+         "sink-pad": "socketiosink (pad)", "fakesink-pad": "fakesink (pad)",
          "sink-ats": "socketiosink (audiotestsrc)",
          "fakesink-ats": "fakesink (audiotestsrc)",
          "node": "socket.io-client", "python": "python-socketio"}
@@ -243,13 +250,16 @@ for n in sorted(by):
               f"{fmt(r.get('machine_busy_cores')):>7}")
     node = cpu(rs.get("node"))
     sink, base = cpu(rs.get("sink")), cpu(rs.get("fakesink"))
+    pad, pad_base = cpu(rs.get("sink-pad")), cpu(rs.get("fakesink-pad"))
     ats, ats_base = cpu(rs.get("sink-ats")), cpu(rs.get("fakesink-ats"))
     own = sink - base if sink is not None and base is not None else None
+    pad_own = pad - pad_base if pad is not None and pad_base is not None else None
     ats_own = ats - ats_base if ats is not None and ats_base is not None else None
-    print(f"  sink minus its fakesink baseline: appsrc {fmt(own)}, audiotestsrc "
-          f"{fmt(ats_own)} ms per stream-second")
+    print(f"  sink minus its fakesink baseline: appsrc {fmt(own)}, pad "
+          f"{fmt(pad_own)}, audiotestsrc {fmt(ats_own)} ms per stream-second")
     if node:
-        ratios = [("appsrc", sink), ("appsrc - baseline", own), ("audiotestsrc", ats)]
+        ratios = [("appsrc", sink), ("appsrc - baseline", own), ("pad", pad),
+                  ("pad - baseline", pad_own), ("audiotestsrc", ats)]
         print("  sink / Node CPU (target <= 0.5): " + ", ".join(
             f"{k} {fmt(v / node if v is not None else None)}" for k, v in ratios))
 

@@ -12,13 +12,15 @@
  * own socketiosink, and what the process spends on them.
  *
  *   streams-bench --url URL [--url URL]... [-n STREAMS] [-s SECONDS]
- *       [--source appsrc|audiotestsrc] [--sink socketiosink|fakesink]
+ *       [--source appsrc|pad|audiotestsrc] [--sink socketiosink|fakesink]
  *       [--warmup SECONDS] [--linger SECONDS] [--connect-wait SECONDS]
  *
  * Streams go round-robin to the --url servers. Pipelines:
  *
  *   appsrc is-live=true format=time do-timestamp=true caps=<audio>
  *       ! socketiosink location=URL                     (--source appsrc)
+ *   <a pad of this program> ! socketiosink location=URL sync=false
+ *                                                       (--source pad)
  *   audiotestsrc is-live=true samplesperbuffer=1024 ! <audio>
  *       ! socketiosink location=URL                     (--source audiotestsrc)
  *
@@ -28,7 +30,12 @@
  * copy per buffer, so what remains is the sink's. audiotestsrc is what a
  * user runs: a streaming thread per pipeline waiting on the clock.
  * --sink fakesink swaps the sink for `fakesink sync=true`: the sources
- * alone, the baseline to subtract.
+ * alone, the baseline to subtract. --source pad takes the sources away
+ * altogether: the pump pushes each buffer (pts and duration set, the
+ * caps and segment sent first) straight into the sink's pad with
+ * gst_pad_push(), so no thread per stream exists and the sink renders in
+ * the pump thread, at once (sync=false: the pump keeps the time). What
+ * the process spends is then the sink's own, plus one push per buffer.
  *
  * Sequence: RLIMIT_NOFILE raised to its hard limit; RSS read; the N
  * pipelines created; RSS read; all set to PLAYING (t0 = the first
@@ -77,6 +84,7 @@ typedef struct
   Bench *bench;
   GstElement *pipeline;
   GstElement *src;              /* the appsrc, or NULL */
+  GstPad *pad;                  /* --source pad: the pump's pad, or NULL */
   GstElement *sink;
   GstBuffer *payload;           /* appsrc: what the pump copies */
   gint connected;               /* atomic: socketio-connected seen */
@@ -90,6 +98,7 @@ struct _Bench
   Stream *streams;
   guint n_streams;
   gboolean fakesink;
+  gboolean direct;              /* --source pad */
 
   GMutex lock;
   GCond cond;
@@ -125,7 +134,8 @@ static GOptionEntry entries[] = {
   {"seconds", 's', 0, G_OPTION_ARG_INT, &window_s,
       "Measured window (default 20)", "SECONDS"},
   {"source", 0, 0, G_OPTION_ARG_STRING, &source_name,
-      "appsrc (default: fed by one pump thread) or audiotestsrc", "NAME"},
+      "appsrc (default: fed by one pump thread), pad (the pump pushes "
+        "into the sink itself) or audiotestsrc", "NAME"},
   {"sink", 0, 0, G_OPTION_ARG_STRING, &sink_name,
       "socketiosink (default) or fakesink (the sources alone)", "NAME"},
   {"warmup", 0, 0, G_OPTION_ARG_DOUBLE, &warmup_s,
@@ -227,14 +237,28 @@ on_bus_message (GstBus * bus, GstMessage * message, gpointer user_data)
   return GST_BUS_DROP;
 }
 
-static gchar *
-pipeline_description (gboolean appsrc, gboolean fakesink, const gchar * url)
+typedef enum
 {
-  gchar *sink = fakesink ? g_strdup ("fakesink name=sink sync=true") :
-      g_strdup_printf ("socketiosink name=sink location=\"%s\"", url);
+  SOURCE_APPSRC,
+  SOURCE_PAD,
+  SOURCE_AUDIOTESTSRC,
+} Source;
+
+static const gchar *const source_names[] = { "appsrc", "pad", "audiotestsrc" };
+
+static gchar *
+pipeline_description (Source source, gboolean fakesink, const gchar * url)
+{
+  const gchar *sync = source == SOURCE_PAD ? "false" : "true";
+  gchar *sink = fakesink ?
+      g_strdup_printf ("fakesink name=sink sync=%s", sync) :
+      g_strdup_printf ("socketiosink name=sink sync=%s location=\"%s\"",
+      sync, url);
   gchar *desc;
 
-  if (appsrc)
+  if (source == SOURCE_PAD)
+    return sink;
+  if (source == SOURCE_APPSRC)
     desc = g_strdup_printf ("appsrc name=src is-live=true format=time "
         "do-timestamp=true caps=\"" AUDIO_CAPS "\" ! %s", sink);
   else
@@ -248,9 +272,9 @@ pipeline_description (gboolean appsrc, gboolean fakesink, const gchar * url)
  * stream is the streams' own (run-streams.sh also reports the slope
  * between two N). */
 static void
-preload (gboolean appsrc, gboolean fakesink)
+preload (Source source, gboolean fakesink)
 {
-  gchar *desc = pipeline_description (appsrc, fakesink, "http://127.0.0.1:1");
+  gchar *desc = pipeline_description (source, fakesink, "http://127.0.0.1:1");
   GstElement *pipeline = gst_parse_launch (desc, NULL);
 
   if (pipeline)
@@ -280,26 +304,60 @@ timespec_us (const struct timespec *ts)
  * once, fewer than the streams that read one shared memory. A round
  * that starts after its period began is late; the schedule stays
  * absolute, so the next rounds catch up. */
+/* --source pad: what a source sends before its first buffer. */
+static void
+start_direct_stream (Stream * stream, guint index)
+{
+  GstSegment segment;
+  gchar *id = g_strdup_printf ("stream-%u", index);
+
+  gst_pad_push_event (stream->pad, gst_event_new_stream_start (id));
+  gst_pad_push_event (stream->pad,
+      gst_event_new_caps (gst_caps_from_string (AUDIO_CAPS)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  gst_pad_push_event (stream->pad, gst_event_new_segment (&segment));
+  g_free (id);
+}
+
+static void
+push_direct (Stream * stream, guint64 tick)
+{
+  GstBuffer *buffer = gst_buffer_copy (stream->payload);
+
+  GST_BUFFER_PTS (buffer) = tick * PERIOD_NS;
+  GST_BUFFER_DURATION (buffer) = PERIOD_NS;
+  gst_pad_push (stream->pad, buffer);
+}
+
 static gpointer
 pump (gpointer user_data)
 {
   Bench *bench = user_data;
   struct timespec due, now;
+  guint64 round = 0;
+  guint i;
+
+  if (bench->direct)
+    for (i = 0; i < bench->n_streams; i++)
+      start_direct_stream (&bench->streams[i], i);
 
   clock_gettime (CLOCK_MONOTONIC, &due);
   while (!g_atomic_int_get (&bench->stop)) {
     gint64 start_us;
-    guint i;
-
     gboolean measuring = g_atomic_int_get (&bench->measuring);
 
     clock_gettime (CLOCK_MONOTONIC, &now);
     start_us = timespec_us (&now);
     if (measuring && start_us - timespec_us (&due) > PERIOD_NS / 1000)
       bench->late_ticks++;
-    for (i = 0; i < bench->n_streams; i++)
-      gst_app_src_push_buffer (GST_APP_SRC (bench->streams[i].src),
-          gst_buffer_copy (bench->streams[i].payload));
+    for (i = 0; i < bench->n_streams; i++) {
+      if (bench->direct)
+        push_direct (&bench->streams[i], round);
+      else
+        gst_app_src_push_buffer (GST_APP_SRC (bench->streams[i].src),
+            gst_buffer_copy (bench->streams[i].payload));
+    }
+    round++;
     clock_gettime (CLOCK_MONOTONIC, &now);
     if (measuring) {
       bench->ticks++;
@@ -391,7 +449,8 @@ main (int argc, char **argv)
   GOptionContext *context;
   GError *error = NULL;
   Bench bench = { 0 };
-  gboolean appsrc;
+  Source source = SOURCE_APPSRC;
+  gboolean pumped;
   GThread *pump_thread = NULL;
   guint64 rss_before_kb, rss_created_kb, rss_end_kb, threads_before, threads;
   gint64 t0_us, playing_us, wait_end_us, window_start_us, window_us;
@@ -412,15 +471,19 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (context);
-  appsrc = !source_name || strcmp (source_name, "appsrc") == 0;
+  for (i = 0; source_name && i < G_N_ELEMENTS (source_names); i++)
+    if (strcmp (source_name, source_names[i]) == 0)
+      source = i;
+  pumped = source != SOURCE_AUDIOTESTSRC;
+  bench.direct = source == SOURCE_PAD;
   bench.fakesink = sink_name && strcmp (sink_name, "fakesink") == 0;
-  if ((!appsrc && strcmp (source_name, "audiotestsrc") != 0)
+  if ((source_name && strcmp (source_name, source_names[source]) != 0)
       || (sink_name && !bench.fakesink
           && strcmp (sink_name, "socketiosink") != 0)
       || n_streams < 1 || window_s < 1
       || ((!urls || !urls[0]) && !bench.fakesink)) {
     g_printerr ("usage: streams-bench --url URL [--url URL]... [-n N] "
-        "[-s SECONDS] [--source appsrc|audiotestsrc] "
+        "[-s SECONDS] [--source appsrc|pad|audiotestsrc] "
         "[--sink socketiosink|fakesink]\n");
     return 2;
   }
@@ -431,12 +494,12 @@ main (int argc, char **argv)
   bench.n_streams = n_streams;
   bench.streams = g_new0 (Stream, n_streams);
 
-  preload (appsrc, bench.fakesink);
+  preload (source, bench.fakesink);
   threads_before = proc_status_value ("Threads");
   rss_before_kb = proc_status_value ("VmRSS");
   for (i = 0; i < bench.n_streams; i++) {
     Stream *stream = &bench.streams[i];
-    gchar *desc = pipeline_description (appsrc, bench.fakesink,
+    gchar *desc = pipeline_description (source, bench.fakesink,
         n_urls ? urls[i % n_urls] : NULL);
     GstBus *bus;
 
@@ -447,9 +510,25 @@ main (int argc, char **argv)
       return 1;
     }
     g_free (desc);
+    if (!GST_IS_PIPELINE (stream->pipeline)) {
+      /* a lone sink: gst_parse_launch() returns the element itself */
+      GstElement *pipeline = gst_pipeline_new (NULL);
+
+      gst_bin_add (GST_BIN (pipeline), stream->pipeline);
+      stream->pipeline = pipeline;
+    }
     stream->sink = gst_bin_get_by_name (GST_BIN (stream->pipeline), "sink");
-    if (appsrc) {
+    if (source == SOURCE_PAD) {
+      GstPad *sinkpad = gst_element_get_static_pad (stream->sink, "sink");
+
+      stream->pad = gst_pad_new ("pump", GST_PAD_SRC);
+      gst_pad_set_active (stream->pad, TRUE);
+      gst_pad_link (stream->pad, sinkpad);
+      gst_object_unref (sinkpad);
+    }
+    if (source == SOURCE_APPSRC)
       stream->src = gst_bin_get_by_name (GST_BIN (stream->pipeline), "src");
+    if (pumped) {
       stream->payload = gst_buffer_new_allocate (NULL, BUFFER_BYTES, NULL);
       gst_buffer_memset (stream->payload, 0, 0, BUFFER_BYTES);
     }
@@ -473,7 +552,7 @@ main (int argc, char **argv)
   connected = bench.fakesink ? bench.n_streams : bench.connected;
   g_mutex_unlock (&bench.lock);
 
-  if (appsrc)
+  if (pumped)
     pump_thread = g_thread_new ("pump", pump, &bench);
   sleep_s (warmup_s);
 
@@ -520,6 +599,7 @@ main (int argc, char **argv)
 
     gst_element_set_state (stream->pipeline, GST_STATE_NULL);
     gst_clear_object (&stream->src);
+    gst_clear_object (&stream->pad);
     gst_clear_buffer (&stream->payload);
     gst_object_unref (stream->sink);
     gst_object_unref (stream->pipeline);
@@ -534,7 +614,7 @@ main (int argc, char **argv)
       "\"servers\": %u, \"window_s\": %.3f, \"connected\": %u, "
       "\"failed\": %u, \"first_error\": %s, ",
       bench.fakesink ? "fakesink" : "socketiosink",
-      appsrc ? "appsrc" : "audiotestsrc", bench.n_streams, n_urls,
+      source_names[source], bench.n_streams, n_urls,
       window_real_s, connected, failed, first_error);
   if (bench.fakesink)
     printf ("\"connect_ms\": null, ");
@@ -565,7 +645,7 @@ main (int argc, char **argv)
         ", \"late_dropped\": %" G_GUINT64_FORMAT
         ", \"disconnects_in_window\": %d}", totals.emitted, totals.ack_timeouts,
         totals.lost, totals.reconnects, totals.late_dropped, disconnects);
-  if (appsrc)
+  if (pumped)
     printf (", \"pump\": {\"ticks\": %" G_GUINT64_FORMAT ", \"late_ticks\": %"
         G_GUINT64_FORMAT ", \"max_tick_ms\": %.2f}", bench.ticks,
         bench.late_ticks, bench.max_tick_us / 1e3);
