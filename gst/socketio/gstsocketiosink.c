@@ -21,11 +21,23 @@
  *
  *     ["audio_data", {"audio_data": <binary>, "seq": 0, "pts": 0,
  *      "duration": 64000000, "format": "S16LE", "rate": 16000,
- *      "channels": 1}]
+ *      "channels": 1, "stream_id": "<uuid>"}]
  *
  * which is what servers written for `sio.emit("audio_data", {"audio_data":
  * chunk})` clients expect. The event name and the binary key are the
  * #GstSocketIoSink:event and #GstSocketIoSink:payload-key properties.
+ *
+ * `stream_id` (#GstSocketIoSink:stream-id, a random UUID by default) is
+ * the same for the life of the stream, across reconnections and replays,
+ * and new whenever seq starts again, so a server drops replays by
+ * (stream_id, seq). Replayed events carry `"replay": true`. The first
+ * event after audio went missing (its pts is past where the audio sent so
+ * far ends, by more than 40 ms, or 1 ms on a DISCONT buffer; a batch
+ * dropped while reconnecting; or, after a reconnection, audio an ackqueue
+ * dropped instead of replaying it, then counted from the end of the newest
+ * acknowledged audio) carries `"discont": true`, `"missing_duration"` (ns)
+ * and `"missing_samples"`, so a server can fill or report the gap; the
+ * stats count them (`gaps`, `gaps-duration`).
  *
  * The element connects over Engine.IO v4, by WebSocket or HTTP
  * long-polling (#GstSocketIoSink:transports), joins
@@ -148,6 +160,15 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define DEFAULT_PROXY NULL
 #define DEFAULT_RETRY_FIRST_CONNECTION FALSE
 #define DEFAULT_RECONNECT_ON_SERVER_DISCONNECT FALSE
+#define DEFAULT_STREAM_ID NULL
+#define MAX_STREAM_ID_BYTES 256
+
+/* A pts this far past where the audio sent so far ends is a gap: the
+ * default alignment threshold of GstAudioStreamAlign, above the jitter
+ * of timestamps taken from a clock. After a DISCONT buffer (upstream
+ * dropped audio) a millisecond is enough. */
+#define GAP_THRESHOLD (40 * GST_MSECOND)
+#define DISCONT_GAP_THRESHOLD (1 * GST_MSECOND)
 
 /* How long EOS lets the server answer the clean close. */
 #define CLOSE_WAIT (1 * GST_SECOND)
@@ -188,6 +209,7 @@ enum
   PROP_PROXY_PW,
   PROP_RETRY_FIRST_CONNECTION,
   PROP_RECONNECT_ON_SERVER_DISCONNECT,
+  PROP_STREAM_ID,
 };
 
 /* The URI schemes: socketio+ before the location's own, so that http://
@@ -228,6 +250,7 @@ typedef struct
 {
   guint64 token;
   GArray *seqs;
+  GstClockTime pts;             /* of its first sample, or NONE */
   GstClockTime duration;
   gboolean live;                /* FALSE: done, a hole until compacted */
 } EmitRecord;
@@ -239,9 +262,9 @@ typedef struct
  * max-in-flight. All with self->lock held. */
 static void
 emits_add_locked (GstSocketIoSink * self, guint64 token, GArray * seqs,
-    GstClockTime duration)
+    GstClockTime pts, GstClockTime duration)
 {
-  EmitRecord record = { token, seqs, duration, TRUE };
+  EmitRecord record = { token, seqs, pts, duration, TRUE };
 
   g_array_append_val (self->emits, record);
   self->emits_live++;
@@ -1016,6 +1039,10 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
   }
   record = emits_find_locked (self, token);
   if (record) {
+    if (result == SIO_EMIT_ACKED && GST_CLOCK_TIME_IS_VALID (record->pts) &&
+        (!GST_CLOCK_TIME_IS_VALID (self->acked_end_pts) ||
+            record->pts + record->duration > self->acked_end_pts))
+      self->acked_end_pts = record->pts + record->duration;
     if (!delivered) {
       self->unconfirmed++;
       self->unconfirmed_duration += record->duration;
@@ -1492,6 +1519,7 @@ request_replay (GstSocketIoSink * self, guint64 from_seq)
     self->unconfirmed = 0;
     self->unconfirmed_duration = 0;
     g_mutex_unlock (&self->lock);
+    self->check_replay_gap = TRUE;
     return;
   }
 
@@ -1550,8 +1578,13 @@ prepare_event_args (GstSocketIoSink * self)
 
   sio_json_append_string (format,
       gst_audio_format_to_string (GST_AUDIO_INFO_FORMAT (&self->info)));
-  g_string_append_printf (format, ",\"rate\":%d,\"channels\":%d}]",
-      GST_AUDIO_INFO_RATE (&self->info), GST_AUDIO_INFO_CHANNELS (&self->info));
+  g_string_append_printf (format, ",\"rate\":%d,\"channels\":%d,"
+      "\"stream_id\":", GST_AUDIO_INFO_RATE (&self->info),
+      GST_AUDIO_INFO_CHANNELS (&self->info));
+  GST_OBJECT_LOCK (self);
+  sio_json_append_string (format, self->stream_id);
+  GST_OBJECT_UNLOCK (self);
+  g_string_append (format, "}]");
 
   g_free (self->args_prefix);
   g_free (self->args_format);
@@ -1561,14 +1594,19 @@ prepare_event_args (GstSocketIoSink * self)
   self->args_format = g_string_free (format, FALSE);
 }
 
+/* @missing: the audio that went missing just before this event (0: none),
+ * announced with "discont". */
 static gchar *
 build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
-    GstClockTime duration, gboolean replay)
+    GstClockTime duration, gboolean replay, GstClockTime missing)
 {
   static const gchar pts_key[] = ",\"pts\":", duration_key[] =
-      ",\"duration\":", replay_member[] = ",\"replay\":true";
-  gchar *args = g_malloc (self->args_prefix_length + 3 * SIO_UINT64_DIGITS +
+      ",\"duration\":", replay_member[] = ",\"replay\":true",
+      discont_key[] = ",\"discont\":true,\"missing_duration\":",
+      samples_key[] = ",\"missing_samples\":";
+  gchar *args = g_malloc (self->args_prefix_length + 5 * SIO_UINT64_DIGITS +
       sizeof (pts_key) + sizeof (duration_key) + sizeof (replay_member) +
+      sizeof (discont_key) + sizeof (samples_key) +
       self->args_format_length + 1);
   gchar *p = args;
 
@@ -1590,6 +1628,15 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
   if (replay) {
     memcpy (p, replay_member, sizeof (replay_member) - 1);
     p += sizeof (replay_member) - 1;
+  }
+  if (missing > 0) {
+    memcpy (p, discont_key, sizeof (discont_key) - 1);
+    p += sizeof (discont_key) - 1;
+    p += sio_format_uint64 (p, missing);
+    memcpy (p, samples_key, sizeof (samples_key) - 1);
+    p += sizeof (samples_key) - 1;
+    p += sio_format_uint64 (p, gst_util_uint64_scale_round (missing,
+            GST_AUDIO_INFO_RATE (&self->info), GST_SECOND));
   }
   memcpy (p, self->args_format, self->args_format_length + 1);
   return args;
@@ -1656,7 +1703,7 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
     GArray * seqs, GArray * finished, gboolean has_seq, guint64 first_seq,
     gboolean replay, gint64 deadline_us)
 {
-  GstClockTime duration;
+  GstClockTime duration, missing = 0;
   GstFlowReturn ret;
   guint64 token, from_seq = 0, payload_seq, max_payload;
   gsize size = gst_buffer_get_size (batch);
@@ -1694,6 +1741,9 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   if (ret == FLOW_DROP) {
     self->dropped_buffers++;
     self->dropped_bytes += size;
+    /* the server will see a hole where this batch was */
+    if (!replay)
+      self->missing_duration += duration;
   } else if (ret == FLOW_TIMEOUT) {
     /* EOS ran out of time: this audio is never sent */
     self->unconfirmed++;
@@ -1715,13 +1765,19 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
     return ret;
   }
   epoch = self->render_generation;
+  if (self->missing_duration > 0) {
+    missing = self->missing_duration;
+    self->missing_duration = 0;
+    self->gaps++;
+    self->gaps_duration += missing;
+  }
   token = self->next_seq++;
   self->in_flight++;
   self->emitted++;
   self->audio_bytes += size;
   for (i = 0; i < seqs_length (seqs); i++)
     hold_part_locked (self, g_array_index (seqs, guint64, i));
-  emits_add_locked (self, token, seqs, duration);
+  emits_add_locked (self, token, seqs, pts, duration);
   /* the parts above are counted first, so the batch's hold on a buffer
    * cannot be its last part */
   if (finished)
@@ -1738,7 +1794,7 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   /* the payload's seq is the first buffer's when an ackqueue numbers
    * them, so a server can spot replayed duplicates */
   payload_seq = has_seq ? first_seq : token;
-  args = build_event_args (self, payload_seq, pts, duration, replay);
+  args = build_event_args (self, payload_seq, pts, duration, replay, missing);
 
   /* the event's text frame (args, packet type, namespace, ack id) must fit
    * the server's maxPayload too, or the server drops the connection at
@@ -1879,6 +1935,83 @@ ack_buffer_now (GstSocketIoSink * self, GstBuffer * buffer)
         G_GUINT64_FORMAT, meta->seq);
 }
 
+/* Streaming thread, for each fresh (not replayed) buffer: a pts past
+ * where the audio sent so far ends means audio went missing upstream (a
+ * leaky queue, leakyframepool, an ackqueue that overflowed, this sink's
+ * disconnected-policy=drop). What is batched goes first, so that the
+ * next event, the one that starts with this buffer, announces the gap. */
+static GstFlowReturn
+note_continuity (GstSocketIoSink * self, GstBuffer * buffer, gsize size)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
+  GstClockTime duration = GST_BUFFER_DURATION (buffer);
+  GstClockTime threshold = GST_BUFFER_IS_DISCONT (buffer) ?
+      DISCONT_GAP_THRESHOLD : GAP_THRESHOLD;
+  GstClockTime sent_end = self->expected_pts;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    return GST_FLOW_OK;
+  if (self->check_replay_gap) {
+    GstClockTime acked_end;
+
+    /* a replay was asked for and upstream had nothing left of it (a
+     * fresh buffer comes first): what the server surely has ends where
+     * the acknowledged audio does */
+    self->check_replay_gap = FALSE;
+    g_mutex_lock (&self->lock);
+    acked_end = self->acked_end_pts;
+    g_mutex_unlock (&self->lock);
+    if (GST_CLOCK_TIME_IS_VALID (acked_end) &&
+        GST_CLOCK_TIME_IS_VALID (sent_end) && acked_end < sent_end)
+      sent_end = acked_end;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (duration))
+    duration = gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF
+        (&self->info), GST_SECOND, GST_AUDIO_INFO_RATE (&self->info));
+  if (GST_CLOCK_TIME_IS_VALID (sent_end) && pts > sent_end + threshold) {
+    GST_DEBUG_OBJECT (self, "%" GST_TIME_FORMAT " of audio missing before %"
+        GST_TIME_FORMAT, GST_TIME_ARGS (pts - sent_end), GST_TIME_ARGS (pts));
+    if (gst_adapter_available (self->batch) > 0)
+      ret = emit_ready_batches (self, TRUE, 0);
+    self->missing_duration += pts - sent_end;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (self->expected_pts) ||
+      pts + duration > self->expected_pts)
+    self->expected_pts = pts + duration;
+  return ret;
+}
+
+/* Streaming thread, for each replayed buffer: the first one after a
+ * replay request, flagged DISCONT, means the ackqueue dropped retained
+ * audio while the connection was down (leaky=downstream); the server may
+ * have none of it beyond what it acknowledged, so the gap is counted from
+ * the end of the newest acknowledged audio. */
+static GstFlowReturn
+note_replay_continuity (GstSocketIoSink * self, GstBuffer * buffer)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buffer), acked_end;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (!self->check_replay_gap)
+    return GST_FLOW_OK;
+  self->check_replay_gap = FALSE;
+  g_mutex_lock (&self->lock);
+  acked_end = self->acked_end_pts;
+  g_mutex_unlock (&self->lock);
+  if (GST_BUFFER_IS_DISCONT (buffer) && GST_CLOCK_TIME_IS_VALID (pts) &&
+      GST_CLOCK_TIME_IS_VALID (acked_end) &&
+      pts > acked_end + DISCONT_GAP_THRESHOLD) {
+    GST_DEBUG_OBJECT (self, "%" GST_TIME_FORMAT " of audio dropped upstream "
+        "before the replay at %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (pts - acked_end), GST_TIME_ARGS (pts));
+    if (gst_adapter_available (self->batch) > 0)
+      ret = emit_ready_batches (self, TRUE, 0);
+    self->missing_duration += pts - acked_end;
+  }
+  return ret;
+}
+
 static GstFlowReturn
 gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
@@ -1933,6 +2066,12 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   }
 
   meta = gst_buffer_get_sio_seq_meta (buffer);
+  if (meta == NULL || !meta->replay)
+    ret = note_continuity (self, buffer, size);
+  else
+    ret = note_replay_continuity (self, buffer);
+  if (ret != GST_FLOW_OK)
+    return ret;
   entry.bytes = size;
   if (meta) {
     entry.has_seq = TRUE;
@@ -2046,9 +2185,14 @@ gst_socketio_sink_event (GstBaseSink * bsink, GstEvent * event)
       }
       break;
     case GST_EVENT_FLUSH_STOP:
-      /* upstream dropped what it retained: nothing to replay any more */
+      /* upstream dropped what it retained: nothing to replay any more;
+       * a seek moves the pts, which is no gap */
       clear_batch (self);
+      self->expected_pts = GST_CLOCK_TIME_NONE;
+      self->missing_duration = 0;
+      self->check_replay_gap = FALSE;
       g_mutex_lock (&self->lock);
+      self->acked_end_pts = GST_CLOCK_TIME_NONE;
       g_hash_table_remove_all (self->unacked_parts);
       self->have_failed_seq = FALSE;
       self->unconfirmed = 0;
@@ -2138,6 +2282,7 @@ gst_socketio_sink_start (GstBaseSink * bsink)
   self->emitted = self->acked = self->written_without_ack = 0;
   self->ack_timeouts = self->lost = self->audio_bytes = 0;
   self->dropped_buffers = self->dropped_bytes = 0;
+  self->gaps = self->gaps_duration = 0;
   self->reconnects = self->disconnects = self->replays = 0;
   self->acks_upstream = 0;
   g_hash_table_remove_all (self->unacked_parts);
@@ -2148,6 +2293,19 @@ gst_socketio_sink_start (GstBaseSink * bsink)
 
   gst_audio_info_init (&self->info);
   self->info_valid = FALSE;
+  self->expected_pts = GST_CLOCK_TIME_NONE;
+  self->missing_duration = 0;
+  self->check_replay_gap = FALSE;
+  g_mutex_lock (&self->lock);
+  self->acked_end_pts = GST_CLOCK_TIME_NONE;
+  g_mutex_unlock (&self->lock);
+  /* seq starts again from 0 (or an ackqueue's next): (stream_id, seq) stays
+   * unique only with a new id */
+  GST_OBJECT_LOCK (self);
+  g_free (self->stream_id);
+  self->stream_id = self->stream_id_setting ?
+      g_strdup (self->stream_id_setting) : g_uuid_string_random ();
+  GST_OBJECT_UNLOCK (self);
   start_client (self);
   return TRUE;
 }
@@ -2166,6 +2324,9 @@ gst_socketio_sink_stop (GstBaseSink * bsink)
   self->upstream_retains = FALSE;
   g_mutex_unlock (&self->lock);
   self->info_valid = FALSE;
+  GST_OBJECT_LOCK (self);
+  g_clear_pointer (&self->stream_id, g_free);
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -2607,6 +2768,11 @@ validate_settings (GstSocketIoSink * self, gboolean announce)
   else if (!g_utf8_validate (self->event, -1, NULL) ||
       !g_utf8_validate (self->payload_key, -1, NULL))
     problem = _("The event and payload-key properties must be valid UTF-8.");
+  else if (self->stream_id_setting &&
+      (!g_utf8_validate (self->stream_id_setting, -1, NULL) ||
+          strlen (self->stream_id_setting) > MAX_STREAM_ID_BYTES))
+    problem = _("The stream-id property must be valid UTF-8 of at most 256 "
+        "bytes.");
   GST_OBJECT_UNLOCK (self);
 
   if (problem) {
@@ -2663,6 +2829,8 @@ get_stats (GstSocketIoSink * self)
       "lost", G_TYPE_UINT64, self->lost,
       "dropped-buffers", G_TYPE_UINT64, self->dropped_buffers,
       "dropped-bytes", G_TYPE_UINT64, self->dropped_bytes,
+      "gaps", G_TYPE_UINT64, self->gaps,
+      "gaps-duration", G_TYPE_UINT64, self->gaps_duration,
       "disconnects", G_TYPE_UINT64, self->disconnects,
       "reconnects", G_TYPE_UINT64, self->reconnects,
       "replays", G_TYPE_UINT64, self->replays,
@@ -2910,6 +3078,14 @@ gst_socketio_sink_set_property (GObject * object, guint prop_id,
       self->reconnect_on_server_disconnect = g_value_get_boolean (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_STREAM_ID:
+      GST_OBJECT_LOCK (self);
+      g_free (self->stream_id_setting);
+      /* empty, like unset: a random id */
+      self->stream_id_setting = g_value_get_string (value) &&
+          *g_value_get_string (value) ? g_value_dup_string (value) : NULL;
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -3031,6 +3207,11 @@ gst_socketio_sink_get_property (GObject * object, guint prop_id,
     case PROP_RECONNECT_ON_SERVER_DISCONNECT:
       g_value_set_boolean (value, self->reconnect_on_server_disconnect);
       break;
+    case PROP_STREAM_ID:
+      /* while streaming: the id the events carry */
+      g_value_set_string (value, self->stream_id ? self->stream_id :
+          self->stream_id_setting);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -3044,6 +3225,8 @@ gst_socketio_sink_finalize (GObject * object)
   GstSocketIoSink *self = GST_SOCKETIO_SINK (object);
 
   g_free (self->location);
+  g_free (self->stream_id_setting);
+  g_free (self->stream_id);
   g_free (self->nsp);
   g_free (self->auth);
   g_free (self->event);
@@ -3516,6 +3699,17 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
           "DISCONNECT ends the stream with an error, as socket.io-client "
           "does not reconnect either",
           DEFAULT_RECONNECT_ON_SERVER_DISCONNECT, flags));
+
+  g_object_class_install_property (gobject_class, PROP_STREAM_ID,
+      g_param_spec_string ("stream-id", "Stream id",
+          "The \"stream_id\" every event carries, so that a server tells "
+          "streams apart and drops replays by (stream_id, seq). NULL: a "
+          "random UUID made each time the element goes to PAUSED (seq "
+          "numbering restarts then), kept across reconnections. Read while "
+          "streaming, the id in use. A fixed id must not see seq start "
+          "again (a new ackqueue, or no ackqueue and a restart), or the "
+          "server drops the new audio as replays. Valid UTF-8, at most 256 "
+          "bytes", DEFAULT_STREAM_ID, flags));
 
   /**
    * GstSocketIoSink::server-event:

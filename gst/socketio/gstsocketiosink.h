@@ -104,6 +104,10 @@ struct _GstSocketIoSink
   gchar *proxy_pw;              /* a secret: never logged nor shown */
   gboolean retry_first_connection;
   gboolean reconnect_on_server_disconnect;
+  gchar *stream_id_setting;     /* the stream-id property; NULL: random */
+  /* the id the events carry: made (or copied from the property) at each
+   * READY→PAUSED, when seq numbering restarts */
+  gchar *stream_id;
 
   /* what the properties resolve to, set at NULL→READY and READY→PAUSED
    * (validate_settings), under the object lock; the client copies them */
@@ -126,7 +130,7 @@ struct _GstSocketIoSink
   gboolean info_valid;
   GstAdapter *batch;
   gchar *args_prefix;           /* ["event",{"key":{placeholder},"seq": */
-  gchar *args_format;           /* ,"format":"S16LE","rate":…,"channels":…}] */
+  gchar *args_format;           /* ,"format":…,"channels":…,"stream_id":…}] */
   gsize args_prefix_length, args_format_length;
   gchar *engineio_url;
   gchar *configured_nsp;
@@ -134,6 +138,12 @@ struct _GstSocketIoSink
    * in messages and logs; set at NULL→READY, read by every thread */
   gchar *display_location;
   gboolean closed_at_eos;
+  /* where the audio sent so far ends (pts + duration of the newest fresh
+   * buffer), NONE after a start or a flush; and how much audio went
+   * missing before the next event (a pts hole, or batches dropped) */
+  GstClockTime expected_pts;
+  GstClockTime missing_duration;
+  gboolean check_replay_gap;    /* a replay was asked for: check its start */
 
   /* shared with the network thread, under lock */
   GMutex lock;
@@ -176,6 +186,9 @@ struct _GstSocketIoSink
   guint64 lost;
   guint64 dropped_buffers;
   guint64 dropped_bytes;
+  GstClockTime acked_end_pts;   /* end of the newest acknowledged audio */
+  guint64 gaps;                 /* events sent with discont */
+  GstClockTime gaps_duration;   /* the missing_duration they announced */
   guint64 reconnects;
   guint64 disconnects;
   guint64 replays;

@@ -462,6 +462,46 @@ fake_saw_text (FakeServer * fake, const gchar * prefix, GstClockTime timeout)
   return seen;
 }
 
+/* The text of the @n-th (from 0) audio event frame seen, or NULL after
+ * @timeout. */
+static gchar *
+fake_nth_event (FakeServer * fake, guint n, GstClockTime timeout)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+  gchar *found = NULL;
+
+  g_mutex_lock (&fake->lock);
+  while (found == NULL) {
+    guint i, seen = 0;
+
+    for (i = 0; i < fake->texts->len && found == NULL; i++) {
+      const gchar *text = g_ptr_array_index (fake->texts, i);
+
+      if (g_str_has_prefix (text, "451-") && seen++ == n)
+        found = g_strdup (text);
+    }
+    if (found == NULL && !g_cond_wait_until (&fake->cond, &fake->lock,
+            deadline))
+      break;
+  }
+  g_mutex_unlock (&fake->lock);
+  return found;
+}
+
+/* The value of the event's "stream_id" member (a copy), or NULL. */
+static gchar *
+event_stream_id (const gchar * event)
+{
+  const gchar *start = event ? strstr (event, "\"stream_id\":\"") : NULL;
+  const gchar *end;
+
+  if (start == NULL)
+    return NULL;
+  start += strlen ("\"stream_id\":\"");
+  end = strchr (start, '"');
+  return end ? g_strndup (start, end - start) : NULL;
+}
+
 /* ---- helpers ---------------------------------------------------------- */
 
 /* The sink has its bus before the harness starts it: an error posted at
@@ -932,7 +972,7 @@ GST_START_TEST (test_wire_format)
   g_assert_true (fake_saw_text (fake, "451-/audio,0[\"audio_data\","
           "{\"audio_data\":{\"_placeholder\":true,\"num\":0},\"seq\":0,"
           "\"pts\":0,\"duration\":64000000,\"format\":\"S16LE\","
-          "\"rate\":16000,\"channels\":1}]", 5 * GST_SECOND));
+          "\"rate\":16000,\"channels\":1,\"stream_id\":\"", 5 * GST_SECOND));
   g_assert_true (fake_saw_text (fake, "3", 5 * GST_SECOND));
   teardown (h);
   /* state change to NULL: DISCONNECT for the namespace */
@@ -1326,7 +1366,7 @@ GST_START_TEST (test_split_timestamps)
   g_assert_true (fake_saw_text (fake, "451-2[\"audio_data\",{\"audio_data\":"
           "{\"_placeholder\":true,\"num\":0},\"seq\":2,\"pts\":1031250000,"
           "\"duration\":7812500,\"format\":\"S16LE\",\"rate\":16000,"
-          "\"channels\":2}]", 5 * GST_SECOND));
+          "\"channels\":2,\"stream_id\":\"", 5 * GST_SECOND));
   teardown (h);
   fake_server_free (fake);
 }
@@ -1486,6 +1526,100 @@ GST_START_TEST (test_replay_after_reconnect)
           "\"duration\":10000000,\"replay\":true,", 5 * GST_SECOND));
   teardown (h);
   fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* Every event carries the stream's id: random, the same after a
+ * reconnection, a new one when the element starts again (its seq numbering
+ * restarts), the property's when set. The first event after audio went
+ * missing (a pts hole) says so, with how much; replays are no gap. */
+GST_START_TEST (test_stream_identity_and_gaps)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url,
+      "reconnect-delay=10000000 reconnect-delay-max=50000000");
+  gchar *first, *id, *id_after, *event, *property;
+  GstMessage *msg;
+  GstBuffer *replayed;
+
+  attach_bus (h);
+  /* 320 bytes: 10 ms */
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  first = fake_nth_event (fake, 0, 5 * GST_SECOND);
+  g_assert_nonnull (first);
+  id = event_stream_id (first);
+  g_assert_nonnull (id);
+  g_assert_true (g_uuid_string_is_valid (id));
+  g_assert_null (strstr (first, "discont"));
+  g_object_get (h->element, "stream-id", &property, NULL);
+  g_assert_cmpstr (property, ==, id);
+  g_free (property);
+
+  fake_server_drop (fake);
+  msg = wait_element_message (h, "socketio-reconnected", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0,
+              10 * GST_MSECOND)), ==, GST_FLOW_OK);
+  event = fake_nth_event (fake, 1, 5 * GST_SECOND);
+  id_after = event_stream_id (event);
+  g_assert_cmpstr (id_after, ==, id);
+  g_assert_null (strstr (event, "discont"));
+  g_free (id_after);
+  g_free (event);
+
+  /* 20 ms sent, then a buffer at 3 s: 2.98 s missing */
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0,
+              3 * GST_SECOND)), ==, GST_FLOW_OK);
+  event = fake_nth_event (fake, 2, 5 * GST_SECOND);
+  g_assert_nonnull (strstr (event, "\"discont\":true,"
+          "\"missing_duration\":2980000000,\"missing_samples\":47680"));
+  g_free (event);
+  /* contiguous again, then a replayed buffer from long ago: no gap */
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0,
+              3 * GST_SECOND + 10 * GST_MSECOND)), ==, GST_FLOW_OK);
+  replayed = numbered_buffer (320, 0, 0);
+  gst_buffer_get_sio_seq_meta (replayed)->replay = TRUE;
+  g_assert_cmpint (gst_harness_push (h, replayed), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0,
+              3 * GST_SECOND + 20 * GST_MSECOND)), ==, GST_FLOW_OK);
+  for (guint n = 3; n < 6; n++) {
+    event = fake_nth_event (fake, n, 5 * GST_SECOND);
+    g_assert_nonnull (event);
+    g_assert_null (strstr (event, "discont"));
+    g_free (event);
+  }
+  teardown (h);
+  fake_server_free (fake);
+
+  /* started again: seq restarts, so does the id */
+  fake = fake_server_new (NULL, NULL, TRUE);
+  h = harness_new (fake->url, NULL);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  event = fake_nth_event (fake, 0, 5 * GST_SECOND);
+  id_after = event_stream_id (event);
+  g_assert_nonnull (id_after);
+  g_assert_cmpstr (id_after, !=, id);
+  g_free (id_after);
+  g_free (event);
+  teardown (h);
+  fake_server_free (fake);
+
+  /* the property's id, verbatim (JSON-escaped) */
+  fake = fake_server_new (NULL, NULL, TRUE);
+  h = harness_new (fake->url, "stream-id=call-42");
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (320, 0, 0)), ==,
+      GST_FLOW_OK);
+  event = fake_nth_event (fake, 0, 5 * GST_SECOND);
+  g_assert_nonnull (strstr (event, "\"stream_id\":\"call-42\""));
+  g_free (event);
+  teardown (h);
+  fake_server_free (fake);
+  g_free (first);
+  g_free (id);
 }
 
 GST_END_TEST;
@@ -3052,6 +3186,7 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_no_ack_support_without_acks);
   tcase_add_test (tc, test_replay_after_reconnect);
   tcase_add_test (tc, test_drop_while_reconnecting);
+  tcase_add_test (tc, test_stream_identity_and_gaps);
   tcase_add_test (tc, test_reach_defaults);
   tcase_add_test (tc, test_reach_bad_settings);
   tcase_add_test (tc, test_reach_good_settings);

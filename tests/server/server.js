@@ -134,6 +134,9 @@ function resetStats() {
     maxSeq: null,            // highest seq received
     aheadJumps: 0,           // seq > maxSeq + 1: something skipped (dropped or reordered)
     firstEvents: [],         // {seq, replay} of the first event of each connection
+    // {seq, pts, replay, missingDuration, streamId} of the events flagged
+    // "discont" (the first 100)
+    gaps: [],
     last: null,
     disconnectReasons: [],
     clientEvents: {},
@@ -246,6 +249,8 @@ function onAudio(socket, args) {
       }
     }
     stats.lastSeq = typeof seq === 'number' ? seq : null;
+    // null rather than absent, so the JSON has the same keys as server.py's
+    const f = (k) => (payload[k] === undefined ? null : payload[k]);
     const replay = payload.replay === true;
     if (Number.isInteger(seq) && !addSeq(stats.seqRanges, seq)) {
       stats.duplicates++;
@@ -253,6 +258,10 @@ function onAudio(socket, args) {
     }
     if (Number.isInteger(seq) && !replay) addSeq(stats.unflaggedSeqRanges, seq);
     if (replay) stats.replays++;
+    if (payload.discont === true && stats.gaps.length < 100) {
+      stats.gaps.push({ seq: f('seq'), pts: f('pts'), replay,
+        missingDuration: f('missing_duration'), streamId: f('stream_id') });
+    }
     if (socket.data.firstEvent) {
       socket.data.firstEvent = false;
       stats.firstEvents.push({ seq: Number.isInteger(seq) ? seq : null, replay });
@@ -261,8 +270,6 @@ function onAudio(socket, args) {
       if (stats.maxSeq !== null && seq > stats.maxSeq + 1) stats.aheadJumps++;
       if (stats.maxSeq === null || seq > stats.maxSeq) stats.maxSeq = seq;
     }
-    // null rather than absent, so the JSON has the same keys as server.py's
-    const f = (k) => (payload[k] === undefined ? null : payload[k]);
     stats.last = {
       seq: f('seq'), pts: f('pts'), duration: f('duration'), format: f('format'),
       rate: f('rate'), channels: f('channels'), size: data.length,
