@@ -130,11 +130,18 @@ function writeAudio(msg, silenceFrames) {
 
 // Logs the gap a discont event reports; returns the number of frames of
 // silence to write before its audio.
-function reportedGap(msg, prefix) {
+function reportedGap(msg, prefix, nextPts) {
   const duration = msg.missing_duration ?? undefined;
   let frames = msg.missing_samples ?? undefined;
   if (frames === undefined && duration !== undefined && msg.rate) {
     frames = Math.round(duration * msg.rate / 1e9);
+  }
+  // after a reconnection the sink counts from the audio it saw
+  // acknowledged: this server may have written some of it already
+  if (frames !== undefined && nextPts !== null && msg.pts !== null &&
+      msg.rate) {
+    frames = Math.max(0, Math.min(frames,
+      Math.round((msg.pts - nextPts) * msg.rate / 1e9)));
   }
   let what = duration !== undefined ? `${duration / 1e6} ms`
     : 'audio of unknown length';
@@ -173,7 +180,7 @@ function onAudio(msg, ack) {
     }
     let silence = 0;
     if (msg.discont) {
-      silence = reportedGap(msg, prefix);
+      silence = reportedGap(msg, prefix, stream.nextPts);
     } else if (stream.nextPts !== null && msg.pts !== stream.nextPts) {
       console.log(`gap: ${prefix}${(msg.pts - stream.nextPts) / 1e6} ms ` +
         `of audio missing before seq ${msg.seq}`);

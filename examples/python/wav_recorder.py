@@ -123,7 +123,7 @@ class WavRecorder:
                   ' never arrived', flush=True)
         silence = 0
         if msg.get('discont'):
-            silence = self.reported_gap(msg, prefix)
+            silence = self.reported_gap(msg, prefix, stream.next_pts)
         elif stream.next_pts is not None and msg['pts'] != stream.next_pts:
             print(f"gap: {prefix}{(msg['pts'] - stream.next_pts) / 1e6} ms"
                   f' of audio missing before seq {seq}', flush=True)
@@ -132,13 +132,19 @@ class WavRecorder:
         if msg['pts'] is not None:
             stream.next_pts = msg['pts'] + msg['duration']
 
-    def reported_gap(self, msg, prefix):
+    def reported_gap(self, msg, prefix, next_pts):
         """Logs the gap a discont event reports; returns the number of
         frames of silence to write before its audio."""
         duration = msg.get('missing_duration')
         frames = msg.get('missing_samples')
         if frames is None and duration is not None and msg.get('rate'):
             frames = round(duration * msg['rate'] / 1e9)
+        # after a reconnection the sink counts from the audio it saw
+        # acknowledged: this server may have written some of it already
+        if (frames is not None and next_pts is not None and
+                msg.get('pts') is not None and msg.get('rate')):
+            frames = max(0, min(frames, round(
+                (msg['pts'] - next_pts) * msg['rate'] / 1e9)))
         what = (f'{duration / 1e6} ms' if duration is not None
                 else 'audio of unknown length')
         if frames is not None:
