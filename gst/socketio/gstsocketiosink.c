@@ -16,8 +16,9 @@
  * SECTION:element-socketiosink
  * @title: socketiosink
  *
- * Sends raw audio to a Socket.IO v5 server (socket.io 3.x/4.x for Node,
- * python-socketio 5.x) as binary events, one event per batch:
+ * Sends audio to a Socket.IO v5 server (socket.io 3.x/4.x for Node,
+ * python-socketio 5.x) as binary events, one event per batch of raw
+ * audio:
  *
  *     ["audio_data", {"audio_data": <binary>, "seq": 0, "pts": 0,
  *      "duration": 64000000, "format": "S16LE", "rate": 16000,
@@ -26,6 +27,21 @@
  * which is what servers written for `sio.emit("audio_data", {"audio_data":
  * chunk})` clients expect. The event name and the binary key are the
  * #GstSocketIoSink:event and #GstSocketIoSink:payload-key properties.
+ *
+ * Compressed audio (Opus from opusenc, FLAC through flacparse, MP3 and AAC
+ * through their parsers, Vorbis, Speex, A-law, µ-law, AMR, AC-3) goes one
+ * packet per event, never split nor joined, with `"caps"` (the caps as a
+ * string, without their header blobs) in place of format, rate and
+ * channels; `pts` and `duration` are the packet's. The codec's headers
+ * (the caps' `streamheader` or `codec_data`, or else the HEADER buffers
+ * of the stream) go before the first audio of every connection, as one
+ * event of their own, outside the ack window:
+ *
+ *     ["audio_header", {"headers": <binary: the headers, one after
+ *      another>, "header_sizes": [19, 41], "caps": "audio/x-opus, ...",
+ *      "stream_id": "<uuid>"}]
+ *
+ * A packet larger than the server's maxPayload is an error.
  *
  * `stream_id` (#GstSocketIoSink:stream-id, a random UUID by default) is
  * the same for the life of the stream, across reconnections and replays,
@@ -162,6 +178,18 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define DEFAULT_RECONNECT_ON_SERVER_DISCONNECT FALSE
 #define DEFAULT_STREAM_ID NULL
 #define MAX_STREAM_ID_BYTES 256
+
+/* Compressed audio the sink sends one packet per event: what encoders and
+ * parsers output whole (framed or parsed) packets of. */
+#define COMPRESSED_CAPS "audio/x-opus; " \
+    "audio/x-flac, framed = (boolean) true; " \
+    "audio/mpeg, mpegversion = (int) 1, parsed = (boolean) true; " \
+    "audio/mpeg, mpegversion = (int) { 2, 4 }, framed = (boolean) true; " \
+    "audio/x-vorbis; audio/x-speex; audio/x-alaw; audio/x-mulaw; " \
+    "audio/AMR; audio/AMR-WB; audio/x-ac3, framed = (boolean) true; " \
+    "audio/x-eac3, framed = (boolean) true"
+
+#define HEADER_EVENT "audio_header"
 
 /* A pts this far past where the audio sent so far ends is a gap: the
  * default alignment threshold of GstAudioStreamAlign, above the jitter
@@ -344,6 +372,7 @@ typedef struct
   gsize bytes;
   gboolean has_seq;
   gboolean replay;
+  GstClockTime duration;        /* compressed: the packet's, or NONE */
 } BatchSeq;
 
 GType
@@ -480,7 +509,7 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_AUDIO_CAPS_MAKE (GST_AUDIO_FORMATS_ALL)
-        ", layout = (string) interleaved"));
+        ", layout = (string) interleaved; " COMPRESSED_CAPS));
 
 static void gst_socketio_sink_uri_handler_init (gpointer g_iface,
     gpointer iface_data);
@@ -494,6 +523,7 @@ static gboolean socketiosink_element_init (GstPlugin * plugin);
 GST_ELEMENT_REGISTER_DEFINE_CUSTOM (socketiosink, socketiosink_element_init);
 
 static void announce_drop (GstSocketIoSink * self);
+static void add_header (GstSocketIoSink * self, GstBuffer * header);
 
 static guint
 ns_to_ms (guint64 ns)
@@ -1576,11 +1606,17 @@ prepare_event_args (GstSocketIoSink * self)
   GST_OBJECT_UNLOCK (self);
   g_string_append (prefix, ":{\"_placeholder\":true,\"num\":0},\"seq\":");
 
-  sio_json_append_string (format,
-      gst_audio_format_to_string (GST_AUDIO_INFO_FORMAT (&self->info)));
-  g_string_append_printf (format, ",\"rate\":%d,\"channels\":%d,"
-      "\"stream_id\":", GST_AUDIO_INFO_RATE (&self->info),
-      GST_AUDIO_INFO_CHANNELS (&self->info));
+  if (self->compressed) {
+    g_string_assign (format, ",\"caps\":");
+    sio_json_append_string (format, self->caps_text);
+    g_string_append (format, ",\"stream_id\":");
+  } else {
+    sio_json_append_string (format,
+        gst_audio_format_to_string (GST_AUDIO_INFO_FORMAT (&self->info)));
+    g_string_append_printf (format, ",\"rate\":%d,\"channels\":%d,"
+        "\"stream_id\":", GST_AUDIO_INFO_RATE (&self->info),
+        GST_AUDIO_INFO_CHANNELS (&self->info));
+  }
   GST_OBJECT_LOCK (self);
   sio_json_append_string (format, self->stream_id);
   GST_OBJECT_UNLOCK (self);
@@ -1630,13 +1666,18 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
     p += sizeof (replay_member) - 1;
   }
   if (missing > 0) {
+    gint rate = self->compressed ? self->compressed_rate :
+        GST_AUDIO_INFO_RATE (&self->info);
+
     memcpy (p, discont_key, sizeof (discont_key) - 1);
     p += sizeof (discont_key) - 1;
     p += sio_format_uint64 (p, missing);
-    memcpy (p, samples_key, sizeof (samples_key) - 1);
-    p += sizeof (samples_key) - 1;
-    p += sio_format_uint64 (p, gst_util_uint64_scale_round (missing,
-            GST_AUDIO_INFO_RATE (&self->info), GST_SECOND));
+    if (rate > 0) {
+      memcpy (p, samples_key, sizeof (samples_key) - 1);
+      p += sizeof (samples_key) - 1;
+      p += sio_format_uint64 (p, gst_util_uint64_scale_round (missing, rate,
+              GST_SECOND));
+    }
   }
   memcpy (p, self->args_format, self->args_format_length + 1);
   return args;
@@ -1649,7 +1690,7 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
 static void
 take_batch_seqs (GstSocketIoSink * self, gsize size, GArray ** seqs,
     GArray ** finished, gboolean * has_seq, guint64 * first_seq,
-    gboolean * replay)
+    gboolean * replay, GstClockTime * duration)
 {
   gboolean first = TRUE;
 
@@ -1660,6 +1701,8 @@ take_batch_seqs (GstSocketIoSink * self, gsize size, GArray ** seqs,
     BatchSeq *entry = gst_queue_array_peek_head_struct (self->batch_seqs);
     gsize take = MIN (entry->bytes, size);
 
+    if (first)
+      *duration = entry->duration;
     if (entry->has_seq) {
       seqs_append (seqs, entry->seq);
       if (first) {
@@ -1694,14 +1737,49 @@ mark_failed_locked (GstSocketIoSink * self, guint64 seq)
         PARTS_VALUE (PARTS_COUNT (value), TRUE));
 }
 
+/* Streaming thread: the codec's headers, once per connection (@epoch),
+ * just before its first audio. An event of its own, outside the window:
+ * a connection that loses it gets it again before its own first audio. */
+static void
+send_headers (GstSocketIoSink * self, guint epoch)
+{
+  GString *args;
+  GBytes *bytes;
+  guint i;
+
+  self->headers_epoch = epoch;
+  if (self->headers == NULL || self->headers->len == 0)
+    return;
+  args = g_string_new ("[\"" HEADER_EVENT "\",{\"headers\":"
+      "{\"_placeholder\":true,\"num\":0},\"header_sizes\":[");
+  for (i = 0; i < self->header_sizes->len; i++) {
+    if (i > 0)
+      g_string_append_c (args, ',');
+    sio_append_uint64 (args, g_array_index (self->header_sizes, guint, i));
+  }
+  g_string_append (args, "],\"caps\":");
+  sio_json_append_string (args, self->caps_text);
+  g_string_append (args, ",\"stream_id\":");
+  GST_OBJECT_LOCK (self);
+  sio_json_append_string (args, self->stream_id);
+  GST_OBJECT_UNLOCK (self);
+  g_string_append (args, "}]");
+  bytes = g_bytes_new (self->headers->data, self->headers->len);
+  GST_DEBUG_OBJECT (self, "sending %u codec headers (%u bytes)",
+      self->header_sizes->len, self->headers->len);
+  /* id 0 is no application emit's: its end is reported to nobody */
+  sio_client_emit_event (self->client, epoch, APP_EMIT_TOKEN | 0,
+      g_string_free (args, FALSE), bytes, FALSE);
+}
+
 /* Hands one batch to the client once the in-flight window has room, or
  * gives up at @deadline_us (0: never). @seqs: the buffers (their seqs) the
  * batch carries parts of; @finished: those whose last bytes it carries.
  * Both taken, both may be NULL. */
 static GstFlowReturn
 emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
-    GArray * seqs, GArray * finished, gboolean has_seq, guint64 first_seq,
-    gboolean replay, gint64 deadline_us)
+    GstClockTime packet_duration, GArray * seqs, GArray * finished,
+    gboolean has_seq, guint64 first_seq, gboolean replay, gint64 deadline_us)
 {
   GstClockTime duration, missing = 0;
   GstFlowReturn ret;
@@ -1713,8 +1791,12 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   gchar *args;
   guint i, epoch;
 
-  duration = gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF (&self->info),
-      GST_SECOND, GST_AUDIO_INFO_RATE (&self->info));
+  if (self->compressed)
+    duration = GST_CLOCK_TIME_IS_VALID (packet_duration) ? packet_duration : 0;
+  else
+    duration = gst_util_uint64_scale_int (size /
+        GST_AUDIO_INFO_BPF (&self->info), GST_SECOND,
+        GST_AUDIO_INFO_RATE (&self->info));
 
   GST_OBJECT_LOCK (self);
   ack = self->ack;
@@ -1827,6 +1909,8 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT ": %" G_GSIZE_FORMAT
       " bytes, seq %" G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, token, size,
       payload_seq, GST_TIME_ARGS (pts));
+  if (self->compressed && self->headers_epoch != epoch)
+    send_headers (self, epoch);
   sio_client_emit (self->client, epoch, token, args, bytes, ack);
   return GST_FLOW_OK;
 }
@@ -1850,15 +1934,71 @@ batch_limit (GstSocketIoSink * self)
   return MAX (limit, (guint64) bpf);
 }
 
+/* After one emit_batch() of a loop over the batch: FALSE to go on with
+ * the next one, TRUE to return @ret. */
+static gboolean
+batch_ends_loop (GstSocketIoSink * self, GstFlowReturn * ret)
+{
+  if (*ret == FLOW_REPLAYING) {
+    /* a replay was requested: the batch was cleared, the data comes back */
+    *ret = GST_FLOW_OK;
+    return TRUE;
+  }
+  if (*ret == FLOW_DROP)
+    announce_drop (self);
+  /* FLOW_TIMEOUT: counted, EOS goes on without it */
+  return *ret != GST_FLOW_OK && *ret != FLOW_DROP && *ret != FLOW_TIMEOUT;
+}
+
+/* Compressed audio: each packet the batch holds as one event, whole. */
+static GstFlowReturn
+emit_packets (GstSocketIoSink * self, gint64 deadline_us)
+{
+  while (gst_queue_array_get_length (self->batch_seqs) > 0) {
+    BatchSeq *entry = gst_queue_array_peek_head_struct (self->batch_seqs);
+    gsize size = entry->bytes;
+    GArray *seqs, *finished;
+    gboolean has_seq, replay;
+    guint64 first_seq = 0, distance;
+    GstClockTime pts = gst_adapter_prev_pts (self->batch, &distance), duration;
+    GstFlowReturn ret;
+    guint64 max_payload = sio_client_get_max_payload (self->client);
+
+    if (max_payload > 0 && size > max_payload) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          (_("The Socket.IO server at %s accepts messages of at most %llu "
+                  "bytes (its maxPayload), less than one encoded packet of "
+                  "%llu bytes. Raise the server's maxHttpBufferSize "
+                  "(max_http_buffer_size) or lower the encoder's frame "
+                  "size or bitrate."), self->display_location,
+              (unsigned long long) max_payload, (unsigned long long) size),
+          (NULL));
+      clear_batch (self);
+      return GST_FLOW_ERROR;
+    }
+    take_batch_seqs (self, size, &seqs, &finished, &has_seq, &first_seq,
+        &replay, &duration);
+    ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size), pts,
+        duration, seqs, finished, has_seq, first_seq, replay, deadline_us);
+    if (batch_ends_loop (self, &ret))
+      return ret;
+  }
+  return GST_FLOW_OK;
+}
+
 /* Emits what the batch holds: whole batches, or everything when
  * @drain is set (EOS), waiting at most until @deadline_us (0: no limit). */
 static GstFlowReturn
 emit_ready_batches (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
 {
-  gsize limit = batch_limit (self);
+  gsize limit;
   gint bpf = GST_AUDIO_INFO_BPF (&self->info);
   gint rate = GST_AUDIO_INFO_RATE (&self->info);
   guint64 batch_duration;
+
+  if (self->compressed)
+    return emit_packets (self, deadline_us);
+  limit = batch_limit (self);
 
   GST_OBJECT_LOCK (self);
   batch_duration = self->batch_duration;
@@ -1890,22 +2030,15 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
       GArray *seqs, *finished;
       gboolean has_seq, replay;
       guint64 first_seq = 0;
+      GstClockTime unused;
 
       take_batch_seqs (self, size, &seqs, &finished, &has_seq, &first_seq,
-          &replay);
+          &replay, &unused);
       ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size),
-          pts, seqs, finished, has_seq, first_seq, replay, deadline_us);
+          pts, GST_CLOCK_TIME_NONE, seqs, finished, has_seq, first_seq, replay,
+          deadline_us);
     }
-    /* a replay was requested: the batch was cleared, the data comes back */
-    if (ret == FLOW_REPLAYING)
-      return GST_FLOW_OK;
-    if (ret == FLOW_DROP) {
-      announce_drop (self);
-      continue;
-    }
-    if (ret == FLOW_TIMEOUT)
-      continue;                 /* counted: EOS goes on without it */
-    if (ret != GST_FLOW_OK)
+    if (batch_ends_loop (self, &ret))
       return ret;
   }
   return GST_FLOW_OK;
@@ -1967,8 +2100,9 @@ note_continuity (GstSocketIoSink * self, GstBuffer * buffer, gsize size)
       sent_end = acked_end;
   }
   if (!GST_CLOCK_TIME_IS_VALID (duration))
-    duration = gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF
-        (&self->info), GST_SECOND, GST_AUDIO_INFO_RATE (&self->info));
+    duration = self->compressed ? 0 : gst_util_uint64_scale_int (size /
+        GST_AUDIO_INFO_BPF (&self->info), GST_SECOND,
+        GST_AUDIO_INFO_RATE (&self->info));
   if (GST_CLOCK_TIME_IS_VALID (sent_end) && pts > sent_end + threshold) {
     GST_DEBUG_OBJECT (self, "%" GST_TIME_FORMAT " of audio missing before %"
         GST_TIME_FORMAT, GST_TIME_ARGS (pts - sent_end), GST_TIME_ARGS (pts));
@@ -2065,6 +2199,15 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     return GST_FLOW_OK;
   }
 
+  if (self->compressed && GST_BUFFER_FLAG_IS_SET (buffer,
+          GST_BUFFER_FLAG_HEADER)) {
+    /* codec headers are not audio: they go in the audio_header event */
+    if (!self->caps_headers)
+      add_header (self, buffer);
+    ack_buffer_now (self, buffer);
+    return GST_FLOW_OK;
+  }
+
   meta = gst_buffer_get_sio_seq_meta (buffer);
   if (meta == NULL || !meta->replay)
     ret = note_continuity (self, buffer, size);
@@ -2073,6 +2216,7 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   if (ret != GST_FLOW_OK)
     return ret;
   entry.bytes = size;
+  entry.duration = GST_BUFFER_DURATION (buffer);
   if (meta) {
     entry.has_seq = TRUE;
     entry.seq = meta->seq;
@@ -2229,12 +2373,89 @@ gst_socketio_sink_query (GstBaseSink * bsink, GstQuery * query)
   return GST_BASE_SINK_CLASS (parent_class)->query (bsink, query);
 }
 
+static void
+clear_compressed (GstSocketIoSink * self)
+{
+  self->compressed = FALSE;
+  self->compressed_rate = 0;
+  g_clear_pointer (&self->caps_text, g_free);
+  self->caps_headers = FALSE;
+  if (self->headers)
+    g_byte_array_set_size (self->headers, 0);
+  if (self->header_sizes)
+    g_array_set_size (self->header_sizes, 0);
+  self->headers_epoch = 0;
+}
+
+static void
+add_header (GstSocketIoSink * self, GstBuffer * header)
+{
+  GstMapInfo map;
+  guint size;
+
+  if (!gst_buffer_map (header, &map, GST_MAP_READ))
+    return;
+  if (self->headers == NULL) {
+    self->headers = g_byte_array_new ();
+    self->header_sizes = g_array_new (FALSE, FALSE, sizeof (guint));
+  }
+  g_byte_array_append (self->headers, map.data, map.size);
+  size = map.size;
+  g_array_append_val (self->header_sizes, size);
+  gst_buffer_unmap (header, &map);
+  /* a connection already streaming gets them with its next audio */
+  self->headers_epoch = 0;
+}
+
+/* Compressed caps: what the events say they carry ("caps" without the
+ * header blobs, which go in their own event) and the headers. */
+static gboolean
+set_compressed_caps (GstSocketIoSink * self, GstCaps * caps)
+{
+  GstCaps *shown = gst_caps_copy (caps);
+  GstStructure *s = gst_caps_get_structure (shown, 0);
+  const GValue *streamheader = gst_structure_get_value (s, "streamheader");
+  const GValue *codec_data = gst_structure_get_value (s, "codec_data");
+
+  /* what was batched belongs to the old caps */
+  if (self->info_valid && gst_adapter_available (self->batch) > 0 &&
+      emit_ready_batches (self, TRUE, 0) != GST_FLOW_OK)
+    clear_batch (self);
+  clear_compressed (self);
+  self->compressed = TRUE;
+  gst_structure_get_int (s, "rate", &self->compressed_rate);
+  if (streamheader && GST_VALUE_HOLDS_ARRAY (streamheader)) {
+    guint i;
+
+    for (i = 0; i < gst_value_array_get_size (streamheader); i++) {
+      const GValue *v = gst_value_array_get_value (streamheader, i);
+
+      if (GST_VALUE_HOLDS_BUFFER (v))
+        add_header (self, gst_value_get_buffer (v));
+    }
+  } else if (codec_data && GST_VALUE_HOLDS_BUFFER (codec_data)) {
+    add_header (self, gst_value_get_buffer (codec_data));
+  }
+  self->caps_headers = self->headers && self->headers->len > 0;
+  gst_structure_remove_fields (s, "streamheader", "codec_data", NULL);
+  self->caps_text = gst_caps_to_string (shown);
+  gst_caps_unref (shown);
+  gst_audio_info_init (&self->info);
+  self->info_valid = TRUE;
+  prepare_event_args (self);
+  GST_DEBUG_OBJECT (self, "sending %s packets, %u header buffers",
+      self->caps_text, self->header_sizes ? self->header_sizes->len : 0);
+  return TRUE;
+}
+
 static gboolean
 gst_socketio_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (bsink);
   GstAudioInfo info;
 
+  if (!gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw"))
+    return set_compressed_caps (self, caps);
   if (!gst_audio_info_from_caps (&info, caps)) {
     /* caps as text first: xgettext must see the msgid whole */
     gchar *text = gst_caps_to_string (caps);
@@ -2253,6 +2474,11 @@ gst_socketio_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
       clear_batch (self);
   }
 
+  if (self->info_valid && self->compressed &&
+      gst_adapter_available (self->batch) > 0 &&
+      emit_ready_batches (self, TRUE, 0) != GST_FLOW_OK)
+    clear_batch (self);
+  clear_compressed (self);
   self->info = info;
   self->info_valid = TRUE;
   prepare_event_args (self);
@@ -2324,6 +2550,7 @@ gst_socketio_sink_stop (GstBaseSink * bsink)
   self->upstream_retains = FALSE;
   g_mutex_unlock (&self->lock);
   self->info_valid = FALSE;
+  clear_compressed (self);
   GST_OBJECT_LOCK (self);
   g_clear_pointer (&self->stream_id, g_free);
   GST_OBJECT_UNLOCK (self);
@@ -3225,6 +3452,11 @@ gst_socketio_sink_finalize (GObject * object)
   GstSocketIoSink *self = GST_SOCKETIO_SINK (object);
 
   g_free (self->location);
+  g_free (self->caps_text);
+  if (self->headers)
+    g_byte_array_unref (self->headers);
+  if (self->header_sizes)
+    g_array_unref (self->header_sizes);
   g_free (self->stream_id_setting);
   g_free (self->stream_id);
   g_free (self->nsp);

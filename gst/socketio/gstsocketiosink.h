@@ -127,7 +127,18 @@ struct _GstSocketIoSink
   guint render_generation;      /* the connection (epoch) render last saw */
   gboolean drop_announced;
   GstAudioInfo info;
-  gboolean info_valid;
+  gboolean info_valid;          /* raw or compressed caps set */
+  /* compressed caps: one packet per event, "caps" in place of the raw
+   * format, and the codec's headers (from streamheader or codec_data, or
+   * HEADER buffers) sent as one audio_header event before the first audio
+   * of each connection */
+  gboolean compressed;
+  gint compressed_rate;         /* the caps' rate, 0 when they have none */
+  gchar *caps_text;             /* the caps without their header blobs */
+  gboolean caps_headers;        /* the headers came with the caps */
+  GByteArray *headers;          /* the header buffers, one after another */
+  GArray *header_sizes;         /* guint, one per header buffer */
+  guint headers_epoch;          /* connection they were last sent on */
   GstAdapter *batch;
   gchar *args_prefix;           /* ["event",{"key":{placeholder},"seq": */
   gchar *args_format;           /* ,"format":…,"channels":…,"stream_id":…}] */

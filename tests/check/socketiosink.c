@@ -1624,6 +1624,112 @@ GST_START_TEST (test_stream_identity_and_gaps)
 
 GST_END_TEST;
 
+/* The size of the last binary frame once @count have arrived. */
+static gsize
+fake_binary_size (FakeServer * fake, guint count)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  gsize size;
+
+  g_mutex_lock (&fake->lock);
+  while (fake->binaries < count &&
+      g_cond_wait_until (&fake->cond, &fake->lock, deadline));
+  g_assert_cmpuint (fake->binaries, ==, count);
+  size = g_bytes_get_size (fake->last_binary);
+  g_mutex_unlock (&fake->lock);
+  return size;
+}
+
+static GstBuffer *
+packet_buffer (gsize size, GstClockTime pts, GstClockTime duration)
+{
+  GstBuffer *buffer = audio_buffer (size, (guint8) size, pts);
+
+  GST_BUFFER_DURATION (buffer) = duration;
+  return buffer;
+}
+
+/* Opus: one packet per event, whole, with "caps" in place of the raw
+ * format; the stream headers from the caps go first on every connection
+ * as one audio_header event, and header buffers in the stream are not
+ * sent as audio. */
+GST_START_TEST (test_compressed_packets)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url,
+      "reconnect-delay=10000000 reconnect-delay-max=50000000");
+  GValue headers = G_VALUE_INIT, header = G_VALUE_INIT;
+  GstBuffer *opus_head = gst_buffer_new_wrapped (g_strdup ("OpusHead1234567"),
+      15), *opus_tags = gst_buffer_new_wrapped (g_strdup ("OpusTags123"), 11);
+  GstCaps *caps;
+  GstBuffer *in_stream_header;
+  GstMessage *msg;
+  gchar *event;
+
+  attach_bus (h);
+  g_value_init (&headers, GST_TYPE_ARRAY);
+  g_value_init (&header, GST_TYPE_BUFFER);
+  GST_BUFFER_FLAG_SET (opus_head, GST_BUFFER_FLAG_HEADER);
+  GST_BUFFER_FLAG_SET (opus_tags, GST_BUFFER_FLAG_HEADER);
+  gst_value_set_buffer (&header, opus_head);
+  gst_value_array_append_value (&headers, &header);
+  gst_value_set_buffer (&header, opus_tags);
+  gst_value_array_append_value (&headers, &header);
+  caps = gst_caps_new_simple ("audio/x-opus", "rate", G_TYPE_INT, 48000,
+      "channels", G_TYPE_INT, 1, "channel-mapping-family", G_TYPE_INT, 0, NULL);
+  gst_structure_take_value (gst_caps_get_structure (caps, 0), "streamheader",
+      &headers);
+  g_value_unset (&header);
+  gst_harness_set_src_caps (h, caps);
+
+  /* the header buffers come in the stream too: not audio */
+  in_stream_header = gst_buffer_ref (opus_head);
+  g_assert_cmpint (gst_harness_push (h, in_stream_header), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, packet_buffer (61, 0,
+              20 * GST_MSECOND)), ==, GST_FLOW_OK);
+  g_assert_cmpuint (fake_binary_size (fake, 2), ==, 61);
+  event = fake_nth_event (fake, 0, 5 * GST_SECOND);
+  g_assert_true (g_str_has_prefix (event, "451-[\"audio_header\","
+          "{\"headers\":{\"_placeholder\":true,\"num\":0},"
+          "\"header_sizes\":[15,11],\"caps\":\"audio/x-opus, rate=(int)48000, "
+          "channels=(int)1, channel-mapping-family=(int)0\",\"stream_id\":\""));
+  g_free (event);
+  event = fake_nth_event (fake, 1, 5 * GST_SECOND);
+  g_assert_true (g_str_has_prefix (event, "451-0[\"audio_data\","
+          "{\"audio_data\":{\"_placeholder\":true,\"num\":0},\"seq\":0,"
+          "\"pts\":0,\"duration\":20000000,\"caps\":\"audio/x-opus, "
+          "rate=(int)48000, channels=(int)1, channel-mapping-family=(int)0\","
+          "\"stream_id\":\""));
+  g_free (event);
+  /* packets are never joined nor split, whatever their size */
+  g_assert_cmpint (gst_harness_push (h, packet_buffer (203, 20 * GST_MSECOND,
+              20 * GST_MSECOND)), ==, GST_FLOW_OK);
+  g_assert_cmpuint (fake_binary_size (fake, 3), ==, 203);
+
+  /* a new connection: the headers again, first */
+  fake_server_drop (fake);
+  msg = wait_element_message (h, "socketio-reconnected", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  g_assert_cmpint (gst_harness_push (h, packet_buffer (47, 40 * GST_MSECOND,
+              20 * GST_MSECOND)), ==, GST_FLOW_OK);
+  g_assert_cmpuint (fake_binary_size (fake, 5), ==, 47);
+  event = fake_nth_event (fake, 3, 5 * GST_SECOND);
+  g_assert_true (g_str_has_prefix (event, "451-[\"audio_header\","));
+  g_free (event);
+  event = fake_nth_event (fake, 4, 5 * GST_SECOND);
+  g_assert_nonnull (strstr (event, "\"pts\":40000000,\"duration\":20000000,"
+          "\"caps\":"));
+  g_free (event);
+
+  gst_buffer_unref (opus_head);
+  gst_buffer_unref (opus_tags);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
 /* Without an ackqueue, disconnected-policy=drop discards and counts what
  * arrives while reconnecting; the first connection is always waited for. */
 GST_START_TEST (test_drop_while_reconnecting)
@@ -3187,6 +3293,7 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_replay_after_reconnect);
   tcase_add_test (tc, test_drop_while_reconnecting);
   tcase_add_test (tc, test_stream_identity_and_gaps);
+  tcase_add_test (tc, test_compressed_packets);
   tcase_add_test (tc, test_reach_defaults);
   tcase_add_test (tc, test_reach_bad_settings);
   tcase_add_test (tc, test_reach_good_settings);

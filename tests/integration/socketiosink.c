@@ -78,6 +78,101 @@ GST_START_TEST (test_byte_exact_delivery)
 
 GST_END_TEST;
 
+typedef struct
+{
+  GChecksum *sha;
+  guint64 bytes;
+  guint64 packets;
+} PacketTally;
+
+/* fakesink's handoff, on the tee's other branch: the packets the sink
+ * must deliver (header buffers go in their own event). */
+static void
+tally_packet (GstElement * fakesink, GstBuffer * buffer, GstPad * pad,
+    PacketTally * tally)
+{
+  GstMapInfo map;
+
+  if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER))
+    return;
+  g_assert_true (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  g_checksum_update (tally->sha, map.data, map.size);
+  tally->bytes += map.size;
+  tally->packets++;
+  gst_buffer_unmap (buffer, &map);
+}
+
+/* Opus and FLAC from the encoders: every packet arrives whole and
+ * byte-exact, one per event, each saying its caps, after one audio_header
+ * event with the stream headers. */
+static void
+check_compressed (const gchar * encoder, const gchar * media_type)
+{
+  SioTestServer *server = start_server (NULL);
+  PacketTally tally = { g_checksum_new (G_CHECKSUM_SHA256) };
+  gchar *description = g_strdup_printf ("audiotestsrc num-buffers=100 "
+      "samplesperbuffer=960 wave=ticks ! audio/x-raw,format=S16LE,rate=48000,"
+      "channels=1 ! %s ! tee name=t ! queue ! socketiosink name=sink "
+      "sync=false location=%s t. ! queue ! fakesink name=check "
+      "signal-handoffs=true sync=false", encoder,
+      sio_test_server_get_url (server));
+  SioTestLive *live = sio_test_live_launch (description);
+  GstElement *check = gst_bin_get_by_name (GST_BIN (live->pipeline), "check");
+  JsonObject *stats, *last, *events, *header_args;
+  JsonArray *sizes;
+
+  g_signal_connect (check, "handoff", G_CALLBACK (tally_packet), &tally);
+  g_assert_cmpint (gst_element_set_state (live->pipeline, GST_STATE_PLAYING),
+      !=, GST_STATE_CHANGE_FAILURE);
+  sio_test_live_wait_eos (live, 30 * GST_SECOND);
+  gst_element_set_state (live->pipeline, GST_STATE_NULL);
+
+  stats = sio_test_server_stats (server);
+  GST_INFO ("%s: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " bytes",
+      encoder, tally.packets, tally.bytes);
+  g_assert_cmpuint (tally.packets, >, 10);
+  g_assert_cmpint (json_object_get_int_member (stats, "events"), ==,
+      tally.packets);
+  g_assert_cmpint (json_object_get_int_member (stats, "bytes"), ==,
+      tally.bytes);
+  g_assert_cmpstr (json_object_get_string_member (stats, "sha256"), ==,
+      g_checksum_get_string (tally.sha));
+  last = json_object_get_object_member (stats, "last");
+  g_assert_true (json_object_get_null_member (last, "format"));
+  events = json_object_get_object_member (stats, "clientEvents");
+  g_assert_cmpint (json_object_get_int_member (events, "audio_header"), ==, 1);
+  header_args = json_array_get_object_element (json_object_get_array_member
+      (json_object_get_object_member (stats, "clientEventArgs"),
+          "audio_header"), 0);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (header_args,
+              "caps"), media_type));
+  sizes = json_object_get_array_member (header_args, "header_sizes");
+  g_assert_cmpuint (json_array_get_length (sizes), >=, 1);
+  g_assert_true (json_object_has_member (json_object_get_object_member
+          (header_args, "headers"), "binary"));
+  json_object_unref (stats);
+
+  gst_object_unref (check);
+  sio_test_live_free (live);
+  sio_test_server_stop (server);
+  g_checksum_free (tally.sha);
+  g_free (description);
+}
+
+GST_START_TEST (test_opus_delivery)
+{
+  check_compressed ("opusenc bitrate=24000", "audio/x-opus");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_flac_delivery)
+{
+  check_compressed ("flacenc ! flacparse", "audio/x-flac");
+}
+
+GST_END_TEST;
+
 /* Odd buffer sizes, batching and splitting keep the bytes exact. */
 GST_START_TEST (test_batching_and_splitting)
 {
@@ -666,6 +761,8 @@ socketiosink_integration_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_byte_exact_delivery);
+  tcase_add_test (tc, test_opus_delivery);
+  tcase_add_test (tc, test_flac_delivery);
   tcase_add_test (tc, test_batching_and_splitting);
   tcase_add_test (tc, test_max_payload_respected);
   tcase_add_test (tc, test_in_flight_bounded_by_acks);

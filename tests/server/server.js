@@ -21,7 +21,8 @@
 // --ignore-stdin disables the latter for manual use.
 //
 // Control API (GET, JSON), on the same port:
-//   /control/stats       counters, running SHA-256 of all attachments, ...
+//   /control/stats       counters, running SHA-256 of all attachments,
+//                        wireBytesIn (all bytes its TCP connections read), ...
 //   /control/config?ackDelayMs=N&ack=0|1   change ack behaviour live
 //   /control/release     ack every callback held so far (ack=0 or delayed)
 //   /control/emit?event=NAME&args=<JSON array>   emit to every socket
@@ -311,6 +312,16 @@ function transportStats() {
   };
 }
 
+// @value with every Buffer in it, however deep, as {binary: hex}.
+function binaryAsHex(value) {
+  if (Buffer.isBuffer(value)) return { binary: value.toString('hex') };
+  if (Array.isArray(value)) return value.map(binaryAsHex);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, binaryAsHex(v)]));
+  }
+  return value;
+}
+
 function recordHandshake(conn) {
   const record = { sid: conn.id, transport: conn.transport.name, upgraded: false };
   stats.engineConnections.push(record);
@@ -359,12 +370,24 @@ function refuseWebSocketHandshakes(server, transports) {
 
 // Every open TCP connection, so that /control/drop can cut polling
 // sessions too, whose requests come and go on keep-alive connections.
+// Their bytes read also give wireBytesIn (every byte received, headers,
+// framing and control requests included: a benchmark takes two readings).
 const tcpConnections = new Set();
+let closedBytesRead = 0;
 function trackTcpConnections(server) {
   server.on('connection', (c) => {
     tcpConnections.add(c);
-    c.on('close', () => tcpConnections.delete(c));
+    c.on('close', () => {
+      closedBytesRead += c.bytesRead;
+      tcpConnections.delete(c);
+    });
   });
+}
+
+function wireBytesIn() {
+  let total = closedBytesRead;
+  for (const c of tcpConnections) total += c.bytesRead;
+  return total;
 }
 
 // /control/drop: cut every client's connection as a crash would. WebSocket
@@ -431,7 +454,7 @@ function onConnection(socket) {
     if (event === opts.event) return;
     stats.clientEvents[event] = (stats.clientEvents[event] || 0) + 1;
     stats.clientEventArgs[event] = args.filter((a) => typeof a !== 'function')
-      .map((a) => (Buffer.isBuffer(a) ? { binary: a.toString('hex') } : a));
+      .map(binaryAsHex);
     // Other events are acked at once whatever the ack config, so a client
     // can use one as a barrier ("everything before this was processed").
     const cb = args[args.length - 1];
@@ -460,6 +483,7 @@ function snapshot() {
     ...requestLog.snapshot(),
     connected: sockets.size,
     pending: pending.size,
+    wireBytesIn: wireBytesIn(),
     sha256: hash.copy().digest('hex'),
     config: { ...config },
   };

@@ -106,6 +106,18 @@ def environ_header(environ, name):
     return environ.get('HTTP_' + key)
 
 
+
+def binary_as_hex(value):
+    """@value with every bytes in it, however deep, as {'binary': hex}:
+    what the stats can carry as JSON."""
+    if isinstance(value, (bytes, bytearray)):
+        return {'binary': value.hex()}
+    if isinstance(value, dict):
+        return {k: binary_as_hex(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [binary_as_hex(v) for v in value]
+    return value
+
 class Recorder:
     """Statistics, ack config, held acks and connected sockets."""
 
@@ -177,9 +189,8 @@ class Recorder:
             if name != self.opts.event:
                 c = st['clientEvents']
                 c[name] = c.get(name, 0) + 1
-                st['clientEventArgs'][name] = [
-                    {'binary': a.hex()} if isinstance(a, (bytes, bytearray))
-                    else a for a in data[1:]]
+                st['clientEventArgs'][name] = [binary_as_hex(a)
+                                               for a in data[1:]]
                 return
             if not wants_ack:
                 st['eventsWithoutAck'] += 1
