@@ -1730,6 +1730,72 @@ GST_START_TEST (test_compressed_packets)
 
 GST_END_TEST;
 
+static GstBuffer *
+numbered_packet (gsize size, guint64 seq, GstClockTime pts)
+{
+  GstBuffer *buffer = packet_buffer (size, pts, 20 * GST_MSECOND);
+
+  gst_buffer_add_sio_seq_meta (buffer, seq);
+  return buffer;
+}
+
+/* Compressed packets through a replay: they come back whole, under their
+ * seq, flagged, and the headers (HEADER buffers here, the caps have no
+ * streamheader) go first again on the new connection. */
+GST_START_TEST (test_compressed_replay)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, FALSE);
+  GstHarness *h = harness_new (fake->url,
+      "reconnect-delay=10000000 reconnect-delay-max=50000000");
+  GstBuffer *header = audio_buffer (9, 0, GST_CLOCK_TIME_NONE), *replayed;
+  GstMessage *msg;
+  GstEvent *event;
+  guint64 from_seq = 0;
+  gchar *text;
+
+  attach_bus (h);
+  gst_harness_set_src_caps_str (h, "audio/x-opus,rate=48000,channels=1,"
+      "channel-mapping-family=0");
+  g_assert_true (answers_ack_support (h));
+  GST_BUFFER_FLAG_SET (header, GST_BUFFER_FLAG_HEADER);
+  g_assert_cmpint (gst_harness_push (h, header), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, numbered_packet (70, 3, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, numbered_packet (90, 4,
+              20 * GST_MSECOND)), ==, GST_FLOW_OK);
+  g_assert_cmpuint (fake_binary_size (fake, 3), ==, 90);
+
+  fake_server_drop (fake);
+  msg = wait_element_message (h, "socketio-reconnected", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  g_assert_cmpint (gst_harness_push (h, numbered_packet (50, 5,
+              40 * GST_MSECOND)), ==, GST_FLOW_OK);
+  event = pull_sio_event (h, 5 * GST_SECOND);
+  g_assert_nonnull (event);
+  g_assert_true (gst_sio_replay_event_parse (event, &from_seq));
+  g_assert_cmpuint (from_seq, ==, 3);
+  gst_event_unref (event);
+
+  replayed = numbered_packet (70, 3, 0);
+  gst_buffer_get_sio_seq_meta (replayed)->replay = TRUE;
+  g_assert_cmpint (gst_harness_push (h, replayed), ==, GST_FLOW_OK);
+  g_assert_cmpuint (fake_binary_size (fake, 5), ==, 70);
+  text = fake_nth_event (fake, 3, 5 * GST_SECOND);
+  g_assert_true (g_str_has_prefix (text, "451-[\"audio_header\","
+          "{\"headers\":{\"_placeholder\":true,\"num\":0},"
+          "\"header_sizes\":[9],"));
+  g_free (text);
+  text = fake_nth_event (fake, 4, 5 * GST_SECOND);
+  g_assert_nonnull (strstr (text, "\"seq\":3,\"pts\":0,"
+          "\"duration\":20000000,\"replay\":true,\"caps\":"));
+  g_free (text);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
 /* Without an ackqueue, disconnected-policy=drop discards and counts what
  * arrives while reconnecting; the first connection is always waited for. */
 GST_START_TEST (test_drop_while_reconnecting)
@@ -3294,6 +3360,7 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_drop_while_reconnecting);
   tcase_add_test (tc, test_stream_identity_and_gaps);
   tcase_add_test (tc, test_compressed_packets);
+  tcase_add_test (tc, test_compressed_replay);
   tcase_add_test (tc, test_reach_defaults);
   tcase_add_test (tc, test_reach_bad_settings);
   tcase_add_test (tc, test_reach_good_settings);
