@@ -2068,11 +2068,40 @@ ack_buffer_now (GstSocketIoSink * self, GstBuffer * buffer)
         G_GUINT64_FORMAT, meta->seq);
 }
 
+/* Streaming thread: where the audio the server acknowledged ends. */
+static GstClockTime
+get_acked_end_pts (GstSocketIoSink * self)
+{
+  GstClockTime acked_end;
+
+  g_mutex_lock (&self->lock);
+  acked_end = self->acked_end_pts;
+  g_mutex_unlock (&self->lock);
+  return acked_end;
+}
+
+/* Streaming thread: the audio from @from to @pts went missing. What is
+ * batched goes first, so that the next event, the one that starts at
+ * @pts, announces the gap. */
+static GstFlowReturn
+record_gap (GstSocketIoSink * self, GstClockTime from, GstClockTime pts,
+    const gchar * why)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  GST_DEBUG_OBJECT (self, "%" GST_TIME_FORMAT " of audio missing before %"
+      GST_TIME_FORMAT " (%s)", GST_TIME_ARGS (pts - from), GST_TIME_ARGS (pts),
+      why);
+  if (gst_adapter_available (self->batch) > 0)
+    ret = emit_ready_batches (self, TRUE, 0);
+  self->missing_duration += pts - from;
+  return ret;
+}
+
 /* Streaming thread, for each fresh (not replayed) buffer: a pts past
  * where the audio sent so far ends means audio went missing upstream (a
  * leaky queue, leakyframepool, an ackqueue that overflowed, this sink's
- * disconnected-policy=drop). What is batched goes first, so that the
- * next event, the one that starts with this buffer, announces the gap. */
+ * disconnected-policy=drop). */
 static GstFlowReturn
 note_continuity (GstSocketIoSink * self, GstBuffer * buffer, gsize size)
 {
@@ -2086,15 +2115,12 @@ note_continuity (GstSocketIoSink * self, GstBuffer * buffer, gsize size)
   if (!GST_CLOCK_TIME_IS_VALID (pts))
     return GST_FLOW_OK;
   if (self->check_replay_gap) {
-    GstClockTime acked_end;
+    GstClockTime acked_end = get_acked_end_pts (self);
 
     /* a replay was asked for and upstream had nothing left of it (a
      * fresh buffer comes first): what the server surely has ends where
      * the acknowledged audio does */
     self->check_replay_gap = FALSE;
-    g_mutex_lock (&self->lock);
-    acked_end = self->acked_end_pts;
-    g_mutex_unlock (&self->lock);
     if (GST_CLOCK_TIME_IS_VALID (acked_end) &&
         GST_CLOCK_TIME_IS_VALID (sent_end) && acked_end < sent_end)
       sent_end = acked_end;
@@ -2103,13 +2129,8 @@ note_continuity (GstSocketIoSink * self, GstBuffer * buffer, gsize size)
     duration = self->compressed ? 0 : gst_util_uint64_scale_int (size /
         GST_AUDIO_INFO_BPF (&self->info), GST_SECOND,
         GST_AUDIO_INFO_RATE (&self->info));
-  if (GST_CLOCK_TIME_IS_VALID (sent_end) && pts > sent_end + threshold) {
-    GST_DEBUG_OBJECT (self, "%" GST_TIME_FORMAT " of audio missing before %"
-        GST_TIME_FORMAT, GST_TIME_ARGS (pts - sent_end), GST_TIME_ARGS (pts));
-    if (gst_adapter_available (self->batch) > 0)
-      ret = emit_ready_batches (self, TRUE, 0);
-    self->missing_duration += pts - sent_end;
-  }
+  if (GST_CLOCK_TIME_IS_VALID (sent_end) && pts > sent_end + threshold)
+    ret = record_gap (self, sent_end, pts, "a hole in the timestamps");
   if (!GST_CLOCK_TIME_IS_VALID (self->expected_pts) ||
       pts + duration > self->expected_pts)
     self->expected_pts = pts + duration;
@@ -2125,25 +2146,17 @@ static GstFlowReturn
 note_replay_continuity (GstSocketIoSink * self, GstBuffer * buffer)
 {
   GstClockTime pts = GST_BUFFER_PTS (buffer), acked_end;
-  GstFlowReturn ret = GST_FLOW_OK;
 
   if (!self->check_replay_gap)
     return GST_FLOW_OK;
   self->check_replay_gap = FALSE;
-  g_mutex_lock (&self->lock);
-  acked_end = self->acked_end_pts;
-  g_mutex_unlock (&self->lock);
+  acked_end = get_acked_end_pts (self);
   if (GST_BUFFER_IS_DISCONT (buffer) && GST_CLOCK_TIME_IS_VALID (pts) &&
       GST_CLOCK_TIME_IS_VALID (acked_end) &&
-      pts > acked_end + DISCONT_GAP_THRESHOLD) {
-    GST_DEBUG_OBJECT (self, "%" GST_TIME_FORMAT " of audio dropped upstream "
-        "before the replay at %" GST_TIME_FORMAT,
-        GST_TIME_ARGS (pts - acked_end), GST_TIME_ARGS (pts));
-    if (gst_adapter_available (self->batch) > 0)
-      ret = emit_ready_batches (self, TRUE, 0);
-    self->missing_duration += pts - acked_end;
-  }
-  return ret;
+      pts > acked_end + DISCONT_GAP_THRESHOLD)
+    return record_gap (self, acked_end, pts, "dropped upstream before the "
+        "replay");
+  return GST_FLOW_OK;
 }
 
 static GstFlowReturn

@@ -790,7 +790,9 @@ handle_open (SioClient * client, const gchar * data, gsize length)
     guint64 body_limit = open.max_payload ? open.max_payload :
         DEFAULT_POLLING_MAX_PAYLOAD;
 
-    sio_polling_start (client->polling, open.sid, (gsize) body_limit);
+    /* a server that announces maxPayload counts bytes, not packets */
+    sio_polling_start (client->polling, open.sid, (gsize) body_limit,
+        open.max_payload ? 0 : SIO_POLLING_LEGACY_MAX_PACKETS);
     /* an attachment travels as a base64 packet, "b" first: the largest
      * that fits in one body is what callers may hand over */
     g_atomic_pointer_set (&client->max_payload,

@@ -31,9 +31,6 @@
 #define CLOSE_TIMEOUT_MS 1000
 /* how long a GET answered during a POST waits for that POST (delay_get) */
 #define GET_AFTER_POST_MAX_MS 10
-/* python-engineio 4.3 decodes at most 16 packets of a POST body and drops
- * the body beyond that, answering "ok" all the same */
-#define MAX_PACKETS_PER_POST 16
 
 /* the proxy resolver polling hands libsoup, defined below */
 #define SIO_TYPE_BARE_PROXY_RESOLVER (sio_bare_proxy_resolver_get_type ())
@@ -52,8 +49,10 @@ typedef struct
   SoupMessage *msg;
   GInputStream *stream;
   GByteArray *body;
+  gsize body_read;              /* of body->len, which is preallocated */
+  gboolean sized;               /* body->len is the announced length */
+  GSource *readable;            /* waiting for more of the body */
   gboolean is_post;
-  guint8 eof_probe;
 } Request;
 
 struct _SioPolling
@@ -76,6 +75,7 @@ struct _SioPolling
   gsize max_response_body;
   gsize max_packet;
   gsize max_payload;
+  guint max_packets;            /* per POST body; 0: no count bound */
   GCancellable *cancellable;
   SioPollingCallbacks callbacks;
   gpointer user_data;
@@ -525,6 +525,7 @@ new_message (SioPolling * polling, const gchar * method)
 static void
 request_free (Request * request)
 {
+  destroy_source (&request->readable);
   g_clear_object (&request->stream);
   g_clear_object (&request->msg);
   if (request->body)
@@ -723,9 +724,8 @@ deliver_payload (SioPolling * polling, const guint8 * body, gsize length)
   return !polling->dead && !polling->finished;
 }
 
-static void on_body_read (GObject * source, GAsyncResult * result,
-    gpointer user_data);
 static void request_done (Request * request);
+static void read_body (Request * request);
 
 static void
 on_body_closed (GObject * source, GAsyncResult * result, gpointer user_data)
@@ -746,53 +746,86 @@ finish_body (Request * request)
       request->polling->cancellable, on_body_closed, request);
 }
 
-static void
-on_eof_read (GObject * source, GAsyncResult * result, gpointer user_data)
+static gboolean
+on_body_readable (GObject * stream, gpointer user_data)
 {
   Request *request = user_data;
-  GError *error = NULL;
-  gssize read;
 
-  read = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  if (request_abandoned (request, &error))
-    return;
-  if (read != 0) {
-    request_fail (request, read_error (error, "longer than announced"));
-    g_clear_error (&error);
-    return;
-  }
-  finish_body (request);
+  g_clear_pointer (&request->readable, g_source_unref);
+  if (!request_abandoned (request, NULL))
+    read_body (request);
+  return G_SOURCE_REMOVE;
 }
 
-/* A body of announced length, read in one operation. */
+/* Reads what the body has without waiting, and waits for the rest: most
+ * bodies are in by the time the headers are, and an asynchronous read
+ * per piece would cost a task and a main loop iteration each. The body
+ * is read to its end (a zero-length read), which is what lets libsoup
+ * keep the connection. */
 static void
-on_sized_body_read (GObject * source, GAsyncResult * result, gpointer user_data)
+read_body (Request * request)
 {
-  Request *request = user_data;
   SioPolling *polling = request->polling;
-  GError *error = NULL;
-  gsize read = 0;
-  gboolean ok;
+  GPollableInputStream *stream = G_POLLABLE_INPUT_STREAM (request->stream);
 
-  ok = g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &read,
-      &error);
-  if (request_abandoned (request, &error))
-    return;
-  if (!ok || read != request->body->len) {
-    request_fail (request, read_error (error, "shorter than announced"));
-    g_clear_error (&error);
-    return;
+  for (;;) {
+    GError *error = NULL;
+    gssize read;
+
+    /* bytes past the bound tell "over" from "at"; libsoup's chunked
+     * decoder wants room for more than its "\r\n" in every read */
+    if (!request->sized && request->body_read == request->body->len)
+      g_byte_array_set_size (request->body, MIN (request->body->len +
+              READ_CHUNK, polling->max_response_body + 16));
+    if (request->body_read == request->body->len) {
+      /* sized and complete: one more read must find the end */
+      guint8 probe[16];
+
+      read = g_pollable_input_stream_read_nonblocking (stream, probe,
+          sizeof (probe), polling->cancellable, &error);
+      if (read > 0) {
+        request_fail (request, read_error (NULL, "longer than announced"));
+        return;
+      }
+    } else {
+      read = g_pollable_input_stream_read_nonblocking (stream,
+          request->body->data + request->body_read,
+          request->body->len - request->body_read, polling->cancellable,
+          &error);
+    }
+    if (read < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+      g_clear_error (&error);
+      request->readable = g_pollable_input_stream_create_source (stream,
+          polling->cancellable);
+      g_source_set_callback (request->readable,
+          G_SOURCE_FUNC (on_body_readable), request, NULL);
+      g_source_attach (request->readable, polling->context);
+      return;
+    }
+    if (request_abandoned (request, &error))
+      return;
+    if (read < 0) {
+      request_fail (request, read_error (error, NULL));
+      g_clear_error (&error);
+      return;
+    }
+    if (read == 0) {
+      if (request->sized && request->body_read < request->body->len) {
+        request_fail (request, read_error (NULL, "shorter than announced"));
+        return;
+      }
+      g_byte_array_set_size (request->body, request->body_read);
+      finish_body (request);
+      return;
+    }
+    request->body_read += read;
+    if (request->body_read > polling->max_response_body) {
+      request_fail (request, g_error_new (SIO_POLLING_ERROR,
+              SIO_POLLING_ERROR_TOO_BIG, "a polling response over %"
+              G_GSIZE_FORMAT " bytes", polling->max_response_body));
+      return;
+    }
   }
-  /* libsoup keeps the connection only for a body read to its end */
-  g_input_stream_read_async (request->stream, &request->eof_probe, 1,
-      G_PRIORITY_DEFAULT, polling->cancellable, on_eof_read, request);
-}
-
-static void
-read_more (Request * request)
-{
-  g_input_stream_read_bytes_async (request->stream, READ_CHUNK,
-      G_PRIORITY_DEFAULT, request->polling->cancellable, on_body_read, request);
 }
 
 static gboolean
@@ -859,44 +892,6 @@ request_done (Request * request)
 }
 
 static void
-on_body_read (GObject * source, GAsyncResult * result, gpointer user_data)
-{
-  Request *request = user_data;
-  SioPolling *polling = request->polling;
-  GError *error = NULL;
-  GBytes *bytes;
-
-  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
-      &error);
-  if (request_abandoned (request, &error)) {
-    g_clear_pointer (&bytes, g_bytes_unref);
-    return;
-  }
-  if (bytes == NULL) {
-    request_fail (request, read_error (error, NULL));
-    g_clear_error (&error);
-    return;
-  }
-  if (g_bytes_get_size (bytes) == 0) {
-    g_bytes_unref (bytes);
-    finish_body (request);
-    return;
-  }
-  if (request->body->len + g_bytes_get_size (bytes) >
-      polling->max_response_body) {
-    g_bytes_unref (bytes);
-    request_fail (request, g_error_new (SIO_POLLING_ERROR,
-            SIO_POLLING_ERROR_TOO_BIG, "a polling response over %"
-            G_GSIZE_FORMAT " bytes", polling->max_response_body));
-    return;
-  }
-  g_byte_array_append (request->body, g_bytes_get_data (bytes, NULL),
-      g_bytes_get_size (bytes));
-  g_bytes_unref (bytes);
-  read_more (request);
-}
-
-static void
 on_sent (GObject * source, GAsyncResult * result, gpointer user_data)
 {
   Request *request = user_data;
@@ -931,13 +926,11 @@ on_sent (GObject * source, GAsyncResult * result, gpointer user_data)
   if (length > 0) {
     request->body = g_byte_array_sized_new ((guint) length);
     g_byte_array_set_size (request->body, (guint) length);
-    g_input_stream_read_all_async (request->stream, request->body->data,
-        (gsize) length, G_PRIORITY_DEFAULT, polling->cancellable,
-        on_sized_body_read, request);
-    return;
+    request->sized = TRUE;
+  } else {
+    request->body = g_byte_array_new ();
   }
-  request->body = g_byte_array_new ();
-  read_more (request);
+  read_body (request);
 }
 
 static void
@@ -987,7 +980,7 @@ maybe_post (SioPolling * polling)
 
     /* always at least one packet, however large */
     if (body->len > 0 && (body->len + 1 + encoded > polling->max_payload ||
-            packets == MAX_PACKETS_PER_POST))
+            (polling->max_packets && packets == polling->max_packets)))
       break;
     packets++;
     g_queue_pop_head (&polling->queue);
@@ -1045,6 +1038,7 @@ sio_polling_open (const SioPollingConfig * config,
       config->max_response_body : DEFAULT_MAX_RESPONSE_BODY;
   polling->max_packet = config->max_packet ? config->max_packet : G_MAXSIZE;
   polling->max_payload = MAX (config->max_payload, 64);
+  polling->max_packets = SIO_POLLING_LEGACY_MAX_PACKETS;
   polling->cancellable = g_cancellable_new ();
   polling->callbacks = *callbacks;
   polling->user_data = user_data;
@@ -1076,7 +1070,8 @@ sio_polling_open (const SioPollingConfig * config,
 }
 
 void
-sio_polling_start (SioPolling * polling, const gchar * sid, gsize max_payload)
+sio_polling_start (SioPolling * polling, const gchar * sid, gsize max_payload,
+    guint max_packets)
 {
   gchar *escaped = g_uri_escape_string (sid, NULL, FALSE);
 
@@ -1094,6 +1089,7 @@ sio_polling_start (SioPolling * polling, const gchar * sid, gsize max_payload)
   }
   if (max_payload > 0)
     polling->max_payload = MAX (max_payload, 64);
+  polling->max_packets = max_packets;
   /* called from packet() while the handshake is delivered, or later from
    * the main loop: either way no GET is in flight and the poll starts */
   start_get (polling);

@@ -18,8 +18,8 @@
  * One GET is outstanding at a time (the long poll) and one POST: packets
  * sent meanwhile wait in a queue and leave together in the next POST,
  * joined by the record separator, binary ones as base64 "b" packets, never
- * more than max_payload bytes nor 16 packets per body (python-engineio
- * drops a body with more). The caller bounds the queue with
+ * more than max_payload bytes nor max_packets packets per body (see
+ * SIO_POLLING_LEGACY_MAX_PACKETS). The caller bounds the queue with
  * sio_polling_get_pending(). A response body is read up to a bound: one
  * over it ends the session before it is buffered.
  *
@@ -32,6 +32,12 @@
 #include <libsoup/soup.h>
 
 G_BEGIN_DECLS typedef struct _SioPolling SioPolling;
+
+/* python-engineio (4.3, Debian 12's) decodes at most 16 packets of a POST
+ * body and drops the whole body beyond that, answering "ok" all the same;
+ * its open packet has no maxPayload. A server that announces maxPayload
+ * (engine.io 6, the protocol's reference) bounds a body by bytes only. */
+#define SIO_POLLING_LEGACY_MAX_PACKETS 16
 
 #define SIO_POLLING_ERROR (sio_polling_error_quark ())
 GQuark sio_polling_error_quark (void);
@@ -95,8 +101,10 @@ SioPolling *sio_polling_open (const SioPollingConfig * config,
 
 /* Starts the long poll on session @sid; POST bodies stay within
  * @max_payload bytes (0: keep the configured bound). */
+/* @max_payload: the body bound in bytes (0: keep the configured one);
+ * @max_packets: the body bound in packets (0: none) */
 void sio_polling_start (SioPolling * polling, const gchar * sid,
-    gsize max_payload);
+    gsize max_payload, guint max_packets);
 
 /* Queues one packet (text: its type digit first) for the next POST. */
 void sio_polling_send (SioPolling * polling, gboolean binary,

@@ -264,6 +264,7 @@ typedef struct
   gint64 closed_at;
   gboolean start_on_open;       /* sio_polling_start() on the open packet */
   gsize start_max_payload;
+  guint start_max_packets;
   gboolean free_in_packet;
   gboolean freed;               /* no callback may come after */
 } Client;
@@ -280,7 +281,8 @@ on_packet (SioPolling * polling, gboolean binary, const guint8 * data,
   g_array_append_val (client->binary, binary);
   if (client->start_on_open && !binary && length > 0 && data[0] == '0') {
     client->start_on_open = FALSE;
-    sio_polling_start (polling, SID, client->start_max_payload);
+    sio_polling_start (polling, SID, client->start_max_payload,
+        client->start_max_packets);
   }
   if (client->free_in_packet) {
     sio_polling_free (polling);
@@ -408,16 +410,18 @@ wait_closed_with (Client * client, SioPollingError code)
 }
 
 /* A session on @server: the handshake answered with the open packet, the
- * client starting the long poll, which the server holds. */
+ * client starting the long poll, which the server holds. POST bodies are
+ * bounded by @max_payload bytes and @max_packets packets. */
 static void
-open_session (Server * server, Client * client, SioPollingConfig * config,
-    gsize max_payload)
+open_session_bounded (Server * server, Client * client,
+    SioPollingConfig * config, gsize max_payload, guint max_packets)
 {
   Seen *poll;
 
   client_open_on (server, client, config, &reply_open);
   client->start_on_open = TRUE;
   client->start_max_payload = max_payload;
+  client->start_max_packets = max_packets;
   wait_requests (server, 2);
   assert_packet (client, 0, FALSE, OPEN_PACKET, strlen (OPEN_PACKET));
   poll = server_seen (server, 1);
@@ -428,6 +432,15 @@ open_session (Server * server, Client * client, SioPollingConfig * config,
   /* the handshake's connection, its body read to the end */
   g_assert_cmpuint (poll->remote_port, ==,
       server_seen (server, 0)->remote_port);
+}
+
+/* ... as python-engineio bounds them, in packets */
+static void
+open_session (Server * server, Client * client, SioPollingConfig * config,
+    gsize max_payload)
+{
+  open_session_bounded (server, client, config, max_payload,
+      SIO_POLLING_LEGACY_MAX_PACKETS);
 }
 
 /* Uncorks and waits until every queued packet is answered. */
@@ -506,7 +519,7 @@ start_from_idle (gpointer user_data)
 {
   Client *client = user_data;
 
-  sio_polling_start (client->polling, SID, 0);
+  sio_polling_start (client->polling, SID, 0, SIO_POLLING_LEGACY_MAX_PACKETS);
   return G_SOURCE_REMOVE;
 }
 
@@ -965,28 +978,20 @@ test_empty_answer (Fixture * f, gconstpointer data)
   wait_closed_with (&f->client, SIO_POLLING_ERROR_CONNECTION_LOST);
 }
 
-/* python-engineio 4.3 decodes at most 16 packets per POST body and drops
- * the whole body beyond that (still answering "ok"). */
-static void
-test_max_packets_per_post (Fixture * f, gconstpointer data)
+/* The packets of @server's POSTs from the third request on, in order,
+ * are "4[\"e\",0]" to "4[\"e\",@count - 1]"; returns the most packets a
+ * body held. */
+static guint
+assert_numbered_posts (Server * server, guint count)
 {
-  guint i, next = 0;
+  guint i, next = 0, most = 0;
 
-  open_session (&f->server, &f->client, &f->config, 100000);
-  sio_polling_set_corked (f->client.polling, TRUE);
-  for (i = 0; i < 40; i++) {
-    gchar *text = g_strdup_printf ("4[\"e\",%u]", i);
-
-    send_text (&f->client, text);
-    g_free (text);
-  }
-  uncork_and_drain (&f->client);
-  for (i = 2; i < f->server.seen->len; i++) {
+  for (i = 2; i < server->seen->len; i++) {
     gsize size;
-    gchar **pieces = post_packets (server_seen (&f->server, i), &size);
+    gchar **pieces = post_packets (server_seen (server, i), &size);
     guint j;
 
-    g_assert_cmpuint (g_strv_length (pieces), <=, 16);
+    most = MAX (most, g_strv_length (pieces));
     for (j = 0; pieces[j]; j++) {
       gchar *expected = g_strdup_printf ("4[\"e\",%u]", next++);
 
@@ -995,7 +1000,43 @@ test_max_packets_per_post (Fixture * f, gconstpointer data)
     }
     g_strfreev (pieces);
   }
-  g_assert_cmpuint (next, ==, 40);
+  g_assert_cmpuint (next, ==, count);
+  return most;
+}
+
+static void
+send_numbered_corked (Client * client, guint count)
+{
+  guint i;
+
+  sio_polling_set_corked (client->polling, TRUE);
+  for (i = 0; i < count; i++) {
+    gchar *text = g_strdup_printf ("4[\"e\",%u]", i);
+
+    send_text (client, text);
+    g_free (text);
+  }
+  uncork_and_drain (client);
+}
+
+/* python-engineio 4.3 decodes at most 16 packets per POST body and drops
+ * the whole body beyond that (still answering "ok"). */
+static void
+test_max_packets_per_post (Fixture * f, gconstpointer data)
+{
+  open_session (&f->server, &f->client, &f->config, 100000);
+  send_numbered_corked (&f->client, 40);
+  g_assert_cmpuint (assert_numbered_posts (&f->server, 40), ==, 16);
+}
+
+/* A server that announced maxPayload bounds a body by bytes only: the
+ * queue leaves in one POST rather than one per 16 packets. */
+static void
+test_packets_unbounded_by_count (Fixture * f, gconstpointer data)
+{
+  open_session_bounded (&f->server, &f->client, &f->config, 100000, 0);
+  send_numbered_corked (&f->client, 40);
+  g_assert_cmpuint (assert_numbered_posts (&f->server, 40), ==, 40);
 }
 
 /* The same checks on a later long poll, and the packets before the bad
@@ -1466,6 +1507,7 @@ main (int argc, char **argv)
   ADD ("/polling/bad-payload-later", test_bad_payload_later);
   ADD ("/polling/empty-answer", test_empty_answer);
   ADD ("/polling/max-packets-per-post", test_max_packets_per_post);
+  ADD ("/polling/packets-unbounded-by-count", test_packets_unbounded_by_count);
   ADD ("/polling/cut-mid-body", test_cut_mid_body);
   ADD ("/polling/http-404", test_http_404);
   ADD ("/polling/post-refused", test_post_refused);

@@ -1472,6 +1472,28 @@ GST_START_TEST (test_no_ack_support_without_acks)
 
 GST_END_TEST;
 
+/* Drops the connection, waits for the reconnection, then pushes @next:
+ * the sink must ask upstream to replay from @from_seq. */
+static void
+drop_and_expect_replay (GstHarness * h, FakeServer * fake, GstBuffer * next,
+    guint64 from_seq)
+{
+  GstMessage *msg;
+  GstEvent *event;
+  guint64 asked = 0;
+
+  fake_server_drop (fake);
+  msg = wait_element_message (h, "socketio-reconnected", 5 * GST_SECOND);
+  g_assert_nonnull (msg);
+  gst_message_unref (msg);
+  g_assert_cmpint (gst_harness_push (h, next), ==, GST_FLOW_OK);
+  event = pull_sio_event (h, 5 * GST_SECOND);
+  g_assert_nonnull (event);
+  g_assert_true (gst_sio_replay_event_parse (event, &asked));
+  g_assert_cmpuint (asked, ==, from_seq);
+  gst_event_unref (event);
+}
+
 /* The server vanishes with two buffers unacknowledged: once reconnected,
  * the sink asks upstream to replay from the older one and drops the
  * buffer it holds (it comes back with the replay). */
@@ -1480,10 +1502,7 @@ GST_START_TEST (test_replay_after_reconnect)
   FakeServer *fake = fake_server_new (NULL, NULL, FALSE);
   GstHarness *h = harness_new (fake->url,
       "reconnect-delay=10000000 reconnect-delay-max=50000000");
-  GstMessage *msg;
-  GstEvent *event;
   GstStructure *stats;
-  guint64 from_seq = 0;
   GstBuffer *replayed;
 
   attach_bus (h);
@@ -1494,19 +1513,9 @@ GST_START_TEST (test_replay_after_reconnect)
               10 * GST_MSECOND)), ==, GST_FLOW_OK);
   g_assert_true (fake_saw_text (fake, "451-1[", 5 * GST_SECOND));
 
-  fake_server_drop (fake);
-  msg = wait_element_message (h, "socketio-reconnected", 5 * GST_SECOND);
-  g_assert_nonnull (msg);
-  gst_message_unref (msg);
-
   /* the next buffer meets the new connection */
-  g_assert_cmpint (gst_harness_push (h, numbered_buffer (320, 5,
-              20 * GST_MSECOND)), ==, GST_FLOW_OK);
-  event = pull_sio_event (h, 5 * GST_SECOND);
-  g_assert_nonnull (event);
-  g_assert_true (gst_sio_replay_event_parse (event, &from_seq));
-  g_assert_cmpuint (from_seq, ==, 3);
-  gst_event_unref (event);
+  drop_and_expect_replay (h, fake, numbered_buffer (320, 5,
+          20 * GST_MSECOND), 3);
   /* buffer 5 was not sent on the new connection: the replay brings it */
   g_assert_cmpuint (fake_count_texts (fake, "451-"), ==, 2);
 
@@ -1748,9 +1757,6 @@ GST_START_TEST (test_compressed_replay)
   GstHarness *h = harness_new (fake->url,
       "reconnect-delay=10000000 reconnect-delay-max=50000000");
   GstBuffer *header = audio_buffer (9, 0, GST_CLOCK_TIME_NONE), *replayed;
-  GstMessage *msg;
-  GstEvent *event;
-  guint64 from_seq = 0;
   gchar *text;
 
   attach_bus (h);
@@ -1765,17 +1771,8 @@ GST_START_TEST (test_compressed_replay)
               20 * GST_MSECOND)), ==, GST_FLOW_OK);
   g_assert_cmpuint (fake_binary_size (fake, 3), ==, 90);
 
-  fake_server_drop (fake);
-  msg = wait_element_message (h, "socketio-reconnected", 5 * GST_SECOND);
-  g_assert_nonnull (msg);
-  gst_message_unref (msg);
-  g_assert_cmpint (gst_harness_push (h, numbered_packet (50, 5,
-              40 * GST_MSECOND)), ==, GST_FLOW_OK);
-  event = pull_sio_event (h, 5 * GST_SECOND);
-  g_assert_nonnull (event);
-  g_assert_true (gst_sio_replay_event_parse (event, &from_seq));
-  g_assert_cmpuint (from_seq, ==, 3);
-  gst_event_unref (event);
+  drop_and_expect_replay (h, fake, numbered_packet (50, 5, 40 * GST_MSECOND),
+      3);
 
   replayed = numbered_packet (70, 3, 0);
   gst_buffer_get_sio_seq_meta (replayed)->replay = TRUE;

@@ -1007,9 +1007,8 @@ static const HostileCase cases[] = {
         .names = "redirect|302;/elsewhere/",.sink_props = POLL_PROPS,
       .run_ms = 8000,.check = check_poll_redirect,.auth = TRUE},
   /* a POST takes 2 s: the audio arrives in 2 s bursts (pingTimeout 3 s
-   * leaves the pongs time), at most 8 events a POST (16 packets, the most
-   * python-engineio takes), so about a quarter of real time: slow, but
-   * bounded and going on */
+   * leaves the pongs time), one POST of the queued events at a time, so
+   * slower than real time: slow, but bounded and going on */
   {.name = "poll-slow-post",.expect = EXPECT_UP,.sink_props = POLL_PROPS,
         .run_ms = 6000,.check = check_polled,.server_args =
         "--ping-timeout 3000",.realtime_ratio = 0.1,

@@ -900,40 +900,39 @@ set_headers (GstElement * sink)
   return ok;
 }
 
+/* Sets @property to @value, or, for "@FILE", to what @trim leaves of the
+ * file: a secret in a file stays out of the process list. */
 static gboolean
-set_auth (GstElement * sink)
+set_secret (GstElement * sink, const gchar * property, const gchar * option,
+    const gchar * value, void (*trim) (gchar * contents))
 {
   gchar *contents;
 
-  if (opt_auth == NULL || opt_auth[0] != '@') {
-    g_object_set (sink, "auth", opt_auth, NULL);
+  if (value == NULL || value[0] != '@') {
+    g_object_set (sink, property, value, NULL);
     return TRUE;
   }
-  contents = read_option_file ("--auth", opt_auth + 1);
+  contents = read_option_file (option, value + 1);
   if (contents == NULL)
     return FALSE;
-  g_object_set (sink, "auth", g_strstrip (contents), NULL);
+  trim (contents);
+  g_object_set (sink, property, contents, NULL);
   g_free (contents);
   return TRUE;
 }
 
-/* --proxy-password @FILE: the file's first line is the password. */
-static gboolean
-set_proxy_password (GstElement * sink)
+/* --auth @FILE: the JSON, blanks around it dropped */
+static void
+trim_blanks (gchar * contents)
 {
-  gchar *contents;
+  g_strstrip (contents);
+}
 
-  if (opt_proxy_password == NULL || opt_proxy_password[0] != '@') {
-    g_object_set (sink, "proxy-pw", opt_proxy_password, NULL);
-    return TRUE;
-  }
-  contents = read_option_file ("--proxy-password", opt_proxy_password + 1);
-  if (contents == NULL)
-    return FALSE;
+/* --proxy-password @FILE: the file's first line is the password */
+static void
+keep_first_line (gchar * contents)
+{
   contents[strcspn (contents, "\r\n")] = '\0';
-  g_object_set (sink, "proxy-pw", contents, NULL);
-  g_free (contents);
-  return TRUE;
 }
 
 /* The sink's settings that map one to one to an option. */
@@ -1004,8 +1003,11 @@ configure_sink (GstElement * sink, const gchar * location)
         !set_number (sink, seconds_settings[i].property,
             *seconds_settings[i].value, GST_SECOND, seconds_settings[i].option))
       return FALSE;
-  return set_auth (sink) && set_headers (sink) && set_proxy_password (sink) &&
-      set_enum (sink, "transports", opt_transports, "--transports");
+  return set_secret (sink, "auth", "--auth", opt_auth, trim_blanks)
+      && set_headers (sink)
+      && set_secret (sink, "proxy-pw", "--proxy-password", opt_proxy_password,
+      keep_first_line)
+      && set_enum (sink, "transports", opt_transports, "--transports");
 }
 
 /* The sizing rule of the README: all audio in flight is in the pool's
