@@ -29,13 +29,15 @@
  * #GstSocketIoSink:event and #GstSocketIoSink:payload-key properties.
  *
  * Compressed audio (Opus from opusenc, FLAC through flacparse, MP3 and AAC
- * through their parsers, Vorbis, Speex, A-law, µ-law, AMR, AC-3) goes one
- * packet per event, never split nor joined, with `"caps"` (the caps as a
- * string, without their header blobs) in place of format, rate and
- * channels; `pts` and `duration` are the packet's. The codec's headers
- * (the caps' `streamheader` or `codec_data`, or else the HEADER buffers
- * of the stream) go before the first audio of every connection, as one
- * event of their own, outside the ack window:
+ * through their parsers, Vorbis, Speex, A-law, µ-law, AMR, AC-3) goes in
+ * whole packets, never split: one per event, or as many as make up
+ * #GstSocketIoSink:batch-duration. Its events carry `"caps"` (the caps as
+ * a string, without their header blobs) in place of format, rate and
+ * channels, and last `"packet_sizes"` (each packet's size in the
+ * attachment); `pts` and `seq` are the first packet's, `duration` all of
+ * theirs. The codec's headers (the caps' `streamheader` or `codec_data`,
+ * or else the HEADER buffers of the stream) go before the first audio of
+ * every connection, as one event of their own, outside the ack window:
  *
  *     ["audio_header", {"headers": <binary: the headers, one after
  *      another>, "header_sizes": [19, 41], "caps": "audio/x-opus, ...",
@@ -1631,19 +1633,23 @@ prepare_event_args (GstSocketIoSink * self)
 }
 
 /* @missing: the audio that went missing just before this event (0: none),
- * announced with "discont". */
+ * announced with "discont". @packet_sizes: compressed audio's packets in
+ * the event (guint), NULL for raw audio. */
 static gchar *
 build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
-    GstClockTime duration, gboolean replay, GstClockTime missing)
+    GstClockTime duration, gboolean replay, GstClockTime missing,
+    const GArray * packet_sizes)
 {
   static const gchar pts_key[] = ",\"pts\":", duration_key[] =
       ",\"duration\":", replay_member[] = ",\"replay\":true",
       discont_key[] = ",\"discont\":true,\"missing_duration\":",
-      samples_key[] = ",\"missing_samples\":";
+      samples_key[] = ",\"missing_samples\":", sizes_key[] =
+      ",\"packet_sizes\":[";
+  guint packets = packet_sizes ? packet_sizes->len : 0, i;
   gchar *args = g_malloc (self->args_prefix_length + 5 * SIO_UINT64_DIGITS +
       sizeof (pts_key) + sizeof (duration_key) + sizeof (replay_member) +
-      sizeof (discont_key) + sizeof (samples_key) +
-      self->args_format_length + 1);
+      sizeof (discont_key) + sizeof (samples_key) + sizeof (sizes_key) +
+      packets * (SIO_UINT64_DIGITS + 1) + self->args_format_length + 1);
   gchar *p = args;
 
   /* once per event: one allocation of the right size, no printf */
@@ -1679,7 +1685,21 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
               GST_SECOND));
     }
   }
-  memcpy (p, self->args_format, self->args_format_length + 1);
+  if (packets == 0) {
+    memcpy (p, self->args_format, self->args_format_length + 1);
+    return args;
+  }
+  /* the format's members, then the sizes, then its closing "}]" */
+  memcpy (p, self->args_format, self->args_format_length - 2);
+  p += self->args_format_length - 2;
+  memcpy (p, sizes_key, sizeof (sizes_key) - 1);
+  p += sizeof (sizes_key) - 1;
+  for (i = 0; i < packets; i++) {
+    if (i > 0)
+      *p++ = ',';
+    p += sio_format_uint64 (p, g_array_index (packet_sizes, guint, i));
+  }
+  memcpy (p, "]}]", 4);
   return args;
 }
 
@@ -1773,13 +1793,16 @@ send_headers (GstSocketIoSink * self, guint epoch)
 }
 
 /* Hands one batch to the client once the in-flight window has room, or
- * gives up at @deadline_us (0: never). @seqs: the buffers (their seqs) the
+ * gives up at @deadline_us (0: never). @packet_duration, @packet_sizes:
+ * compressed audio's packets in the batch, their whole duration (NONE:
+ * unknown) and each one's size. @seqs: the buffers (their seqs) the
  * batch carries parts of; @finished: those whose last bytes it carries.
  * Both taken, both may be NULL. */
 static GstFlowReturn
 emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
-    GstClockTime packet_duration, GArray * seqs, GArray * finished,
-    gboolean has_seq, guint64 first_seq, gboolean replay, gint64 deadline_us)
+    GstClockTime packet_duration, const GArray * packet_sizes, GArray * seqs,
+    GArray * finished, gboolean has_seq, guint64 first_seq, gboolean replay,
+    gint64 deadline_us)
 {
   GstClockTime duration, missing = 0;
   GstFlowReturn ret;
@@ -1876,7 +1899,8 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   /* the payload's seq is the first buffer's when an ackqueue numbers
    * them, so a server can spot replayed duplicates */
   payload_seq = has_seq ? first_seq : token;
-  args = build_event_args (self, payload_seq, pts, duration, replay, missing);
+  args = build_event_args (self, payload_seq, pts, duration, replay, missing,
+      packet_sizes);
 
   /* the event's text frame (args, packet type, namespace, ack id) must fit
    * the server's maxPayload too, or the server drops the connection at
@@ -1950,36 +1974,83 @@ batch_ends_loop (GstSocketIoSink * self, GstFlowReturn * ret)
   return *ret != GST_FLOW_OK && *ret != FLOW_DROP && *ret != FLOW_TIMEOUT;
 }
 
-/* Compressed audio: each packet the batch holds as one event, whole. */
+/* Compressed audio: whole packets, as many to an event as make up
+ * batch-duration (one when it is 0, or when a packet's duration is
+ * unknown) within max-batch-bytes and the server's maxPayload; the rest
+ * waits for more packets unless @drain. */
 static GstFlowReturn
-emit_packets (GstSocketIoSink * self, gint64 deadline_us)
+emit_packets (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
 {
+  guint64 batch_duration, limit;
+
+  GST_OBJECT_LOCK (self);
+  batch_duration = self->batch_duration;
+  limit = self->max_batch_bytes;
+  GST_OBJECT_UNLOCK (self);
+
   while (gst_queue_array_get_length (self->batch_seqs) > 0) {
     BatchSeq *entry = gst_queue_array_peek_head_struct (self->batch_seqs);
-    gsize size = entry->bytes;
-    GArray *seqs, *finished;
-    gboolean has_seq, replay;
+    guint queued = gst_queue_array_get_length (self->batch_seqs), n;
+    gsize size = 0;
+    GArray *seqs, *finished, *sizes;
+    gboolean has_seq, replay, complete = FALSE;
     guint64 first_seq = 0, distance;
-    GstClockTime pts = gst_adapter_prev_pts (self->batch, &distance), duration;
+    GstClockTime pts = gst_adapter_prev_pts (self->batch, &distance);
+    GstClockTime duration = 0, unused;
     GstFlowReturn ret;
     guint64 max_payload = sio_client_get_max_payload (self->client);
 
-    if (max_payload > 0 && size > max_payload) {
+    if (max_payload > 0 && entry->bytes > max_payload) {
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
           (_("The Socket.IO server at %s accepts messages of at most %llu "
                   "bytes (its maxPayload), less than one encoded packet of "
                   "%llu bytes. Raise the server's maxHttpBufferSize "
                   "(max_http_buffer_size) or lower the encoder's frame "
                   "size or bitrate."), self->display_location,
-              (unsigned long long) max_payload, (unsigned long long) size),
-          (NULL));
+              (unsigned long long) max_payload,
+              (unsigned long long) entry->bytes), (NULL));
       clear_batch (self);
       return GST_FLOW_ERROR;
     }
+    if (max_payload > 0)
+      limit = MIN (limit, max_payload);
+
+    sizes = g_array_sized_new (FALSE, FALSE, sizeof (guint), 4);
+    for (n = 0; n < queued; n++) {
+      gboolean timed;
+      guint packet_size;
+
+      entry = gst_queue_array_peek_nth_struct (self->batch_seqs, n);
+      timed = batch_duration > 0 && GST_CLOCK_TIME_IS_VALID (entry->duration);
+      /* the first packet goes whatever its size and duration */
+      if (n > 0 && (!timed || size + entry->bytes > limit)) {
+        complete = TRUE;
+        break;
+      }
+      size += entry->bytes;
+      packet_size = entry->bytes;
+      g_array_append_val (sizes, packet_size);
+      if (!timed) {
+        duration = entry->duration;
+        complete = TRUE;
+        break;
+      }
+      duration += entry->duration;
+      if (duration >= batch_duration) {
+        complete = TRUE;
+        break;
+      }
+    }
+    if (!complete && !drain) {
+      g_array_free (sizes, TRUE);
+      break;
+    }
     take_batch_seqs (self, size, &seqs, &finished, &has_seq, &first_seq,
-        &replay, &duration);
+        &replay, &unused);
     ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size), pts,
-        duration, seqs, finished, has_seq, first_seq, replay, deadline_us);
+        duration, sizes, seqs, finished, has_seq, first_seq, replay,
+        deadline_us);
+    g_array_free (sizes, TRUE);
     if (batch_ends_loop (self, &ret))
       return ret;
   }
@@ -1997,7 +2068,7 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
   guint64 batch_duration;
 
   if (self->compressed)
-    return emit_packets (self, deadline_us);
+    return emit_packets (self, drain, deadline_us);
   limit = batch_limit (self);
 
   GST_OBJECT_LOCK (self);
@@ -2035,8 +2106,8 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
       take_batch_seqs (self, size, &seqs, &finished, &has_seq, &first_seq,
           &replay, &unused);
       ret = emit_batch (self, gst_adapter_take_buffer (self->batch, size),
-          pts, GST_CLOCK_TIME_NONE, seqs, finished, has_seq, first_seq, replay,
-          deadline_us);
+          pts, GST_CLOCK_TIME_NONE, NULL, seqs, finished, has_seq, first_seq,
+          replay, deadline_us);
     }
     if (batch_ends_loop (self, &ret))
       return ret;
@@ -3693,7 +3764,8 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
       g_param_spec_uint64 ("batch-duration", "Batch duration",
           "Collect this much audio (in nanoseconds) into one event; 0 emits "
           "every buffer as it comes. Batches never exceed max-batch-bytes "
-          "or the server's maxPayload.", 0, MAX_BATCH_DURATION,
+          "or the server's maxPayload. Compressed audio goes in whole "
+          "packets, as many as make up this duration.", 0, MAX_BATCH_DURATION,
           DEFAULT_BATCH_DURATION, flags));
 
   g_object_class_install_property (gobject_class, PROP_MAX_BATCH_BYTES,

@@ -7,7 +7,9 @@
 # SECONDS of 16 kHz mono audio from audiotestsrc (a sine and pink noise,
 # not live, sync=false) through socketiosink, one run per encoding:
 #   raw    S16LE, as captured
-#   opus   opusenc bitrate=24000 (20 ms frames, the default)
+#   opus   opusenc bitrate=24000 (20 ms frames, the default), one packet
+#          an event
+#   opus-100ms  the same, batch-duration=100 ms: five packets an event
 #   flac   flacenc ! flacparse
 # For each run it reads the server's stats before and after: wireBytesIn
 # (every byte the server's TCP connections received: HTTP, WebSocket
@@ -53,10 +55,12 @@ buffers=$((seconds * rate / samples_per_buffer))
 
 : >"$tmp/results"
 for wave in sine pink-noise; do
-  for encoding in raw opus flac; do
+  for encoding in raw opus opus-100ms flac; do
+    props=
     case $encoding in
       raw) encoder=identity ;;
       opus) encoder="opusenc bitrate=24000" ;;
+      opus-100ms) encoder="opusenc bitrate=24000" props="batch-duration=100000000" ;;
       flac) encoder="flacenc ! flacparse" ;;
     esac
     stats >"$tmp/before"
@@ -64,7 +68,7 @@ for wave in sine pink-noise; do
     gst-launch-1.0 -q audiotestsrc num-buffers=$buffers \
       samplesperbuffer=$samples_per_buffer wave=$wave volume=0.5 ! \
       audio/x-raw,format=S16LE,rate=$rate,channels=1 ! $encoder ! \
-      socketiosink location="$url" sync=false >/dev/null
+      socketiosink location="$url" sync=false $props >/dev/null
     stats >"$tmp/after"
     /usr/bin/python3 - "$tmp/before" "$tmp/after" "$wave" "$encoding" \
       "$seconds" >>"$tmp/results" <<'EOF'
@@ -86,12 +90,12 @@ done
 /usr/bin/python3 - "$tmp/results" <<'EOF'
 import json, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
-print(f"\n{'audio':11} {'encoding':9} {'wire B/s':>9} {'audio B/s':>9} "
+print(f"\n{'audio':11} {'encoding':10} {'wire B/s':>9} {'audio B/s':>9} "
       f"{'events/s':>8} {'wire vs raw':>11}")
 for wave in ("sine", "pink-noise"):
     raw = next(r for r in runs if r["wave"] == wave and r["encoding"] == "raw")
     for r in (r for r in runs if r["wave"] == wave):
-        print(f"{wave:11} {r['encoding']:9} {r['wire_bytes_per_s']:>9} "
+        print(f"{wave:11} {r['encoding']:10} {r['wire_bytes_per_s']:>9} "
               f"{r['audio_bytes_per_s']:>9} {r['events'] / r['seconds']:>8.1f} "
               f"{r['wire_bytes'] / raw['wire_bytes']:>11.3f}")
 EOF

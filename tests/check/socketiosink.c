@@ -1793,6 +1793,53 @@ GST_START_TEST (test_compressed_replay)
 
 GST_END_TEST;
 
+/* batch-duration on compressed audio: whole packets, as many to an event
+ * as make up the duration, their sizes in "packet_sizes", the pts and seq
+ * the first one's, the duration all of theirs; each packet is acked
+ * upstream; what is left goes at EOS. */
+GST_START_TEST (test_compressed_batches)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url, "batch-duration=60000000");
+  gchar *text;
+
+  gst_harness_set_src_caps_str (h, "audio/x-opus,rate=48000,channels=1,"
+      "channel-mapping-family=0");
+  g_assert_true (answers_ack_support (h));
+  g_assert_cmpint (gst_harness_push (h, numbered_packet (70, 3, 0)), ==,
+      GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, numbered_packet (90, 4,
+              20 * GST_MSECOND)), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, numbered_packet (50, 5,
+              40 * GST_MSECOND)), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, numbered_packet (40, 6,
+              60 * GST_MSECOND)), ==, GST_FLOW_OK);
+  g_assert_cmpuint (fake_binary_size (fake, 1), ==, 70 + 90 + 50);
+  text = fake_nth_event (fake, 0, 5 * GST_SECOND);
+  g_assert_true (g_str_has_prefix (text, "451-0[\"audio_data\","
+          "{\"audio_data\":{\"_placeholder\":true,\"num\":0},\"seq\":3,"
+          "\"pts\":0,\"duration\":60000000,\"caps\":"));
+  g_assert_true (g_str_has_suffix (text, ",\"packet_sizes\":[70,90,50]}]"));
+  g_free (text);
+  g_assert_cmpuint (pull_ack (h), ==, 3);
+  g_assert_cmpuint (pull_ack (h), ==, 4);
+  g_assert_cmpuint (pull_ack (h), ==, 5);
+
+  /* the fourth waits for more, or for EOS */
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  g_assert_cmpuint (fake_binary_size (fake, 2), ==, 40);
+  text = fake_nth_event (fake, 1, 5 * GST_SECOND);
+  g_assert_nonnull (strstr (text, "\"seq\":6,\"pts\":60000000,"
+          "\"duration\":20000000,"));
+  g_assert_true (g_str_has_suffix (text, ",\"packet_sizes\":[40]}]"));
+  g_free (text);
+  g_assert_cmpuint (pull_ack (h), ==, 6);
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
 /* Without an ackqueue, disconnected-policy=drop discards and counts what
  * arrives while reconnecting; the first connection is always waited for. */
 GST_START_TEST (test_drop_while_reconnecting)
@@ -3358,6 +3405,7 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_stream_identity_and_gaps);
   tcase_add_test (tc, test_compressed_packets);
   tcase_add_test (tc, test_compressed_replay);
+  tcase_add_test (tc, test_compressed_batches);
   tcase_add_test (tc, test_reach_defaults);
   tcase_add_test (tc, test_reach_bad_settings);
   tcase_add_test (tc, test_reach_good_settings);

@@ -118,6 +118,8 @@ function resetStats() {
     events: 0,
     bytes: 0,
     maxAttachment: 0,
+    packets: 0,              // compressed packets (packet_sizes), 1 an event without
+    packetSizeErrors: 0,     // events whose packet_sizes do not add up to their bytes
     maxPending: pending.size,
     acks: 0,
     abandonedAcks: 0,        // held callbacks dropped because their socket left
@@ -241,6 +243,12 @@ function onAudio(socket, args) {
     stats.bytes += data.length;
     hash.update(data);
     stats.maxAttachment = Math.max(stats.maxAttachment, data.length);
+    if (Array.isArray(payload.packet_sizes)) {
+      stats.packets += payload.packet_sizes.length;
+      if (payload.packet_sizes.reduce((a, b) => a + b, 0) !== data.length) stats.packetSizeErrors++;
+    } else {
+      stats.packets++;
+    }
     const seq = payload.seq;
     if (stats.lastSeq !== null) {
       if (seq !== stats.lastSeq + 1) {
@@ -274,6 +282,7 @@ function onAudio(socket, args) {
     stats.last = {
       seq: f('seq'), pts: f('pts'), duration: f('duration'), format: f('format'),
       rate: f('rate'), channels: f('channels'), size: data.length,
+      packet_sizes: f('packet_sizes'),
     };
   }
   if (cb) holdOrAck(socket, cb);

@@ -146,6 +146,8 @@ class Recorder:
                 'events': 0,
                 'bytes': 0,
                 'maxAttachment': 0,
+                'packets': 0,
+                'packetSizeErrors': 0,
                 'maxPending': len(self.pending),
                 'acks': 0,
                 'abandonedAcks': 0,
@@ -202,6 +204,13 @@ class Recorder:
             st['bytes'] += len(blob)
             self.hash.update(blob)
             st['maxAttachment'] = max(st['maxAttachment'], len(blob))
+            sizes = payload.get('packet_sizes')
+            if isinstance(sizes, list):
+                st['packets'] += len(sizes)
+                if sum(sizes) != len(blob):
+                    st['packetSizeErrors'] += 1
+            else:
+                st['packets'] += 1
             seq = payload.get('seq')
             is_num = isinstance(seq, int) and not isinstance(seq, bool)
             last = st['lastSeq']
@@ -222,7 +231,8 @@ class Recorder:
             if replay:
                 st['replays'] += 1
             last = {k: payload.get(k) for k in
-                    ('seq', 'pts', 'duration', 'format', 'rate', 'channels')}
+                    ('seq', 'pts', 'duration', 'format', 'rate', 'channels',
+                     'packet_sizes')}
             last['size'] = len(blob)
             st['last'] = last
 
