@@ -63,7 +63,17 @@ typedef struct
   GBytes *attachment;           /* NULL: a plain EVENT packet */
   gboolean want_ack;
   gboolean want_ack_args;
+  gint64 answers;               /* >= 0: an ACK of the server's event with
+                                 * this id (args_json its arguments), no
+                                 * emit_done() */
 } SioEmit;
+
+typedef struct
+{
+  guint id;
+  SioEventListener func;
+  gpointer user_data;
+} Listener;
 
 typedef struct
 {
@@ -224,6 +234,11 @@ struct _SioClient
   /* the arguments of the ack emit_done() reports, during that call */
   const gchar *ack_args_json;
 
+  /* held while a listener is called: removing one waits for its call */
+  GMutex listeners_lock;
+  GArray *listeners;            /* Listener, under listeners_lock */
+  guint next_listener_id;
+
   /* shared with the caller's threads */
   GMutex lock;
   GQueue outgoing;              /* SioEmit, under lock */
@@ -279,6 +294,17 @@ emit_free (SioEmit * emit)
   g_free (emit);
 }
 
+/* Reports @emit's end to the owner and frees it; an answer to a server
+ * event is nobody's emit, and is only freed. */
+static void
+emit_finish (SioClient * client, SioEmit * emit, SioEmitResult result)
+{
+  if (emit->answers < 0)
+    client->callbacks.emit_done (client, emit->token, result, -1,
+        client->user_data);
+  emit_free (emit);
+}
+
 static void
 set_state (SioClient * client, SioClientState state, const GError * error)
 {
@@ -329,11 +355,8 @@ fail_all_emits (SioClient * client, gboolean keep_next)
   }
   ack_book_compact (&client->pending_acks);
 
-  while ((emit = g_queue_pop_head (&queued)) != NULL) {
-    client->callbacks.emit_done (client, emit->token, SIO_EMIT_LOST, -1,
-        client->user_data);
-    emit_free (emit);
-  }
+  while ((emit = g_queue_pop_head (&queued)) != NULL)
+    emit_finish (client, emit, SIO_EMIT_LOST);
 }
 
 /* Reports LOST, and removes, every queued emit meant for an older
@@ -361,9 +384,7 @@ fail_stale_emits (SioClient * client)
     GST_DEBUG ("%s: emit %" G_GUINT64_FORMAT " was for connection %u, now "
         "%u: lost", client->display_url, emit->token, emit->epoch,
         client->epoch);
-    client->callbacks.emit_done (client, emit->token, SIO_EMIT_LOST, -1,
-        client->user_data);
-    emit_free (emit);
+    emit_finish (client, emit, SIO_EMIT_LOST);
   }
 }
 
@@ -652,6 +673,14 @@ write_one_emit (SioClient * client, SioEmit * emit)
   gsize size;
   const guint8 *data;
 
+  if (emit->answers >= 0) {
+    g_string_truncate (client->scratch, 0);
+    sio_packet_encode (client->scratch, SIO_PACKET_ACK, client->nsp, 0,
+        emit->answers, emit->args_json ? emit->args_json : "[]");
+    send_text (client, client->scratch->str);
+    emit_free (emit);
+    return;
+  }
   if (emit->want_ack) {
     ack_id = client->next_ack_id++;
     client->acks_wanted++;
@@ -675,11 +704,10 @@ write_one_emit (SioClient * client, SioEmit * emit)
         emit->want_ack_args);
     if (client->ack_timeout_ms > 0)
       arm_deadline (client, sent_us + (gint64) client->ack_timeout_ms * 1000);
+    emit_free (emit);
   } else {
-    client->callbacks.emit_done (client, emit->token, SIO_EMIT_WRITTEN, -1,
-        client->user_data);
+    emit_finish (client, emit, SIO_EMIT_WRITTEN);
   }
-  emit_free (emit);
 }
 
 /* The send gate: it writes queued emits while the namespace is joined
@@ -730,9 +758,7 @@ gate_run (gpointer user_data)
 
     if (emit->epoch != client->epoch) {
       /* handed over while the previous connection was going down */
-      client->callbacks.emit_done (client, emit->token, SIO_EMIT_LOST, -1,
-          client->user_data);
-      emit_free (emit);
+      emit_finish (client, emit, SIO_EMIT_LOST);
       continue;
     }
     write_one_emit (client, emit);
@@ -826,18 +852,42 @@ handle_open (SioClient * client, const gchar * data, gsize length)
   send_connect (client);
 }
 
+/* The listeners first, in the order they were added: the first that
+ * takes the event ends its delivery; the owner gets what none took. */
+static SioEventVerdict
+offer_to_listeners (SioClient * client, const gchar * name,
+    const gchar * args, gint64 ack_id)
+{
+  SioEventVerdict verdict = SIO_EVENT_PASS;
+  guint i;
+
+  g_mutex_lock (&client->listeners_lock);
+  for (i = 0; i < client->listeners->len && verdict == SIO_EVENT_PASS; i++) {
+    Listener *listener = &g_array_index (client->listeners, Listener, i);
+
+    verdict = listener->func (client, client->epoch, name, args,
+        client->incoming_attachments, ack_id, listener->user_data);
+  }
+  g_mutex_unlock (&client->listeners_lock);
+  return verdict;
+}
+
 static void
 deliver_event (SioClient * client, SioPacket * packet)
 {
   const gchar *name = sio_packet_get_event_name (packet);
   gchar *args = sio_packet_dup_args_json (packet);
+  SioEventVerdict verdict;
 
   GST_DEBUG ("%s: server event '%s' %.200s", client->display_url, name, args);
-  client->callbacks.server_event (client, name, args,
-      client->incoming_attachments, client->user_data);
+  verdict = offer_to_listeners (client, name, args, packet->ack_id);
+  if (verdict == SIO_EVENT_PASS)
+    client->callbacks.server_event (client, name, args,
+        client->incoming_attachments, client->user_data);
 
-  /* the server asked for an ack: give it an empty one */
-  if (packet->ack_id >= 0) {
+  /* the server asked for an ack, and nobody answers it later: give it an
+   * empty one */
+  if (packet->ack_id >= 0 && verdict != SIO_EVENT_TAKEN_ACK_LATER) {
     g_string_truncate (client->scratch, 0);
     sio_packet_encode (client->scratch, SIO_PACKET_ACK, client->nsp, 0,
         packet->ack_id, "[]");
@@ -1801,6 +1851,8 @@ sio_client_new (const SioClientConfig * config,
   client->user_data = user_data;
 
   g_mutex_init (&client->lock);
+  g_mutex_init (&client->listeners_lock);
+  client->listeners = g_array_new (FALSE, FALSE, sizeof (Listener));
   g_queue_init (&client->outgoing);
   ack_book_init (&client->pending_acks);
   client->incoming_attachments =
@@ -1817,19 +1869,9 @@ sio_client_new (const SioClientConfig * config,
 }
 
 static void
-queue_emit (SioClient * client, guint epoch, guint64 token,
-    gchar * args_json, GBytes * attachment, gboolean want_ack,
-    gboolean want_ack_args)
+push_emit (SioClient * client, SioEmit * emit)
 {
-  SioEmit *emit = g_new (SioEmit, 1);
   gboolean was_empty;
-
-  emit->epoch = epoch;
-  emit->token = token;
-  emit->args_json = args_json;
-  emit->attachment = attachment;
-  emit->want_ack = want_ack;
-  emit->want_ack_args = want_ack_args;
 
   g_mutex_lock (&client->lock);
   was_empty = g_queue_is_empty (&client->outgoing);
@@ -1841,6 +1883,23 @@ queue_emit (SioClient * client, guint epoch, guint64 token,
    * for room in the connection, which queues it */
   if (was_empty)
     schedule_gate (client);
+}
+
+static void
+queue_emit (SioClient * client, guint epoch, guint64 token,
+    gchar * args_json, GBytes * attachment, gboolean want_ack,
+    gboolean want_ack_args)
+{
+  SioEmit *emit = g_new (SioEmit, 1);
+
+  emit->epoch = epoch;
+  emit->token = token;
+  emit->args_json = args_json;
+  emit->attachment = attachment;
+  emit->want_ack = want_ack;
+  emit->want_ack_args = want_ack_args;
+  emit->answers = -1;
+  push_emit (client, emit);
 }
 
 void
@@ -1855,6 +1914,46 @@ sio_client_emit_event (SioClient * client, guint epoch, guint64 token,
     gchar * args_json, GBytes * attachment, gboolean want_ack)
 {
   queue_emit (client, epoch, token, args_json, attachment, want_ack, TRUE);
+}
+
+void
+sio_client_ack_event (SioClient * client, guint epoch, gint64 ack_id,
+    gchar * args_json)
+{
+  SioEmit *emit = g_new0 (SioEmit, 1);
+
+  emit->epoch = epoch;
+  emit->args_json = args_json;
+  emit->answers = ack_id;
+  push_emit (client, emit);
+}
+
+guint
+sio_client_add_listener (SioClient * client, SioEventListener func,
+    gpointer user_data)
+{
+  Listener listener = { 0, func, user_data };
+
+  g_mutex_lock (&client->listeners_lock);
+  listener.id = ++client->next_listener_id;
+  g_array_append_val (client->listeners, listener);
+  g_mutex_unlock (&client->listeners_lock);
+  return listener.id;
+}
+
+void
+sio_client_remove_listener (SioClient * client, guint id)
+{
+  guint i;
+
+  g_mutex_lock (&client->listeners_lock);
+  for (i = 0; i < client->listeners->len; i++) {
+    if (g_array_index (client->listeners, Listener, i).id == id) {
+      g_array_remove_index (client->listeners, i);
+      break;
+    }
+  }
+  g_mutex_unlock (&client->listeners_lock);
 }
 
 const gchar *
@@ -1889,6 +1988,8 @@ sio_client_free (SioClient * client)
   g_rand_free (client->rand);
   sio_loop_release (client->loop);
   g_mutex_clear (&client->lock);
+  g_mutex_clear (&client->listeners_lock);
+  g_array_unref (client->listeners);
   g_free (client->url);
   g_free (client->display_url);
   g_free (client->nsp);

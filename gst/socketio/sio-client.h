@@ -215,6 +215,37 @@ void sio_client_emit (SioClient * client, guint epoch, guint64 token,
 void sio_client_emit_event (SioClient * client, guint epoch, guint64 token,
     gchar * args_json, GBytes * attachment, gboolean want_ack);
 
+/* What a listener does with a server event it is offered. */
+typedef enum
+{
+  SIO_EVENT_PASS,               /* not its: the next listener, or the owner */
+  SIO_EVENT_TAKEN,              /* its; an ack the server asked for is sent */
+  /* its, and it answers the ack itself, with sio_client_ack_event() */
+  SIO_EVENT_TAKEN_ACK_LATER,
+} SioEventVerdict;
+
+/* Network thread, for each server event, before the owner's
+ * server_event(): @ack_id is the id the server wants answered (< 0:
+ * none) on connection @epoch; @attachments holds GBytes. It must not
+ * add or remove listeners. */
+typedef SioEventVerdict (*SioEventListener) (SioClient * client, guint epoch,
+    const gchar * name, const gchar * args_json, GPtrArray * attachments,
+    gint64 ack_id, gpointer user_data);
+
+/* Any thread. Listeners are offered events in the order they were added;
+ * once sio_client_remove_listener() returns, @func is not called again
+ * (it waits for a call in progress, so not from within the listener). */
+guint sio_client_add_listener (SioClient * client, SioEventListener func,
+    gpointer user_data);
+void sio_client_remove_listener (SioClient * client, guint listener_id);
+
+/* Any thread: answers the server's event that carried @ack_id on
+ * connection @epoch with @args_json (a JSON array, taken; NULL: "[]"),
+ * after what was handed over before it. An answer meant for an older
+ * connection is dropped: the server's callback went with it. */
+void sio_client_ack_event (SioClient * client, guint epoch, gint64 ack_id,
+    gchar * args_json);
+
 /* During emit_done() with SIO_EMIT_ACKED for an emit of
  * sio_client_emit_event(): the ack's arguments as JSON array text, the
  * server's own (a binary ack's attachments stay placeholders); NULL
