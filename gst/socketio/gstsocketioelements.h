@@ -17,10 +17,21 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
+/* The compressed audio socketiosink sends and socketiosrc outputs: whole
+ * packets, so framed or parsed streams only. */
+#define GST_SIO_COMPRESSED_CAPS "audio/x-opus; " \
+    "audio/x-flac, framed = (boolean) true; " \
+    "audio/mpeg, mpegversion = (int) 1, parsed = (boolean) true; " \
+    "audio/mpeg, mpegversion = (int) { 2, 4 }, framed = (boolean) true; " \
+    "audio/x-vorbis; audio/x-speex; audio/x-alaw; audio/x-mulaw; " \
+    "audio/AMR; audio/AMR-WB; audio/x-ac3, framed = (boolean) true; " \
+    "audio/x-eac3, framed = (boolean) true"
+
 /* Binds the plugin's translations once, whichever element registers first. */
 void gst_socketio_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DECLARE (socketiosink);
+GST_ELEMENT_REGISTER_DECLARE (socketiosrc);
 GST_ELEMENT_REGISTER_DECLARE (leakyframepool);
 GST_ELEMENT_REGISTER_DECLARE (ackqueue);
 

@@ -127,6 +127,7 @@
 
 #include "gstsocketioelements.h"
 #include "gstsocketiosink.h"
+#include "gstsioshared.h"
 #include "gstsioevents.h"
 #include "gstsiometa.h"
 #include "sio-protocol.h"
@@ -183,14 +184,6 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 
 /* Compressed audio the sink sends one packet per event: what encoders and
  * parsers output whole (framed or parsed) packets of. */
-#define COMPRESSED_CAPS "audio/x-opus; " \
-    "audio/x-flac, framed = (boolean) true; " \
-    "audio/mpeg, mpegversion = (int) 1, parsed = (boolean) true; " \
-    "audio/mpeg, mpegversion = (int) { 2, 4 }, framed = (boolean) true; " \
-    "audio/x-vorbis; audio/x-speex; audio/x-alaw; audio/x-mulaw; " \
-    "audio/AMR; audio/AMR-WB; audio/x-ac3, framed = (boolean) true; " \
-    "audio/x-eac3, framed = (boolean) true"
-
 #define HEADER_EVENT "audio_header"
 
 /* A pts this far past where the audio sent so far ends is a gap: the
@@ -511,7 +504,7 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_AUDIO_CAPS_MAKE (GST_AUDIO_FORMATS_ALL)
-        ", layout = (string) interleaved; " COMPRESSED_CAPS));
+        ", layout = (string) interleaved; " GST_SIO_COMPRESSED_CAPS));
 
 static void gst_socketio_sink_uri_handler_init (gpointer g_iface,
     gpointer iface_data);
@@ -1204,7 +1197,7 @@ start_client (GstSocketIoSink * self)
 {
   SioClientConfig config = { 0 };
   SioClient *client;
-  gchar *auth;
+  gchar *auth, *location;
 
   /* the client copies what it needs: the network thread never reads a
    * property the application may change meanwhile */
@@ -1258,6 +1251,13 @@ start_client (GstSocketIoSink * self)
   g_mutex_unlock (&self->lock);
   g_free (auth);
   self->closed_at_eos = FALSE;
+  /* a socketiosrc naming the same location and namespace listens here */
+  GST_OBJECT_LOCK (self);
+  location = g_strdup (self->location);
+  GST_OBJECT_UNLOCK (self);
+  self->shared = gst_sio_shared_publish (location, self->configured_nsp,
+      client);
+  g_free (location);
 }
 
 static void
@@ -1272,6 +1272,8 @@ stop_client (GstSocketIoSink * self)
   g_mutex_unlock (&self->lock);
   if (client == NULL)
     return;
+  gst_sio_shared_unpublish (self->shared);
+  self->shared = NULL;
   sio_client_free (client);
   g_mutex_lock (&self->lock);
   self->in_flight = 0;

@@ -149,6 +149,9 @@ struct _GstSocketIoSink
    * in messages and logs; set at NULL→READY, read by every thread */
   gchar *display_location;
   gboolean closed_at_eos;
+  /* what socketiosrc finds the client by; set and cleared with client,
+   * by the streaming and state-change threads */
+  struct _GstSioShared *shared;
   /* where the audio sent so far ends (pts + duration of the newest fresh
    * buffer), NONE after a start or a flush; and how much audio went
    * missing before the next event (a pts hole, or batches dropped) */

@@ -35,6 +35,7 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   ret |= GST_ELEMENT_REGISTER (socketiosink, plugin);
+  ret |= GST_ELEMENT_REGISTER (socketiosrc, plugin);
   ret |= GST_ELEMENT_REGISTER (leakyframepool, plugin);
   ret |= GST_ELEMENT_REGISTER (ackqueue, plugin);
 
@@ -44,6 +45,6 @@ plugin_init (GstPlugin * plugin)
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR,
     GST_VERSION_MINOR,
     socketio,
-    "Stream live audio to Socket.IO servers with bounded memory, "
-    "acknowledgement-driven backpressure and reconnection",
+    "Stream live audio to Socket.IO servers (and back) with bounded "
+    "memory, acknowledgement-driven backpressure and reconnection",
     plugin_init, VERSION, GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

@@ -33,6 +33,14 @@
 //   /control/drop        cut every client's TCP connection (no close frame, as a
 //                        crash or a network cut would; the process keeps its stats)
 //   /control/reset       zero counters and hash (and the arrivals)
+//   /control/echo?event=NAME   send every audio event back to its socket as
+//                        NAME (the same payload); no event: stop echoing
+//   /control/tts?event=NAME&bytes=N&chunk=C&rate=R&window=W   send every
+//                        socket N bytes of S16LE mono audio at rate R (byte
+//                        i is (i * 7 + 3) & 255), C bytes an event, as fast
+//                        as acks allow: at most W events wait for their ack
+//                        (issue 10's TTS-like server); stats.tts reports
+//                        {sent, acked, maxInFlight, doneMs}
 //   /control/connection-events   {nowUs, cpuUs, connections: [[id, events],
 //                        ...]}: audio events of every connected socket since
 //                        it joined (not reset), the server's clock and its
@@ -95,7 +103,7 @@ const opts = parseArgs('server.js', process.argv, {
   '--record-header': ['recordHeaders', 'list'],
   '--record-arrivals': ['recordArrivals', true],
 }, USAGE);
-const config = { ackDelayMs: opts.ackDelayMs, ack: opts.ack };
+const config = { ackDelayMs: opts.ackDelayMs, ack: opts.ack, echo: null };
 
 // --- statistics --------------------------------------------------------------
 
@@ -144,6 +152,8 @@ function resetStats() {
     disconnectReasons: [],
     clientEvents: {},
     clientEventArgs: {},     // the last arguments of each; Buffers as {binary: hex}
+    echoed: 0,               // audio events sent back (/control/echo)
+    tts: null,               // /control/tts progress
     ...transportStats(),
   };
 }
@@ -285,8 +295,41 @@ function onAudio(socket, args) {
       packet_sizes: f('packet_sizes'),
     };
   }
+  if (config.echo && payload && typeof payload === 'object') {
+    socket.emit(config.echo, payload);
+    stats.echoed++;
+  }
   if (cb) holdOrAck(socket, cb);
   else stats.eventsWithoutAck++;
+}
+
+// /control/tts: a text-to-speech reply, sent as fast as the client acks.
+function sendTts(socket, event, total, chunk, rate, window) {
+  const tts = stats.tts;
+  const started = Date.now();
+  let offset = 0;
+  let inFlight = 0;
+  let seq = 0;
+  const pump = () => {
+    while (inFlight < window && offset < total && socket.connected) {
+      const size = Math.min(chunk, total - offset);
+      const data = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) data[i] = ((offset + i) * 7 + 3) & 255;
+      offset += size;
+      inFlight++;
+      tts.sent++;
+      tts.maxInFlight = Math.max(tts.maxInFlight, inFlight);
+      socket.timeout(30000).emit(event, { [opts.payloadKey]: data, format: 'S16LE',
+        rate, channels: 1, seq: seq++ }, (err) => {
+        inFlight--;
+        if (!err) tts.acked++;
+        else tts.timeouts++;
+        if (offset >= total && inFlight === 0) tts.doneMs = Date.now() - started;
+        pump();
+      });
+    }
+  };
+  pump();
 }
 
 // --- transports, handshakes and polling requests ------------------------------
@@ -561,6 +604,23 @@ function onControl(req, res) {
     }
     case '/control/drop':
       return reply(res, 200, { dropped: dropAll(req) });
+    case '/control/echo':
+      config.echo = q.get('event') || null;
+      return reply(res, 200, { echo: config.echo });
+    case '/control/tts': {
+      const event = q.get('event') || 'audio_data';
+      const num = (k, d) => (q.has(k) ? Number(q.get(k)) : d);
+      const total = num('bytes', 64000);
+      const chunk = num('chunk', 3200);
+      const rate = num('rate', 16000);
+      const window = num('window', 1);
+      if (![total, chunk, rate, window].every((n) => Number.isInteger(n) && n > 0)) {
+        return reply(res, 400, { error: 'bytes, chunk, rate and window are positive integers' });
+      }
+      stats.tts = { sent: 0, acked: 0, timeouts: 0, maxInFlight: 0, doneMs: null };
+      for (const s of sockets) sendTts(s, event, total, chunk, rate, window);
+      return reply(res, 200, { sockets: sockets.size });
+    }
     case '/control/reset':
       resetStats();
       requestLog.reset();

@@ -1,0 +1,365 @@
+/* gst-socketio
+ * Copyright (C) 2026 gst-socketio contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/* socketiosrc against tests/server/server.js (issue 10): the server sends
+ * the audio back (/control/echo), or sends a TTS-like reply faster than
+ * real time (/control/tts), on the connection of a socketiosink in the
+ * same pipeline. */
+
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/check/gstcheck.h>
+
+#include "test-server.h"
+#include "test-pipeline.h"
+#include "test-wait.h"
+
+#define RAW_CAPS "audio/x-raw,format=S16LE,rate=16000,channels=1"
+
+/* What a fakesink's handoffs saw: bytes, their hash, when each buffer
+ * came, their pts, and DISCONT flags. */
+typedef struct
+{
+  GMutex lock;
+  GChecksum *sha;
+  guint64 bytes;
+  GArray *arrivals;             /* gint64 monotonic µs */
+  GArray *pts;                  /* GstClockTime */
+  guint disconts;
+  gboolean pattern_ok;          /* bytes follow server.js's TTS pattern */
+} Tally;
+
+static void
+tally_init (Tally * tally)
+{
+  g_mutex_init (&tally->lock);
+  tally->sha = g_checksum_new (G_CHECKSUM_SHA256);
+  tally->arrivals = g_array_new (FALSE, FALSE, sizeof (gint64));
+  tally->pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  tally->pattern_ok = TRUE;
+}
+
+static void
+tally_clear (Tally * tally)
+{
+  g_checksum_free (tally->sha);
+  g_array_unref (tally->arrivals);
+  g_array_unref (tally->pts);
+  g_mutex_clear (&tally->lock);
+}
+
+static void
+on_handoff (GstElement * fakesink, GstBuffer * buffer, GstPad * pad,
+    Tally * tally)
+{
+  gint64 now = g_get_monotonic_time ();
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
+  GstMapInfo map;
+  gsize i;
+
+  g_assert_true (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  g_mutex_lock (&tally->lock);
+  g_checksum_update (tally->sha, map.data, map.size);
+  for (i = 0; i < map.size && tally->pattern_ok; i++)
+    if (map.data[i] != (((tally->bytes + i) * 7 + 3) & 255))
+      tally->pattern_ok = FALSE;
+  tally->bytes += map.size;
+  g_array_append_val (tally->arrivals, now);
+  g_array_append_val (tally->pts, pts);
+  if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DISCONT))
+    tally->disconts++;
+  g_mutex_unlock (&tally->lock);
+  gst_buffer_unmap (buffer, &map);
+}
+
+static guint64
+tally_bytes (Tally * tally)
+{
+  guint64 bytes;
+
+  g_mutex_lock (&tally->lock);
+  bytes = tally->bytes;
+  g_mutex_unlock (&tally->lock);
+  return bytes;
+}
+
+static void
+watch (SioTestLive * live, const gchar * name, Tally * tally)
+{
+  GstElement *fakesink = gst_bin_get_by_name (GST_BIN (live->pipeline), name);
+
+  g_assert_nonnull (fakesink);
+  g_signal_connect (fakesink, "handoff", G_CALLBACK (on_handoff), tally);
+  gst_object_unref (fakesink);
+}
+
+static GstElement *
+get_src (SioTestLive * live)
+{
+  GstElement *src = gst_bin_get_by_name (GST_BIN (live->pipeline), "src");
+
+  g_assert_nonnull (src);
+  return src;
+}
+
+/* Fails on an error or warning on the bus; returns after @ms. */
+static void
+run_for (SioTestLive * live, guint ms)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (live->bus, ms * GST_MSECOND,
+      GST_MESSAGE_ERROR | GST_MESSAGE_WARNING);
+
+  if (msg) {
+    GError *error = NULL;
+
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+      gst_message_parse_error (msg, &error, NULL);
+    else
+      gst_message_parse_warning (msg, &error, NULL);
+    g_error ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), error->message);
+  }
+}
+
+static gint
+compare_int64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The round trip: what the sink sent comes back byte-exact, in order, one
+ * buffer per event, timestamps running on; prints the delay from each
+ * buffer reaching the sink to it leaving the source. */
+GST_START_TEST (test_echo_round_trip)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  const gchar *url = sio_test_server_get_url (server);
+  Tally sent = { 0 }, back = { 0 };
+  gchar *description;
+  SioTestLive *live;
+  GstElement *src;
+  GArray *delays;
+  guint i, n;
+  JsonObject *reply;
+  GstQuery *latency_query;
+  GstClockTime latency = 0;
+
+  tally_init (&sent);
+  tally_init (&back);
+  reply = sio_test_server_control (server, "echo?event=audio_data");
+  json_object_unref (reply);
+  description = g_strdup_printf ("audiotestsrc is-live=true num-buffers=50 "
+      "samplesperbuffer=1024 wave=sine ! " RAW_CAPS " ! tee name=t "
+      "! queue ! socketiosink name=sink location=%s "
+      "t. ! queue ! fakesink name=sent signal-handoffs=true sync=false "
+      "socketiosrc name=src location=%s "
+      "! fakesink name=back signal-handoffs=true sync=false", url, url);
+  live = sio_test_live_launch (description);
+  watch (live, "sent", &sent);
+  watch (live, "back", &back);
+  src = get_src (live);
+
+  for (i = 0; i < 200 && (tally_bytes (&sent) < 50 * 2048 ||
+          tally_bytes (&back) < tally_bytes (&sent)); i++)
+    run_for (live, 50);
+  g_assert_cmpuint (tally_bytes (&sent), ==, 50 * 2048);
+  g_assert_cmpuint (tally_bytes (&back), ==, 50 * 2048);
+  g_assert_cmpstr (g_checksum_get_string (back.sha), ==,
+      g_checksum_get_string (sent.sha));
+  g_assert_cmpuint (back.arrivals->len, ==, 50);
+  g_assert_cmpuint (sio_test_element_stat (src, "events"), ==, 50);
+  g_assert_cmpuint (sio_test_element_stat (src, "dropped-events"), ==, 0);
+  g_assert_cmpuint (sio_test_element_stat (src, "bad-events"), ==, 0);
+  /* the first buffer starts the timeline, the rest follow on */
+  g_assert_cmpuint (back.disconts, >=, 1);
+  for (i = 1; i < back.pts->len; i++)
+    g_assert_cmpuint (g_array_index (back.pts, GstClockTime, i), ==,
+        g_array_index (back.pts, GstClockTime, i - 1) + 64 * GST_MSECOND);
+
+  n = MIN (sent.arrivals->len, back.arrivals->len);
+  delays = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (i = 0; i < n; i++) {
+    gint64 delay = g_array_index (back.arrivals, gint64, i) -
+        g_array_index (sent.arrivals, gint64, i);
+
+    g_array_append_val (delays, delay);
+  }
+  g_array_sort (delays, compare_int64);
+  /* the tee's branch does not sync; socketiosink renders each buffer at
+   * its running time plus the pipeline's latency */
+  latency_query = gst_query_new_latency ();
+  g_assert_true (gst_element_query (live->pipeline, latency_query));
+  gst_query_parse_latency (latency_query, NULL, &latency, NULL);
+  gst_query_unref (latency_query);
+  g_printerr ("# echo round trip, %u events of 64 ms: from the tee to the "
+      "source's output p50 %.2f ms, p99 %.2f ms, max %.2f ms; less the "
+      "pipeline latency (%.0f ms) socketiosink waits for: p50 %.2f ms, "
+      "p99 %.2f ms\n", n, g_array_index (delays, gint64, n / 2) / 1000.0,
+      g_array_index (delays, gint64, (n * 99) / 100) / 1000.0,
+      g_array_index (delays, gint64, n - 1) / 1000.0,
+      latency / 1e6, g_array_index (delays, gint64, n / 2) / 1000.0 -
+      latency / 1e6, g_array_index (delays, gint64, (n * 99) / 100) /
+      1000.0 - latency / 1e6);
+  g_array_unref (delays);
+
+  gst_object_unref (src);
+  sio_test_live_free (live);
+  sio_test_server_stop (server);
+  tally_clear (&sent);
+  tally_clear (&back);
+  g_free (description);
+}
+
+GST_END_TEST;
+
+static gint64
+json_int (JsonObject * object, const gchar * member)
+{
+  return json_object_get_int_member (object, member);
+}
+
+/* A TTS-like reply of 4 s, sent as fast as acks allow (two events in
+ * flight), into a pipeline that plays in real time: the source holds at
+ * most its latency plus what the server has in flight, by holding acks
+ * back, and the audio comes out whole and in order. */
+GST_START_TEST (test_tts_faster_than_real_time)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  const gchar *url = sio_test_server_get_url (server);
+  Tally back = { 0 };
+  gchar *description;
+  SioTestLive *live;
+  GstElement *src;
+  JsonObject *stats, *tts, *reply;
+  guint i;
+  const guint64 total = 4 * 32000;
+
+  tally_init (&back);
+  description = g_strdup_printf ("audiotestsrc is-live=true wave=silence "
+      "samplesperbuffer=1024 ! " RAW_CAPS " ! socketiosink name=sink "
+      "location=%s socketiosrc name=src location=%s latency=200000000 "
+      "! fakesink name=back signal-handoffs=true sync=true", url, url);
+  live = sio_test_live_launch (description);
+  watch (live, "back", &back);
+  src = get_src (live);
+  sio_test_live_wait_element_message (live, "socketio-connected",
+      10 * GST_SECOND);
+
+  reply = sio_test_server_control (server,
+      "tts?bytes=128000&chunk=3200&window=2");
+  g_assert_cmpint (json_int (reply, "sockets"), ==, 1);
+  json_object_unref (reply);
+  for (i = 0; i < 200 && tally_bytes (&back) < total; i++)
+    run_for (live, 50);
+
+  g_assert_cmpuint (tally_bytes (&back), ==, total);
+  g_assert_true (back.pattern_ok);
+  stats = sio_test_server_stats (server);
+  tts = json_object_get_object_member (stats, "tts");
+  g_printerr ("# tts: sent %" G_GINT64_FORMAT ", done in %" G_GINT64_FORMAT
+      " ms; source held back %" G_GUINT64_FORMAT " acks, at most %"
+      G_GUINT64_FORMAT " ms waiting", json_int (tts, "sent"),
+      json_int (tts, "doneMs"), sio_test_element_stat (src, "deferred-acks"),
+      sio_test_element_stat (src, "max-queued-duration") / GST_MSECOND);
+  g_printerr ("\n");
+  g_assert_cmpint (json_int (tts, "sent"), ==, 40);
+  g_assert_cmpint (json_int (tts, "acked"), ==, 40);
+  /* held to the pace of playback: 4 s of audio, less what may wait */
+  g_assert_cmpint (json_int (tts, "doneMs"), >=, 3000);
+  g_assert_cmpuint (sio_test_element_stat (src, "deferred-acks"), >, 0);
+  g_assert_cmpuint (sio_test_element_stat (src, "max-queued-duration"), <=,
+      400 * GST_MSECOND);
+  g_assert_cmpuint (sio_test_element_stat (src, "dropped-events"), ==, 0);
+  json_object_unref (stats);
+
+  gst_object_unref (src);
+  sio_test_live_free (live);
+  sio_test_server_stop (server);
+  tally_clear (&back);
+  g_free (description);
+}
+
+GST_END_TEST;
+
+/* Without a socketiosink to listen on, the source fails to start with a
+ * message that says what to add. */
+GST_START_TEST (test_no_sink)
+{
+  GstElement *pipeline = gst_parse_launch ("socketiosrc "
+      "location=http://127.0.0.1:9/?token=secret ! fakesink", NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  GError *error = NULL;
+
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "No socketiosink"));
+  g_assert_null (strstr (error->message, "secret"));
+  g_error_free (error);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* The socketiosink stopped while the source plays: an error that says
+ * so, not a source waiting for ever. */
+GST_START_TEST (test_sink_stopped)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  const gchar *url = sio_test_server_get_url (server);
+  gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
+      "wave=silence ! " RAW_CAPS " ! socketiosink name=sink location=%s "
+      "socketiosrc name=src location=%s ! fakesink name=back", url, url);
+  SioTestLive *live = sio_test_live_launch (description);
+  GstMessage *msg;
+  GError *error = NULL;
+
+  sio_test_live_wait_element_message (live, "socketio-connected",
+      10 * GST_SECOND);
+  gst_element_set_locked_state (live->sink, TRUE);
+  gst_element_set_state (live->sink, GST_STATE_NULL);
+  msg = gst_bus_timed_pop_filtered (live->bus, 5 * GST_SECOND,
+      GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "stopped"));
+  g_error_free (error);
+  gst_message_unref (msg);
+
+  sio_test_live_free (live);
+  sio_test_server_stop (server);
+  g_free (description);
+}
+
+GST_END_TEST;
+
+static Suite *
+socketiosrc_suite (void)
+{
+  Suite *s = suite_create ("socketiosrc");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_no_sink);
+  tcase_add_test (tc, test_echo_round_trip);
+  tcase_add_test (tc, test_tts_faster_than_real_time);
+  tcase_add_test (tc, test_sink_stopped);
+  return s;
+}
+
+GST_CHECK_MAIN (socketiosrc);
