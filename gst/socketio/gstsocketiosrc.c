@@ -261,8 +261,9 @@ audio_duration (GstCaps * caps, JsonObject * meta, gsize size,
 {
   GstAudioInfo info;
 
-  if (gst_audio_info_from_caps (&info, caps) &&
-      GST_AUDIO_INFO_FORMAT (&info) != GST_AUDIO_FORMAT_UNKNOWN) {
+  if (gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw")
+      && gst_audio_info_from_caps (&info, caps) &&
+      GST_AUDIO_INFO_BPF (&info) > 0) {
     if (size % GST_AUDIO_INFO_BPF (&info) != 0)
       return FALSE;
     *duration = gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF (&info),

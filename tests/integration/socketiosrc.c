@@ -34,6 +34,8 @@ typedef struct
   GArray *pts;                  /* GstClockTime */
   guint disconts;
   gboolean pattern_ok;          /* bytes follow server.js's TTS pattern */
+  GByteArray *data;             /* the first 64 KiB */
+  GArray *sizes;                /* gsize, of each buffer */
 } Tally;
 
 static void
@@ -44,6 +46,8 @@ tally_init (Tally * tally)
   tally->arrivals = g_array_new (FALSE, FALSE, sizeof (gint64));
   tally->pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
   tally->pattern_ok = TRUE;
+  tally->data = g_byte_array_new ();
+  tally->sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
 }
 
 static void
@@ -52,6 +56,8 @@ tally_clear (Tally * tally)
   g_checksum_free (tally->sha);
   g_array_unref (tally->arrivals);
   g_array_unref (tally->pts);
+  g_byte_array_unref (tally->data);
+  g_array_unref (tally->sizes);
   g_mutex_clear (&tally->lock);
 }
 
@@ -71,6 +77,9 @@ on_handoff (GstElement * fakesink, GstBuffer * buffer, GstPad * pad,
     if (map.data[i] != (((tally->bytes + i) * 7 + 3) & 255))
       tally->pattern_ok = FALSE;
   tally->bytes += map.size;
+  if (tally->data->len + map.size <= 65536)
+    g_byte_array_append (tally->data, map.data, map.size);
+  g_array_append_val (tally->sizes, map.size);
   g_array_append_val (tally->arrivals, now);
   g_array_append_val (tally->pts, pts);
   if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DISCONT))
@@ -220,6 +229,77 @@ GST_START_TEST (test_echo_round_trip)
 
 GST_END_TEST;
 
+/* Opus through the echo, five packets an event: the source gives each
+ * packet back as its own buffer, byte-exact, with the caps the sink sent. */
+GST_START_TEST (test_echo_opus_packets)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  const gchar *url = sio_test_server_get_url (server);
+  Tally sent = { 0 }, back = { 0 };
+  gchar *description;
+  SioTestLive *live;
+  GstElement *src, *back_sink;
+  GstPad *pad;
+  GstCaps *caps;
+  JsonObject *reply;
+  guint i;
+
+  tally_init (&sent);
+  tally_init (&back);
+  reply = sio_test_server_control (server, "echo?event=audio_data");
+  json_object_unref (reply);
+  description = g_strdup_printf ("audiotestsrc is-live=true num-buffers=50 "
+      "samplesperbuffer=960 wave=sine ! audio/x-raw,format=S16LE,rate=48000,"
+      "channels=1 ! opusenc bitrate=24000 ! tee name=t ! queue "
+      "! socketiosink name=sink location=%s batch-duration=100000000 "
+      "t. ! queue ! fakesink name=sent signal-handoffs=true sync=false "
+      "socketiosrc name=src location=%s "
+      "! fakesink name=back signal-handoffs=true sync=false", url, url);
+  live = sio_test_live_launch (description);
+  watch (live, "sent", &sent);
+  watch (live, "back", &back);
+  src = get_src (live);
+
+  /* the last packets wait for a batch that EOS would flush: compare the
+   * first 45 */
+  for (i = 0; i < 200 && back.arrivals->len < 45; i++)
+    run_for (live, 50);
+  g_mutex_lock (&back.lock);
+  g_mutex_lock (&sent.lock);
+  g_assert_cmpuint (back.arrivals->len, >=, 45);
+  {
+    gsize prefix = 0;
+
+    for (i = 0; i < 45; i++) {
+      g_assert_cmpuint (g_array_index (back.sizes, gsize, i), ==,
+          g_array_index (sent.sizes, gsize, i));
+      prefix += g_array_index (sent.sizes, gsize, i);
+    }
+    g_assert_cmpint (memcmp (back.data->data, sent.data->data, prefix), ==, 0);
+  }
+  g_mutex_unlock (&sent.lock);
+  g_mutex_unlock (&back.lock);
+  g_assert_cmpuint (sio_test_element_stat (src, "bad-events"), ==, 0);
+  back_sink = gst_bin_get_by_name (GST_BIN (live->pipeline), "back");
+  pad = gst_element_get_static_pad (back_sink, "sink");
+  caps = gst_pad_get_current_caps (pad);
+  g_assert_nonnull (caps);
+  g_assert_cmpstr (gst_structure_get_name (gst_caps_get_structure (caps, 0)),
+      ==, "audio/x-opus");
+  gst_caps_unref (caps);
+  gst_object_unref (pad);
+  gst_object_unref (back_sink);
+
+  gst_object_unref (src);
+  sio_test_live_free (live);
+  sio_test_server_stop (server);
+  tally_clear (&sent);
+  tally_clear (&back);
+  g_free (description);
+}
+
+GST_END_TEST;
+
 static gint64
 json_int (JsonObject * object, const gchar * member)
 {
@@ -357,6 +437,7 @@ socketiosrc_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_no_sink);
   tcase_add_test (tc, test_echo_round_trip);
+  tcase_add_test (tc, test_echo_opus_packets);
   tcase_add_test (tc, test_tts_faster_than_real_time);
   tcase_add_test (tc, test_sink_stopped);
   return s;
