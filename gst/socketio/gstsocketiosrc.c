@@ -12,13 +12,16 @@
  * @title: socketiosrc
  *
  * Outputs, as a live source, the audio a Socket.IO server sends back as
- * binary events (text-to-speech replies, an echo), on the connection of
- * a socketiosink in the same process: the one whose
- * #GstSocketIoSrc:location and #GstSocketIoSrc:namespace are the same
- * strings as this element's. That sink makes and keeps the connection
- * (transports, TLS, headers, reconnection); the source only listens to
- * it, so it needs that sink to be started first (in the same pipeline,
- * sinks start before sources).
+ * binary events (text-to-speech replies, an echo). When a socketiosink in
+ * the same process has the same #GstSocketIoSrc:location and
+ * #GstSocketIoSrc:namespace strings and is started (in the same pipeline,
+ * sinks start before sources), the source listens on that sink's
+ * connection, which the sink makes and keeps (transports, TLS, headers,
+ * reconnection). Otherwise it connects itself, through a socketiosink of
+ * its own that is given no audio, set up with #GstSocketIoSrc:connection
+ * (any of socketiosink's settings: auth, transports, ssl-ca-file,
+ * extra-headers...); that sink's messages (socketio-connected, server
+ * events, connection errors) are posted by the source.
  *
  * The events it takes are named #GstSocketIoSrc:event, with the shape
  * socketiosink sends:
@@ -51,8 +54,6 @@
  * downstream preroll: otherwise they would wait for a buffer, holding the
  * pipeline, and the socketiosink whose audio makes the server answer, in
  * PAUSED. The server's audio then brings its own caps.
- *
- * A connection of its own (without a socketiosink) is not supported yet.
  *
  * ## Example
  * |[
@@ -108,6 +109,7 @@ enum
   PROP_PAYLOAD_KEY,
   PROP_LATENCY,
   PROP_CAPS,
+  PROP_CONNECTION,
   PROP_STATS,
 };
 
@@ -457,6 +459,141 @@ on_detached (gpointer user_data)
   g_mutex_unlock (&self->lock);
 }
 
+static void
+release_original (gpointer original, GstMiniObject * forwarded)
+{
+  gst_message_unref (original);
+}
+
+/* Any thread: what the connection's socketiosink posts, posted again by
+ * this element (the sink is in no bin, and its messages are this
+ * element's business): errors, warnings and element messages (connected,
+ * server events...). A forwarded message keeps the original alive, so the
+ * sink's bound on server-event messages still holds. */
+static GstBusSyncReply
+forward_message (GstBus * bus, GstMessage * message, gpointer user_data)
+{
+  GstSocketIoSrc *self = GST_SOCKETIO_SRC (user_data);
+  GstMessage *forwarded = NULL;
+  const GstStructure *details = NULL;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  switch (GST_MESSAGE_TYPE (message)) {
+    case GST_MESSAGE_ERROR:
+      gst_message_parse_error (message, &error, &debug);
+      gst_message_parse_error_details (message, &details);
+      forwarded = gst_message_new_error_with_details (GST_OBJECT (self),
+          error, debug, details ? gst_structure_copy (details) : NULL);
+      break;
+    case GST_MESSAGE_WARNING:
+      gst_message_parse_warning (message, &error, &debug);
+      gst_message_parse_warning_details (message, &details);
+      forwarded = gst_message_new_warning_with_details (GST_OBJECT (self),
+          error, debug, details ? gst_structure_copy (details) : NULL);
+      break;
+    case GST_MESSAGE_ELEMENT:
+      forwarded = gst_message_new_element (GST_OBJECT (self),
+          gst_structure_copy (gst_message_get_structure (message)));
+      gst_mini_object_weak_ref (GST_MINI_OBJECT (forwarded), release_original,
+          gst_message_ref (message));
+      break;
+    default:
+      break;
+  }
+  g_clear_error (&error);
+  g_free (debug);
+  if (forwarded)
+    gst_element_post_message (GST_ELEMENT (self), forwarded);
+  /* a sync handler that drops a message unrefs it */
+  gst_message_unref (message);
+  return GST_BUS_DROP;
+}
+
+/* Sets the connection settings on @sink; FALSE, with the name in *@bad,
+ * for a field that is not a property of it. */
+static gboolean
+apply_connection_setting (GQuark field, const GValue * value, gpointer data)
+{
+  gpointer *args = data;
+  GstElement *sink = args[0];
+  const gchar *name = g_quark_to_string (field);
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (sink),
+      name);
+
+  if (pspec == NULL || !(pspec->flags & G_PARAM_WRITABLE) ||
+      g_strcmp0 (name, "location") == 0 || g_strcmp0 (name, "namespace") == 0) {
+    args[1] = (gpointer) name;
+    return FALSE;
+  }
+  if (G_VALUE_HOLDS_STRING (value) && pspec->value_type != G_TYPE_STRING)
+    gst_util_set_object_arg (G_OBJECT (sink), name, g_value_get_string (value));
+  else
+    g_object_set_property (G_OBJECT (sink), name, value);
+  return TRUE;
+}
+
+/* No socketiosink to listen on: make one of our own, outside the
+ * pipeline, that only connects (it is never given audio). */
+static gboolean
+start_own_connection (GstSocketIoSrc * self, const gchar * location,
+    const gchar * nsp)
+{
+  GstElement *sink = gst_element_factory_make ("socketiosink", NULL);
+  GstStructure *settings;
+  gpointer args[2] = { sink, NULL };
+  GstBus *bus;
+  gchar *name;
+
+  if (sink == NULL)
+    return FALSE;
+  name = g_strdup_printf ("%s-connection", GST_OBJECT_NAME (self));
+  gst_object_set_name (GST_OBJECT (sink), name);
+  g_free (name);
+  g_object_set (sink, "location", location, "namespace", nsp, "sync", FALSE,
+      "async", FALSE, NULL);
+  GST_OBJECT_LOCK (self);
+  settings = self->connection ? gst_structure_copy (self->connection) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (settings && !gst_structure_foreach (settings, apply_connection_setting,
+          args)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        (_("The connection property names \"%s\", which is not a "
+                "setting of socketiosink that socketiosrc can pass on. Use "
+                "socketiosink's property names (location and namespace are "
+                "socketiosrc's own)."), (const gchar *) args[1]), (NULL));
+    gst_structure_free (settings);
+    gst_object_unref (sink);
+    return FALSE;
+  }
+  if (settings)
+    gst_structure_free (settings);
+
+  bus = gst_bus_new ();
+  gst_bus_set_sync_handler (bus, forward_message, self, NULL);
+  gst_element_set_bus (sink, bus);
+  gst_object_unref (bus);
+  if (gst_element_set_state (sink, GST_STATE_PAUSED) ==
+      GST_STATE_CHANGE_FAILURE) {
+    /* its error is forwarded already */
+    gst_element_set_state (sink, GST_STATE_NULL);
+    gst_object_unref (sink);
+    return FALSE;
+  }
+  self->connection_sink = sink;
+  return TRUE;
+}
+
+static void
+stop_own_connection (GstSocketIoSrc * self)
+{
+  if (self->connection_sink == NULL)
+    return;
+  gst_element_set_state (self->connection_sink, GST_STATE_NULL);
+  gst_element_set_bus (self->connection_sink, NULL);
+  gst_clear_object (&self->connection_sink);
+}
+
 static gboolean
 gst_socketio_src_start (GstBaseSrc * bsrc)
 {
@@ -516,19 +653,19 @@ gst_socketio_src_start (GstBaseSrc * bsrc)
 
   self->shared = gst_sio_shared_attach (location, nsp, on_event, on_detached,
       self);
+  if (self->shared == NULL && start_own_connection (self, location, nsp))
+    self->shared = gst_sio_shared_attach (location, nsp, on_event,
+        on_detached, self);
   if (self->shared == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        (_("No socketiosink with location %s and namespace %s is running in "
-                "this process. socketiosrc listens on the connection of a "
-                "socketiosink with the same location and namespace: add one "
-                "(it starts before the source in the same pipeline)."),
-            self->display_location, nsp), (NULL));
+    stop_own_connection (self);
     g_free (location);
     g_free (nsp);
     return FALSE;
   }
-  GST_INFO_OBJECT (self, "listening for \"%s\" on %s, namespace %s",
-      self->listen_event, self->display_location, nsp);
+  GST_INFO_OBJECT (self, "listening for \"%s\" on %s, namespace %s, %s",
+      self->listen_event, self->display_location, nsp,
+      self->connection_sink ? "on a connection of its own" :
+      "on a socketiosink's connection");
   g_free (location);
   g_free (nsp);
   return TRUE;
@@ -658,6 +795,7 @@ gst_socketio_src_stop (GstBaseSrc * bsrc)
   } else if (acks) {
     g_array_unref (acks);
   }
+  stop_own_connection (self);
   gst_clear_caps (&self->caps);
   g_clear_pointer (&self->last_caps_key, g_free);
   gst_clear_caps (&self->last_caps);
@@ -871,6 +1009,16 @@ gst_socketio_src_set_property (GObject * object, guint prop_id,
       self->latency = g_value_get_uint64 (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_CONNECTION:{
+      const GstStructure *settings = gst_value_get_structure (value);
+
+      GST_OBJECT_LOCK (self);
+      if (self->connection)
+        gst_structure_free (self->connection);
+      self->connection = settings ? gst_structure_copy (settings) : NULL;
+      GST_OBJECT_UNLOCK (self);
+      break;
+    }
     case PROP_CAPS:{
       const GstCaps *caps = gst_value_get_caps (value);
 
@@ -922,6 +1070,11 @@ gst_socketio_src_get_property (GObject * object, guint prop_id,
       gst_value_set_caps (value, self->start_caps);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_CONNECTION:
+      GST_OBJECT_LOCK (self);
+      gst_value_set_structure (value, self->connection);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_STATS:
       g_value_take_boxed (value, make_stats (self));
       break;
@@ -947,6 +1100,8 @@ gst_socketio_src_finalize (GObject * object)
   gst_clear_caps (&self->last_caps);
   gst_clear_caps (&self->caps);
   gst_clear_caps (&self->start_caps);
+  if (self->connection)
+    gst_structure_free (self->connection);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -1009,6 +1164,16 @@ gst_socketio_src_class_init (GstSocketIoSrcClass * klass)
           "with a GAP event that lets the sinks downstream preroll (NULL: "
           "audio/x-raw, format=S16LE, rate=16000, channels=1); the audio's "
           "own caps replace them", GST_TYPE_CAPS, flags));
+
+  g_object_class_install_property (gobject_class, PROP_CONNECTION,
+      g_param_spec_boxed ("connection", "Connection settings",
+          "When no socketiosink with the same location and namespace runs "
+          "in the process, the source connects itself with a socketiosink "
+          "of its own (given no audio) and these of its settings: "
+          "socketiosink property names and values, e.g. \"settings, "
+          "transports=polling, ssl-ca-file=/etc/ca.pem\". Its messages "
+          "(connected, server events, errors) come from this element",
+          GST_TYPE_STRUCTURE, flags));
 
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",

@@ -31,10 +31,13 @@ struct _GstSocketIoSrc
   gchar *payload_key;
   GstClockTime latency;
   GstCaps *start_caps;
+  GstStructure *connection;
 
   /* state-change thread: set in start(), cleared in stop() */
   GstSioShared *shared;
   gchar *display_location;
+  /* the socketiosink of its own, when there is no other to listen on */
+  GstElement *connection_sink;
 
   /* read by the network thread while attached; written in start() only */
   gchar *listen_event;

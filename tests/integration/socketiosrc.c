@@ -369,12 +369,41 @@ GST_START_TEST (test_tts_faster_than_real_time)
 
 GST_END_TEST;
 
-/* Without a socketiosink to listen on, the source fails to start with a
- * message that says what to add. */
-GST_START_TEST (test_no_sink)
+/* Without a socketiosink to listen on, the source connects itself: a
+ * server that is not there is the sink's own connection error, from the
+ * source, and no secret of the location is in it. */
+GST_START_TEST (test_own_connection_refused)
+{
+  GstElement *pipeline = gst_parse_launch ("socketiosrc name=src "
+      "location=http://127.0.0.1:9/?token=secret ! fakesink", NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  GError *error = NULL;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  g_assert_cmpstr (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), ==, "src");
+  gst_message_parse_error (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "Could not connect"));
+  g_assert_null (strstr (error->message, "secret"));
+  g_error_free (error);
+  gst_message_unref (msg);
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_NULL), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* A connection setting that socketiosink does not have is refused at
+ * start, by name. */
+GST_START_TEST (test_own_connection_bad_setting)
 {
   GstElement *pipeline = gst_parse_launch ("socketiosrc "
-      "location=http://127.0.0.1:9/?token=secret ! fakesink", NULL);
+      "location=http://127.0.0.1:9 connection=\"c, no-such-setting=1\" "
+      "! fakesink", NULL);
   GstBus *bus = gst_element_get_bus (pipeline);
   GstMessage *msg;
   GError *error = NULL;
@@ -384,13 +413,93 @@ GST_START_TEST (test_no_sink)
   msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
   g_assert_nonnull (msg);
   gst_message_parse_error (msg, &error, NULL);
-  g_assert_nonnull (strstr (error->message, "No socketiosink"));
-  g_assert_null (strstr (error->message, "secret"));
+  g_assert_nonnull (strstr (error->message, "no-such-setting"));
   g_error_free (error);
   gst_message_unref (msg);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+/* Its own connection, no socketiosink in the process: the TTS reply
+ * comes out whole, connection settings reach the connection (the server
+ * sees the auth), and the server's other events reach the bus from the
+ * source. */
+GST_START_TEST (test_own_connection_tts)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  const gchar *url = sio_test_server_get_url (server);
+  Tally back = { 0 };
+  gchar *description;
+  SioTestLive *live;
+  GstElement *src;
+  GstMessage *msg = NULL;
+  GstStructure *settings;
+  JsonObject *stats, *tts, *reply;
+  gint64 deadline;
+  guint i;
+
+  tally_init (&back);
+  description = g_strdup_printf ("socketiosrc name=sink location=%s "
+      "! fakesink name=back signal-handoffs=true sync=true", url);
+  live = g_new0 (SioTestLive, 1);
+  live->pipeline = gst_parse_launch (description, NULL);
+  g_assert_nonnull (live->pipeline);
+  live->sink = gst_bin_get_by_name (GST_BIN (live->pipeline), "sink");
+  live->bus = gst_element_get_bus (live->pipeline);
+  settings = gst_structure_new ("settings", "auth", G_TYPE_STRING,
+      "{\"token\":\"t1\"}", "reconnect-delay", G_TYPE_STRING, "100000000",
+      NULL);
+  g_object_set (live->sink, "connection", settings, NULL);
+  gst_structure_free (settings);
+  g_assert_cmpint (gst_element_set_state (live->pipeline, GST_STATE_PLAYING),
+      !=, GST_STATE_CHANGE_FAILURE);
+  watch (live, "back", &back);
+  src = gst_object_ref (live->sink);
+  sio_test_live_wait_element_message (live, "socketio-connected",
+      10 * GST_SECOND);
+
+  reply = sio_test_server_control (server,
+      "tts?bytes=32000&chunk=3200&window=2");
+  g_assert_cmpint (json_object_get_int_member (reply, "sockets"), ==, 1);
+  json_object_unref (reply);
+  reply = sio_test_server_control (server,
+      "emit?event=transcript&args=%5B%22hello%22%5D");
+  json_object_unref (reply);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline) {
+    msg = gst_bus_timed_pop_filtered (live->bus, 100 * GST_MSECOND,
+        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
+    g_assert_true (msg == NULL || GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ERROR);
+    if (msg && gst_message_has_name (msg, "socketio-event"))
+      break;
+    gst_clear_message (&msg);
+  }
+  g_assert_nonnull (msg);
+  g_assert_true (GST_MESSAGE_SRC (msg) == GST_OBJECT (src));
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg),
+          "name"), ==, "transcript");
+  gst_message_unref (msg);
+
+  for (i = 0; i < 200 && tally_bytes (&back) < 32000; i++)
+    run_for (live, 50);
+  g_assert_cmpuint (tally_bytes (&back), ==, 32000);
+  g_assert_true (back.pattern_ok);
+  stats = sio_test_server_stats (server);
+  tts = json_object_get_object_member (stats, "tts");
+  g_assert_cmpint (json_int (tts, "acked"), ==, 10);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element
+          (json_object_get_array_member (stats, "auths"), 0), "token"), ==,
+      "t1");
+  json_object_unref (stats);
+
+  gst_object_unref (src);
+  sio_test_live_free (live);
+  sio_test_server_stop (server);
+  tally_clear (&back);
+  g_free (description);
 }
 
 GST_END_TEST;
@@ -435,7 +544,9 @@ socketiosrc_suite (void)
 
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
-  tcase_add_test (tc, test_no_sink);
+  tcase_add_test (tc, test_own_connection_refused);
+  tcase_add_test (tc, test_own_connection_bad_setting);
+  tcase_add_test (tc, test_own_connection_tts);
   tcase_add_test (tc, test_echo_round_trip);
   tcase_add_test (tc, test_echo_opus_packets);
   tcase_add_test (tc, test_tts_faster_than_real_time);
