@@ -40,14 +40,16 @@
  * bursts plays smoothly. The source reports #GstSocketIoSrc:latency as
  * its latency.
  *
- * Memory: at most #GstSocketIoSrc:latency of audio waits to be pushed.
+ * Memory: at most #GstSocketIoSrc:latency of audio waits to be pushed
+ * (and at most 1 MiB of it, which bounds audio whose duration the server
+ * does not say).
  * A server that sends faster than the pipeline plays is held back by the
  * acknowledgements it asks for (`emitWithAck` or a callback): an event
  * that arrives past the bound is kept, but its ack is sent only once the
  * audio ahead of it has been pushed, so a server that waits for acks
  * sends no faster than real time. Audio from a server that asks for no
  * ack, or that keeps sending without waiting, is dropped past four times
- * the bound, and counted (#GstSocketIoSrc:stats).
+ * the bound (or 4 MiB), and counted (#GstSocketIoSrc:stats).
  *
  * Before the first audio, when PLAYING starts, it sets #GstSocketIoSrc:caps
  * (S16LE 16 kHz mono by default) and sends a GAP event, so that the sinks
@@ -97,6 +99,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_socketio_src_debug);
 #define MAX_LATENCY (60 * GST_SECOND)
 /* past this many times the bound, audio is dropped whatever its ack */
 #define HARD_BOUND_FACTOR 4
+/* Audio whose duration nobody knows (compressed, without "duration")
+ * counts in bytes: past this much its acks wait, past HARD_BOUND_FACTOR
+ * times it, it is dropped. */
+#define BYTES_BOUND (1024 * 1024)
 #define DEFAULT_CAPS "audio/x-raw, format = (string) S16LE, " \
     "rate = (int) 16000, channels = (int) 1, layout = (string) interleaved"
 
@@ -156,6 +162,7 @@ clear_queue_locked (GstSocketIoSrc * self)
   while ((audio = g_queue_pop_head (&self->queue)) != NULL)
     queued_audio_free (audio);
   self->queued_duration = 0;
+  self->queued_bytes = 0;
 }
 
 /* Network thread: says once that the server sends what cannot be used. */
@@ -330,27 +337,42 @@ packet_sizes_from_metadata (JsonObject * meta, gsize size, gboolean * valid)
   return sizes;
 }
 
-/* Network thread, when the audio ahead of an event's pushed: whether the
- * server's ack can go at once (the audio then waiting fits the bound). */
+/* Whether @duration and @bytes of waiting audio pass the bound (times
+ * @factor). */
+static gboolean
+over_bound (GstSocketIoSrc * self, GstClockTime duration, gsize bytes,
+    guint factor)
+{
+  return duration > self->bound * factor || bytes > BYTES_BOUND * factor;
+}
+
+/* Network thread: queues @audio, or drops it past the hard bound; whether
+ * the server's ack can go at once (the audio then waiting fits the
+ * bound) or waits for the audio ahead of it to be pushed. */
 static SioEventVerdict
 queue_audio_locked (GstSocketIoSrc * self, QueuedAudio * audio)
 {
   GstClockTime duration = GST_CLOCK_TIME_IS_VALID (audio->duration) ?
       audio->duration : 0;
+  gsize size = gst_buffer_get_size (audio->buffer);
 
   self->events++;
-  self->bytes += gst_buffer_get_size (audio->buffer);
-  if (self->queued_duration >= self->hard_bound) {
+  self->bytes += size;
+  if (over_bound (self, self->queued_duration + duration,
+          self->queued_bytes + size, HARD_BOUND_FACTOR) &&
+      !g_queue_is_empty (&self->queue)) {
     self->dropped_events++;
-    self->dropped_bytes += gst_buffer_get_size (audio->buffer);
+    self->dropped_bytes += size;
     queued_audio_free (audio);
     return SIO_EVENT_TAKEN;
   }
   self->queued_duration += duration;
+  self->queued_bytes += size;
   self->max_queued_duration = MAX (self->max_queued_duration,
       self->queued_duration);
+  self->max_queued_bytes = MAX (self->max_queued_bytes, self->queued_bytes);
   audio->ack_pending = audio->ack_id >= 0 &&
-      self->queued_duration > self->bound;
+      over_bound (self, self->queued_duration, self->queued_bytes, 1);
   if (audio->ack_pending)
     self->deferred_acks++;
   g_queue_push_tail (&self->queue, audio);
@@ -609,7 +631,6 @@ gst_socketio_src_start (GstBaseSrc * bsrc)
   self->listen_event = g_strdup (self->event);
   self->listen_key = g_strdup (self->payload_key);
   self->bound = self->latency;
-  self->hard_bound = self->latency * HARD_BOUND_FACTOR;
   GST_OBJECT_UNLOCK (self);
 
   g_free (self->display_location);
@@ -647,6 +668,7 @@ gst_socketio_src_start (GstBaseSrc * bsrc)
   self->dropped_events = self->dropped_bytes = self->bad_events = 0;
   self->deferred_acks = self->gaps = 0;
   self->max_queued_duration = 0;
+  self->max_queued_bytes = 0;
   g_mutex_unlock (&self->lock);
   self->next_pts = GST_CLOCK_TIME_NONE;
   self->started_stream = FALSE;
@@ -742,6 +764,7 @@ take_releasable_acks_locked (GstSocketIoSrc * self, QueuedAudio * popped)
 {
   GArray *acks = NULL;
   GstClockTime ahead = 0;
+  gsize ahead_bytes = 0;
   GList *l;
 
   if (popped->ack_pending)
@@ -750,7 +773,8 @@ take_releasable_acks_locked (GstSocketIoSrc * self, QueuedAudio * popped)
     QueuedAudio *audio = l->data;
 
     ahead += GST_CLOCK_TIME_IS_VALID (audio->duration) ? audio->duration : 0;
-    if (ahead > self->bound)
+    ahead_bytes += gst_buffer_get_size (audio->buffer);
+    if (over_bound (self, ahead, ahead_bytes, 1))
       break;
     if (audio->ack_pending)
       hold_ack (&acks, audio);
@@ -905,6 +929,7 @@ gst_socketio_src_create (GstBaseSrc * bsrc, guint64 offset, guint size,
   audio = g_queue_pop_head (&self->queue);
   if (GST_CLOCK_TIME_IS_VALID (audio->duration))
     self->queued_duration -= audio->duration;
+  self->queued_bytes -= gst_buffer_get_size (audio->buffer);
   acks = take_releasable_acks_locked (self, audio);
   self->buffers++;
   g_mutex_unlock (&self->lock);
@@ -970,6 +995,8 @@ make_stats (GstSocketIoSrc * self)
       "queued-duration", G_TYPE_UINT64, (guint64) self->queued_duration,
       "max-queued-duration", G_TYPE_UINT64,
       (guint64) self->max_queued_duration,
+      "queued-bytes", G_TYPE_UINT64, (guint64) self->queued_bytes,
+      "max-queued-bytes", G_TYPE_UINT64, (guint64) self->max_queued_bytes,
       "attached", G_TYPE_BOOLEAN, self->shared != NULL && !self->detached,
       NULL);
   g_mutex_unlock (&self->lock);
@@ -1183,7 +1210,8 @@ gst_socketio_src_class_init (GstSocketIoSrcClass * klass)
           "could not be played; deferred-acks: acks held back until the "
           "pipeline caught up; gaps: pauses in the audio (the next buffer "
           "is DISCONT); queued-duration, max-queued-duration: audio waiting "
-          "(ns); attached: the socketiosink's connection is there",
+          "(ns); queued-bytes, max-queued-bytes: the same in bytes; attached: "
+          "the socketiosink's connection is there",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);

@@ -43,7 +43,6 @@ struct _GstSocketIoSrc
   gchar *listen_event;
   gchar *listen_key;
   GstClockTime bound;           /* latency */
-  GstClockTime hard_bound;      /* past it, audio is dropped */
 
   /* streaming thread */
   GstCaps *caps;                /* what was set on the pad */
@@ -55,6 +54,8 @@ struct _GstSocketIoSrc
   GCond cond;
   GQueue queue;                 /* QueuedAudio */
   GstClockTime queued_duration;
+  gsize queued_bytes;
+  gsize max_queued_bytes;
   gboolean flushing;
   gboolean detached;
   gboolean bad_event_warned;

@@ -369,6 +369,49 @@ GST_START_TEST (test_tts_faster_than_real_time)
 
 GST_END_TEST;
 
+/* Compressed audio whose duration the server does not say is bounded
+ * in bytes: a server that sends 6 MiB without waiting for its acks, into
+ * a pipeline that takes 100 ms a buffer, has what passes 4 MiB dropped
+ * and counted, and no more than that waits. */
+GST_START_TEST (test_unknown_duration_bounded)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  const gchar *url = sio_test_server_get_url (server);
+  gchar *description = g_strdup_printf ("socketiosrc name=sink location=%s "
+      "! identity sleep-time=100000 ! fakesink", url);
+  SioTestLive *live = sio_test_live_launch (description);
+  JsonObject *reply;
+  guint64 taken = 0;
+  guint i;
+
+  sio_test_live_wait_element_message (live, "socketio-connected",
+      10 * GST_SECOND);
+  reply = sio_test_server_control (server, "tts?bytes=6291456&chunk=262144"
+      "&window=64&caps=audio%2Fx-alaw%2C%20rate%3D(int)8000%2C%20"
+      "channels%3D(int)1");
+  json_object_unref (reply);
+  for (i = 0; i < 100 && taken < 24; i++) {
+    run_for (live, 100);
+    taken = sio_test_element_stat (live->sink, "events");
+  }
+  g_printerr ("# unknown durations: %" G_GUINT64_FORMAT " events, %"
+      G_GUINT64_FORMAT " dropped, at most %" G_GUINT64_FORMAT " bytes "
+      "waiting\n", taken, sio_test_element_stat (live->sink,
+          "dropped-events"), sio_test_element_stat (live->sink,
+          "max-queued-bytes"));
+  g_assert_cmpuint (taken, ==, 24);
+  g_assert_cmpuint (sio_test_element_stat (live->sink, "dropped-events"), >, 0);
+  g_assert_cmpuint (sio_test_element_stat (live->sink, "max-queued-bytes"),
+      <=, 4 * 1024 * 1024);
+  g_assert_cmpuint (sio_test_element_stat (live->sink, "deferred-acks"), >, 0);
+
+  sio_test_live_free (live);
+  sio_test_server_stop (server);
+  g_free (description);
+}
+
+GST_END_TEST;
+
 /* Without a socketiosink to listen on, the source connects itself: a
  * server that is not there is the sink's own connection error, from the
  * source, and no secret of the location is in it. */
@@ -550,6 +593,7 @@ socketiosrc_suite (void)
   tcase_add_test (tc, test_echo_round_trip);
   tcase_add_test (tc, test_echo_opus_packets);
   tcase_add_test (tc, test_tts_faster_than_real_time);
+  tcase_add_test (tc, test_unknown_duration_bounded);
   tcase_add_test (tc, test_sink_stopped);
   return s;
 }

@@ -39,7 +39,8 @@
 //                        socket N bytes of S16LE mono audio at rate R (byte
 //                        i is (i * 7 + 3) & 255), C bytes an event, as fast
 //                        as acks allow: at most W events wait for their ack
-//                        (issue 10's TTS-like server); stats.tts reports
+//                        (issue 10's TTS-like server); &caps=CAPS sends
+//                        {caps} (no duration) instead; stats.tts reports
 //                        {sent, acked, maxInFlight, doneMs}
 //   /control/connection-events   {nowUs, cpuUs, connections: [[id, events],
 //                        ...]}: audio events of every connected socket since
@@ -304,7 +305,7 @@ function onAudio(socket, args) {
 }
 
 // /control/tts: a text-to-speech reply, sent as fast as the client acks.
-function sendTts(socket, event, total, chunk, rate, window) {
+function sendTts(socket, event, total, chunk, rate, window, caps) {
   const tts = stats.tts;
   const started = Date.now();
   let offset = 0;
@@ -319,8 +320,9 @@ function sendTts(socket, event, total, chunk, rate, window) {
       inFlight++;
       tts.sent++;
       tts.maxInFlight = Math.max(tts.maxInFlight, inFlight);
-      socket.timeout(30000).emit(event, { [opts.payloadKey]: data, format: 'S16LE',
-        rate, channels: 1, seq: seq++ }, (err) => {
+      const meta = caps ? { caps } : { format: 'S16LE', rate, channels: 1 };
+      socket.timeout(30000).emit(event, { [opts.payloadKey]: data, ...meta,
+        seq: seq++ }, (err) => {
         inFlight--;
         if (!err) tts.acked++;
         else tts.timeouts++;
@@ -618,7 +620,8 @@ function onControl(req, res) {
         return reply(res, 400, { error: 'bytes, chunk, rate and window are positive integers' });
       }
       stats.tts = { sent: 0, acked: 0, timeouts: 0, maxInFlight: 0, doneMs: null };
-      for (const s of sockets) sendTts(s, event, total, chunk, rate, window);
+      const caps = q.get('caps');
+      for (const s of sockets) sendTts(s, event, total, chunk, rate, window, caps);
       return reply(res, 200, { sockets: sockets.size });
     }
     case '/control/reset':
