@@ -637,8 +637,9 @@ gst_socketio_src_start (GstBaseSrc * bsrc)
   self->display_location = location ? sio_url_for_display (location) :
       g_strdup ("(none)");
   if (location == NULL || *location == '\0') {
-    problem = _("socketiosrc has no location: set it to the location of the "
-        "socketiosink whose connection it listens on.");
+    problem = _("socketiosrc has no location: set it to the server's URL, "
+        "the same string as the location of a socketiosink whose "
+        "connection it should share.");
   } else if (!sio_namespace_is_valid (nsp)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         (_("Invalid namespace \"%s\": it must start with '/' and contain no "
@@ -1164,12 +1165,12 @@ gst_socketio_src_class_init (GstSocketIoSrcClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_LOCATION,
       g_param_spec_string ("location", "Location",
-          "The location of the socketiosink whose connection this source "
-          "listens on, exactly as that sink's location property says it",
-          NULL, flags));
+          "The server's URL, as socketiosink's location property takes it; "
+          "a socketiosink in the process with the same location (the same "
+          "string) and namespace shares its connection", NULL, flags));
   g_object_class_install_property (gobject_class, PROP_NAMESPACE,
       g_param_spec_string ("namespace", "Namespace",
-          "That socketiosink's namespace", DEFAULT_NAMESPACE, flags));
+          "The namespace to listen in", DEFAULT_NAMESPACE, flags));
   g_object_class_install_property (gobject_class, PROP_EVENT,
       g_param_spec_string ("event", "Event",
           "The name of the server's audio events; other server events go on "
