@@ -83,6 +83,14 @@
  * `GST_SOCKETIO_NETWORK_THREADS`), so a handler that blocks holds up the
  * other sinks on its thread too.
  *
+ * With #GstSocketIoSink:multiplex, sinks of the process with the same
+ * location and connection settings share one Engine.IO connection, each
+ * joining its own namespace (socket.io-client's Manager): one socket, one
+ * ping, and writes that carry the packets of all of them. Acks, the
+ * window, auth and stats stay each sink's; the loss of the connection is
+ * all of theirs, a namespace refused or disconnected by the server only
+ * its sink's.
+ *
  * The application sends its own events on the same connection with the
  * #GstSocketIoSink::emit action signal (event, args_json, binary,
  * want_ack): the server's ack is posted as a `socketio-emit-ack` message
@@ -179,6 +187,7 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define DEFAULT_PROXY NULL
 #define DEFAULT_RETRY_FIRST_CONNECTION FALSE
 #define DEFAULT_RECONNECT_ON_SERVER_DISCONNECT FALSE
+#define DEFAULT_MULTIPLEX FALSE
 #define DEFAULT_STREAM_ID NULL
 #define MAX_STREAM_ID_BYTES 256
 
@@ -233,6 +242,7 @@ enum
   PROP_RETRY_FIRST_CONNECTION,
   PROP_RECONNECT_ON_SERVER_DISCONNECT,
   PROP_STREAM_ID,
+  PROP_MULTIPLEX,
 };
 
 /* The URI schemes: socketio+ before the location's own, so that http://
@@ -1197,7 +1207,7 @@ start_client (GstSocketIoSink * self)
 {
   SioClientConfig config = { 0 };
   SioClient *client;
-  gchar *auth, *location;
+  gchar *auth, *location, *trust;
 
   /* the client copies what it needs: the network thread never reads a
    * property the application may change meanwhile */
@@ -1216,12 +1226,22 @@ start_client (GstSocketIoSink * self)
   config.max_incoming_message = self->max_incoming_message_bytes;
   config.retry_first_connection = self->retry_first_connection;
   config.reconnect_on_server_disconnect = self->reconnect_on_server_disconnect;
+  config.multiplex = self->multiplex;
   config.transports = to_sio_transports (self->transports);
   config.extra_headers = (const gchar * const *) self->configured_headers;
   config.user_agent = self->user_agent;
   config.cookies = (const gchar * const *) self->cookies;
   config.cookie_jar = self->cookie_jar;
   config.tls_database = self->configured_tls_database;
+  /* what the database was made from: sinks that load the same CA file
+   * share a connection although each has its own database */
+  if (self->tls_database)
+    trust = NULL;
+  else if (self->ssl_ca_file && *self->ssl_ca_file)
+    trust = g_strconcat ("ca-file:", self->ssl_ca_file, NULL);
+  else
+    trust = g_strdup (self->ssl_use_system_ca_file ? "system" : "nothing");
+  config.trust = trust;
   config.tls_interaction = self->tls_interaction;
   config.tls_accept_invalid = !self->ssl_strict;
   config.proxy = self->configured_proxy;
@@ -1240,6 +1260,7 @@ start_client (GstSocketIoSink * self)
   GST_DEBUG_OBJECT (self, "connecting to %s", self->display_location);
   /* the client calls back from its thread as soon as it exists */
   client = sio_client_new (&config, &client_callbacks, self);
+  g_free (trust);
   g_mutex_lock (&self->lock);
   self->client = client;
   /* auth set in PLAYING while the client was being made: it reached the
@@ -3391,6 +3412,11 @@ gst_socketio_sink_set_property (GObject * object, guint prop_id,
       self->reconnect_on_server_disconnect = g_value_get_boolean (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_MULTIPLEX:
+      GST_OBJECT_LOCK (self);
+      self->multiplex = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_STREAM_ID:
       GST_OBJECT_LOCK (self);
       g_free (self->stream_id_setting);
@@ -3520,6 +3546,9 @@ gst_socketio_sink_get_property (GObject * object, guint prop_id,
     case PROP_RECONNECT_ON_SERVER_DISCONNECT:
       g_value_set_boolean (value, self->reconnect_on_server_disconnect);
       break;
+    case PROP_MULTIPLEX:
+      g_value_set_boolean (value, self->multiplex);
+      break;
     case PROP_STREAM_ID:
       /* while streaming: the id the events carry */
       g_value_set_string (value, self->stream_id ? self->stream_id :
@@ -3610,6 +3639,7 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->proxy = g_strdup (DEFAULT_PROXY);
   self->retry_first_connection = DEFAULT_RETRY_FIRST_CONNECTION;
   self->reconnect_on_server_disconnect = DEFAULT_RECONNECT_ON_SERVER_DISCONNECT;
+  self->multiplex = DEFAULT_MULTIPLEX;
   self->cookie_jar = soup_cookie_jar_new ();
   self->display_location = sio_url_for_display (NULL);
   self->batch = gst_adapter_new ();
@@ -4018,6 +4048,21 @@ gst_socketio_sink_class_init (GstSocketIoSinkClass * klass)
           "DISCONNECT ends the stream with an error, as socket.io-client "
           "does not reconnect either",
           DEFAULT_RECONNECT_ON_SERVER_DISCONNECT, flags));
+
+  g_object_class_install_property (gobject_class, PROP_MULTIPLEX,
+      g_param_spec_boolean ("multiplex", "Multiplex",
+          "Share one Engine.IO connection (one socket, one handshake, one "
+          "ping) with the other socketiosinks of the process that have "
+          "multiplex=true, the same location up to the namespace and the "
+          "same connection settings (transports, TLS, headers, cookies, "
+          "proxy, timeouts, reconnection), each joining its own namespace, "
+          "as socket.io-client's Manager does; their packets go out in "
+          "shared writes. Each sink keeps its own acks, window, auth and "
+          "stats (bytes-sent counts its own packets). A lost connection is "
+          "lost for all of them; a namespace the server refuses or "
+          "disconnects is that sink's alone. A sink whose namespace is "
+          "already on the connection gets one of its own. false: a "
+          "connection per sink", DEFAULT_MULTIPLEX, flags));
 
   g_object_class_install_property (gobject_class, PROP_STREAM_ID,
       g_param_spec_string ("stream-id", "Stream id",

@@ -104,6 +104,7 @@ struct _GstSocketIoSink
   gchar *proxy_pw;              /* a secret: never logged nor shown */
   gboolean retry_first_connection;
   gboolean reconnect_on_server_disconnect;
+  gboolean multiplex;
   gchar *stream_id_setting;     /* the stream-id property; NULL: random */
   /* the id the events carry: made (or copied from the property) at each
    * READY→PAUSED, when seq numbering restarts */

@@ -55,6 +55,16 @@ GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
  * Engine.IO default as its request body bound. */
 #define DEFAULT_POLLING_MAX_PAYLOAD 1000000
 
+/* Threads and locks. A SioEngine is one Engine.IO connection; each
+ * SioClient is one namespace on it. Without multiplexing every client has
+ * an engine of its own; with it, clients of the same endpoint and
+ * connection settings share one (socket.io-client's Manager). Everything
+ * of an engine and of its clients not marked otherwise belongs to the
+ * engine's network thread. Lock order: engines_lock (the registry of
+ * shared engines) -> a client's lock -> its engine's ready_lock; the
+ * listeners_lock of a client is taken alone. No lock is held while
+ * calling back. */
+
 typedef struct
 {
   guint epoch;
@@ -163,21 +173,77 @@ ack_book_at (AckBook * book, guint index)
   return &g_array_index (book->slots, PendingAck, index);
 }
 
+
+typedef enum
+{
+  ENGINE_IDLE,
+  ENGINE_CONNECTING,            /* TCP, TLS and WebSocket handshake */
+  ENGINE_OPENING,               /* waiting for the Engine.IO open packet */
+  ENGINE_OPEN,                  /* namespaces may join */
+  ENGINE_CLOSING,               /* the last client leaves cleanly */
+  ENGINE_CLOSED,
+  ENGINE_WAITING,               /* lost; the reconnection timer runs */
+} EngineState;
+
+typedef struct _SioEngine SioEngine;
+
 struct _SioClient
 {
   /* immutable after creation */
+  SioEngine *engine;
+  gchar *nsp;                   /* NULL for "/" */
+  const gchar *nsp_key;         /* nsp, or "/" */
+  guint ack_timeout_ms;
+  SioClientCallbacks callbacks;
+  gpointer user_data;
+
+  /* network thread only */
+  gboolean started;             /* do_start() ran: a member of the engine */
+  gboolean shut_down;           /* do_shutdown() ran: nothing more runs */
+  gboolean close_requested;
+  guint epoch;                  /* CONNECTED transitions so far */
+  gint64 connected_us;          /* when the current connection joined */
+  guint64 acks_wanted;          /* on the current connection */
+  guint64 acks_received;
+  gboolean has_connected;
+  /* while not yet joined: the connect timeout's end */
+  gint64 join_deadline_us;
+  /* a shared engine's namespace that was lost alone: when it joins again
+   * (-1: with the engine's next connection), and its attempts */
+  gint64 rejoin_at_us;
+  guint rejoin_attempt;
+  gint64 next_ack_id;
+  AckBook pending_acks;
+  /* the arguments of the ack emit_done() reports, during that call */
+  const gchar *ack_args_json;
+
+  /* held while a listener is called: removing one waits for its call */
+  GMutex listeners_lock;
+  GArray *listeners;            /* Listener, under listeners_lock */
+  guint next_listener_id;
+
+  /* shared with the caller's threads */
+  GMutex lock;
+  GQueue outgoing;              /* SioEmit, under lock */
+  gint outgoing_length;         /* atomic copy for the gate */
+  gint state;                   /* atomic SioClientState */
+  gsize bytes_written;          /* atomic: this namespace's packets */
+  gchar *auth_json;             /* under lock: set_auth() replaces it */
+  gboolean in_ready;            /* under the engine's ready_lock */
+};
+
+struct _SioEngine
+{
+  /* immutable after creation */
+  gchar *share_key;             /* NULL: this client's alone */
   gchar *url;
   gchar *display_url;           /* for logs and errors: no query, no user */
   gsize max_incoming_message;
-  gchar *nsp;
   guint connect_timeout_ms;
-  guint ack_timeout_ms;
   gboolean reconnect;
   guint reconnect_delay_ms;
   guint reconnect_delay_max_ms;
   guint max_reconnect_attempts;
-  SioClientCallbacks callbacks;
-  gpointer user_data;
   gboolean retry_first_connection;
   gboolean reconnect_on_server_disconnect;
   SioTransports transports;
@@ -194,15 +260,18 @@ struct _SioClient
 
   SioLoop *loop;                /* the shared network thread */
 
+  /* under engines_lock: clients created and not yet freed, and their
+   * namespaces (one client per namespace on a shared engine) */
+  guint refs;
+  GPtrArray *nsps;
+
   /* network thread only */
-  GCancellable *cancellable;    /* cancelled once, by sio_client_free() */
+  GPtrArray *members;           /* SioClient, started, not shut down */
+  GHashTable *by_nsp;           /* shared only: nsp_key -> SioClient */
+  EngineState state;
+  GCancellable *cancellable;    /* cancelled once, at the teardown */
   GSource *reconnect_timer;
   guint reconnect_attempt;
-  guint epoch;                  /* CONNECTED transitions so far */
-  gint64 connected_us;          /* when the current connection joined */
-  guint64 acks_wanted;          /* on the current connection */
-  guint64 acks_received;
-  gboolean has_connected;
   GRand *rand;
   /* the connection: the only writer of its socket (our frames, pongs and
    * close frames all go through it, whole) */
@@ -220,39 +289,33 @@ struct _SioClient
   SioLoopWork gate;             /* queued while emits may be written */
   /* fires at the earliest deadline (connect, probe, ping, POST, ack) */
   SioLoopTimer deadline_timer;
-  gboolean shut_down;           /* do_shutdown() ran: nothing more runs */
+  gboolean shut_down;           /* torn down: nothing more runs */
   gint64 connect_deadline_us;
   gint64 ping_deadline_us;
   guint ping_window_ms;
-  gint64 next_ack_id;
-  AckBook pending_acks;
   SioPacket incoming;           /* a binary packet waiting for attachments */
   gboolean have_incoming;
   GPtrArray *incoming_attachments;
   GString *scratch;
-  gboolean close_requested;
-  /* the arguments of the ack emit_done() reports, during that call */
-  const gchar *ack_args_json;
 
-  /* held while a listener is called: removing one waits for its call */
-  GMutex listeners_lock;
-  GArray *listeners;            /* Listener, under listeners_lock */
-  guint next_listener_id;
+  /* clients with emits queued, in the order they got them; the gate
+   * takes them in turn */
+  GMutex ready_lock;
+  GQueue ready;                 /* SioClient, under ready_lock */
 
   /* shared with the caller's threads */
-  GMutex lock;
-  GQueue outgoing;              /* SioEmit, under lock */
-  gint outgoing_length;         /* atomic copy for the gate */
-  gint state;                   /* atomic SioClientState */
   gsize max_payload;            /* atomic */
   gsize bytes_written;          /* atomic */
-  gchar *auth_json;             /* under lock: set_auth() replaces it */
   const gchar *transport_name;  /* atomic pointer to a static string */
 
   /* about the last failed attempt; network thread */
   guint failed_http_status;
   GTlsCertificateFlags failed_tls_errors;
 };
+
+/* The engines clients may share, by share key. */
+static GMutex engines_lock;
+static GHashTable *shared_engines;
 
 G_DEFINE_QUARK (sio - client - error - quark, sio_client_error);
 
@@ -286,6 +349,27 @@ get_state (SioClient * client)
   return (SioClientState) g_atomic_int_get (&client->state);
 }
 
+static gboolean
+is_live (SioClient * client)
+{
+  return get_state (client) != SIO_CLIENT_STATE_CLOSED;
+}
+
+/* Members other than @except that are not closed. */
+static guint
+other_live_members (SioEngine * engine, SioClient * except)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < engine->members->len; i++) {
+    SioClient *member = g_ptr_array_index (engine->members, i);
+
+    if (member != except && is_live (member))
+      n++;
+  }
+  return n;
+}
+
 static void
 emit_free (SioEmit * emit)
 {
@@ -312,7 +396,8 @@ set_state (SioClient * client, SioClientState state, const GError * error)
 
   if (old == state)
     return;
-  GST_DEBUG ("%s: %s -> %s%s%s", client->display_url,
+  GST_DEBUG ("%s%s%s: %s -> %s%s%s", client->engine->display_url,
+      client->nsp ? " namespace " : "", client->nsp ? client->nsp : "",
       sio_client_state_get_name (old), sio_client_state_get_name (state),
       error ? ": " : "", error ? error->message : "");
   g_atomic_int_set (&client->state, state);
@@ -382,34 +467,35 @@ fail_stale_emits (SioClient * client)
 
   while ((emit = g_queue_pop_head (&stale)) != NULL) {
     GST_DEBUG ("%s: emit %" G_GUINT64_FORMAT " was for connection %u, now "
-        "%u: lost", client->display_url, emit->token, emit->epoch,
+        "%u: lost", client->engine->display_url, emit->token, emit->epoch,
         client->epoch);
     emit_finish (client, emit, SIO_EMIT_LOST);
   }
 }
 
 static void
-clear_incoming (SioClient * client)
+clear_incoming (SioEngine * engine)
 {
-  if (client->have_incoming) {
-    sio_packet_clear (&client->incoming);
-    client->have_incoming = FALSE;
+  if (engine->have_incoming) {
+    sio_packet_clear (&engine->incoming);
+    engine->have_incoming = FALSE;
   }
-  g_ptr_array_set_size (client->incoming_attachments, 0);
+  g_ptr_array_set_size (engine->incoming_attachments, 0);
 }
 
-static void schedule_gate (SioClient * client);
+static void schedule_gate (SioEngine * engine);
+static void mark_ready (SioClient * client);
 
 static void
-set_transport_name (SioClient * client, const gchar * name)
+set_transport_name (SioEngine * engine, const gchar * name)
 {
-  g_atomic_pointer_set (&client->transport_name, name);
+  g_atomic_pointer_set (&engine->transport_name, name);
 }
 
 static void
-send_probe (SioClient * client)
+send_probe (SioEngine * engine)
 {
-  sio_websocket_send (client->probe, FALSE, (const guint8 *) "2probe", 6);
+  sio_websocket_send (engine->probe, FALSE, (const guint8 *) "2probe", 6);
 }
 
 static void
@@ -423,67 +509,68 @@ move_to_websocket (gboolean binary, const guint8 * data, gsize length,
  * then whatever polling had not sent yet, in order, and the WebSocket is
  * the transport from now on. */
 static void
-finish_upgrade (SioClient * client)
+finish_upgrade (SioEngine * engine)
 {
-  SioWebSocket *ws = client->probe;
-  SioPolling *polling = client->polling;
+  SioWebSocket *ws = engine->probe;
+  SioPolling *polling = engine->polling;
 
-  client->probe = NULL;
-  client->upgrade_pausing = FALSE;
-  schedule_gate (client);
+  engine->probe = NULL;
+  engine->upgrade_pausing = FALSE;
+  schedule_gate (engine);
   sio_websocket_send (ws, FALSE, (const guint8 *) "5", 1);
   sio_polling_take_queued (polling, move_to_websocket, ws);
   sio_polling_free (polling);
-  client->polling = NULL;
-  client->ws = ws;
-  set_transport_name (client, "websocket");
-  GST_INFO ("%s: upgraded from polling to WebSocket", client->display_url);
+  engine->polling = NULL;
+  engine->ws = ws;
+  set_transport_name (engine, "websocket");
+  GST_INFO ("%s: upgraded from polling to WebSocket", engine->display_url);
 }
 
 /* Gives up on the upgrade: polling goes on (resumed if it was pausing). */
 static void
-abandon_upgrade (SioClient * client, const gchar * why)
+abandon_upgrade (SioEngine * engine, const gchar * why)
 {
-  if (client->probe == NULL)
+  if (engine->probe == NULL)
     return;
   GST_INFO ("%s: no upgrade to WebSocket (%s); staying on polling",
-      client->display_url, why);
-  sio_websocket_free (client->probe);
-  client->probe = NULL;
-  if (client->upgrade_pausing && client->polling) {
-    sio_polling_resume (client->polling);
-    schedule_gate (client);
+      engine->display_url, why);
+  sio_websocket_free (engine->probe);
+  engine->probe = NULL;
+  if (engine->upgrade_pausing && engine->polling) {
+    sio_polling_resume (engine->polling);
+    schedule_gate (engine);
   }
-  client->upgrade_pausing = FALSE;
+  engine->upgrade_pausing = FALSE;
 }
 
 /* Drops the connection at once: nothing more is read or written on it,
  * and none of its callbacks comes any more. This may run inside one of
  * them: the transports are reference counted around their callbacks. */
 static void
-drop_connection (SioClient * client)
+drop_connection (SioEngine * engine)
 {
-  if (client->ws) {
-    sio_websocket_free (client->ws);
-    client->ws = NULL;
+  if (engine->ws) {
+    sio_websocket_free (engine->ws);
+    engine->ws = NULL;
   }
-  if (client->polling) {
-    sio_polling_free (client->polling);
-    client->polling = NULL;
+  if (engine->polling) {
+    sio_polling_free (engine->polling);
+    engine->polling = NULL;
   }
-  if (client->probe) {
-    sio_websocket_free (client->probe);
-    client->probe = NULL;
+  if (engine->probe) {
+    sio_websocket_free (engine->probe);
+    engine->probe = NULL;
   }
-  client->upgrade_pausing = FALSE;
-  g_clear_pointer (&client->sid, g_free);
-  set_transport_name (client, NULL);
-  clear_incoming (client);
+  engine->upgrade_pausing = FALSE;
+  g_clear_pointer (&engine->sid, g_free);
+  set_transport_name (engine, NULL);
+  clear_incoming (engine);
 }
 
-static void start_connect (SioClient * client);
-static void start_probe (SioClient * client);
-static void arm_deadline (SioClient * client, gint64 deadline_us);
+static void start_connect (SioEngine * engine);
+static void start_probe (SioEngine * engine);
+static void arm_deadline (SioEngine * engine, gint64 deadline_us);
+static void join_namespace (SioClient * client);
 
 /* Losses worth another attempt. The server's own DISCONNECT (unless the
  * application opted in: a node draining its clients behind a load
@@ -497,7 +584,8 @@ static void arm_deadline (SioClient * client, gint64 deadline_us);
 static gboolean
 error_is_retriable (SioClient * client, const GError * error)
 {
-  guint status = client->failed_http_status;
+  SioEngine *engine = client->engine;
+  guint status = engine->failed_http_status;
 
   if (error == NULL || error->domain != SIO_CLIENT_ERROR)
     return FALSE;
@@ -516,38 +604,49 @@ error_is_retriable (SioClient * client, const GError * error)
     case SIO_CLIENT_ERROR_PROXY:
       return client->has_connected;
     case SIO_CLIENT_ERROR_SERVER_DISCONNECT:
-      return client->reconnect_on_server_disconnect;
+      return engine->reconnect_on_server_disconnect;
     default:
       return FALSE;
   }
+}
+
+/* Whether @client tries again after @error. */
+static gboolean
+client_retries (SioClient * client, const GError * error)
+{
+  SioEngine *engine = client->engine;
+
+  return engine->reconnect && (client->has_connected ||
+      engine->retry_first_connection) && !client->close_requested &&
+      !client->shut_down && !g_cancellable_is_cancelled (engine->cancellable)
+      && error_is_retriable (client, error);
 }
 
 /* delay × 2^(attempt-1) capped at delay_max, with "equal jitter": half
  * fixed, half random, so clients that lost the same server do not all
  * come back at the same instant. */
 static guint
-reconnect_delay_ms (SioClient * client)
+reconnect_delay_ms (SioEngine * engine, guint attempt)
 {
-  guint64 base = client->reconnect_delay_ms;
+  guint64 base = engine->reconnect_delay_ms;
   guint i;
 
-  for (i = 1; i < client->reconnect_attempt &&
-      base < client->reconnect_delay_max_ms; i++)
+  for (i = 1; i < attempt && base < engine->reconnect_delay_max_ms; i++)
     base *= 2;
-  base = MIN (base, client->reconnect_delay_max_ms);
-  return (guint) (base / 2 + g_rand_int_range (client->rand, 0,
+  base = MIN (base, engine->reconnect_delay_max_ms);
+  return (guint) (base / 2 + g_rand_int_range (engine->rand, 0,
           (gint32) MIN (base / 2 + 1, G_MAXINT32)));
 }
 
 static gboolean
 on_reconnect_timer (gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
 
-  g_clear_pointer (&client->reconnect_timer, g_source_unref);
-  GST_INFO ("%s: reconnection attempt %u", client->display_url,
-      client->reconnect_attempt);
-  start_connect (client);
+  g_clear_pointer (&engine->reconnect_timer, g_source_unref);
+  GST_INFO ("%s: reconnection attempt %u", engine->display_url,
+      engine->reconnect_attempt);
+  start_connect (engine);
   return G_SOURCE_REMOVE;
 }
 
@@ -557,7 +656,8 @@ on_reconnect_timer (gpointer user_data)
 static gboolean
 connection_was_healthy (SioClient * client)
 {
-  gint64 needed = (gint64) MAX (client->reconnect_delay_max_ms,
+  SioEngine *engine = client->engine;
+  gint64 needed = (gint64) MAX (engine->reconnect_delay_max_ms,
       MIN_HEALTHY_MS) * 1000;
 
   if (client->connected_us == 0)
@@ -567,117 +667,239 @@ connection_was_healthy (SioClient * client)
   return client->acks_wanted == 0 || client->acks_received > 0;
 }
 
-/* Ends the connection. A retriable loss of a connection that had been
- * established schedules the next attempt (RECONNECTING); anything else is
- * final (CLOSED), with @error saying why, or NULL for a clean close. */
-static void
-close_with_error (SioClient * client, GError * error)
+static gboolean
+engine_was_healthy (SioEngine * engine)
 {
-  gboolean no_retry, out_of_attempts;
+  guint i;
+
+  for (i = 0; i < engine->members->len; i++)
+    if (connection_was_healthy (g_ptr_array_index (engine->members, i)))
+      return TRUE;
+  return FALSE;
+}
+
+/* The end of @client: CLOSED, with @error saying why (NULL: cleanly). */
+static void
+close_client (SioClient * client, const GError * error)
+{
+  fail_all_emits (client, FALSE);
+  client->rejoin_at_us = -1;
+  set_state (client, SIO_CLIENT_STATE_CLOSED, error);
+}
+
+/* The same error, saying that the attempts ran out. */
+static GError *
+gave_up_error (guint attempts, const GError * error)
+{
+  return g_error_new (SIO_CLIENT_ERROR, error->code,
+      "gave up after %u reconnection attempts: %s", attempts, error->message);
+}
+
+/* Ends the Engine.IO connection, and with it every namespace on it. A
+ * retriable loss of a connection that had been established schedules the
+ * next attempt (RECONNECTING); anything else is final (CLOSED), with
+ * @error saying why, or NULL for a clean close. Clients that came after
+ * the connection ended (IDLE) get a new one. */
+static void
+close_with_error (SioEngine * engine, GError * error)
+{
+  gboolean retry = FALSE, waiting = FALSE, healthy, out_of_attempts;
+  GError *final = NULL;
+  guint i, delay;
+
+  if (engine->state == ENGINE_CLOSED || engine->state == ENGINE_IDLE) {
+    g_clear_error (&error);
+    return;
+  }
+  GST_INFO ("%s: connection ends: %s", engine->display_url,
+      error ? error->message : "cleanly");
+  healthy = engine_was_healthy (engine);
+  out_of_attempts = error && engine->max_reconnect_attempts > 0 && !healthy
+      && engine->reconnect_attempt >= engine->max_reconnect_attempts;
+  if (out_of_attempts)
+    final = gave_up_error (engine->reconnect_attempt, error);
+  drop_connection (engine);
+  engine->state = ENGINE_CLOSED;
+  if (engine->reconnect_timer) {
+    g_source_destroy (engine->reconnect_timer);
+    g_clear_pointer (&engine->reconnect_timer, g_source_unref);
+  }
+
+  /* the callbacks never add or remove members */
+  for (i = 0; i < engine->members->len; i++) {
+    SioClient *client = g_ptr_array_index (engine->members, i);
+    SioClientState state = get_state (client);
+
+    if (state == SIO_CLIENT_STATE_CLOSED)
+      continue;
+    if (state == SIO_CLIENT_STATE_IDLE && !client->close_requested) {
+      waiting = TRUE;
+      continue;
+    }
+    if (!client_retries (client, error)) {
+      close_client (client, error);
+    } else if (out_of_attempts) {
+      close_client (client, final);
+    } else {
+      /* emits meant for the next connection wait for it */
+      fail_all_emits (client, TRUE);
+      client->connected_us = 0;
+      client->rejoin_at_us = -1;
+      set_state (client, SIO_CLIENT_STATE_RECONNECTING, error);
+      retry = TRUE;
+    }
+  }
+  g_clear_error (&final);
+
+  if (retry) {
+    if (healthy)
+      engine->reconnect_attempt = 0;
+    engine->reconnect_attempt++;
+    delay = reconnect_delay_ms (engine, engine->reconnect_attempt);
+    GST_INFO ("%s: reconnecting in %u ms (attempt %u)", engine->display_url,
+        delay, engine->reconnect_attempt);
+    engine->state = ENGINE_WAITING;
+    engine->reconnect_timer = g_timeout_source_new (delay);
+    g_source_set_callback (engine->reconnect_timer, on_reconnect_timer,
+        engine, NULL);
+    g_source_attach (engine->reconnect_timer,
+        sio_loop_get_context (engine->loop));
+  } else if (waiting && !engine->shut_down) {
+    start_connect (engine);
+  }
+  g_clear_error (&error);
+}
+
+/* Whether a client of @engine other than @except is joined or joining. */
+static gboolean
+others_joined (SioEngine * engine, SioClient * except)
+{
+  guint i;
+
+  for (i = 0; i < engine->members->len; i++) {
+    SioClient *member = g_ptr_array_index (engine->members, i);
+    SioClientState state = get_state (member);
+
+    if (member != except && (state == SIO_CLIENT_STATE_JOINING ||
+            state == SIO_CLIENT_STATE_CONNECTED))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Ends @client's namespace: the server refused or disconnected it, or it
+ * did not join in time. Alone on its connection, that ends the connection
+ * (close_with_error()); on a shared one, the namespace alone closes or,
+ * if retriable, joins again after the backoff. When no namespace is left
+ * joined, the connection is dropped and made again: a node that drains
+ * every namespace is left for another one. */
+static void
+namespace_lost (SioClient * client, GError * error)
+{
+  SioEngine *engine = client->engine;
   guint delay;
 
-  if (get_state (client) == SIO_CLIENT_STATE_CLOSED) {
+  /* alone on a connection that is up or being made: it ends with it */
+  if (other_live_members (engine, client) == 0 &&
+      engine->state >= ENGINE_CONNECTING && engine->state <= ENGINE_CLOSING) {
+    close_with_error (engine, error);
+    return;
+  }
+  if (!is_live (client)) {
     g_clear_error (&error);
     return;
   }
-  GST_INFO ("%s: connection ends: %s", client->display_url,
-      error ? error->message : "cleanly");
-  no_retry = !client->reconnect || (!client->has_connected &&
-      !client->retry_first_connection) || client->close_requested
-      || g_cancellable_is_cancelled (client->cancellable)
-      || !error_is_retriable (client, error);
-  out_of_attempts = !no_retry && client->max_reconnect_attempts > 0 &&
-      !connection_was_healthy (client) &&
-      client->reconnect_attempt >= client->max_reconnect_attempts;
-  drop_connection (client);
-  /* emits meant for the next connection wait for it, if there is one */
-  fail_all_emits (client, !no_retry && !out_of_attempts);
-
-  if (no_retry) {
-    set_state (client, SIO_CLIENT_STATE_CLOSED, error);
-    g_clear_error (&error);
-    return;
-  }
-
-  if (out_of_attempts) {
-    GError *final = g_error_new (SIO_CLIENT_ERROR, error->code,
-        "gave up after %u reconnection attempts: %s",
-        client->reconnect_attempt, error->message);
-
-    set_state (client, SIO_CLIENT_STATE_CLOSED, final);
-    g_error_free (final);
-    g_clear_error (&error);
-    return;
-  }
-
+  GST_INFO ("%s: namespace %s ends: %s", engine->display_url,
+      client->nsp_key, error ? error->message : "cleanly");
   if (connection_was_healthy (client))
-    client->reconnect_attempt = 0;
-  client->connected_us = 0;
-  client->reconnect_attempt++;
-  delay = reconnect_delay_ms (client);
-  GST_INFO ("%s: reconnecting in %u ms (attempt %u)", client->display_url,
-      delay, client->reconnect_attempt);
-  set_state (client, SIO_CLIENT_STATE_RECONNECTING, error);
+    client->rejoin_attempt = 0;
+  if (!client_retries (client, error)) {
+    close_client (client, error);
+  } else if (engine->max_reconnect_attempts > 0 &&
+      client->rejoin_attempt >= engine->max_reconnect_attempts) {
+    GError *final = gave_up_error (client->rejoin_attempt, error);
+
+    close_client (client, final);
+    g_error_free (final);
+  } else {
+    client->rejoin_attempt++;
+    fail_all_emits (client, TRUE);
+    client->connected_us = 0;
+    delay = reconnect_delay_ms (engine, client->rejoin_attempt);
+    client->rejoin_at_us = g_get_monotonic_time () + (gint64) delay *1000;
+    arm_deadline (engine, client->rejoin_at_us);
+    set_state (client, SIO_CLIENT_STATE_RECONNECTING, error);
+  }
+  if (!others_joined (engine, NULL) && engine->state == ENGINE_OPEN &&
+      other_live_members (engine, NULL) > 0)
+    close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
+            SIO_CLIENT_ERROR_CONNECTION_LOST, "no namespace is joined on "
+            "the connection any more (the last: %s)",
+            error ? error->message : "closed"));
   g_clear_error (&error);
-  client->reconnect_timer = g_timeout_source_new (delay);
-  g_source_set_callback (client->reconnect_timer, on_reconnect_timer, client,
-      NULL);
-  g_source_attach (client->reconnect_timer,
-      sio_loop_get_context (client->loop));
 }
 
 /* Queues one Engine.IO packet (a text one has its type digit first) on
  * the transport in use. */
 static void
-transport_send (SioClient * client, gboolean binary, const guint8 * data,
+transport_send (SioEngine * engine, gboolean binary, const guint8 * data,
     gsize length)
 {
-  if (client->ws) {
-    if (sio_websocket_send (client->ws, binary, data, length))
-      g_atomic_pointer_add (&client->bytes_written, length);
-  } else if (client->polling) {
-    sio_polling_send (client->polling, binary, data, length);
-    g_atomic_pointer_add (&client->bytes_written, length);
+  if (engine->ws) {
+    if (sio_websocket_send (engine->ws, binary, data, length))
+      g_atomic_pointer_add (&engine->bytes_written, length);
+  } else if (engine->polling) {
+    sio_polling_send (engine->polling, binary, data, length);
+    g_atomic_pointer_add (&engine->bytes_written, length);
   }
 }
 
 static void
-send_text (SioClient * client, const gchar * text)
+send_text (SioEngine * engine, const gchar * text)
 {
-  transport_send (client, FALSE, (const guint8 *) text, strlen (text));
+  transport_send (engine, FALSE, (const guint8 *) text, strlen (text));
 }
 
-static gsize
-transport_pending (SioClient * client)
+/* A packet of @client's namespace, counted as its own. */
+static void
+client_send (SioClient * client, gboolean binary, const guint8 * data,
+    gsize length)
 {
-  if (client->ws)
-    return sio_websocket_get_pending (client->ws);
-  if (client->polling)
-    return sio_polling_get_pending (client->polling);
-  return 0;
+  transport_send (client->engine, binary, data, length);
+  g_atomic_pointer_add (&client->bytes_written, length);
 }
 
 static void
-transport_set_corked (SioClient * client, gboolean corked)
+client_send_scratch (SioClient * client)
 {
-  if (client->ws)
-    sio_websocket_set_corked (client->ws, corked);
-  else if (client->polling)
-    sio_polling_set_corked (client->polling, corked);
+  GString *scratch = client->engine->scratch;
+
+  client_send (client, FALSE, (const guint8 *) scratch->str, scratch->len);
+}
+
+static gsize
+transport_pending (SioEngine * engine)
+{
+  if (engine->ws)
+    return sio_websocket_get_pending (engine->ws);
+  if (engine->polling)
+    return sio_polling_get_pending (engine->polling);
+  return 0;
 }
 
 static void
 write_one_emit (SioClient * client, SioEmit * emit)
 {
+  GString *scratch = client->engine->scratch;
   gint64 ack_id = -1;
   gsize size;
   const guint8 *data;
 
   if (emit->answers >= 0) {
-    g_string_truncate (client->scratch, 0);
-    sio_packet_encode (client->scratch, SIO_PACKET_ACK, client->nsp, 0,
+    g_string_truncate (scratch, 0);
+    sio_packet_encode (scratch, SIO_PACKET_ACK, client->nsp, 0,
         emit->answers, emit->args_json ? emit->args_json : "[]");
-    send_text (client, client->scratch->str);
+    client_send_scratch (client);
     emit_free (emit);
     return;
   }
@@ -686,15 +908,15 @@ write_one_emit (SioClient * client, SioEmit * emit)
     client->acks_wanted++;
   }
 
-  g_string_truncate (client->scratch, 0);
-  sio_packet_encode (client->scratch, emit->attachment ?
+  g_string_truncate (scratch, 0);
+  sio_packet_encode (scratch, emit->attachment ?
       SIO_PACKET_BINARY_EVENT : SIO_PACKET_EVENT, client->nsp,
       emit->attachment ? 1 : 0, ack_id, emit->args_json);
   /* header and attachment go out back to back, in the same buffer */
-  send_text (client, client->scratch->str);
+  client_send_scratch (client);
   if (emit->attachment) {
     data = g_bytes_get_data (emit->attachment, &size);
-    transport_send (client, TRUE, data, size);
+    client_send (client, TRUE, data, size);
   }
 
   if (emit->want_ack) {
@@ -703,49 +925,79 @@ write_one_emit (SioClient * client, SioEmit * emit)
     ack_book_add (&client->pending_acks, ack_id, emit->token, sent_us,
         emit->want_ack_args);
     if (client->ack_timeout_ms > 0)
-      arm_deadline (client, sent_us + (gint64) client->ack_timeout_ms * 1000);
+      arm_deadline (client->engine,
+          sent_us + (gint64) client->ack_timeout_ms * 1000);
     emit_free (emit);
   } else {
     emit_finish (client, emit, SIO_EMIT_WRITTEN);
   }
 }
 
-/* The send gate: it writes queued emits while the namespace is joined
- * and the connection's output buffer has room. It is work for the shared
- * network thread (sio-loop.h), queued when that may have become true: an
- * emit handed over to an empty queue, the join, the output buffer falling
- * to its low-water mark, the end of an upgrade. Only GATE_MAX_BYTES wait
- * in the output buffer, so memory stays bounded by what the caller hands
- * over. */
+/* The send gate: it writes queued emits while the connection's output
+ * buffer has room, for each joined namespace in turn, in one write (or
+ * one POST) for all of them. It is work for the shared network thread
+ * (sio-loop.h), queued when that may have become true: an emit handed
+ * over to an empty queue, a join, the output buffer falling to its
+ * low-water mark, the end of an upgrade. Only GATE_MAX_BYTES wait in the
+ * output buffer, so memory stays bounded by what the callers hand over. */
 static gboolean
-gate_wanted (SioClient * client)
+gate_open (SioEngine * engine)
 {
-  return (client->ws != NULL || client->polling != NULL) &&
-      !client->upgrade_pausing &&
-      g_atomic_int_get (&client->outgoing_length) > 0 &&
-      get_state (client) == SIO_CLIENT_STATE_CONNECTED &&
-      transport_pending (client) < GATE_MAX_BYTES;
+  return (engine->ws != NULL || engine->polling != NULL) &&
+      !engine->upgrade_pausing && engine->state == ENGINE_OPEN &&
+      transport_pending (engine) < GATE_MAX_BYTES;
+}
+
+static gboolean
+client_has_work (SioClient * client)
+{
+  return get_state (client) == SIO_CLIENT_STATE_CONNECTED &&
+      g_atomic_int_get (&client->outgoing_length) > 0;
 }
 
 static void
-schedule_gate (SioClient * client)
+schedule_gate (SioEngine * engine)
 {
-  sio_loop_schedule (client->loop, &client->gate);
+  sio_loop_schedule (engine->loop, &engine->gate);
 }
 
+/* @client has emits queued: it gets a turn at the gate (it may have one
+ * already, from before the gate could open). */
 static void
-gate_run (gpointer user_data)
+mark_ready (SioClient * client)
 {
-  SioClient *client = user_data;
-  SioWebSocket *ws = client->ws;
-  SioPolling *polling = client->polling;
-  guint emits = 0;
+  SioEngine *engine = client->engine;
 
-  if (!gate_wanted (client))
-    return;
-  /* the batch goes out in one write, or one POST */
-  transport_set_corked (client, TRUE);
-  while (emits < GATE_MAX_EMITS && gate_wanted (client)) {
+  g_mutex_lock (&engine->ready_lock);
+  if (!client->in_ready) {
+    client->in_ready = TRUE;
+    g_queue_push_tail (&engine->ready, client);
+  }
+  g_mutex_unlock (&engine->ready_lock);
+  schedule_gate (engine);
+}
+
+static SioClient *
+next_ready (SioEngine * engine)
+{
+  SioClient *client;
+
+  g_mutex_lock (&engine->ready_lock);
+  client = g_queue_pop_head (&engine->ready);
+  if (client)
+    client->in_ready = FALSE;
+  g_mutex_unlock (&engine->ready_lock);
+  return client;
+}
+
+/* Writes up to @budget of @client's emits; the number written. */
+static guint
+write_emits (SioClient * client, guint budget)
+{
+  guint written = 0;
+
+  while (written < budget && gate_open (client->engine) &&
+      client_has_work (client)) {
     SioEmit *emit;
 
     g_mutex_lock (&client->lock);
@@ -762,43 +1014,115 @@ gate_run (gpointer user_data)
       continue;
     }
     write_one_emit (client, emit);
-    emits++;
+    written++;
+  }
+  return written;
+}
+
+static void
+gate_run (gpointer user_data)
+{
+  SioEngine *engine = user_data;
+  SioWebSocket *ws = engine->ws;
+  SioPolling *polling = engine->polling;
+  guint emits = 0, turns, share;
+  SioClient *client;
+
+  if (!gate_open (engine))
+    return;
+  /* the batch goes out in one write, or one POST */
+  if (ws)
+    sio_websocket_set_corked (ws, TRUE);
+  else
+    sio_polling_set_corked (polling, TRUE);
+  /* each ready namespace in turn; one alone gets the whole batch */
+  g_mutex_lock (&engine->ready_lock);
+  turns = g_queue_get_length (&engine->ready);
+  g_mutex_unlock (&engine->ready_lock);
+  share = MAX (1, GATE_MAX_EMITS / MAX (turns, 1));
+  while (emits < GATE_MAX_EMITS && gate_open (engine) &&
+      (client = next_ready (engine)) != NULL) {
+    emits += write_emits (client, MIN (share, GATE_MAX_EMITS - emits));
+    /* more left: its next turn comes after the others' */
+    if (client_has_work (client))
+      mark_ready (client);
   }
   /* a connection that failed meanwhile is gone: uncork only the one that
    * is still there */
-  if (ws && ws == client->ws)
+  if (ws && ws == engine->ws)
     sio_websocket_set_corked (ws, FALSE);
-  else if (polling && polling == client->polling)
+  else if (polling && polling == engine->polling)
     sio_polling_set_corked (polling, FALSE);
   /* more than one batch queued: the rest after the other connections */
-  if (gate_wanted (client))
-    schedule_gate (client);
+  g_mutex_lock (&engine->ready_lock);
+  turns = g_queue_get_length (&engine->ready);
+  g_mutex_unlock (&engine->ready_lock);
+  if (turns > 0 && gate_open (engine))
+    schedule_gate (engine);
 }
 
 static void
 send_connect (SioClient * client)
 {
-  g_string_truncate (client->scratch, 0);
+  GString *scratch = client->engine->scratch;
+
+  g_string_truncate (scratch, 0);
   g_mutex_lock (&client->lock);
-  sio_packet_encode (client->scratch, SIO_PACKET_CONNECT, client->nsp, 0, -1,
+  sio_packet_encode (scratch, SIO_PACKET_CONNECT, client->nsp, 0, -1,
       client->auth_json);
   g_mutex_unlock (&client->lock);
-  send_text (client, client->scratch->str);
+  client_send_scratch (client);
+}
+
+/* The engine is open: @client asks to join its namespace. */
+static void
+join_namespace (SioClient * client)
+{
+  client->next_ack_id = 0;
+  client->rejoin_at_us = -1;
+  set_state (client, SIO_CLIENT_STATE_JOINING, NULL);
+  send_connect (client);
+}
+
+/* The engine's phase, followed by each client not joined yet. */
+static void
+set_engine_state (SioEngine * engine, EngineState state)
+{
+  SioClientState follows = state == ENGINE_CONNECTING ?
+      SIO_CLIENT_STATE_CONNECTING : SIO_CLIENT_STATE_OPENING;
+  guint i;
+
+  engine->state = state;
+  if (state != ENGINE_CONNECTING && state != ENGINE_OPENING)
+    return;
+  for (i = 0; i < engine->members->len; i++) {
+    SioClient *client = g_ptr_array_index (engine->members, i);
+    SioClientState now = get_state (client);
+
+    if (now == SIO_CLIENT_STATE_CLOSED || now == SIO_CLIENT_STATE_CLOSING)
+      continue;
+    if (state == ENGINE_CONNECTING) {
+      client->join_deadline_us = engine->connect_deadline_us;
+      client->rejoin_at_us = -1;
+    }
+    set_state (client, follows, NULL);
+  }
 }
 
 static void
-handle_open (SioClient * client, const gchar * data, gsize length)
+handle_open (SioEngine * engine, const gchar * data, gsize length)
 {
   SioEioOpen open;
   GError *error = NULL;
+  guint i;
 
-  if (get_state (client) != SIO_CLIENT_STATE_OPENING) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+  if (engine->state != ENGINE_OPENING) {
+    close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_PROTOCOL, "unexpected second Engine.IO open"));
     return;
   }
   if (!sio_eio_parse_open (data, length, &open, &error)) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+    close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_PROTOCOL, "bad Engine.IO handshake: %s",
             error->message));
     g_clear_error (&error);
@@ -806,50 +1130,55 @@ handle_open (SioClient * client, const gchar * data, gsize length)
   }
 
   GST_INFO ("%s: Engine.IO session over %s, ping every %u ms (timeout %u "
-      "ms), maxPayload %" G_GUINT64_FORMAT "%s", client->display_url,
-      client->polling ? "polling" : "WebSocket", open.ping_interval_ms,
+      "ms), maxPayload %" G_GUINT64_FORMAT "%s", engine->display_url,
+      engine->polling ? "polling" : "WebSocket", open.ping_interval_ms,
       open.ping_timeout_ms, open.max_payload, open.upgrade_websocket ?
       ", upgrade to WebSocket offered" : "");
-  g_free (client->sid);
-  client->sid = g_strdup (open.sid);
-  if (client->polling) {
+  g_free (engine->sid);
+  engine->sid = g_strdup (open.sid);
+  if (engine->polling) {
     guint64 body_limit = open.max_payload ? open.max_payload :
         DEFAULT_POLLING_MAX_PAYLOAD;
 
     /* a server that announces maxPayload counts bytes, not packets */
-    sio_polling_start (client->polling, open.sid, (gsize) body_limit,
+    sio_polling_start (engine->polling, open.sid, (gsize) body_limit,
         open.max_payload ? 0 : SIO_POLLING_LEGACY_MAX_PACKETS);
     /* an attachment travels as a base64 packet, "b" first: the largest
      * that fits in one body is what callers may hand over */
-    g_atomic_pointer_set (&client->max_payload,
+    g_atomic_pointer_set (&engine->max_payload,
         (gsize) ((body_limit - 1) / 4 * 3));
   } else {
-    g_atomic_pointer_set (&client->max_payload, (gsize) open.max_payload);
+    g_atomic_pointer_set (&engine->max_payload, (gsize) open.max_payload);
   }
   if (open.ping_interval_ms < MIN_PING_MS || open.ping_interval_ms >
       MAX_PING_MS || open.ping_timeout_ms < MIN_PING_MS ||
       open.ping_timeout_ms > MAX_PING_MS) {
     GST_WARNING ("%s: the server announced pingInterval %u ms and "
         "pingTimeout %u ms; using %u + %u ms to detect a dead server",
-        client->display_url, open.ping_interval_ms, open.ping_timeout_ms,
+        engine->display_url, open.ping_interval_ms, open.ping_timeout_ms,
         DEFAULT_PING_INTERVAL_MS, DEFAULT_PING_TIMEOUT_MS);
     open.ping_interval_ms = DEFAULT_PING_INTERVAL_MS;
     open.ping_timeout_ms = DEFAULT_PING_TIMEOUT_MS;
   }
-  client->ping_window_ms = open.ping_interval_ms + open.ping_timeout_ms;
-  client->ping_deadline_us = g_get_monotonic_time () +
-      (gint64) client->ping_window_ms * 1000;
-  arm_deadline (client, client->ping_deadline_us);
+  engine->ping_window_ms = open.ping_interval_ms + open.ping_timeout_ms;
+  engine->ping_deadline_us = g_get_monotonic_time () +
+      (gint64) engine->ping_window_ms * 1000;
+  arm_deadline (engine, engine->ping_deadline_us);
   /* AUTO probes too: a refusal that passed (a 503 while the server
    * started) does not leave the stream on polling for good */
-  if (client->polling && (client->transports == SIO_TRANSPORTS_POLLING_UPGRADE
-          || client->transports == SIO_TRANSPORTS_AUTO) &&
+  if (engine->polling && (engine->transports == SIO_TRANSPORTS_POLLING_UPGRADE
+          || engine->transports == SIO_TRANSPORTS_AUTO) &&
       open.upgrade_websocket)
-    start_probe (client);
+    start_probe (engine);
   sio_eio_open_clear (&open);
 
-  set_state (client, SIO_CLIENT_STATE_JOINING, NULL);
-  send_connect (client);
+  engine->state = ENGINE_OPEN;
+  for (i = 0; i < engine->members->len; i++) {
+    SioClient *client = g_ptr_array_index (engine->members, i);
+
+    if (get_state (client) == SIO_CLIENT_STATE_OPENING)
+      join_namespace (client);
+  }
 }
 
 /* The listeners first, in the order they were added: the first that
@@ -866,7 +1195,7 @@ offer_to_listeners (SioClient * client, const gchar * name,
     Listener *listener = &g_array_index (client->listeners, Listener, i);
 
     verdict = listener->func (client, client->epoch, name, args,
-        client->incoming_attachments, ack_id, listener->user_data);
+        client->engine->incoming_attachments, ack_id, listener->user_data);
   }
   g_mutex_unlock (&client->listeners_lock);
   return verdict;
@@ -875,23 +1204,25 @@ offer_to_listeners (SioClient * client, const gchar * name,
 static void
 deliver_event (SioClient * client, SioPacket * packet)
 {
+  SioEngine *engine = client->engine;
   const gchar *name = sio_packet_get_event_name (packet);
   gchar *args = sio_packet_dup_args_json (packet);
   SioEventVerdict verdict;
 
-  GST_DEBUG ("%s: server event '%s' %.200s", client->display_url, name, args);
+  GST_DEBUG ("%s: server event '%s' %.200s", engine->display_url, name, args);
   verdict = offer_to_listeners (client, name, args, packet->ack_id);
   if (verdict == SIO_EVENT_PASS)
     client->callbacks.server_event (client, name, args,
-        client->incoming_attachments, client->user_data);
+        engine->incoming_attachments, client->user_data);
 
   /* the server asked for an ack, and nobody answers it later: give it an
    * empty one */
-  if (packet->ack_id >= 0 && verdict != SIO_EVENT_TAKEN_ACK_LATER) {
-    g_string_truncate (client->scratch, 0);
-    sio_packet_encode (client->scratch, SIO_PACKET_ACK, client->nsp, 0,
+  if (packet->ack_id >= 0 && verdict != SIO_EVENT_TAKEN_ACK_LATER &&
+      is_live (client)) {
+    g_string_truncate (engine->scratch, 0);
+    sio_packet_encode (engine->scratch, SIO_PACKET_ACK, client->nsp, 0,
         packet->ack_id, "[]");
-    send_text (client, client->scratch->str);
+    client_send_scratch (client);
   }
   g_free (args);
 }
@@ -909,7 +1240,7 @@ handle_ack_id (SioClient * client, gint64 ack_id, const SioPacket * packet)
   if (pending == NULL) {
     /* late ack after a timeout, or never asked for */
     GST_DEBUG ("%s: ack %" G_GINT64_FORMAT " matches no emit",
-        client->display_url, ack_id);
+        client->engine->display_url, ack_id);
     return;
   }
   client->acks_received++;
@@ -937,17 +1268,32 @@ ack_args_wanted (SioClient * client, gint64 ack_id)
   return pending != NULL && pending->want_args;
 }
 
-/* Packets for namespaces this client did not join are ignored. */
-static gboolean
-is_own_namespace (SioClient * client, const gchar * nsp, gsize nsp_length)
+/* The client that joined (or is joining) namespace @nsp on @engine;
+ * packets for any other namespace are ignored. */
+static SioClient *
+find_namespace (SioEngine * engine, const gchar * nsp, gsize nsp_length)
 {
-  const gchar *own = client->nsp ? client->nsp : "/";
+  SioClient *client = NULL;
+  SioClientState state;
 
-  if (nsp_length == strlen (own) && memcmp (nsp, own, nsp_length) == 0)
-    return TRUE;
-  GST_DEBUG ("%s: ignoring a packet for namespace %.*s", client->display_url,
+  if (engine->by_nsp) {
+    gchar *key = g_strndup (nsp, nsp_length);
+
+    client = g_hash_table_lookup (engine->by_nsp, key);
+    g_free (key);
+  } else if (engine->members->len == 1) {
+    client = g_ptr_array_index (engine->members, 0);
+    if (nsp_length != strlen (client->nsp_key) ||
+        memcmp (nsp, client->nsp_key, nsp_length) != 0)
+      client = NULL;
+  }
+  state = client ? get_state (client) : SIO_CLIENT_STATE_CLOSED;
+  if (state == SIO_CLIENT_STATE_JOINING || state == SIO_CLIENT_STATE_CONNECTED
+      || state == SIO_CLIENT_STATE_CLOSING)
+    return client;
+  GST_DEBUG ("%s: ignoring a packet for namespace %.*s", engine->display_url,
       (gint) MIN (nsp_length, 200), nsp);
-  return FALSE;
+  return NULL;
 }
 
 static void
@@ -968,11 +1314,29 @@ handle_complete_packet (SioClient * client, SioPacket * packet)
   }
 }
 
+/* The server accepted @client's CONNECT. */
 static void
-handle_packet (SioClient * client, const gchar * data, gsize length)
+namespace_joined (SioClient * client)
+{
+  client->has_connected = TRUE;
+  client->connected_us = g_get_monotonic_time ();
+  client->acks_wanted = client->acks_received = 0;
+  client->epoch++;
+  /* anything handed over for an older connection is lost, never sent on
+   * this one */
+  fail_stale_emits (client);
+  set_state (client, SIO_CLIENT_STATE_CONNECTED, NULL);
+  /* emits queued while connecting can go now */
+  if (g_atomic_int_get (&client->outgoing_length) > 0)
+    mark_ready (client);
+}
+
+static void
+handle_packet (SioEngine * engine, const gchar * data, gsize length)
 {
   SioPacket packet;
   GError *error = NULL;
+  SioClient *client;
   const gchar *ack_nsp;
   gsize ack_nsp_length;
   gint64 ack_id;
@@ -980,7 +1344,8 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   /* acks are nearly all a streaming client receives and it ignores the
    * arguments of the audio's: those are not decoded */
   if (sio_packet_peek_ack (data, length, &ack_nsp, &ack_nsp_length, &ack_id)) {
-    if (!is_own_namespace (client, ack_nsp, ack_nsp_length))
+    client = find_namespace (engine, ack_nsp, ack_nsp_length);
+    if (client == NULL)
       return;
     if (!ack_args_wanted (client, ack_id)) {
       handle_ack_id (client, ack_id, NULL);
@@ -989,7 +1354,7 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   }
 
   if (!sio_packet_decode (data, length, &packet, &error)) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+    close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_PROTOCOL, "%s", error->message));
     g_clear_error (&error);
     return;
@@ -1000,12 +1365,13 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
   if (packet.attachments > 0) {
     /* the text goes when this returns, the packet waits */
     sio_packet_detach (&packet);
-    client->incoming = packet;
-    client->have_incoming = TRUE;
+    engine->incoming = packet;
+    engine->have_incoming = TRUE;
     return;
   }
 
-  if (!is_own_namespace (client, packet.nsp, strlen (packet.nsp))) {
+  client = find_namespace (engine, packet.nsp, strlen (packet.nsp));
+  if (client == NULL) {
     sio_packet_clear (&packet);
     return;
   }
@@ -1015,34 +1381,24 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
       /* v5 servers always answer with {"sid":…}; v4 servers send a bare
        * "40", unasked, for the main namespace */
       if (packet.json == NULL) {
-        close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+        namespace_lost (client, g_error_new (SIO_CLIENT_ERROR,
                 SIO_CLIENT_ERROR_OLD_PROTOCOL, "CONNECT without a sid: "
                 "Socket.IO protocol v4"));
         break;
       }
-      if (get_state (client) == SIO_CLIENT_STATE_JOINING) {
-        client->has_connected = TRUE;
-        client->connected_us = g_get_monotonic_time ();
-        client->acks_wanted = client->acks_received = 0;
-        client->epoch++;
-        /* anything handed over for an older connection is lost, never
-         * sent on this one */
-        fail_stale_emits (client);
-        set_state (client, SIO_CLIENT_STATE_CONNECTED, NULL);
-        /* emits queued while connecting can go now */
-        schedule_gate (client);
-      }
+      if (get_state (client) == SIO_CLIENT_STATE_JOINING)
+        namespace_joined (client);
       break;
     case SIO_PACKET_CONNECT_ERROR:{
       gchar *message = sio_packet_dup_error_message (&packet);
 
-      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+      namespace_lost (client, g_error_new (SIO_CLIENT_ERROR,
               SIO_CLIENT_ERROR_REFUSED, "%s", message));
       g_free (message);
       break;
     }
     case SIO_PACKET_DISCONNECT:
-      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+      namespace_lost (client, g_error_new (SIO_CLIENT_ERROR,
               SIO_CLIENT_ERROR_SERVER_DISCONNECT,
               "the server disconnected the client"));
       break;
@@ -1056,7 +1412,7 @@ handle_packet (SioClient * client, const gchar * data, gsize length)
 /* One whole Engine.IO packet from the server, from either transport;
  * @bytes is valid during the call. */
 static void
-handle_message (SioClient * client, gboolean binary, const guint8 * bytes,
+handle_message (SioEngine * engine, gboolean binary, const guint8 * bytes,
     gsize length)
 {
   const gchar *data = (const gchar *) bytes;
@@ -1066,32 +1422,34 @@ handle_message (SioClient * client, gboolean binary, const guint8 * bytes,
   GError *error = NULL;
 
   if (binary) {
-    if (!client->have_incoming) {
-      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+    if (!engine->have_incoming) {
+      close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
               SIO_CLIENT_ERROR_PROTOCOL, "binary message nobody announced"));
       return;
     }
-    g_ptr_array_add (client->incoming_attachments, g_bytes_new (bytes, length));
-    if (client->incoming_attachments->len == client->incoming.attachments) {
-      if (is_own_namespace (client, client->incoming.nsp,
-              strlen (client->incoming.nsp)))
-        handle_complete_packet (client, &client->incoming);
-      clear_incoming (client);
+    g_ptr_array_add (engine->incoming_attachments, g_bytes_new (bytes, length));
+    if (engine->incoming_attachments->len == engine->incoming.attachments) {
+      SioClient *client = find_namespace (engine, engine->incoming.nsp,
+          strlen (engine->incoming.nsp));
+
+      if (client)
+        handle_complete_packet (client, &engine->incoming);
+      clear_incoming (engine);
     }
     return;
   }
 
-  if (client->have_incoming) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+  if (engine->have_incoming) {
+    close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_PROTOCOL, "text message while %u attachments "
-            "were still due", client->incoming.attachments -
-            client->incoming_attachments->len));
+            "were still due", engine->incoming.attachments -
+            engine->incoming_attachments->len));
     return;
   }
 
   if (!sio_eio_decode_text (data, length, &eio_type, &payload,
           &payload_length, &error)) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+    close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_PROTOCOL, "%s", error->message));
     g_clear_error (&error);
     return;
@@ -1099,26 +1457,26 @@ handle_message (SioClient * client, gboolean binary, const guint8 * bytes,
 
   switch (eio_type) {
     case SIO_EIO_OPEN:
-      handle_open (client, payload, payload_length);
+      handle_open (engine, payload, payload_length);
       break;
     case SIO_EIO_PING:
       /* answered at once, from this thread: never behind queued audio */
-      client->ping_deadline_us = g_get_monotonic_time () +
-          (gint64) client->ping_window_ms * 1000;
-      send_text (client, "3");
+      engine->ping_deadline_us = g_get_monotonic_time () +
+          (gint64) engine->ping_window_ms * 1000;
+      send_text (engine, "3");
       break;
     case SIO_EIO_CLOSE:
-      close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+      close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
               SIO_CLIENT_ERROR_SERVER_DISCONNECT,
               "the server closed the Engine.IO session"));
       break;
     case SIO_EIO_MESSAGE:
-      if (get_state (client) < SIO_CLIENT_STATE_JOINING) {
-        close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+      if (engine->state != ENGINE_OPEN && engine->state != ENGINE_CLOSING) {
+        close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
                 SIO_CLIENT_ERROR_PROTOCOL, "message before the handshake"));
         break;
       }
-      handle_packet (client, payload, payload_length);
+      handle_packet (engine, payload, payload_length);
       break;
     default:
       /* pong, upgrade and noop need no answer */
@@ -1130,43 +1488,43 @@ static void
 on_ws_message (SioWebSocket * ws, gboolean binary, const guint8 * bytes,
     gsize length, gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
 
-  if (ws == client->probe) {
+  if (ws == engine->probe) {
     /* the probe's answer: polling pauses, and finish_upgrade() follows */
     if (!binary && length == 6 && memcmp (bytes, "3probe", 6) == 0 &&
-        !client->upgrade_pausing && client->polling) {
-      client->upgrade_pausing = TRUE;
-      sio_polling_pause (client->polling);
+        !engine->upgrade_pausing && engine->polling) {
+      engine->upgrade_pausing = TRUE;
+      sio_polling_pause (engine->polling);
     } else {
-      abandon_upgrade (client, "the server answered the probe wrongly");
+      abandon_upgrade (engine, "the server answered the probe wrongly");
     }
     return;
   }
-  if (ws != client->ws)
+  if (ws != engine->ws)
     return;                     /* dropped, not freed yet */
-  handle_message (client, binary, bytes, length);
+  handle_message (engine, binary, bytes, length);
 }
 
 static void
 on_polling_packet (SioPolling * polling, gboolean binary,
     const guint8 * bytes, gsize length, gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
 
-  if (polling != client->polling)
+  if (polling != engine->polling)
     return;
   /* the handshake's answer: the session is opening */
-  if (get_state (client) == SIO_CLIENT_STATE_CONNECTING)
-    set_state (client, SIO_CLIENT_STATE_OPENING, NULL);
-  handle_message (client, binary, bytes, length);
+  if (engine->state == ENGINE_CONNECTING)
+    set_engine_state (engine, ENGINE_OPENING);
+  handle_message (engine, binary, bytes, length);
 }
 
 /* What the end of the WebSocket means for the Socket.IO connection. */
 static GError *
-connection_error (SioClient * client, SioWebSocket * ws, const GError * error)
+connection_error (SioEngine * engine, SioWebSocket * ws, const GError * error)
 {
-  gboolean connecting = get_state (client) == SIO_CLIENT_STATE_CONNECTING;
+  gboolean connecting = engine->state == ENGINE_CONNECTING;
 
   guint status = sio_websocket_get_http_status (ws);
 
@@ -1175,7 +1533,7 @@ connection_error (SioClient * client, SioWebSocket * ws, const GError * error)
         "the WebSocket closed");
   if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
           SIO_WEBSOCKET_ERROR_HTTP_STATUS))
-    client->failed_http_status = status;
+    engine->failed_http_status = status;
   if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
           SIO_WEBSOCKET_ERROR_HTTP_STATUS) &&
       SOUP_STATUS_IS_REDIRECTION (status)) {
@@ -1206,7 +1564,7 @@ connection_error (SioClient * client, SioWebSocket * ws, const GError * error)
     return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_WEBSOCKET_REFUSED,
         "%s", error->message);
   if (g_error_matches (error, SIO_WEBSOCKET_ERROR, SIO_WEBSOCKET_ERROR_TLS)) {
-    client->failed_tls_errors = sio_websocket_get_tls_errors (ws);
+    engine->failed_tls_errors = sio_websocket_get_tls_errors (ws);
     return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_TLS, "%s",
         error->message);
   }
@@ -1216,7 +1574,7 @@ connection_error (SioClient * client, SioWebSocket * ws, const GError * error)
   if (g_error_matches (error, SIO_WEBSOCKET_ERROR, SIO_WEBSOCKET_ERROR_TOO_BIG))
     return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_MESSAGE_TOO_BIG,
         "the server sent a message larger than %" G_GSIZE_FORMAT " bytes",
-        client->max_incoming_message);
+        engine->max_incoming_message);
   if (g_error_matches (error, SIO_WEBSOCKET_ERROR,
           SIO_WEBSOCKET_ERROR_CLOSED_BY_PEER)) {
     gchar *reason = g_utf8_make_valid (sio_websocket_get_close_reason (ws),
@@ -1251,48 +1609,48 @@ websocket_was_refused (SioWebSocket * ws, const GError * error)
       status != SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED;
 }
 
-static void start_polling (SioClient * client);
+static void start_polling (SioEngine * engine);
 
 static void
 on_ws_closed (SioWebSocket * ws, const GError * error, gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
 
-  if (ws == client->probe) {
-    abandon_upgrade (client, error ? error->message : "closed");
+  if (ws == engine->probe) {
+    abandon_upgrade (engine, error ? error->message : "closed");
     return;
   }
-  if (ws != client->ws)
+  if (ws != engine->ws)
     return;
-  if (client->transports == SIO_TRANSPORTS_AUTO && !client->websocket_refused
-      && get_state (client) == SIO_CLIENT_STATE_CONNECTING &&
+  if (engine->transports == SIO_TRANSPORTS_AUTO && !engine->websocket_refused
+      && engine->state == ENGINE_CONNECTING &&
       websocket_was_refused (ws, error)) {
     GST_INFO ("%s: the server refused WebSocket (%s): long-polling from now "
-        "on", client->display_url, error->message);
-    client->websocket_refused = TRUE;
-    drop_connection (client);
-    start_polling (client);
+        "on", engine->display_url, error->message);
+    engine->websocket_refused = TRUE;
+    drop_connection (engine);
+    start_polling (engine);
     return;
   }
-  if (get_state (client) == SIO_CLIENT_STATE_CLOSING) {
+  if (engine->state == ENGINE_CLOSING) {
     /* the end of our own goodbye, answered or not */
-    close_with_error (client, NULL);
+    close_with_error (engine, NULL);
     return;
   }
-  close_with_error (client, connection_error (client, ws, error));
+  close_with_error (engine, connection_error (engine, ws, error));
 }
 
 static void
-store_websocket_cookies (SioClient * client, SioWebSocket * ws,
+store_websocket_cookies (SioEngine * engine, SioWebSocket * ws,
     const gchar * url)
 {
   GUri *uri;
 
-  if (client->cookie_jar == NULL)
+  if (engine->cookie_jar == NULL)
     return;
   uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
   if (uri) {
-    sio_http_store_cookies (client->cookie_jar, uri,
+    sio_http_store_cookies (engine->cookie_jar, uri,
         sio_websocket_get_response_headers (ws));
     g_uri_unref (uri);
   }
@@ -1301,26 +1659,26 @@ store_websocket_cookies (SioClient * client, SioWebSocket * ws,
 static void
 on_ws_opened (SioWebSocket * ws, gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
 
-  if (ws == client->probe) {
-    store_websocket_cookies (client, ws, client->url);
-    send_probe (client);
+  if (ws == engine->probe) {
+    store_websocket_cookies (engine, ws, engine->url);
+    send_probe (engine);
     return;
   }
-  if (ws != client->ws || get_state (client) != SIO_CLIENT_STATE_CONNECTING)
+  if (ws != engine->ws || engine->state != ENGINE_CONNECTING)
     return;
-  store_websocket_cookies (client, ws, client->url);
-  set_state (client, SIO_CLIENT_STATE_OPENING, NULL);
+  store_websocket_cookies (engine, ws, engine->url);
+  set_engine_state (engine, ENGINE_OPENING);
 }
 
 static void
 on_ws_writable (SioWebSocket * ws, gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
 
-  if (ws == client->ws)
-    schedule_gate (client);
+  if (ws == engine->ws)
+    schedule_gate (engine);
 }
 
 static const SioWebSocketCallbacks ws_callbacks = {
@@ -1332,19 +1690,19 @@ static const SioWebSocketCallbacks ws_callbacks = {
  * never followed: they could lead from TLS to plain text, or to another
  * host, with the auth token and the audio. */
 static SioWebSocket *
-open_websocket (SioClient * client, const gchar * query_tail)
+open_websocket (SioEngine * engine, const gchar * query_tail)
 {
   SioWebSocketConfig config = { 0 };
-  gchar *url = g_strconcat (client->url, query_tail, NULL);
+  gchar *url = g_strconcat (engine->url, query_tail, NULL);
   GPtrArray *headers = g_ptr_array_new ();
   GUri *uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
-  gchar *cookie = uri ? sio_http_cookie_header (client->cookie_jar,
-      (const gchar * const *) client->cookies, uri) : NULL;
+  gchar *cookie = uri ? sio_http_cookie_header (engine->cookie_jar,
+      (const gchar * const *) engine->cookies, uri) : NULL;
   SioWebSocket *ws;
   guint i;
 
-  for (i = 0; client->extra_headers && client->extra_headers[i]; i++)
-    g_ptr_array_add (headers, client->extra_headers[i]);
+  for (i = 0; engine->extra_headers && engine->extra_headers[i]; i++)
+    g_ptr_array_add (headers, engine->extra_headers[i]);
   if (cookie) {
     g_ptr_array_add (headers, (gpointer) "Cookie");
     g_ptr_array_add (headers, cookie);
@@ -1353,17 +1711,17 @@ open_websocket (SioClient * client, const gchar * query_tail)
 
   config.url = url;
   config.extra_headers = (const gchar * const *) headers->pdata;
-  config.user_agent = client->user_agent;
-  config.tls_database = client->tls_database;
-  config.tls_interaction = client->tls_interaction;
-  config.tls_accept_invalid = client->tls_accept_invalid;
-  config.proxy_resolver = client->proxy_resolver;
-  config.max_incoming_message = client->max_incoming_message;
+  config.user_agent = engine->user_agent;
+  config.tls_database = engine->tls_database;
+  config.tls_interaction = engine->tls_interaction;
+  config.tls_accept_invalid = engine->tls_accept_invalid;
+  config.proxy_resolver = engine->proxy_resolver;
+  config.max_incoming_message = engine->max_incoming_message;
   /* the connect deadline (check_deadlines()) bounds the handshake */
   config.handshake_timeout_ms = 0;
   config.low_water = GATE_MAX_BYTES / 2;
-  config.loop = client->loop;
-  ws = sio_websocket_connect (&config, &ws_callbacks, client);
+  config.loop = engine->loop;
+  ws = sio_websocket_connect (&config, &ws_callbacks, engine);
 
   g_ptr_array_unref (headers);
   g_free (cookie);
@@ -1375,9 +1733,9 @@ open_websocket (SioClient * client, const gchar * query_tail)
 
 /* What the end of a polling session means for the Socket.IO connection. */
 static GError *
-polling_error (SioClient * client, SioPolling * polling, const GError * error)
+polling_error (SioEngine * engine, SioPolling * polling, const GError * error)
 {
-  gboolean connecting = get_state (client) <= SIO_CLIENT_STATE_OPENING;
+  gboolean connecting = engine->state <= ENGINE_OPENING;
   SioClientError code;
 
   if (error == NULL)
@@ -1385,7 +1743,7 @@ polling_error (SioClient * client, SioPolling * polling, const GError * error)
         "the polling session ended");
   switch ((SioPollingError) error->code) {
     case SIO_POLLING_ERROR_TLS:
-      client->failed_tls_errors = sio_polling_get_tls_errors (polling);
+      engine->failed_tls_errors = sio_polling_get_tls_errors (polling);
       code = SIO_CLIENT_ERROR_TLS;
       break;
     case SIO_POLLING_ERROR_HTTP_STATUS:
@@ -1395,21 +1753,21 @@ polling_error (SioClient * client, SioPolling * polling, const GError * error)
         return g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_CONNECTION_LOST, "the server dropped the "
             "polling session (%s)", error->message);
-      client->failed_http_status = sio_polling_get_http_status (polling);
+      engine->failed_http_status = sio_polling_get_http_status (polling);
       code = SIO_CLIENT_ERROR_HTTP_STATUS;
       break;
     case SIO_POLLING_ERROR_REDIRECTED:
-      client->failed_http_status = sio_polling_get_http_status (polling);
+      engine->failed_http_status = sio_polling_get_http_status (polling);
       code = SIO_CLIENT_ERROR_REDIRECTED;
       break;
     case SIO_POLLING_ERROR_PROXY:
-      client->failed_http_status = sio_polling_get_http_status (polling);
+      engine->failed_http_status = sio_polling_get_http_status (polling);
       code = SIO_CLIENT_ERROR_PROXY;
       break;
     case SIO_POLLING_ERROR_TOO_BIG:
       return g_error_new (SIO_CLIENT_ERROR, SIO_CLIENT_ERROR_MESSAGE_TOO_BIG,
           "the server sent a message larger than %" G_GSIZE_FORMAT " bytes",
-          client->max_incoming_message);
+          engine->max_incoming_message);
     case SIO_POLLING_ERROR_PROTOCOL:
       code = SIO_CLIENT_ERROR_PROTOCOL;
       break;
@@ -1424,35 +1782,35 @@ polling_error (SioClient * client, SioPolling * polling, const GError * error)
 static void
 on_polling_paused (SioPolling * polling, gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
 
-  if (polling != client->polling || client->probe == NULL)
+  if (polling != engine->polling || engine->probe == NULL)
     return;
-  finish_upgrade (client);
+  finish_upgrade (engine);
 }
 
 static void
 on_polling_closed (SioPolling * polling, const GError * error,
     gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
 
-  if (polling != client->polling)
+  if (polling != engine->polling)
     return;
-  if (get_state (client) == SIO_CLIENT_STATE_CLOSING && error == NULL) {
-    close_with_error (client, NULL);
+  if (engine->state == ENGINE_CLOSING && error == NULL) {
+    close_with_error (engine, NULL);
     return;
   }
-  close_with_error (client, polling_error (client, polling, error));
+  close_with_error (engine, polling_error (engine, polling, error));
 }
 
 static void
 on_polling_writable (SioPolling * polling, gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
 
-  if (polling == client->polling)
-    schedule_gate (client);
+  if (polling == engine->polling)
+    schedule_gate (engine);
 }
 
 static const SioPollingCallbacks polling_callbacks = {
@@ -1461,64 +1819,63 @@ static const SioPollingCallbacks polling_callbacks = {
 };
 
 static void
-start_polling (SioClient * client)
+start_polling (SioEngine * engine)
 {
   SioPollingConfig config = { 0 };
 
-  config.url = client->url;
-  config.extra_headers = (const gchar * const *) client->extra_headers;
-  config.user_agent = client->user_agent;
-  config.cookies = (const gchar * const *) client->cookies;
-  config.cookie_jar = client->cookie_jar;
-  config.tls_database = client->tls_database;
-  config.tls_interaction = client->tls_interaction;
-  config.tls_accept_invalid = client->tls_accept_invalid;
-  config.proxy_resolver = client->proxy_resolver;
-  config.proxy_id = client->proxy_id;
-  config.proxy_pw = client->proxy_pw;
+  config.url = engine->url;
+  config.extra_headers = (const gchar * const *) engine->extra_headers;
+  config.user_agent = engine->user_agent;
+  config.cookies = (const gchar * const *) engine->cookies;
+  config.cookie_jar = engine->cookie_jar;
+  config.tls_database = engine->tls_database;
+  config.tls_interaction = engine->tls_interaction;
+  config.tls_accept_invalid = engine->tls_accept_invalid;
+  config.proxy_resolver = engine->proxy_resolver;
+  config.proxy_id = engine->proxy_id;
+  config.proxy_pw = engine->proxy_pw;
   /* a binary message travels as base64 in a body with others */
-  config.max_response_body = client->max_incoming_message / 3 * 4 + 65536;
-  config.max_packet = client->max_incoming_message;
+  config.max_response_body = engine->max_incoming_message / 3 * 4 + 65536;
+  config.max_packet = engine->max_incoming_message;
   config.max_payload = DEFAULT_POLLING_MAX_PAYLOAD;
-  client->polling = sio_polling_open (&config, &polling_callbacks, client);
-  set_transport_name (client, "polling");
+  engine->polling = sio_polling_open (&config, &polling_callbacks, engine);
+  set_transport_name (engine, "polling");
 }
 
 static void
-start_connect (SioClient * client)
+start_connect (SioEngine * engine)
 {
-  gboolean polling = client->transports == SIO_TRANSPORTS_POLLING ||
-      client->transports == SIO_TRANSPORTS_POLLING_UPGRADE ||
-      client->websocket_refused;
+  gboolean polling = engine->transports == SIO_TRANSPORTS_POLLING ||
+      engine->transports == SIO_TRANSPORTS_POLLING_UPGRADE ||
+      engine->websocket_refused;
 
-  client->connect_deadline_us = g_get_monotonic_time () +
-      (gint64) client->connect_timeout_ms * 1000;
-  if (client->connect_timeout_ms > 0)
-    arm_deadline (client, client->connect_deadline_us);
-  client->next_ack_id = 0;
-  client->ping_window_ms = 0;
-  client->failed_http_status = 0;
-  client->failed_tls_errors = 0;
-  set_state (client, SIO_CLIENT_STATE_CONNECTING, NULL);
+  engine->connect_deadline_us = g_get_monotonic_time () +
+      (gint64) engine->connect_timeout_ms * 1000;
+  if (engine->connect_timeout_ms > 0)
+    arm_deadline (engine, engine->connect_deadline_us);
+  engine->ping_window_ms = 0;
+  engine->failed_http_status = 0;
+  engine->failed_tls_errors = 0;
+  set_engine_state (engine, ENGINE_CONNECTING);
   if (polling) {
-    start_polling (client);
+    start_polling (engine);
   } else {
-    client->ws = open_websocket (client, "&transport=websocket");
-    set_transport_name (client, "websocket");
+    engine->ws = open_websocket (engine, "&transport=websocket");
+    set_transport_name (engine, "websocket");
   }
 }
 
 /* The upgrade from polling: a WebSocket on the same session, probed. */
 static void
-start_probe (SioClient * client)
+start_probe (SioEngine * engine)
 {
-  gchar *escaped = g_uri_escape_string (client->sid, NULL, FALSE);
+  gchar *escaped = g_uri_escape_string (engine->sid, NULL, FALSE);
   gchar *tail = g_strconcat ("&transport=websocket&sid=", escaped, NULL);
 
-  client->probe = open_websocket (client, tail);
-  client->probe_deadline_us = g_get_monotonic_time () +
-      (gint64) MAX (client->connect_timeout_ms, 1000) * 1000;
-  arm_deadline (client, client->probe_deadline_us);
+  engine->probe = open_websocket (engine, tail);
+  engine->probe_deadline_us = g_get_monotonic_time () +
+      (gint64) MAX (engine->connect_timeout_ms, 1000) * 1000;
+  arm_deadline (engine, engine->probe_deadline_us);
   g_free (tail);
   g_free (escaped);
 }
@@ -1527,37 +1884,55 @@ start_probe (SioClient * client)
  * what a passed one bounds, next_deadline() sets the timer from the same
  * values. */
 static gint64
-connect_deadline (SioClient * client, SioClientState state)
+connect_deadline (SioEngine * engine)
 {
-  return state >= SIO_CLIENT_STATE_CONNECTING &&
-      state <= SIO_CLIENT_STATE_JOINING && client->connect_timeout_ms > 0 ?
-      client->connect_deadline_us : -1;
+  return (engine->state == ENGINE_CONNECTING ||
+      engine->state == ENGINE_OPENING) && engine->connect_timeout_ms > 0 ?
+      engine->connect_deadline_us : -1;
 }
 
 static gint64
-probe_deadline (SioClient * client)
+probe_deadline (SioEngine * engine)
 {
-  return client->probe ? client->probe_deadline_us : -1;
+  return engine->probe ? engine->probe_deadline_us : -1;
 }
 
 static gint64
-ping_deadline (SioClient * client, SioClientState state)
+ping_deadline (SioEngine * engine)
 {
-  return state == SIO_CLIENT_STATE_JOINING ||
-      state == SIO_CLIENT_STATE_CONNECTED ? client->ping_deadline_us : -1;
+  return engine->state == ENGINE_OPEN ? engine->ping_deadline_us : -1;
 }
 
 /* pings come on the GETs while our pongs wait behind a POST the server
  * never answers: the POST is bounded by the same window */
 static gint64
-post_deadline (SioClient * client, SioClientState state)
+post_deadline (SioEngine * engine)
 {
   gint64 sent;
 
-  if (ping_deadline (client, state) < 0 || client->polling == NULL)
+  if (ping_deadline (engine) < 0 || engine->polling == NULL)
     return -1;
-  sent = sio_polling_get_post_sent_time (client->polling);
-  return sent > 0 ? sent + (gint64) client->ping_window_ms * 1000 : -1;
+  sent = sio_polling_get_post_sent_time (engine->polling);
+  return sent > 0 ? sent + (gint64) engine->ping_window_ms * 1000 : -1;
+}
+
+/* a namespace not joined in time (its connection's own phases are the
+ * engine's connect deadline) */
+static gint64
+join_deadline (SioClient * client)
+{
+  SioClientState state = get_state (client);
+
+  return (state == SIO_CLIENT_STATE_JOINING || state ==
+      SIO_CLIENT_STATE_IDLE) && client->started &&
+      client->engine->connect_timeout_ms > 0 ? client->join_deadline_us : -1;
+}
+
+static gint64
+rejoin_deadline (SioClient * client)
+{
+  return get_state (client) == SIO_CLIENT_STATE_RECONNECTING ?
+      client->rejoin_at_us : -1;
 }
 
 /* the oldest ack still waited for is the first waiting one */
@@ -1584,76 +1959,123 @@ passed (gint64 deadline, gint64 now)
 }
 
 static void
-check_deadlines (SioClient * client)
+expire_acks (SioClient * client, gint64 now)
 {
-  SioClientState state = get_state (client);
-  gint64 now = g_get_monotonic_time ();
+  gint64 limit = now - (gint64) client->ack_timeout_ms * 1000;
+  guint i, end = client->pending_acks.slots->len;
 
-  if (passed (connect_deadline (client, state), now)) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
+  /* in sending order: the first one still in time ends the scan; the
+   * callbacks may add, never within [head, end) */
+  for (i = client->pending_acks.head; i < end; i++) {
+    PendingAck *pending = ack_book_at (&client->pending_acks, i);
+    guint64 token = pending->token;
+
+    if (!pending->waiting)
+      continue;
+    if (pending->sent_us > limit)
+      break;
+    ack_book_done (&client->pending_acks, pending);
+    client->callbacks.emit_done (client, token, SIO_EMIT_ACK_TIMEOUT, -1,
+        client->user_data);
+  }
+  ack_book_compact (&client->pending_acks);
+}
+
+/* A namespace's deadlines. */
+static void
+check_client_deadlines (SioClient * client, gint64 now)
+{
+  SioEngine *engine = client->engine;
+
+  if (passed (join_deadline (client), now)) {
+    namespace_lost (client, g_error_new (SIO_CLIENT_ERROR,
             SIO_CLIENT_ERROR_CONNECT_TIMEOUT,
             "not connected after %u ms (stuck while %s)",
-            client->connect_timeout_ms, sio_client_state_get_name (state)));
+            engine->connect_timeout_ms,
+            sio_client_state_get_name (get_state (client))));
     return;
   }
-
-  if (passed (probe_deadline (client), now))
-    abandon_upgrade (client, "the probe timed out");
-
-  if (passed (ping_deadline (client, state), now)) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-            SIO_CLIENT_ERROR_CONNECTION_LOST,
-            "no ping from the server for %u ms", client->ping_window_ms));
-    return;
-  }
-
-  if (passed (post_deadline (client, state), now)) {
-    close_with_error (client, g_error_new (SIO_CLIENT_ERROR,
-            SIO_CLIENT_ERROR_CONNECTION_LOST,
-            "no answer to a polling request in %u ms", client->ping_window_ms));
-    return;
-  }
-
-  if (passed (ack_deadline (client), now)) {
-    gint64 limit = now - (gint64) client->ack_timeout_ms * 1000;
-    guint i, end = client->pending_acks.slots->len;
-
-    /* in sending order: the first one still in time ends the scan; the
-     * callbacks may add, never within [head, end) */
-    for (i = client->pending_acks.head; i < end; i++) {
-      PendingAck *pending = ack_book_at (&client->pending_acks, i);
-      guint64 token = pending->token;
-
-      if (!pending->waiting)
-        continue;
-      if (pending->sent_us > limit)
-        break;
-      ack_book_done (&client->pending_acks, pending);
-      client->callbacks.emit_done (client, token, SIO_EMIT_ACK_TIMEOUT, -1,
-          client->user_data);
+  if (passed (rejoin_deadline (client), now)) {
+    client->rejoin_at_us = -1;
+    if (engine->state == ENGINE_OPEN) {
+      client->join_deadline_us = now +
+          (gint64) engine->connect_timeout_ms * 1000;
+      GST_INFO ("%s: namespace %s joins again (attempt %u)",
+          engine->display_url, client->nsp_key, client->rejoin_attempt);
+      join_namespace (client);
+    } else if (engine->state == ENGINE_CLOSED || engine->state == ENGINE_IDLE) {
+      start_connect (engine);
     }
-    ack_book_compact (&client->pending_acks);
   }
+  if (passed (ack_deadline (client), now))
+    expire_acks (client, now);
+}
+
+static void
+check_deadlines (SioEngine * engine)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint i;
+
+  if (passed (connect_deadline (engine), now)) {
+    close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
+            SIO_CLIENT_ERROR_CONNECT_TIMEOUT,
+            "not connected after %u ms (stuck while %s)",
+            engine->connect_timeout_ms, engine->state == ENGINE_CONNECTING ?
+            "connecting" : "opening"));
+    return;
+  }
+
+  if (passed (probe_deadline (engine), now))
+    abandon_upgrade (engine, "the probe timed out");
+
+  if (passed (ping_deadline (engine), now)) {
+    close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
+            SIO_CLIENT_ERROR_CONNECTION_LOST,
+            "no ping from the server for %u ms", engine->ping_window_ms));
+    return;
+  }
+
+  if (passed (post_deadline (engine), now)) {
+    close_with_error (engine, g_error_new (SIO_CLIENT_ERROR,
+            SIO_CLIENT_ERROR_CONNECTION_LOST,
+            "no answer to a polling request in %u ms", engine->ping_window_ms));
+    return;
+  }
+
+  /* the members stay while their callbacks run */
+  for (i = 0; i < engine->members->len; i++)
+    check_client_deadlines (g_ptr_array_index (engine->members, i), now);
+}
+
+static gint64
+earliest (gint64 a, gint64 b)
+{
+  if (a < 0)
+    return b;
+  if (b < 0)
+    return a;
+  return MIN (a, b);
 }
 
 /* The earliest deadline still to come, or -1. A POST sent after this was
  * computed is seen at the next firing, which the ping deadline brings
  * within one window. */
 static gint64
-next_deadline (SioClient * client)
+next_deadline (SioEngine * engine)
 {
-  SioClientState state = get_state (client);
-  gint64 deadlines[] = {
-    connect_deadline (client, state), probe_deadline (client),
-    ping_deadline (client, state), post_deadline (client, state),
-    ack_deadline (client)
-  };
-  gint64 next = -1;
+  gint64 next = earliest (connect_deadline (engine), probe_deadline (engine));
   guint i;
 
-  for (i = 0; i < G_N_ELEMENTS (deadlines); i++)
-    if (deadlines[i] >= 0 && (next < 0 || deadlines[i] < next))
-      next = deadlines[i];
+  next = earliest (next, ping_deadline (engine));
+  next = earliest (next, post_deadline (engine));
+  for (i = 0; i < engine->members->len; i++) {
+    SioClient *client = g_ptr_array_index (engine->members, i);
+
+    next = earliest (next, join_deadline (client));
+    next = earliest (next, rejoin_deadline (client));
+    next = earliest (next, ack_deadline (client));
+  }
   return next;
 }
 
@@ -1661,62 +2083,110 @@ next_deadline (SioClient * client)
  * later (a ping resets the ping deadline) leave it alone: it fires early
  * once and is set again, so the common case costs nothing. */
 static void
-arm_deadline (SioClient * client, gint64 deadline_us)
+arm_deadline (SioEngine * engine, gint64 deadline_us)
 {
-  gint64 ready = sio_loop_timer_get (&client->deadline_timer);
+  gint64 ready = sio_loop_timer_get (&engine->deadline_timer);
 
-  if (client->shut_down)
+  if (engine->shut_down)
     return;
   if (ready < 0 || deadline_us < ready)
-    sio_loop_timer_set (client->loop, &client->deadline_timer, deadline_us);
+    sio_loop_timer_set (engine->loop, &engine->deadline_timer, deadline_us);
 }
 
 static void
 on_deadline (gpointer user_data)
 {
-  SioClient *client = user_data;
+  SioEngine *engine = user_data;
   gint64 next;
 
-  check_deadlines (client);
-  next = next_deadline (client);
+  check_deadlines (engine);
+  next = next_deadline (engine);
   if (next >= 0)
-    arm_deadline (client, next);
+    arm_deadline (engine, next);
+}
+
+static void
+send_disconnect (SioClient * client)
+{
+  GString *scratch = client->engine->scratch;
+
+  g_string_truncate (scratch, 0);
+  sio_packet_encode (scratch, SIO_PACKET_DISCONNECT, client->nsp, 0, -1, NULL);
+  client_send_scratch (client);
 }
 
 static gboolean
 do_close (gpointer user_data)
 {
   SioClient *client = user_data;
+  SioEngine *engine = client->engine;
 
   client->close_requested = TRUE;
-  if (get_state (client) == SIO_CLIENT_STATE_CLOSED)
+  if (!is_live (client))
     return G_SOURCE_REMOVE;
 
-  if (client->reconnect_timer) {
-    g_source_destroy (client->reconnect_timer);
-    g_clear_pointer (&client->reconnect_timer, g_source_unref);
+  if (other_live_members (engine, client) > 0) {
+    /* the connection stays for the others: this namespace leaves */
+    if (get_state (client) == SIO_CLIENT_STATE_CONNECTED &&
+        engine->state == ENGINE_OPEN)
+      send_disconnect (client);
+    close_client (client, NULL);
+    return G_SOURCE_REMOVE;
+  }
+
+  if (engine->reconnect_timer) {
+    g_source_destroy (engine->reconnect_timer);
+    g_clear_pointer (&engine->reconnect_timer, g_source_unref);
   }
   /* an upgrade half done would hold what polling still has to send */
-  abandon_upgrade (client, "closing");
+  abandon_upgrade (engine, "closing");
+  if (engine->state == ENGINE_WAITING || engine->state == ENGINE_IDLE ||
+      engine->state == ENGINE_CLOSED) {
+    engine->state = ENGINE_CLOSED;
+    close_client (client, NULL);
+    return G_SOURCE_REMOVE;
+  }
   if (get_state (client) != SIO_CLIENT_STATE_CONNECTED ||
-      (client->ws == NULL && client->polling == NULL)) {
-    close_with_error (client, NULL);
+      engine->state != ENGINE_OPEN ||
+      (engine->ws == NULL && engine->polling == NULL)) {
+    close_with_error (engine, NULL);
+    if (is_live (client))
+      close_client (client, NULL);
     return G_SOURCE_REMOVE;
   }
 
   set_state (client, SIO_CLIENT_STATE_CLOSING, NULL);
-  g_string_truncate (client->scratch, 0);
-  sio_packet_encode (client->scratch, SIO_PACKET_DISCONNECT, client->nsp, 0,
-      -1, NULL);
-  send_text (client, client->scratch->str);
-  send_text (client, "1");
+  engine->state = ENGINE_CLOSING;
+  send_disconnect (client);
+  send_text (engine, "1");
   /* the close frame goes out after those, and the connection waits
    * (bounded) for the server's; on_ws_closed() finishes. Polling posts
    * them, bounded too; on_polling_closed() finishes. */
-  if (client->ws)
-    sio_websocket_close (client->ws, 1000, NULL);
+  if (engine->ws)
+    sio_websocket_close (engine->ws, 1000, NULL);
   else
-    sio_polling_close (client->polling);
+    sio_polling_close (engine->polling);
+  return G_SOURCE_REMOVE;
+}
+
+/* The last client is gone: nothing of the engine runs after this. */
+static gboolean
+do_teardown (gpointer user_data)
+{
+  SioEngine *engine = user_data;
+
+  g_cancellable_cancel (engine->cancellable);
+  if (engine->reconnect_timer) {
+    g_source_destroy (engine->reconnect_timer);
+    g_clear_pointer (&engine->reconnect_timer, g_source_unref);
+  }
+  if (engine->ws && engine->state == ENGINE_OPEN)
+    send_text (engine, "1");
+  drop_connection (engine);
+  engine->state = ENGINE_CLOSED;
+  engine->shut_down = TRUE;
+  sio_loop_unschedule (engine->loop, &engine->gate);
+  sio_loop_timer_set (engine->loop, &engine->deadline_timer, -1);
   return G_SOURCE_REMOVE;
 }
 
@@ -1724,25 +2194,40 @@ static gboolean
 do_shutdown (gpointer user_data)
 {
   SioClient *client = user_data;
+  SioEngine *engine = client->engine;
 
-  g_cancellable_cancel (client->cancellable);
-  if (client->reconnect_timer) {
-    g_source_destroy (client->reconnect_timer);
-    g_clear_pointer (&client->reconnect_timer, g_source_unref);
-  }
-  if (client->ws && get_state (client) == SIO_CLIENT_STATE_CONNECTED) {
-    /* best effort, never waited for: the socket closes right after (a
-     * polling request would be cancelled before it left) */
-    g_string_truncate (client->scratch, 0);
-    sio_packet_encode (client->scratch, SIO_PACKET_DISCONNECT, client->nsp,
-        0, -1, NULL);
-    send_text (client, client->scratch->str);
-  }
-  close_with_error (client, NULL);
-  /* nothing of this client runs in the shared thread after this */
   client->shut_down = TRUE;
-  sio_loop_unschedule (client->loop, &client->gate);
-  sio_loop_timer_set (client->loop, &client->deadline_timer, -1);
+  if (!client->started)
+    return G_SOURCE_REMOVE;
+  if (is_live (client)) {
+    /* best effort, never waited for: the socket may close right after (a
+     * polling request would be cancelled before it left) */
+    if (engine->ws && engine->state == ENGINE_OPEN &&
+        get_state (client) == SIO_CLIENT_STATE_CONNECTED)
+      send_disconnect (client);
+    close_client (client, NULL);
+  }
+  g_ptr_array_remove (engine->members, client);
+  if (engine->by_nsp && g_hash_table_lookup (engine->by_nsp,
+          client->nsp_key) == client)
+    g_hash_table_remove (engine->by_nsp, client->nsp_key);
+  g_mutex_lock (&engine->ready_lock);
+  if (client->in_ready) {
+    g_queue_remove (&engine->ready, client);
+    client->in_ready = FALSE;
+  }
+  g_mutex_unlock (&engine->ready_lock);
+  /* the others are closed too: nobody needs the connection any more
+   * (a client still to start makes a new one) */
+  if (other_live_members (engine, NULL) == 0 && engine->state != ENGINE_CLOSED
+      && engine->state != ENGINE_IDLE) {
+    if (engine->reconnect_timer) {
+      g_source_destroy (engine->reconnect_timer);
+      g_clear_pointer (&engine->reconnect_timer, g_source_unref);
+    }
+    drop_connection (engine);
+    engine->state = ENGINE_CLOSED;
+  }
   return G_SOURCE_REMOVE;
 }
 
@@ -1750,11 +2235,38 @@ static gboolean
 do_start (gpointer user_data)
 {
   SioClient *client = user_data;
+  SioEngine *engine = client->engine;
 
   /* freed before its start came round */
   if (client->shut_down)
     return G_SOURCE_REMOVE;
-  start_connect (client);
+  client->started = TRUE;
+  client->join_deadline_us = g_get_monotonic_time () +
+      (gint64) engine->connect_timeout_ms * 1000;
+  g_ptr_array_add (engine->members, client);
+  if (engine->by_nsp)
+    g_hash_table_replace (engine->by_nsp, (gpointer) client->nsp_key, client);
+  switch (engine->state) {
+    case ENGINE_IDLE:
+    case ENGINE_CLOSED:
+      start_connect (engine);
+      break;
+    case ENGINE_CONNECTING:
+      set_state (client, SIO_CLIENT_STATE_CONNECTING, NULL);
+      break;
+    case ENGINE_OPENING:
+      set_state (client, SIO_CLIENT_STATE_OPENING, NULL);
+      break;
+    case ENGINE_OPEN:
+      join_namespace (client);
+      break;
+    case ENGINE_CLOSING:
+    case ENGINE_WAITING:
+      /* IDLE: it joins the next connection */
+      break;
+  }
+  if (engine->connect_timeout_ms > 0)
+    arm_deadline (engine, client->join_deadline_us);
   return G_SOURCE_REMOVE;
 }
 
@@ -1807,64 +2319,227 @@ new_proxy_resolver (const gchar * proxy, const gchar * id, const gchar * pw)
   return resolver;
 }
 
+static SioEngine *
+engine_new (const SioClientConfig * config, gchar * share_key)
+{
+  SioEngine *engine = g_new0 (SioEngine, 1);
+
+  engine->share_key = share_key;
+  engine->url = g_strdup (config->url);
+  engine->display_url = g_strdup (config->display_url ? config->display_url :
+      "(location)");
+  engine->max_incoming_message = config->max_incoming_message;
+  engine->connect_timeout_ms = config->connect_timeout_ms;
+  engine->reconnect = config->reconnect;
+  engine->reconnect_delay_ms = config->reconnect_delay_ms;
+  engine->reconnect_delay_max_ms = MAX (config->reconnect_delay_max_ms,
+      config->reconnect_delay_ms);
+  engine->max_reconnect_attempts = config->max_reconnect_attempts;
+  engine->retry_first_connection = config->retry_first_connection;
+  engine->reconnect_on_server_disconnect =
+      config->reconnect_on_server_disconnect;
+  engine->transports = config->transports;
+  engine->extra_headers = g_strdupv ((gchar **) config->extra_headers);
+  engine->user_agent = g_strdup (config->user_agent);
+  engine->cookies = g_strdupv ((gchar **) config->cookies);
+  if (config->cookie_jar)
+    engine->cookie_jar = g_object_ref (config->cookie_jar);
+  if (config->tls_database)
+    engine->tls_database = g_object_ref (config->tls_database);
+  if (config->tls_interaction)
+    engine->tls_interaction = g_object_ref (config->tls_interaction);
+  engine->tls_accept_invalid = config->tls_accept_invalid;
+  engine->proxy_id = g_strdup (config->proxy_id);
+  engine->proxy_pw = g_strdup (config->proxy_pw);
+  if (config->proxy)
+    engine->proxy_resolver = new_proxy_resolver (config->proxy,
+        config->proxy_id, config->proxy_pw);
+  engine->rand = g_rand_new ();
+  engine->refs = 1;
+  engine->nsps = g_ptr_array_new_with_free_func (g_free);
+  engine->members = g_ptr_array_new ();
+  if (share_key)
+    engine->by_nsp = g_hash_table_new (g_str_hash, g_str_equal);
+  engine->state = ENGINE_IDLE;
+  engine->incoming_attachments =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  engine->scratch = g_string_sized_new (256);
+  engine->cancellable = g_cancellable_new ();
+  g_mutex_init (&engine->ready_lock);
+  g_queue_init (&engine->ready);
+  sio_loop_work_init (&engine->gate, gate_run, engine);
+  sio_loop_timer_init (&engine->deadline_timer, on_deadline, engine);
+  engine->loop = sio_loop_acquire ();
+  return engine;
+}
+
+static void
+engine_free (SioEngine * engine)
+{
+  sio_loop_run_sync (engine->loop, do_teardown, engine);
+  g_ptr_array_unref (engine->members);
+  if (engine->by_nsp)
+    g_hash_table_unref (engine->by_nsp);
+  g_ptr_array_unref (engine->nsps);
+  g_ptr_array_unref (engine->incoming_attachments);
+  g_string_free (engine->scratch, TRUE);
+  g_object_unref (engine->cancellable);
+  g_rand_free (engine->rand);
+  g_mutex_clear (&engine->ready_lock);
+  sio_loop_release (engine->loop);
+  g_free (engine->share_key);
+  g_free (engine->url);
+  g_free (engine->display_url);
+  g_strfreev (engine->extra_headers);
+  g_free (engine->user_agent);
+  g_strfreev (engine->cookies);
+  g_clear_object (&engine->cookie_jar);
+  g_clear_object (&engine->tls_database);
+  g_clear_object (&engine->tls_interaction);
+  g_clear_object (&engine->proxy_resolver);
+  g_free (engine->proxy_id);
+  g_free (engine->proxy_pw);
+  g_free (engine->sid);
+  g_free (engine);
+}
+
+static void
+append_field (GString * key, const gchar * value)
+{
+  /* length first: no value can pass for two */
+  g_string_append_printf (key, "%" G_GSIZE_FORMAT ":%s;",
+      value ? strlen (value) : 0, value ? value : "");
+}
+
+static void
+append_list (GString * key, const gchar * const *values)
+{
+  guint i;
+
+  for (i = 0; values && values[i]; i++)
+    append_field (key, values[i]);
+  g_string_append_c (key, '|');
+}
+
+/* Everything a shared connection is made with: clients share only when
+ * all of it is equal (the cookie jar aside: the first client's keeps the
+ * connection's cookies). Secrets are in it, so it is never shown. */
+static gchar *
+share_key_new (const SioClientConfig * config)
+{
+  GString *key = g_string_new (NULL);
+
+  append_field (key, config->url);
+  g_string_append_printf (key, "%u,%u,%u,%u,%u,%" G_GSIZE_FORMAT
+      ",%d,%d,%d,%d;%p|", config->connect_timeout_ms, config->reconnect,
+      config->reconnect_delay_ms, config->reconnect_delay_max_ms,
+      config->max_reconnect_attempts, config->max_incoming_message,
+      config->retry_first_connection, config->reconnect_on_server_disconnect,
+      config->transports, config->tls_accept_invalid,
+      (gpointer) config->tls_interaction);
+  if (config->trust)
+    append_field (key, config->trust);
+  else
+    g_string_append_printf (key, "%p|", (gpointer) config->tls_database);
+  append_list (key, config->extra_headers);
+  append_field (key, config->user_agent);
+  append_list (key, config->cookies);
+  append_field (key, config->proxy);
+  append_field (key, config->proxy_id);
+  append_field (key, config->proxy_pw);
+  return g_string_free (key, FALSE);
+}
+
+static gboolean
+has_namespace (SioEngine * engine, const gchar * nsp_key)
+{
+  guint i;
+
+  for (i = 0; i < engine->nsps->len; i++)
+    if (strcmp (g_ptr_array_index (engine->nsps, i), nsp_key) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The engine a new client of namespace @nsp_key uses: a shared one of the
+ * same settings without that namespace, or a new one. */
+static SioEngine *
+engine_acquire (const SioClientConfig * config, const gchar * nsp_key)
+{
+  SioEngine *engine;
+  gchar *key;
+
+  if (!config->multiplex)
+    return engine_new (config, NULL);
+
+  key = share_key_new (config);
+  g_mutex_lock (&engines_lock);
+  if (shared_engines == NULL)
+    shared_engines = g_hash_table_new (g_str_hash, g_str_equal);
+  engine = g_hash_table_lookup (shared_engines, key);
+  if (engine && !has_namespace (engine, nsp_key)) {
+    engine->refs++;
+    g_free (key);
+  } else {
+    engine = engine_new (config, key);
+    /* the one already there (holding this namespace) stays the one
+     * others join */
+    if (!g_hash_table_contains (shared_engines, key))
+      g_hash_table_insert (shared_engines, engine->share_key, engine);
+  }
+  g_ptr_array_add (engine->nsps, g_strdup (nsp_key));
+  g_mutex_unlock (&engines_lock);
+  return engine;
+}
+
+/* A client of @engine is freed; the last one frees the engine. */
+static void
+engine_release (SioEngine * engine, const gchar * nsp_key)
+{
+  gboolean last;
+  guint i;
+
+  g_mutex_lock (&engines_lock);
+  for (i = 0; i < engine->nsps->len; i++) {
+    if (strcmp (g_ptr_array_index (engine->nsps, i), nsp_key) == 0) {
+      g_ptr_array_remove_index (engine->nsps, i);
+      break;
+    }
+  }
+  last = --engine->refs == 0;
+  if (last && engine->share_key &&
+      g_hash_table_lookup (shared_engines, engine->share_key) == engine)
+    g_hash_table_remove (shared_engines, engine->share_key);
+  g_mutex_unlock (&engines_lock);
+  if (last)
+    engine_free (engine);
+}
+
 SioClient *
 sio_client_new (const SioClientConfig * config,
     const SioClientCallbacks * callbacks, gpointer user_data)
 {
   SioClient *client = g_new0 (SioClient, 1);
 
-  client->url = g_strdup (config->url);
-  client->display_url = g_strdup (config->display_url ? config->display_url :
-      "(location)");
-  client->max_incoming_message = config->max_incoming_message;
   if (config->nsp && strcmp (config->nsp, "/") != 0)
     client->nsp = g_strdup (config->nsp);
+  client->nsp_key = client->nsp ? client->nsp : "/";
   client->auth_json = g_strdup (config->auth_json);
-  client->connect_timeout_ms = config->connect_timeout_ms;
   client->ack_timeout_ms = config->ack_timeout_ms;
-  client->reconnect = config->reconnect;
-  client->reconnect_delay_ms = config->reconnect_delay_ms;
-  client->reconnect_delay_max_ms = MAX (config->reconnect_delay_max_ms,
-      config->reconnect_delay_ms);
-  client->max_reconnect_attempts = config->max_reconnect_attempts;
-  client->retry_first_connection = config->retry_first_connection;
-  client->reconnect_on_server_disconnect =
-      config->reconnect_on_server_disconnect;
-  client->transports = config->transports;
-  client->extra_headers = g_strdupv ((gchar **) config->extra_headers);
-  client->user_agent = g_strdup (config->user_agent);
-  client->cookies = g_strdupv ((gchar **) config->cookies);
-  if (config->cookie_jar)
-    client->cookie_jar = g_object_ref (config->cookie_jar);
-  if (config->tls_database)
-    client->tls_database = g_object_ref (config->tls_database);
-  if (config->tls_interaction)
-    client->tls_interaction = g_object_ref (config->tls_interaction);
-  client->tls_accept_invalid = config->tls_accept_invalid;
-  client->proxy_id = g_strdup (config->proxy_id);
-  client->proxy_pw = g_strdup (config->proxy_pw);
-  if (config->proxy)
-    client->proxy_resolver = new_proxy_resolver (config->proxy,
-        config->proxy_id, config->proxy_pw);
-  client->rand = g_rand_new ();
   client->callbacks = *callbacks;
   client->user_data = user_data;
+  client->rejoin_at_us = -1;
 
   g_mutex_init (&client->lock);
   g_mutex_init (&client->listeners_lock);
   client->listeners = g_array_new (FALSE, FALSE, sizeof (Listener));
   g_queue_init (&client->outgoing);
   ack_book_init (&client->pending_acks);
-  client->incoming_attachments =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  client->scratch = g_string_sized_new (256);
-  client->cancellable = g_cancellable_new ();
-  sio_loop_work_init (&client->gate, gate_run, client);
-  sio_loop_timer_init (&client->deadline_timer, on_deadline, client);
   g_atomic_int_set (&client->state, SIO_CLIENT_STATE_IDLE);
 
-  client->loop = sio_loop_acquire ();
-  g_main_context_invoke (sio_loop_get_context (client->loop), do_start, client);
+  client->engine = engine_acquire (config, client->nsp_key);
+  g_main_context_invoke (sio_loop_get_context (client->engine->loop),
+      do_start, client);
   return client;
 }
 
@@ -1879,10 +2554,10 @@ push_emit (SioClient * client, SioEmit * emit)
   g_atomic_int_add (&client->outgoing_length, 1);
   g_mutex_unlock (&client->lock);
 
-  /* a queue that was not empty has the gate queued already, or waiting
-   * for room in the connection, which queues it */
+  /* a queue that was not empty has its turn at the gate already, or
+   * waits for room in the connection, which queues the gate */
   if (was_empty)
-    schedule_gate (client);
+    mark_ready (client);
 }
 
 static void
@@ -1965,45 +2640,32 @@ sio_client_get_ack_args (SioClient * client)
 void
 sio_client_close (SioClient * client)
 {
-  g_main_context_invoke (sio_loop_get_context (client->loop), do_close, client);
+  g_main_context_invoke (sio_loop_get_context (client->engine->loop),
+      do_close, client);
 }
 
 void
 sio_client_free (SioClient * client)
 {
+  SioEngine *engine;
+
   if (client == NULL)
     return;
 
+  engine = client->engine;
   /* nothing in the network thread blocks: do_shutdown() runs at once */
-  g_cancellable_cancel (client->cancellable);
-  sio_loop_run_sync (client->loop, do_shutdown, client);
+  sio_loop_run_sync (engine->loop, do_shutdown, client);
 
   /* emits that raced with the shutdown */
   fail_all_emits (client, FALSE);
 
+  engine_release (engine, client->nsp_key);
   g_array_unref (client->pending_acks.slots);
-  g_ptr_array_unref (client->incoming_attachments);
-  g_string_free (client->scratch, TRUE);
-  g_object_unref (client->cancellable);
-  g_rand_free (client->rand);
-  sio_loop_release (client->loop);
   g_mutex_clear (&client->lock);
   g_mutex_clear (&client->listeners_lock);
   g_array_unref (client->listeners);
-  g_free (client->url);
-  g_free (client->display_url);
   g_free (client->nsp);
   g_free (client->auth_json);
-  g_strfreev (client->extra_headers);
-  g_free (client->user_agent);
-  g_strfreev (client->cookies);
-  g_clear_object (&client->cookie_jar);
-  g_clear_object (&client->tls_database);
-  g_clear_object (&client->tls_interaction);
-  g_clear_object (&client->proxy_resolver);
-  g_free (client->proxy_id);
-  g_free (client->proxy_pw);
-  g_free (client->sid);
   g_free (client);
 }
 
@@ -2056,29 +2718,34 @@ sio_client_set_auth (SioClient * client, const gchar * auth_json)
 guint
 sio_client_get_http_status (SioClient * client)
 {
-  return client->failed_http_status;
+  return client->engine->failed_http_status;
 }
 
 GTlsCertificateFlags
 sio_client_get_tls_errors (SioClient * client)
 {
-  return client->failed_tls_errors;
+  return client->engine->failed_tls_errors;
 }
 
 const gchar *
 sio_client_get_transport_name (SioClient * client)
 {
-  return g_atomic_pointer_get (&client->transport_name);
+  return g_atomic_pointer_get (&client->engine->transport_name);
 }
 
 guint64
 sio_client_get_max_payload (SioClient * client)
 {
-  return (guint64) g_atomic_pointer_get (&client->max_payload);
+  return (guint64) g_atomic_pointer_get (&client->engine->max_payload);
 }
 
 guint64
 sio_client_get_bytes_written (SioClient * client)
 {
+  SioEngine *engine = client->engine;
+
+  /* alone on its connection, pongs and handshakes are its own too */
+  if (engine->share_key == NULL)
+    return (guint64) g_atomic_pointer_get (&engine->bytes_written);
   return (guint64) g_atomic_pointer_get (&client->bytes_written);
 }

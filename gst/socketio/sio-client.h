@@ -10,6 +10,9 @@
 /* A Socket.IO v5 client connection over Engine.IO v4: WebSocket, HTTP
  * long-polling, or polling upgraded to WebSocket.
  *
+ * A client is one namespace; its Engine.IO connection is its own, or,
+ * with multiplex, shared with the process's other clients of the same
+ * endpoint and settings (one write carries the packets of all of them).
  * The client runs on one of the network threads every client of the
  * process shares (sio-loop.h). That thread owns the transport
  * (sio-websocket.h, sio-polling.h), the client's timers and all state not
@@ -159,6 +162,13 @@ typedef struct
   /* the server's DISCONNECT (and Engine.IO close) is retried like a lost
    * connection instead of being final. Ignored unless @reconnect. */
   gboolean reconnect_on_server_disconnect;
+  /* Share the Engine.IO connection with the other clients of the process
+   * that have @multiplex and every other setting but @nsp, @auth_json and
+   * @ack_timeout_ms equal, each joining its own namespace (socket.io-
+   * client's Manager). A second client of the same namespace gets a
+   * connection of its own. The connection's settings and cookies are the
+   * first client's. */
+  gboolean multiplex;
 
   SioTransports transports;
   /* Sent on every HTTP request and on the WebSocket handshake. */
@@ -171,6 +181,10 @@ typedef struct
    * it while the client lives. */
   SoupCookieJar *cookie_jar;
   GTlsDatabase *tls_database;   /* NULL: the system's default */
+  /* for multiplex: what @tls_database was made from ("ca-file:PATH",
+   * "system"...), so clients with databases of the same trust share;
+   * NULL: only clients of the same @tls_database do */
+  const gchar *trust;
   GTlsInteraction *tls_interaction;     /* NULL, or for client certificates */
   gboolean tls_accept_invalid;  /* UNSAFE: any server certificate */
   /* an http:// (or https://, socks5://) proxy URI, no user info; NULL:
@@ -284,7 +298,8 @@ const gchar *sio_client_get_transport_name (SioClient * client);
 guint64 sio_client_get_max_payload (SioClient * client);
 
 /* Bytes handed to the transport: WebSocket payloads, text and binary, or
- * polling request bodies. */
+ * polling request bodies; on a shared connection, this client's packets
+ * only. */
 guint64 sio_client_get_bytes_written (SioClient * client);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 //
 //   node node-streams-client.js --url URL [--url URL]... [-n STREAMS]
 //       [-s SECONDS] [--warmup S] [--linger S] [--connect-wait S]
+//       [--multiplex 1]
 //
 // Same sequence, markers and JSON fields as streams-bench (see
 // tests/bench/README.md): connect all (connect_ms from creating the first
@@ -22,7 +23,7 @@ const path = require('path');
 const { createRequire } = require('module');
 
 const serverRequire = createRequire(path.join(__dirname, '..', 'server', 'package.json'));
-const { io } = serverRequire('socket.io-client');
+const { io, Manager } = serverRequire('socket.io-client');
 
 const PERIOD_MS = 64;
 const EVENTS_PER_S = 1000 / PERIOD_MS;
@@ -34,7 +35,9 @@ function fail(msg) {
   process.exit(2);
 }
 
-const opts = { urls: [], streams: 100, seconds: 20, warmup: 2, linger: 1, connectWait: 15 };
+const opts = {
+  urls: [], streams: 100, seconds: 20, warmup: 2, linger: 1, connectWait: 15, multiplex: false,
+};
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i];
   const v = process.argv[i + 1];
@@ -45,6 +48,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
   else if (name === '--warmup') opts.warmup = Number(v);
   else if (name === '--linger') opts.linger = Number(v);
   else if (name === '--connect-wait') opts.connectWait = Number(v);
+  else if (name === '--multiplex') opts.multiplex = v === '1';
   else fail(`unknown argument ${name}`);
 }
 if (opts.urls.length === 0 || !Number.isInteger(opts.streams) || opts.streams < 1 ||
@@ -73,10 +77,13 @@ let firstError = null;
 let onAllConnected = null;
 
 const t0 = performance.now();
+// --multiplex 1: one Manager (one Engine.IO connection) per server, stream
+// i in namespace /s<i>, as the sinks with multiplex=true
+const managers = opts.multiplex ?
+  opts.urls.map((url) => new Manager(url, { transports: ['websocket'] })) : null;
 for (let i = 0; i < opts.streams; i++) {
-  const socket = io(opts.urls[i % opts.urls.length], {
-    forceNew: true, transports: ['websocket'],
-  });
+  const socket = managers ? managers[i % managers.length].socket(`/s${i}`) :
+    io(opts.urls[i % opts.urls.length], { forceNew: true, transports: ['websocket'] });
   const stream = { socket, seq: 0, emitted: 0, acked: 0, ackedAtStart: 0, connected: false };
   socket.on('connect', () => {
     if (stream.connected) return;

@@ -12,6 +12,10 @@
 #                into each sink's pad itself, sync=false)
 #   fakesink-pad streams-bench --source pad --sink fakesink (its baseline)
 #   node         node-streams-client.js
+#   sink-pad-mux streams-bench --source pad --multiplex (stream i in
+#                namespace /s<i>: one connection per server, shared)
+#   node-mux     node-streams-client.js --multiplex 1 (one Manager per
+#                server, stream i in namespace /s<i>)
 #   sink-ats     streams-bench --source audiotestsrc
 #   fakesink-ats streams-bench --source audiotestsrc --sink fakesink
 #   python       python-streams-client.py (only up to PYTHON_MAX_N, 500)
@@ -173,6 +177,8 @@ run_client() {  # NAME N
     sink-ats) cmd=("$bench_bin" --source audiotestsrc) ;;
     fakesink-ats) cmd=("$bench_bin" --source audiotestsrc --sink fakesink) ;;
     node) cmd=(node "$here/node-streams-client.js") ;;
+    sink-pad-mux) cmd=("$bench_bin" --source pad --multiplex) ;;
+    node-mux) cmd=(node "$here/node-streams-client.js" --multiplex 1) ;;
     python) cmd=(/usr/bin/python3 "$here/python-streams-client.py") ;;
     *) echo "unknown client $name" >&2; exit 2 ;;
   esac
@@ -211,12 +217,14 @@ by = {}
 for r in runs:
     by.setdefault(r["streams"], {})[r["run"]] = r
 order = ["sink", "fakesink", "sink-pad", "fakesink-pad", "sink-ats",
-         "fakesink-ats", "node", "python"]
+         "fakesink-ats", "node", "sink-pad-mux", "node-mux", "python"]
 label = {"sink": "socketiosink (appsrc)", "fakesink": "fakesink (appsrc)",
          "sink-pad": "socketiosink (pad)", "fakesink-pad": "fakesink (pad)",
          "sink-ats": "socketiosink (audiotestsrc)",
          "fakesink-ats": "fakesink (audiotestsrc)",
-         "node": "socket.io-client", "python": "python-socketio"}
+         "node": "socket.io-client", "python": "python-socketio",
+         "sink-pad-mux": "socketiosink (pad, multiplex)",
+         "node-mux": "socket.io-client (Manager)"}
 
 def fmt(v, f="{:.2f}"):
     return "-" if v is None else f.format(v)
@@ -262,6 +270,9 @@ for n in sorted(by):
                   ("pad - baseline", pad_own), ("audiotestsrc", ats)]
         print("  sink / Node CPU (target <= 0.5): " + ", ".join(
             f"{k} {fmt(v / node if v is not None else None)}" for k, v in ratios))
+    mux, node_mux = cpu(rs.get("sink-pad-mux")), cpu(rs.get("node-mux"))
+    if mux is not None and node_mux:
+        print(f"  multiplexed, sink (pad) / Node (Manager) CPU: {fmt(mux / node_mux)}")
 
 print("\nsummary")
 print(f"{'client':28} {'RSS KB per extra stream (slope between N)':>44} {'largest N in real time':>22}")

@@ -14,6 +14,7 @@
  *   streams-bench --url URL [--url URL]... [-n STREAMS] [-s SECONDS]
  *       [--source appsrc|pad|audiotestsrc] [--sink socketiosink|fakesink]
  *       [--warmup SECONDS] [--linger SECONDS] [--connect-wait SECONDS]
+ *       [--multiplex]
  *
  * Streams go round-robin to the --url servers. Pipelines:
  *
@@ -36,6 +37,9 @@
  * gst_pad_push(), so no thread per stream exists and the sink renders in
  * the pump thread, at once (sync=false: the pump keeps the time). What
  * the process spends is then the sink's own, plus one push per buffer.
+ *
+ * --multiplex gives stream i namespace /s<i> and multiplex=true: the
+ * sinks of one server share one Engine.IO connection.
  *
  * Sequence: RLIMIT_NOFILE raised to its hard limit; RSS read; the N
  * pipelines created; RSS read; all set to PLAYING (t0 = the first
@@ -125,6 +129,7 @@ static gdouble linger_s = 1;
 static gdouble connect_wait_s = 15;
 static gchar *source_name;
 static gchar *sink_name;
+static gboolean multiplex;
 
 static GOptionEntry entries[] = {
   {"url", 0, 0, G_OPTION_ARG_STRING_ARRAY, &urls,
@@ -142,6 +147,9 @@ static GOptionEntry entries[] = {
       "Streaming before the window (default 2)", "SECONDS"},
   {"linger", 0, 0, G_OPTION_ARG_DOUBLE, &linger_s,
       "Streaming after the window (default 1)", "SECONDS"},
+  {"multiplex", 0, 0, G_OPTION_ARG_NONE, &multiplex,
+      "Stream i joins namespace /s<i>, multiplex=true: one connection per "
+        "server", NULL},
   {"connect-wait", 0, 0, G_OPTION_ARG_DOUBLE, &connect_wait_s,
       "Longest wait for every sink to connect (default 15; the sink's "
         "connect-timeout is 10)", "SECONDS"},
@@ -247,17 +255,22 @@ typedef enum
 static const gchar *const source_names[] = { "appsrc", "pad", "audiotestsrc" };
 
 static gchar *
-pipeline_description (Source source, gboolean fakesink, const gchar * url)
+pipeline_description (Source source, gboolean fakesink, const gchar * url,
+    guint index)
 {
   const gchar *sync = source == SOURCE_PAD ? "false" : "true";
+  gchar *shared = multiplex ?
+      g_strdup_printf (" multiplex=true namespace=/s%u", index) : g_strdup ("");
   gchar *sink = fakesink ?
       g_strdup_printf ("fakesink name=sink sync=%s", sync) :
-      g_strdup_printf ("socketiosink name=sink sync=%s location=\"%s\"",
-      sync, url);
+      g_strdup_printf ("socketiosink name=sink sync=%s location=\"%s\"%s",
+      sync, url, shared);
   gchar *desc;
 
-  if (source == SOURCE_PAD)
+  if (source == SOURCE_PAD) {
+    g_free (shared);
     return sink;
+  }
   if (source == SOURCE_APPSRC)
     desc = g_strdup_printf ("appsrc name=src is-live=true format=time "
         "do-timestamp=true caps=\"" AUDIO_CAPS "\" ! %s", sink);
@@ -265,6 +278,7 @@ pipeline_description (Source source, gboolean fakesink, const gchar * url)
     desc = g_strdup_printf ("audiotestsrc is-live=true samplesperbuffer=%d "
         "! " AUDIO_CAPS " ! %s", BUFFER_BYTES / 2, sink);
   g_free (sink);
+  g_free (shared);
   return desc;
 }
 
@@ -274,7 +288,8 @@ pipeline_description (Source source, gboolean fakesink, const gchar * url)
 static void
 preload (Source source, gboolean fakesink)
 {
-  gchar *desc = pipeline_description (source, fakesink, "http://127.0.0.1:1");
+  gchar *desc = pipeline_description (source, fakesink, "http://127.0.0.1:1",
+      0);
   GstElement *pipeline = gst_parse_launch (desc, NULL);
 
   if (pipeline)
@@ -500,7 +515,7 @@ main (int argc, char **argv)
   for (i = 0; i < bench.n_streams; i++) {
     Stream *stream = &bench.streams[i];
     gchar *desc = pipeline_description (source, bench.fakesink,
-        n_urls ? urls[i % n_urls] : NULL);
+        n_urls ? urls[i % n_urls] : NULL, (guint) i);
     GstBus *bus;
 
     stream->bench = &bench;

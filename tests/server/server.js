@@ -26,7 +26,8 @@
 //   /control/config?ackDelayMs=N&ack=0|1   change ack behaviour live
 //   /control/release     ack every callback held so far (ack=0 or delayed)
 //   /control/emit?event=NAME&args=<JSON array>   emit to every socket
-//   /control/disconnect[?close=0]  server-side disconnect of every socket
+//   /control/disconnect[?close=0][&nsp=NSP]  server-side disconnect of every
+//                        socket (of namespace NSP only)
 //                        (client gets 41); close=0 keeps the Engine.IO
 //                        connection open (socket.disconnect(), as a node
 //                        draining its clients does), default closes it too
@@ -68,7 +69,7 @@ const USAGE = 'usage: node server.js [--host H] [--port P] [--token T] ' +
   '[--ack-delay-ms N] [--no-ack] [--max-payload BYTES] [--event NAME] ' +
   '[--payload-key KEY] [--ping-interval MS] [--ping-timeout MS] [--ignore-stdin] ' +
   '[--transports polling|websocket|polling,websocket] [--record-header NAME]... ' +
-  '[--record-arrivals] ' +
+  '[--record-arrivals] [--refuse-namespace NSP] ' +
   reach.usage;
 
 const opts = parseArgs('server.js', process.argv, {
@@ -87,6 +88,7 @@ const opts = parseArgs('server.js', process.argv, {
   transports: 'polling,websocket',
   recordHeaders: [],
   recordArrivals: false,
+  refuseNamespace: null,
 }, {
   '--host': ['host', 'string'],
   '--port': ['port', 'int'],
@@ -103,6 +105,7 @@ const opts = parseArgs('server.js', process.argv, {
   '--transports': ['transports', 'string'],
   '--record-header': ['recordHeaders', 'list'],
   '--record-arrivals': ['recordArrivals', true],
+  '--refuse-namespace': ['refuseNamespace', 'string'],
 }, USAGE);
 const config = { ackDelayMs: opts.ackDelayMs, ack: opts.ack, echo: null };
 
@@ -116,12 +119,18 @@ let arrivals = [];
 function wallClockUs() {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
+// running SHA-256 of each namespace's attachments (stats.byNamespace)
+let namespaceHashes = new Map();
 function resetStats() {
   hash = crypto.createHash('sha256');
+  namespaceHashes = new Map();
   arrivals = [];
   stats = {
     connections: 0,          // successful namespace joins since start/reset
     namespaces: [],          // namespace of each join, in order
+    // per namespace: joins, the Engine.IO sid of each join, audio events,
+    // bytes, seq errors (its own seq order), sha256 of its attachments
+    byNamespace: {},
     auths: [],               // handshake auth of each attempt (rejected ones too)
     rejected: 0,             // joins refused by the token check
     events: 0,
@@ -248,6 +257,12 @@ function onAudio(socket, args) {
   } else {
     stats.events++;
     socket.data.audioEvents++;
+    const ns = stats.byNamespace[socket.nsp.name];
+    ns.events++;
+    ns.bytes += data.length;
+    namespaceHashes.get(socket.nsp.name).update(data);
+    if (ns.lastSeq !== null && payload.seq !== ns.lastSeq + 1) ns.seqErrors++;
+    ns.lastSeq = typeof payload.seq === 'number' ? payload.seq : null;
     if (opts.recordArrivals) {
       arrivals.push([payload.seq, payload.pts, payload.duration, arrivalUs]);
     }
@@ -489,6 +504,11 @@ refuseWebSocketHandshakes(httpServer, transports);
 function authMiddleware(socket, next) {
   const auth = socket.handshake.auth;
   stats.auths.push(auth);
+  if (opts.refuseNamespace !== null && socket.nsp.name === opts.refuseNamespace) {
+    stats.rejected++;
+    next(new Error('Namespace refused'));
+    return;
+  }
   if (opts.token !== null && (!auth || auth.token !== opts.token)) {
     stats.rejected++;
     next(new Error('Not authorized'));  // client receives 44{"message":"Not authorized"}
@@ -503,6 +523,14 @@ function onConnection(socket) {
   socket.data.audioEvents = 0;
   stats.connections++;
   stats.namespaces.push(socket.nsp.name);
+  if (!stats.byNamespace[socket.nsp.name]) {
+    stats.byNamespace[socket.nsp.name] = {
+      joins: 0, sids: [], events: 0, bytes: 0, seqErrors: 0, lastSeq: null,
+    };
+    namespaceHashes.set(socket.nsp.name, crypto.createHash('sha256'));
+  }
+  stats.byNamespace[socket.nsp.name].joins++;
+  stats.byNamespace[socket.nsp.name].sids.push(socket.conn.id);
   socket.on(opts.event, (...args) => onAudio(socket, args));
   socket.onAny((event, ...args) => {
     if (event === opts.event) return;
@@ -532,8 +560,13 @@ for (const nsp of [io.of('/'), io.of(/^\/.*/)]) {
 // --- control API ---------------------------------------------------------------
 
 function snapshot() {
+  const byNamespace = {};
+  for (const [name, ns] of Object.entries(stats.byNamespace)) {
+    byNamespace[name] = { ...ns, sha256: namespaceHashes.get(name).copy().digest('hex') };
+  }
   return {
     ...stats,
+    byNamespace,
     ...requestLog.snapshot(),
     connected: sockets.size,
     pending: pending.size,
@@ -599,9 +632,14 @@ function onControl(req, res) {
       return reply(res, 200, { sent: sockets.size });
     }
     case '/control/disconnect': {
-      const n = sockets.size;
       const close = q.get('close') !== '0';
-      for (const s of [...sockets]) s.disconnect(close);
+      const nsp = q.get('nsp');
+      let n = 0;
+      for (const s of [...sockets]) {
+        if (nsp !== null && s.nsp.name !== nsp) continue;
+        s.disconnect(close);
+        n++;
+      }
       return reply(res, 200, { disconnected: n });
     }
     case '/control/drop':
