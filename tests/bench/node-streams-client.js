@@ -64,6 +64,11 @@ const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
+// context switches of the whole process, as streams-bench counts them
+function contextSwitches() {
+  const u = process.resourceUsage();
+  return u.voluntaryContextSwitches + u.involuntaryContextSwitches;
+}
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const chunk = Buffer.alloc(2048);
@@ -133,9 +138,11 @@ async function main() {
   const disconnectsAtStart = disconnects;
   const windowStart = performance.now();
   const cpuStart = cpuMs();
+  const switchesStart = contextSwitches();
   process.stdout.write('# window start\n');
   await sleep(opts.seconds * 1000);
   const cpuWindow = cpuMs() - cpuStart;
+  const switchesWindow = contextSwitches() - switchesStart;
   const windowS = (performance.now() - windowStart) / 1000;
   const threads = procStatus('Threads');
   const rssEndKb = procStatus('VmRSS');
@@ -170,6 +177,7 @@ async function main() {
     expected_per_stream_s: EVENTS_PER_S, realtime_streams: realtime,
     behind_streams: n - realtime,
     emitted, disconnects_in_window: disconnectsInWindow,
+    context_switches_per_event: Number((switchesWindow / Math.max(acked, 1)).toFixed(2)),
   }) + '\n');
   process.exit(0);
 }

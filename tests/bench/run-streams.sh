@@ -232,12 +232,20 @@ def fmt(v, f="{:.2f}"):
 def cpu(r):
     return r.get("cpu_ms_per_stream_s") if r and not r.get("not_run") else None
 
+# CPU per event the client got acked: fair where a client falls behind
+# (its CPU per stream-second then covers fewer events)
+def per_event_us(r):
+    if not r or r.get("not_run") or not r.get("per_stream_s"):
+        return None
+    return r["cpu_ms_per_stream_s"] / r["per_stream_s"] * 1000
+
 for n in sorted(by):
     rs = by[n]
     print(f"\nN = {n}")
     print(f"{'client':28} {'CPU ms/stream-s':>15} {'threads':>7} {'RSS KB/stream':>13} "
           f"{'real time (client)':>18} {'(servers)':>9} {'connect ms':>10} "
-          f"{'server cores':>12} {'max server':>10} {'machine':>7}")
+          f"{'server cores':>12} {'max server':>10} {'machine':>7} {'us/event':>8} "
+          f"{'switches/event':>14}")
     for name in order:
         r = rs.get(name)
         if r is None:
@@ -255,7 +263,8 @@ for n in sorted(by):
               f"{'-' if srv is None else str(srv):>9} "
               f"{fmt(r.get('connect_ms'), '{:.0f}'):>10} "
               f"{fmt(r.get('srv_cpu_cores')):>12} {fmt(r.get('srv_cpu_max_core')):>10} "
-              f"{fmt(r.get('machine_busy_cores')):>7}")
+              f"{fmt(r.get('machine_busy_cores')):>7} {fmt(per_event_us(r), '{:.1f}'):>8} "
+              f"{fmt(r.get('context_switches_per_event')):>14}")
     node = cpu(rs.get("node"))
     sink, base = cpu(rs.get("sink")), cpu(rs.get("fakesink"))
     pad, pad_base = cpu(rs.get("sink-pad")), cpu(rs.get("fakesink-pad"))
@@ -270,9 +279,14 @@ for n in sorted(by):
                   ("pad - baseline", pad_own), ("audiotestsrc", ats)]
         print("  sink / Node CPU (target <= 0.5): " + ", ".join(
             f"{k} {fmt(v / node if v is not None else None)}" for k, v in ratios))
+        node_ev = per_event_us(rs.get("node"))
+        pad_ev = per_event_us(rs.get("sink-pad"))
+        if node_ev and pad_ev:
+            print(f"  per acked event, pad / Node: {fmt(pad_ev / node_ev)}")
     mux, node_mux = cpu(rs.get("sink-pad-mux")), cpu(rs.get("node-mux"))
     if mux is not None and node_mux:
-        print(f"  multiplexed, sink (pad) / Node (Manager) CPU: {fmt(mux / node_mux)}")
+        print(f"  multiplexed, sink (pad) / Node (Manager) CPU: {fmt(mux / node_mux)}, "
+              f"per acked event {fmt(per_event_us(rs.get('sink-pad-mux')) / per_event_us(rs.get('node-mux')))}")
 
 print("\nsummary")
 print(f"{'client':28} {'RSS KB per extra stream (slope between N)':>44} {'largest N in real time':>22}")

@@ -178,6 +178,16 @@ proc_status_value (const gchar * key)
   return value;
 }
 
+/* Context switches of the whole process, voluntary or not. */
+static guint64
+context_switches (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return (guint64) usage.ru_nvcsw + (guint64) usage.ru_nivcsw;
+}
+
 static gint64
 cpu_us (void)
 {
@@ -470,6 +480,7 @@ main (int argc, char **argv)
   guint64 rss_before_kb, rss_created_kb, rss_end_kb, threads_before, threads;
   gint64 t0_us, playing_us, wait_end_us, window_start_us, window_us;
   gint64 cpu_start_us, cpu_window_us;
+  guint64 switches_start, switches_window;
   guint64 done_in_window = 0, realtime = 0;
   gdouble window_real_s, expected;
   SinkTotals totals = { 0 };
@@ -578,9 +589,11 @@ main (int argc, char **argv)
   g_atomic_int_set (&bench.measuring, 1);
   window_start_us = g_get_monotonic_time ();
   cpu_start_us = cpu_us ();
+  switches_start = context_switches ();
   print_marker ("start");
   g_usleep ((gulong) window_s * G_USEC_PER_SEC);
   cpu_window_us = cpu_us () - cpu_start_us;
+  switches_window = context_switches () - switches_start;
   window_us = g_get_monotonic_time () - window_start_us;
   g_atomic_int_set (&bench.measuring, 0);
   disconnects = g_atomic_int_get (&bench.disconnects) - disconnects;
@@ -660,6 +673,8 @@ main (int argc, char **argv)
         ", \"late_dropped\": %" G_GUINT64_FORMAT
         ", \"disconnects_in_window\": %d}", totals.emitted, totals.ack_timeouts,
         totals.lost, totals.reconnects, totals.late_dropped, disconnects);
+  printf (", \"context_switches_per_event\": %.2f",
+      (gdouble) switches_window / MAX (done_in_window, 1));
   if (pumped)
     printf (", \"pump\": {\"ticks\": %" G_GUINT64_FORMAT ", \"late_ticks\": %"
         G_GUINT64_FORMAT ", \"max_tick_ms\": %.2f}", bench.ticks,
