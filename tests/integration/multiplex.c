@@ -157,6 +157,61 @@ GST_START_TEST (test_one_connection)
 
 GST_END_TEST;
 
+/* The same three over long-polling (their packets share POSTs), and
+ * over WebSocket to python-socketio, which sees one Engine.IO session
+ * and three joins. */
+static void
+three_on_one (SioTestServerKind kind, const gchar * extra)
+{
+  const gchar *nsps[] = { "/a", "/b", "/c" };
+  SioTestServer *server = sio_test_server_start (kind, NULL);
+  SioTestStream *streams[3];
+  JsonObject *stats;
+  guint64 bytes = 0;
+  guint i;
+
+  for (i = 0; i < 3; i++) {
+    gchar *props = g_strdup_printf ("namespace=%s multiplex=true %s",
+        nsps[i], extra);
+
+    streams[i] = sio_test_stream_new (server, props);
+    sio_test_stream_play (streams[i]);
+    g_free (props);
+  }
+  for (i = 0; i < 3; i++)
+    push (streams[i], 20);
+  for (i = 0; i < 3; i++) {
+    sio_test_stream_finish (streams[i]);
+    bytes += streams[i]->bytes;
+  }
+  stats = sio_test_server_stats (server);
+  g_assert_cmpuint (engine_connections (stats), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (stats, "connections"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (stats, "events"), ==, 60);
+  g_assert_cmpint (json_object_get_int_member (stats, "bytes"), ==, bytes);
+  if (json_object_has_member (stats, "byNamespace"))
+    for (i = 0; i < 3; i++)
+      check_namespace_delivery (stats, nsps[i], streams[i], 20);
+  json_object_unref (stats);
+  for (i = 0; i < 3; i++)
+    sio_test_stream_free (streams[i]);
+  sio_test_server_stop (server);
+}
+
+GST_START_TEST (test_one_connection_polling)
+{
+  three_on_one (SIO_TEST_SERVER_NODE, "transports=polling");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_one_connection_python)
+{
+  three_on_one (SIO_TEST_SERVER_PYTHON, "");
+}
+
+GST_END_TEST;
+
 /* Two sinks of the same namespace cannot share (the server would take
  * the second CONNECT for the first socket's): each gets a connection. */
 GST_START_TEST (test_same_namespace_apart)
@@ -415,6 +470,8 @@ multiplex_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_one_connection);
+  tcase_add_test (tc, test_one_connection_polling);
+  tcase_add_test (tc, test_one_connection_python);
   tcase_add_test (tc, test_same_namespace_apart);
   tcase_add_test (tc, test_refused_namespace_alone);
   tcase_add_test (tc, test_namespace_disconnect_alone);
