@@ -968,6 +968,11 @@ mark_ready (SioClient * client)
 {
   SioEngine *engine = client->engine;
 
+  /* alone on its connection, it is the one the gate serves */
+  if (engine->share_key == NULL) {
+    schedule_gate (engine);
+    return;
+  }
   g_mutex_lock (&engine->ready_lock);
   if (!client->in_ready) {
     client->in_ready = TRUE;
@@ -1019,6 +1024,17 @@ write_emits (SioClient * client, guint budget)
   return written;
 }
 
+/* A connection that failed meanwhile is gone: uncork only the one that is
+ * still there. */
+static void
+uncork (SioEngine * engine, SioWebSocket * ws, SioPolling * polling)
+{
+  if (ws && ws == engine->ws)
+    sio_websocket_set_corked (ws, FALSE);
+  else if (polling && polling == engine->polling)
+    sio_polling_set_corked (polling, FALSE);
+}
+
 static void
 gate_run (gpointer user_data)
 {
@@ -1035,6 +1051,16 @@ gate_run (gpointer user_data)
     sio_websocket_set_corked (ws, TRUE);
   else
     sio_polling_set_corked (polling, TRUE);
+  if (engine->share_key == NULL) {
+    client = engine->members->len ? g_ptr_array_index (engine->members, 0) :
+        NULL;
+    if (client)
+      write_emits (client, GATE_MAX_EMITS);
+    uncork (engine, ws, polling);
+    if (client && client_has_work (client) && gate_open (engine))
+      schedule_gate (engine);
+    return;
+  }
   /* each ready namespace in turn; one alone gets the whole batch */
   g_mutex_lock (&engine->ready_lock);
   turns = g_queue_get_length (&engine->ready);
@@ -1047,12 +1073,7 @@ gate_run (gpointer user_data)
     if (client_has_work (client))
       mark_ready (client);
   }
-  /* a connection that failed meanwhile is gone: uncork only the one that
-   * is still there */
-  if (ws && ws == engine->ws)
-    sio_websocket_set_corked (ws, FALSE);
-  else if (polling && polling == engine->polling)
-    sio_polling_set_corked (polling, FALSE);
+  uncork (engine, ws, polling);
   /* more than one batch queued: the rest after the other connections */
   g_mutex_lock (&engine->ready_lock);
   turns = g_queue_get_length (&engine->ready);
