@@ -369,6 +369,95 @@ GST_START_TEST (test_tts_faster_than_real_time)
 
 GST_END_TEST;
 
+static gboolean
+is_attached (GstElement * src)
+{
+  GstStructure *stats;
+  gboolean attached = FALSE;
+
+  g_object_get (src, "stats", &stats, NULL);
+  g_assert_true (gst_structure_get_boolean (stats, "attached", &attached));
+  gst_structure_free (stats);
+  return attached;
+}
+
+/* The source stops mid-reply, its sink streaming on in another
+ * pipeline: the acks it held back go to the server at once, so a server
+ * that awaits them (two in flight) goes on instead of waiting out its
+ * 30 s timeout; the rest of the reply, which nobody takes, the sink acks
+ * itself. */
+GST_START_TEST (test_held_acks_sent_at_stop)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  const gchar *url = sio_test_server_get_url (server);
+  Tally back = { 0 };
+  gchar *sending, *receiving;
+  SioTestLive *sender, *receiver;
+  GstElement *src;
+  JsonObject *stats, *tts, *reply;
+  guint64 deferred;
+  guint i;
+
+  tally_init (&back);
+  sending = g_strdup_printf ("audiotestsrc is-live=true wave=silence "
+      "samplesperbuffer=1024 ! " RAW_CAPS " ! socketiosink name=sink "
+      "location=%s", url);
+  receiving = g_strdup_printf ("socketiosrc name=src location=%s "
+      "latency=200000000 ! fakesink name=sink signal-handoffs=true "
+      "sync=true", url);
+  sender = sio_test_live_launch (sending);
+  sio_test_live_wait_element_message (sender, "socketio-connected",
+      10 * GST_SECOND);
+  receiver = sio_test_live_launch (receiving);
+  watch (receiver, "sink", &back);
+  src = get_src (receiver);
+  for (i = 0; i < 100 && !is_attached (src); i++)
+    run_for (receiver, 20);
+  g_assert_true (is_attached (src));
+
+  reply = sio_test_server_control (server,
+      "tts?bytes=128000&chunk=3200&window=2");
+  json_object_unref (reply);
+  /* a second of the 4 s reply played: acks are being held */
+  for (i = 0; i < 100 && tally_bytes (&back) < 32000; i++)
+    run_for (receiver, 20);
+  deferred = sio_test_element_stat (src, "deferred-acks");
+  g_assert_cmpuint (deferred, >, 0);
+  gst_object_unref (src);
+  sio_test_live_free (receiver);
+
+  /* the server's pump was waiting for the held acks; now it finishes */
+  for (i = 0; i < 100; i++) {
+    stats = sio_test_server_stats (server);
+    tts = json_object_get_object_member (stats, "tts");
+    if (json_int (tts, "acked") == 40) {
+      json_object_unref (stats);
+      break;
+    }
+    json_object_unref (stats);
+    run_for (sender, 50);
+  }
+  stats = sio_test_server_stats (server);
+  tts = json_object_get_object_member (stats, "tts");
+  g_printerr ("# source stopped mid-reply after %" G_GUINT64_FORMAT
+      " held acks: the server got %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+      " acks, %" G_GINT64_FORMAT " timeouts\n", deferred,
+      json_int (tts, "acked"), json_int (tts, "sent"),
+      json_int (tts, "timeouts"));
+  g_assert_cmpint (json_int (tts, "sent"), ==, 40);
+  g_assert_cmpint (json_int (tts, "acked"), ==, 40);
+  g_assert_cmpint (json_int (tts, "timeouts"), ==, 0);
+  json_object_unref (stats);
+
+  sio_test_live_free (sender);
+  sio_test_server_stop (server);
+  tally_clear (&back);
+  g_free (sending);
+  g_free (receiving);
+}
+
+GST_END_TEST;
+
 /* Compressed audio whose duration the server does not say is bounded
  * in bytes: a server that sends 6 MiB without waiting for its acks, into
  * a pipeline that takes 100 ms a buffer, has what passes 4 MiB dropped
@@ -593,6 +682,7 @@ socketiosrc_suite (void)
   tcase_add_test (tc, test_echo_round_trip);
   tcase_add_test (tc, test_echo_opus_packets);
   tcase_add_test (tc, test_tts_faster_than_real_time);
+  tcase_add_test (tc, test_held_acks_sent_at_stop);
   tcase_add_test (tc, test_unknown_duration_bounded);
   tcase_add_test (tc, test_sink_stopped);
   return s;
