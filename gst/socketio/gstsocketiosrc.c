@@ -185,7 +185,8 @@ bad_event (GstSocketIoSrc * self, const gchar * why)
 }
 
 /* Network thread: the caps an event's metadata describes, or NULL. The
- * last ones are kept: every event of a stream says the same. */
+ * last ones are kept, with their frame size and rate: every event of a
+ * stream says the same. */
 static GstCaps *
 caps_from_metadata (GstSocketIoSrc * self, JsonObject * meta,
     const gchar ** why)
@@ -258,25 +259,30 @@ caps_from_metadata (GstSocketIoSrc * self, JsonObject * meta,
   g_free (self->last_caps_key);
   self->last_caps_key = key;
   gst_caps_replace (&self->last_caps, caps);
+  self->last_bpf = self->last_rate = 0;
+  if (gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw")) {
+    GstAudioInfo info;
+
+    if (gst_audio_info_from_caps (&info, caps)) {
+      self->last_bpf = GST_AUDIO_INFO_BPF (&info);
+      self->last_rate = GST_AUDIO_INFO_RATE (&info);
+    }
+  }
   return caps;
 }
 
-/* Network thread: the duration of @size bytes of audio in @caps, from the
- * format for raw audio, from the metadata for compressed audio (NONE when
- * the server gave none). */
+/* Network thread: the duration of @size bytes of the audio of the last
+ * caps, from the format for raw audio, from the metadata for compressed
+ * audio (NONE when the server gave none). */
 static gboolean
-audio_duration (GstCaps * caps, JsonObject * meta, gsize size,
+audio_duration (GstSocketIoSrc * self, JsonObject * meta, gsize size,
     GstClockTime * duration)
 {
-  GstAudioInfo info;
-
-  if (gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw")
-      && gst_audio_info_from_caps (&info, caps) &&
-      GST_AUDIO_INFO_BPF (&info) > 0) {
-    if (size % GST_AUDIO_INFO_BPF (&info) != 0)
+  if (self->last_bpf > 0 && self->last_rate > 0) {
+    if (size % self->last_bpf != 0)
       return FALSE;
-    *duration = gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF (&info),
-        GST_SECOND, GST_AUDIO_INFO_RATE (&info));
+    *duration = gst_util_uint64_scale_int (size / self->last_bpf, GST_SECOND,
+        self->last_rate);
     return TRUE;
   }
   *duration = GST_CLOCK_TIME_NONE;
@@ -452,7 +458,7 @@ on_event (SioClient * client, guint epoch, const gchar * name,
   audio->ack_id = ack_id;
   audio->packet_sizes = packet_sizes_from_metadata (meta,
       g_bytes_get_size (data), &sizes_valid);
-  if (!sizes_valid || !audio_duration (caps, meta, g_bytes_get_size (data),
+  if (!sizes_valid || !audio_duration (self, meta, g_bytes_get_size (data),
           &audio->duration) || g_bytes_get_size (data) == 0) {
     g_object_unref (parser);
     queued_audio_free (audio);

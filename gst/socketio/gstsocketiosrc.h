@@ -72,6 +72,9 @@ struct _GstSocketIoSrc
   /* network thread only: the last metadata seen and its caps */
   gchar *last_caps_key;
   GstCaps *last_caps;
+  /* raw audio in last_caps: bytes per frame and rate (0 when compressed) */
+  gint last_bpf;
+  gint last_rate;
 };
 
 G_END_DECLS
