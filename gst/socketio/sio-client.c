@@ -1298,10 +1298,16 @@ find_namespace (SioEngine * engine, const gchar * nsp, gsize nsp_length)
   SioClientState state;
 
   if (engine->by_nsp) {
-    gchar *key = g_strndup (nsp, nsp_length);
+    /* every ack comes this way: the key on the stack, as a rule */
+    gchar stack_key[128];
+    gchar *key = nsp_length < sizeof (stack_key) ? stack_key :
+        g_malloc (nsp_length + 1);
 
+    memcpy (key, nsp, nsp_length);
+    key[nsp_length] = '\0';
     client = g_hash_table_lookup (engine->by_nsp, key);
-    g_free (key);
+    if (key != stack_key)
+      g_free (key);
   } else if (engine->members->len == 1) {
     client = g_ptr_array_index (engine->members, 0);
     if (nsp_length != strlen (client->nsp_key) ||
