@@ -136,6 +136,50 @@ run_for (SioTestLive * live, guint ms)
   }
 }
 
+static void
+dump_stats (GstElement * element)
+{
+  GstStructure *stats;
+  gchar *text;
+
+  g_object_get (element, "stats", &stats, NULL);
+  text = gst_structure_to_string (stats);
+  g_printerr ("# %s: %s\n", GST_OBJECT_NAME (element), text);
+  g_free (text);
+  gst_structure_free (stats);
+}
+
+/* When a wait runs out: which side stopped, so that a rare failure can be
+ * read from its log. */
+static void
+dump_live (SioTestLive * live, Tally * sent, Tally * back)
+{
+  GstElement *src = get_src (live);
+  GstState state, pending;
+
+  gst_element_get_state (live->pipeline, &state, &pending, 0);
+  g_printerr ("# pipeline %s (pending %s); sent %u buffers, back %u\n",
+      gst_element_state_get_name (state), gst_element_state_get_name (pending),
+      sent->arrivals->len, back->arrivals->len);
+  for (guint q = 0; q < 2; q++) {
+    gchar *name = g_strdup_printf ("queue%u", q);
+    GstElement *queue = gst_bin_get_by_name (GST_BIN (live->pipeline), name);
+    guint level = 0;
+
+    if (queue) {
+      g_object_get (queue, "current-level-buffers", &level, NULL);
+      g_printerr ("# %s holds %u buffers\n", name, level);
+      gst_object_unref (queue);
+    }
+    g_free (name);
+  }
+  dump_stats (live->sink);
+  dump_stats (src);
+  gst_debug_bin_to_dot_file (GST_BIN (live->pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
+      "echo-round-trip");
+  gst_object_unref (src);
+}
+
 static gint
 compare_int64 (gconstpointer a, gconstpointer b)
 {
@@ -179,6 +223,8 @@ GST_START_TEST (test_echo_round_trip)
   for (i = 0; i < 200 && (tally_bytes (&sent) < 50 * 2048 ||
           tally_bytes (&back) < tally_bytes (&sent)); i++)
     run_for (live, 50);
+  if (tally_bytes (&sent) != 50 * 2048 || tally_bytes (&back) != 50 * 2048)
+    dump_live (live, &sent, &back);
   g_assert_cmpuint (tally_bytes (&sent), ==, 50 * 2048);
   g_assert_cmpuint (tally_bytes (&back), ==, 50 * 2048);
   g_assert_cmpstr (g_checksum_get_string (back.sha), ==,
