@@ -10,9 +10,11 @@
 /* Threads and locks: pool_lock guards the pool (the slots and every
  * loop's user count); a loop's work_lock guards its work queue and the
  * queued flags of the items in it. They are never held together, nor
- * while an item runs. The watches, the ready batch and the timer heap
- * belong to the loop's thread. The rest of a SioLoop is set before its
- * thread starts and read-only after. */
+ * while an item runs. work_length and polling are atomics that other
+ * threads read without a lock (sio_loop_schedule() wakes the thread only
+ * while it polls). The watches, the ready batch and the timer heap belong
+ * to the loop's thread, which also runs the context's poll function. The
+ * rest of a SioLoop is set before its thread starts and read-only after. */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -51,9 +53,12 @@ struct _SioLoop
   GMutex work_lock;
   GQueue work;                  /* SioLoopWork links, under work_lock */
   gint work_length;             /* atomic copy for the source */
+  gint polling;                 /* atomic: in loop_poll() (epoll only) */
 
   /* loop thread only */
   gint epoll_fd;                /* -1: no epoll */
+  gint wakeup_fd;               /* the context's, once in the epoll set */
+  gboolean dispatching;         /* in epoll_dispatch() */
   GSource *epoll_source;
   /* the watches of the pass being dispatched, from ready_next on;
    * removing a watch clears its entry */
@@ -180,21 +185,118 @@ condition_for (guint32 events)
       ((events & EPOLLHUP) ? G_IO_HUP : 0);
 }
 
+/* Where the context's wake-up fd is in the epoll set: not a watch. */
+static guint8 wakeup_marker;
+
+/* The loop of the thread that runs it, for loop_poll(). */
+static GPrivate loop_of_thread;
+
+/* Puts what epoll_wait() returned in the ready batch; the context's
+ * wake-up is not a socket's, and says so in @woken. */
+static void
+take_ready (SioLoop * loop, const struct epoll_event *events, gint count,
+    gboolean * woken)
+{
+  gint i;
+
+  for (i = 0; i < count; i++) {
+    if (events[i].data.ptr == &wakeup_marker) {
+      *woken = TRUE;
+      continue;
+    }
+    loop->ready[loop->ready_count] = events[i].data.ptr;
+    loop->ready_events[loop->ready_count++] = events[i].events;
+  }
+}
+
+/* The context's poll function. Between connections' set-ups the context
+ * polls two fds, the epoll set and its own wake-up; with the wake-up in
+ * the epoll set too, one epoll_wait() stands for GLib's poll() and the
+ * epoll_wait() that would follow it, and its events go straight to the
+ * ready batch. Anything else (a connect, libsoup's sockets) is g_poll(). */
+static gint poll_once (SioLoop * loop, GPollFD * fds, guint nfds, gint timeout);
+
+static gint
+loop_poll (GPollFD * fds, guint nfds, gint timeout)
+{
+  SioLoop *loop = g_private_get (&loop_of_thread);
+  gint count;
+
+  if (loop == NULL)
+    return g_poll (fds, nfds, timeout);
+  /* see sio_loop_schedule(): the flag goes up before the queue is looked
+   * at, so work queued meanwhile either is seen here or wakes the poll */
+  g_atomic_int_set (&loop->polling, 1);
+  if (g_atomic_int_get (&loop->work_length) > 0)
+    timeout = 0;
+  count = poll_once (loop, fds, nfds, timeout);
+  g_atomic_int_set (&loop->polling, 0);
+  return count;
+}
+
+static gint
+poll_once (SioLoop * loop, GPollFD * fds, guint nfds, gint timeout)
+{
+  struct epoll_event events[READY_BATCH];
+  GPollFD *epoll_rec, *wakeup_rec;
+  gboolean woken = FALSE;
+  gint count;
+
+  if (nfds != 2)
+    return g_poll (fds, nfds, timeout);
+  epoll_rec = fds[0].fd == loop->epoll_fd ? &fds[0] : &fds[1];
+  wakeup_rec = epoll_rec == &fds[0] ? &fds[1] : &fds[0];
+  if (epoll_rec->fd != loop->epoll_fd || wakeup_rec->events != G_IO_IN)
+    return g_poll (fds, nfds, timeout);
+  if (wakeup_rec->fd != loop->wakeup_fd) {
+    struct epoll_event event = { 0 };
+
+    /* the first time (the context keeps its wake-up fd for life) */
+    if (loop->wakeup_fd >= 0)
+      return g_poll (fds, nfds, timeout);
+    event.events = EPOLLIN;
+    event.data.ptr = &wakeup_marker;
+    if (epoll_ctl (loop->epoll_fd, EPOLL_CTL_ADD, wakeup_rec->fd, &event) < 0)
+      return g_poll (fds, nfds, timeout);
+    loop->wakeup_fd = wakeup_rec->fd;
+  }
+
+  epoll_rec->revents = wakeup_rec->revents = 0;
+  /* a batch a higher priority source kept from being dispatched */
+  if (loop->ready_count > 0) {
+    epoll_rec->revents = G_IO_IN;
+    return 1;
+  }
+  count = epoll_wait (loop->epoll_fd, events, READY_BATCH, timeout);
+  if (count < 0)
+    return -1;
+  take_ready (loop, events, count, &woken);
+  if (woken)
+    wakeup_rec->revents = G_IO_IN;
+  if (loop->ready_count > 0)
+    epoll_rec->revents = G_IO_IN;
+  return (epoll_rec->revents != 0) + (wakeup_rec->revents != 0);
+}
+
 static gboolean
 epoll_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
 {
   SioLoop *loop = ((LoopSource *) source)->loop;
-  struct epoll_event events[READY_BATCH];
-  gint i, count;
 
-  count = epoll_wait (loop->epoll_fd, events, READY_BATCH, 0);
-  if (count <= 0)
+  /* the source may recurse (see loop_start()), this pass may not: a
+   * nested iteration would reuse the ready batch */
+  if (loop->dispatching)
     return G_SOURCE_CONTINUE;
-  for (i = 0; i < count; i++) {
-    loop->ready[i] = events[i].data.ptr;
-    loop->ready_events[i] = events[i].events;
+  /* loop_poll() has filled the batch, or g_poll() saw the set ready */
+  if (loop->ready_count == 0) {
+    struct epoll_event events[READY_BATCH];
+    gboolean woken = FALSE;
+    gint count = epoll_wait (loop->epoll_fd, events, READY_BATCH, 0);
+
+    if (count > 0)
+      take_ready (loop, events, count, &woken);
   }
-  loop->ready_count = count;
+  loop->dispatching = TRUE;
   for (loop->ready_next = 0; loop->ready_next < loop->ready_count;) {
     guint at = loop->ready_next++;
     SioLoopWatch *watch = loop->ready[at];
@@ -203,6 +305,7 @@ epoll_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
       watch->func (condition_for (loop->ready_events[at]), watch->data);
   }
   loop->ready_count = loop->ready_next = 0;
+  loop->dispatching = FALSE;
   return G_SOURCE_CONTINUE;
 }
 
@@ -438,6 +541,9 @@ loop_thread (gpointer user_data)
   guint idle_rounds;
 
   g_main_context_push_thread_default (loop->context);
+#ifdef HAVE_EPOLL
+  g_private_set (&loop_of_thread, loop);
+#endif
   g_main_loop_run (loop->main_loop);
 
   g_source_destroy (loop->work_source);
@@ -497,12 +603,19 @@ loop_start (guint slot)
   g_source_attach (loop->timer_source, loop->context);
 
   loop->epoll_fd = -1;
+  loop->wakeup_fd = -1;
 #ifdef HAVE_EPOLL
   loop->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
   if (loop->epoll_fd >= 0) {
+    g_main_context_set_poll_func (loop->context, loop_poll);
     loop->epoll_source = g_source_new (&epoll_funcs, sizeof (LoopSource));
     ((LoopSource *) loop->epoll_source)->loop = loop;
     g_source_add_unix_fd (loop->epoll_source, loop->epoll_fd, G_IO_IN);
+    /* GLib blocks a source that cannot recurse while it dispatches, by
+     * taking its fd out of the poll set and putting it back, and each of
+     * those writes the context's wake-up fd: two system calls and a
+     * spurious wake-up for every pass over the sockets */
+    g_source_set_can_recurse (loop->epoll_source, TRUE);
     g_source_attach (loop->epoll_source, loop->context);
   }
 #endif
@@ -649,8 +762,12 @@ sio_loop_schedule (SioLoop * loop, SioLoopWork * work)
   g_mutex_unlock (&loop->work_lock);
 
   /* a busy thread sees the queue before it next polls; only one that may
-   * be asleep in poll() needs the wake-up */
-  if (wake && !sio_loop_is_current (loop))
+   * be asleep in poll() needs the wake-up. With epoll, loop_poll() says
+   * when it is: the flag is read after the queue was written, and it is
+   * raised before loop_poll() reads the queue (both sequentially
+   * consistent), so one of the two sides sees the other. */
+  if (wake && !sio_loop_is_current (loop) && (loop->epoll_fd < 0 ||
+          g_atomic_int_get (&loop->polling)))
     g_main_context_wakeup (loop->context);
 }
 

@@ -179,6 +179,29 @@ test_schedule_once (void)
   sio_loop_release (loop);
 }
 
+/* Work handed over just as the thread goes to sleep, or just as it wakes:
+ * the thread wakes only when it may be asleep (sio_loop_schedule()), so a
+ * wrong guess leaves an item waiting forever. Thousands of rounds, each
+ * waited for with a deadline, would catch it. */
+static void
+test_no_lost_wakeup (void)
+{
+  SioLoop *loop = sio_loop_acquire ();
+  Counter counter;
+  gint round;
+
+  counter_init (&counter, loop);
+  for (round = 1; round <= 5000; round++) {
+    sio_loop_schedule (loop, &counter.work);
+    if (!wait_runs (&counter, round))
+      g_error ("round %d: the work never ran", round);
+    /* now and then let the thread fall asleep first */
+    if (round % 500 == 0)
+      g_usleep (1000);
+  }
+  sio_loop_release (loop);
+}
+
 static void
 test_order_and_unschedule (void)
 {
@@ -543,6 +566,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loop/threads-bounded", test_threads_bounded);
   g_test_add_func ("/loop/runs-in-its-thread", test_runs_in_its_thread);
   g_test_add_func ("/loop/schedule-once", test_schedule_once);
+  g_test_add_func ("/loop/no-lost-wakeup", test_no_lost_wakeup);
   g_test_add_func ("/loop/order-and-unschedule", test_order_and_unschedule);
   g_test_add_func ("/loop/reschedule-from-work", test_reschedule_from_work);
   g_test_add_func ("/loop/run-sync", test_run_sync);
