@@ -1089,24 +1089,27 @@ on_emit_done (SioClient * client, guint64 token, SioEmitResult result,
           result == SIO_EMIT_ACKED, safe);
     emits_remove_locked (self, record);
   }
-  if (safe)
-    self->acks_upstream += safe->len;
-  g_mutex_unlock (&self->lock);
-
-  /* before the window moves, so EOS (which waits for an empty window)
-   * never finishes ahead of the acks upstream is owed */
   if (safe) {
+    self->acks_upstream += safe->len;
+    g_mutex_unlock (&self->lock);
+    /* before the window moves, so EOS (which waits for an empty window)
+     * never finishes ahead of the acks upstream is owed */
     push_acks (self, safe);
     g_array_free (safe, TRUE);
+    g_mutex_lock (&self->lock);
   }
-
-  g_mutex_lock (&self->lock);
+  /* otherwise one critical section: the streaming thread takes this lock
+   * for every event, and each extra turn here is a chance to contend */
   g_assert (self->in_flight > 0);
   self->in_flight--;
   /* a full window is refilled in bursts: the streaming thread sleeps
    * until half of it has drained, not once per ack */
-  if (self->in_flight <= self->wake_threshold && self->cond_waiters > 0)
+  if (self->in_flight <= self->wake_threshold && self->cond_waiters > 0 &&
+      !self->window_wake_sent) {
+    /* the acks after this one, before the waiter runs, need no other */
+    self->window_wake_sent = TRUE;
     g_cond_broadcast (&self->cond);
+  }
   g_mutex_unlock (&self->lock);
 
   GST_LOG_OBJECT (self, "emit %" G_GUINT64_FORMAT " done: %d", token, result);
@@ -1465,6 +1468,7 @@ wait_locked (GstSocketIoSink * self, gint64 deadline_us)
   }
   /* counted, so that an ack nobody waits for costs no futex call */
   self->cond_waiters++;
+  self->window_wake_sent = FALSE;
   if (deadline_us == 0) {
     g_cond_wait (&self->cond, &self->lock);
     self->cond_waiters--;

@@ -193,6 +193,7 @@ struct _GstSocketIoSink
   GstClockTime unconfirmed_duration;
   guint wake_threshold;         /* on_emit_done() wakes waiters at or below */
   guint cond_waiters;           /* threads in wait_locked(), under lock */
+  gboolean window_wake_sent;    /* an ack woke them since they last waited */
   guint64 next_seq;
   guint64 emitted;
   guint64 acked;
