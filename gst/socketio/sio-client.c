@@ -67,6 +67,7 @@ GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
 
 typedef struct
 {
+  GList link;                   /* in the client's outgoing queue */
   guint epoch;
   guint64 token;
   gchar *args_json;
@@ -230,6 +231,7 @@ struct _SioClient
   gsize bytes_written;          /* atomic: this namespace's packets */
   gchar *auth_json;             /* under lock: set_auth() replaces it */
   gboolean in_ready;            /* under the engine's ready_lock */
+  GList ready_link;             /* in the engine's ready queue, likewise */
 };
 
 struct _SioEngine
@@ -412,7 +414,6 @@ static void
 fail_all_emits (SioClient * client, gboolean keep_next)
 {
   GQueue queued = G_QUEUE_INIT;
-  SioEmit *emit;
   GList *l, *next;
   guint i;
 
@@ -440,8 +441,8 @@ fail_all_emits (SioClient * client, gboolean keep_next)
   }
   ack_book_compact (&client->pending_acks);
 
-  while ((emit = g_queue_pop_head (&queued)) != NULL)
-    emit_finish (client, emit, SIO_EMIT_LOST);
+  while ((l = g_queue_pop_head_link (&queued)) != NULL)
+    emit_finish (client, l->data, SIO_EMIT_LOST);
 }
 
 /* Reports LOST, and removes, every queued emit meant for an older
@@ -465,7 +466,8 @@ fail_stale_emits (SioClient * client)
   }
   g_mutex_unlock (&client->lock);
 
-  while ((emit = g_queue_pop_head (&stale)) != NULL) {
+  while ((l = g_queue_pop_head_link (&stale)) != NULL) {
+    emit = l->data;
     GST_DEBUG ("%s: emit %" G_GUINT64_FORMAT " was for connection %u, now "
         "%u: lost", client->engine->display_url, emit->token, emit->epoch,
         client->epoch);
@@ -976,7 +978,9 @@ mark_ready (SioClient * client)
   g_mutex_lock (&engine->ready_lock);
   if (!client->in_ready) {
     client->in_ready = TRUE;
-    g_queue_push_tail (&engine->ready, client);
+    client->ready_link.data = client;
+    client->ready_link.next = client->ready_link.prev = NULL;
+    g_queue_push_tail_link (&engine->ready, &client->ready_link);
   }
   g_mutex_unlock (&engine->ready_lock);
   schedule_gate (engine);
@@ -986,9 +990,11 @@ static SioClient *
 next_ready (SioEngine * engine)
 {
   SioClient *client;
+  GList *link;
 
   g_mutex_lock (&engine->ready_lock);
-  client = g_queue_pop_head (&engine->ready);
+  link = g_queue_pop_head_link (&engine->ready);
+  client = link ? link->data : NULL;
   if (client)
     client->in_ready = FALSE;
   g_mutex_unlock (&engine->ready_lock);
@@ -1003,12 +1009,15 @@ write_emits (SioClient * client, guint budget)
 
   while (written < budget && gate_open (client->engine) &&
       client_has_work (client)) {
-    SioEmit *emit;
+    SioEmit *emit = NULL;
+    GList *link;
 
     g_mutex_lock (&client->lock);
-    emit = g_queue_pop_head (&client->outgoing);
-    if (emit)
+    link = g_queue_pop_head_link (&client->outgoing);
+    if (link) {
+      emit = link->data;
       g_atomic_int_add (&client->outgoing_length, -1);
+    }
     g_mutex_unlock (&client->lock);
     if (emit == NULL)
       break;
@@ -2240,7 +2249,7 @@ do_shutdown (gpointer user_data)
     g_hash_table_remove (engine->by_nsp, client->nsp_key);
   g_mutex_lock (&engine->ready_lock);
   if (client->in_ready) {
-    g_queue_remove (&engine->ready, client);
+    g_queue_unlink (&engine->ready, &client->ready_link);
     client->in_ready = FALSE;
   }
   g_mutex_unlock (&engine->ready_lock);
@@ -2575,9 +2584,12 @@ push_emit (SioClient * client, SioEmit * emit)
 {
   gboolean was_empty;
 
+  /* the queue's link is the emit's own: no allocation per emit */
+  emit->link.data = emit;
+  emit->link.next = emit->link.prev = NULL;
   g_mutex_lock (&client->lock);
   was_empty = g_queue_is_empty (&client->outgoing);
-  g_queue_push_tail (&client->outgoing, emit);
+  g_queue_push_tail_link (&client->outgoing, &emit->link);
   g_atomic_int_add (&client->outgoing_length, 1);
   g_mutex_unlock (&client->lock);
 

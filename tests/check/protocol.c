@@ -944,8 +944,10 @@ test_helpers (void)
   g_string_free (out, TRUE);
 
   {
-    static const guint64 numbers[] = { 0, 7, 10, 99, 100, 1234567890,
-      G_MAXUINT32, (guint64) G_MAXUINT32 + 1, G_MAXINT64, G_MAXUINT64
+    static const guint64 numbers[] = { 0, 7, 9, 10, 11, 99, 100, 101, 999,
+      1000, 1234567890, G_MAXUINT32, (guint64) G_MAXUINT32 + 1,
+      G_GUINT64_CONSTANT (10000000000), G_GUINT64_CONSTANT (1234567890123),
+      G_GUINT64_CONSTANT (99999999999999), G_MAXINT64, G_MAXUINT64
     };
     guint i;
 

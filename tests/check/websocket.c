@@ -1928,6 +1928,38 @@ test_proxy_tls (void)
   proxy_test ("pw", TRUE, TRUE);
 }
 
+/* Every length around the widths the masking loop works in (16, 8, 1
+ * bytes) unmasks to what went in, with the header RFC 6455 asks for. */
+static void
+test_encode_frame_lengths (void)
+{
+  guint8 data[300], frame[320];
+  guint32 mask_state = 0x12345679;
+  gsize length, i;
+
+  for (i = 0; i < sizeof (data); i++)
+    data[i] = (guint8) (i * 31 + 7);
+  for (length = 0; length < sizeof (data); length++) {
+    gsize size = sio_websocket_frame_size (length);
+    gsize header = length < 126 ? 2 : 4;
+
+    g_assert_cmpuint (size, ==, header + 4 + length);
+    memset (frame, 0xee, sizeof (frame));
+    sio_websocket_encode_frame (frame, 0x2, data, length, &mask_state);
+    g_assert_cmpuint (frame[0], ==, 0x82);
+    g_assert_cmpuint (frame[1] & 0x80, ==, 0x80);
+    if (length < 126)
+      g_assert_cmpuint (frame[1] & 0x7f, ==, length);
+    else
+      g_assert_cmpuint ((frame[2] << 8) | frame[3], ==, length);
+    for (i = 0; i < length; i++)
+      g_assert_cmpuint (frame[header + 4 + i] ^ frame[header + (i & 3)], ==,
+          data[i]);
+    /* nothing written past the frame */
+    g_assert_cmpuint (frame[size], ==, 0xee);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1935,6 +1967,8 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/websocket/encode-frame-lengths",
+      test_encode_frame_lengths);
   g_test_add_func ("/websocket/echo", test_echo);
   g_test_add_func ("/websocket/close-handshake", test_close_handshake);
   g_test_add_func ("/websocket/closed-by-peer", test_closed_by_peer);
