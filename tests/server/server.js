@@ -247,6 +247,17 @@ function addSeq(ranges, seq) {
   return true;
 }
 
+// The per-namespace record, made on first use.
+function namespaceStats(name) {
+  if (!stats.byNamespace[name]) {
+    stats.byNamespace[name] = {
+      joins: 0, sids: [], events: 0, bytes: 0, seqErrors: 0, lastSeq: null,
+    };
+    namespaceHashes.set(name, crypto.createHash('sha256'));
+  }
+  return stats.byNamespace[name];
+}
+
 function onAudio(socket, args) {
   const arrivalUs = opts.recordArrivals ? wallClockUs() : 0;
   const cb = typeof args[args.length - 1] === 'function' ? args.pop() : null;
@@ -257,7 +268,8 @@ function onAudio(socket, args) {
   } else {
     stats.events++;
     socket.data.audioEvents++;
-    const ns = stats.byNamespace[socket.nsp.name];
+    // (a socket that joined before /control/reset has no entry yet)
+    const ns = namespaceStats(socket.nsp.name);
     ns.events++;
     ns.bytes += data.length;
     namespaceHashes.get(socket.nsp.name).update(data);
@@ -523,14 +535,9 @@ function onConnection(socket) {
   socket.data.audioEvents = 0;
   stats.connections++;
   stats.namespaces.push(socket.nsp.name);
-  if (!stats.byNamespace[socket.nsp.name]) {
-    stats.byNamespace[socket.nsp.name] = {
-      joins: 0, sids: [], events: 0, bytes: 0, seqErrors: 0, lastSeq: null,
-    };
-    namespaceHashes.set(socket.nsp.name, crypto.createHash('sha256'));
-  }
-  stats.byNamespace[socket.nsp.name].joins++;
-  stats.byNamespace[socket.nsp.name].sids.push(socket.conn.id);
+  const ns = namespaceStats(socket.nsp.name);
+  ns.joins++;
+  ns.sids.push(socket.conn.id);
   socket.on(opts.event, (...args) => onAudio(socket, args));
   socket.onAny((event, ...args) => {
     if (event === opts.event) return;
