@@ -60,10 +60,12 @@ GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
  * an engine of its own; with it, clients of the same endpoint and
  * connection settings share one (socket.io-client's Manager). Everything
  * of an engine and of its clients not marked otherwise belongs to the
- * engine's network thread. Lock order: engines_lock (the registry of
+ * engine's network thread (or to a thread that entered its loop while it
+ * slept: write_through()). Lock order: engines_lock (the registry of
  * shared engines) -> a client's lock -> its engine's ready_lock; the
  * listeners_lock of a client is taken alone. No lock is held while
- * calling back. */
+ * calling back, but the loop's run lock (sio-loop.c), which whoever runs
+ * the engine holds. */
 
 typedef struct
 {
@@ -2579,10 +2581,35 @@ sio_client_new (const SioClientConfig * config,
   return client;
 }
 
+/* Called by the thread that hands over an emit: when the connection is
+ * idle (its own, a WebSocket, nothing waiting for an ack or to be
+ * written) and its network thread asleep, that thread writes the emit
+ * itself instead of waking the network thread to do it: a live stream's
+ * event then costs no wake-up and no context switch. A connection with
+ * acks outstanding is busy, and its emits go to the gate, which writes
+ * many in one go. TRUE when it ran the gate (or queued it from inside). */
+static gboolean
+write_through (SioClient * client)
+{
+  SioEngine *engine = client->engine;
+
+  if (engine->share_key != NULL || !sio_loop_try_enter (engine->loop))
+    return FALSE;
+  /* inside: the engine's state is ours to read until we leave */
+  if (engine->ws != NULL && engine->polling == NULL &&
+      client->pending_acks.waiting == 0 &&
+      sio_websocket_get_pending (engine->ws) == 0)
+    gate_run (engine);
+  else
+    schedule_gate (engine);
+  sio_loop_leave (engine->loop);
+  return TRUE;
+}
+
 static void
 push_emit (SioClient * client, SioEmit * emit)
 {
-  gboolean was_empty;
+  gboolean was_empty, want_ack = emit->want_ack;
 
   /* the queue's link is the emit's own: no allocation per emit */
   emit->link.data = emit;
@@ -2595,7 +2622,8 @@ push_emit (SioClient * client, SioEmit * emit)
 
   /* a queue that was not empty has its turn at the gate already, or
    * waits for room in the connection, which queues the gate */
-  if (was_empty)
+  /* (the emit may be written and freed by now: @want_ack is a copy) */
+  if (was_empty && !(want_ack && write_through (client)))
     mark_ready (client);
 }
 

@@ -10,7 +10,11 @@
 /* Threads and locks: pool_lock guards the pool (the slots and every
  * loop's user count); a loop's work_lock guards its work queue and the
  * queued flags of the items in it. They are never held together, nor
- * while an item runs. work_length and polling are atomics that other
+ * while an item runs. A loop's run_lock is held by its thread at every
+ * moment but the poll itself, and only try-locked by others
+ * (sio_loop_try_enter()): whoever holds it is "the loop's thread", so
+ * every lock taken in the loop's callbacks nests inside it, and it can
+ * never be waited for while one of those is held. work_length and polling are atomics that other
  * threads read without a lock (sio_loop_schedule() wakes the thread only
  * while it polls). The watches, the ready batch and the timer heap belong
  * to the loop's thread, which also runs the context's poll function. The
@@ -50,6 +54,9 @@ struct _SioLoop
   GMainLoop *main_loop;
   GSource *work_source;
 
+  /* held by the loop's thread except while it polls, or by a thread
+   * that entered the loop (sio_loop_try_enter()) */
+  GMutex run_lock;
   GMutex work_lock;
   GQueue work;                  /* SioLoopWork links, under work_lock */
   gint work_length;             /* atomic copy for the source */
@@ -86,6 +93,9 @@ typedef struct
 } SyncCall;
 
 static GMutex pool_lock;
+
+/* The loop a thread other than its own has entered. */
+static GPrivate entered_loop;
 static SioLoop *pool[MAX_POOL];
 static guint running_threads;
 
@@ -229,7 +239,10 @@ loop_poll (GPollFD * fds, guint nfds, gint timeout)
   g_atomic_int_set (&loop->polling, 1);
   if (g_atomic_int_get (&loop->work_length) > 0)
     timeout = 0;
+  /* while it sleeps another thread may enter the loop */
+  g_mutex_unlock (&loop->run_lock);
   count = poll_once (loop, fds, nfds, timeout);
+  g_mutex_lock (&loop->run_lock);
   g_atomic_int_set (&loop->polling, 0);
   return count;
 }
@@ -529,6 +542,7 @@ loop_free (SioLoop * loop)
   g_main_loop_unref (loop->main_loop);
   g_main_context_unref (loop->context);
   g_mutex_clear (&loop->work_lock);
+  g_mutex_clear (&loop->run_lock);
   g_free (loop);
 }
 
@@ -540,6 +554,7 @@ loop_thread (gpointer user_data)
   gboolean expired = FALSE;
   guint idle_rounds;
 
+  g_mutex_lock (&loop->run_lock);
   g_main_context_push_thread_default (loop->context);
 #ifdef HAVE_EPOLL
   g_private_set (&loop_of_thread, loop);
@@ -573,6 +588,7 @@ loop_thread (gpointer user_data)
   g_source_destroy (deadline);
   g_source_unref (deadline);
   g_main_context_pop_thread_default (loop->context);
+  g_mutex_unlock (&loop->run_lock);
 
   if (loop->stopping_itself) {
     g_thread_unref (loop->thread);
@@ -587,6 +603,7 @@ loop_start (guint slot)
   SioLoop *loop = g_new0 (SioLoop, 1);
 
   loop->slot = slot;
+  g_mutex_init (&loop->run_lock);
   g_mutex_init (&loop->work_lock);
   g_queue_init (&loop->work);
   loop->context = g_main_context_new ();
@@ -679,7 +696,9 @@ sio_loop_release (SioLoop * loop)
   if (!last)
     return;
 
-  if (sio_loop_is_current (loop)) {
+  /* joining the thread from inside it would never return */
+  g_return_if_fail (g_private_get (&entered_loop) != loop);
+  if (g_thread_self () == loop->thread) {
     /* the thread ends when the callback that released it returns */
     loop->stopping_itself = TRUE;
     g_main_loop_quit (loop->main_loop);
@@ -699,7 +718,27 @@ sio_loop_get_context (SioLoop * loop)
 gboolean
 sio_loop_is_current (SioLoop * loop)
 {
-  return g_thread_self () == loop->thread;
+  return g_thread_self () == loop->thread ||
+      g_private_get (&entered_loop) == loop;
+}
+
+gboolean
+sio_loop_try_enter (SioLoop * loop)
+{
+  if (g_thread_self () == loop->thread || g_private_get (&entered_loop))
+    return FALSE;
+  if (!g_mutex_trylock (&loop->run_lock))
+    return FALSE;
+  g_private_set (&entered_loop, loop);
+  return TRUE;
+}
+
+void
+sio_loop_leave (SioLoop * loop)
+{
+  g_return_if_fail (g_private_get (&entered_loop) == loop);
+  g_private_set (&entered_loop, NULL);
+  g_mutex_unlock (&loop->run_lock);
 }
 
 static gboolean
@@ -766,7 +805,7 @@ sio_loop_schedule (SioLoop * loop, SioLoopWork * work)
    * when it is: the flag is read after the queue was written, and it is
    * raised before loop_poll() reads the queue (both sequentially
    * consistent), so one of the two sides sees the other. */
-  if (wake && !sio_loop_is_current (loop) && (loop->epoll_fd < 0 ||
+  if (wake && g_thread_self () != loop->thread && (loop->epoll_fd < 0 ||
           g_atomic_int_get (&loop->polling)))
     g_main_context_wakeup (loop->context);
 }

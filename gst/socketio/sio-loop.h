@@ -73,8 +73,18 @@ void sio_loop_release (SioLoop * loop);
 
 GMainContext *sio_loop_get_context (SioLoop * loop);
 
-/* Whether the calling thread is @loop's. */
+/* Whether the calling thread is @loop's, or has entered it. */
 gboolean sio_loop_is_current (SioLoop * loop);
+
+/* Lets the calling thread act as @loop's own for a moment, if that thread
+ * is asleep in poll() (it holds the loop's run lock at every other
+ * moment): TRUE, and then the caller may touch what belongs to the loop's
+ * thread until sio_loop_leave(). FALSE at once when the thread is busy
+ * (never waits), or when called from the loop's thread. For short, non
+ * blocking work: a write to an idle connection without waking the thread
+ * to do it. Nothing started there may need the thread-default context. */
+gboolean sio_loop_try_enter (SioLoop * loop);
+void sio_loop_leave (SioLoop * loop);
 
 /* Runs @func in @loop's thread and returns once it has run; at once when
  * called from that thread. */

@@ -1129,6 +1129,12 @@ on_readable (GObject * stream, gpointer user_data)
       parse_upgrade_response (ws);
     else
       parse_frames (ws);
+    /* a short read drained the socket: the loop's epoll set (level
+     * triggered) says when more comes, so a live stream's ack costs one
+     * read, not one more that only says EAGAIN. TLS may hold more than
+     * the socket shows: it reads on. */
+    if (ws->use_watch && (gsize) n < room)
+      break;
   }
   ws_unref (ws);
   return G_SOURCE_CONTINUE;

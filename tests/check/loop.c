@@ -283,6 +283,62 @@ test_run_sync (void)
   sio_loop_release (loop);
 }
 
+/* A work item that tries to enter its own loop: never from inside. */
+static void
+try_enter_run (gpointer data)
+{
+  Counter *counter = data;
+
+  g_assert_false (sio_loop_try_enter (counter->loop));
+  counter_run (counter);
+}
+
+/* Another thread enters the loop only while its thread sleeps in poll():
+ * then it counts as the loop's thread (run_sync runs at once, instead of
+ * waiting for the thread it holds back), work it queues still runs, and
+ * once it leaves the thread goes on. A busy thread keeps it out. */
+static void
+test_try_enter (void)
+{
+  SioLoop *loop = sio_loop_acquire ();
+  Counter counter, queued;
+  Blocker blocker;
+  gint64 end = g_get_monotonic_time () + WAIT_US;
+  gboolean entered = FALSE;
+
+  counter_init (&counter, loop);
+  counter_init (&queued, loop);
+
+  block_loop (loop, &blocker);
+  g_assert_false (sio_loop_try_enter (loop));
+  g_assert_false (sio_loop_is_current (loop));
+  unblock_loop (&blocker);
+
+  /* asleep in a moment */
+  while (!entered && g_get_monotonic_time () < end) {
+    entered = sio_loop_try_enter (loop);
+    if (!entered)
+      g_usleep (1000);
+  }
+  g_assert_true (entered);
+  g_assert_true (sio_loop_is_current (loop));
+  /* not twice */
+  g_assert_false (sio_loop_try_enter (loop));
+  sio_loop_run_sync (loop, count_sync_call, &counter);
+  g_assert_cmpint (counter.runs, ==, 1);
+  g_assert_true (counter.in_loop_thread);
+  sio_loop_schedule (loop, &queued.work);
+  sio_loop_leave (loop);
+  g_assert_false (sio_loop_is_current (loop));
+  g_assert_true (wait_runs (&queued, 1));
+
+  /* from the loop's own thread it says no */
+  sio_loop_work_init (&counter.work, try_enter_run, &counter);
+  sio_loop_schedule (loop, &counter.work);
+  g_assert_true (wait_runs (&counter, 2));
+  sio_loop_release (loop);
+}
+
 static void
 release_run (gpointer data)
 {
@@ -570,6 +626,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loop/order-and-unschedule", test_order_and_unschedule);
   g_test_add_func ("/loop/reschedule-from-work", test_reschedule_from_work);
   g_test_add_func ("/loop/run-sync", test_run_sync);
+  g_test_add_func ("/loop/try-enter", test_try_enter);
   g_test_add_func ("/loop/release-from-own-thread",
       test_release_from_own_thread);
   g_test_add_func ("/loop/timers", test_timers);
