@@ -14,11 +14,12 @@
  * moment but the poll itself, and only try-locked by others
  * (sio_loop_try_enter()): whoever holds it is "the loop's thread", so
  * every lock taken in the loop's callbacks nests inside it, and it can
- * never be waited for while one of those is held. work_length and polling are atomics that other
- * threads read without a lock (sio_loop_schedule() wakes the thread only
- * while it polls). The watches, the ready batch and the timer heap belong
- * to the loop's thread, which also runs the context's poll function. The
- * rest of a SioLoop is set before its thread starts and read-only after. */
+ * never be waited for while one of those is held. work_length and
+ * polling are atomics that other threads read without a lock
+ * (sio_loop_schedule() wakes the thread only while it polls). The
+ * watches, the ready batch and the timer heap belong to the loop's
+ * thread, which also runs the context's poll function. The rest of a
+ * SioLoop is set before its thread starts and read-only after. */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -93,11 +94,11 @@ typedef struct
 } SyncCall;
 
 static GMutex pool_lock;
+static SioLoop *pool[MAX_POOL];
+static guint running_threads;
 
 /* The loop a thread other than its own has entered. */
 static GPrivate entered_loop;
-static SioLoop *pool[MAX_POOL];
-static guint running_threads;
 
 guint
 sio_loop_get_max_threads (void)
@@ -219,34 +220,6 @@ take_ready (SioLoop * loop, const struct epoll_event *events, gint count,
   }
 }
 
-/* The context's poll function. Between connections' set-ups the context
- * polls two fds, the epoll set and its own wake-up; with the wake-up in
- * the epoll set too, one epoll_wait() stands for GLib's poll() and the
- * epoll_wait() that would follow it, and its events go straight to the
- * ready batch. Anything else (a connect, libsoup's sockets) is g_poll(). */
-static gint poll_once (SioLoop * loop, GPollFD * fds, guint nfds, gint timeout);
-
-static gint
-loop_poll (GPollFD * fds, guint nfds, gint timeout)
-{
-  SioLoop *loop = g_private_get (&loop_of_thread);
-  gint count;
-
-  if (loop == NULL)
-    return g_poll (fds, nfds, timeout);
-  /* see sio_loop_schedule(): the flag goes up before the queue is looked
-   * at, so work queued meanwhile either is seen here or wakes the poll */
-  g_atomic_int_set (&loop->polling, 1);
-  if (g_atomic_int_get (&loop->work_length) > 0)
-    timeout = 0;
-  /* while it sleeps another thread may enter the loop */
-  g_mutex_unlock (&loop->run_lock);
-  count = poll_once (loop, fds, nfds, timeout);
-  g_mutex_lock (&loop->run_lock);
-  g_atomic_int_set (&loop->polling, 0);
-  return count;
-}
-
 static gint
 poll_once (SioLoop * loop, GPollFD * fds, guint nfds, gint timeout)
 {
@@ -289,6 +262,32 @@ poll_once (SioLoop * loop, GPollFD * fds, guint nfds, gint timeout)
   if (loop->ready_count > 0)
     epoll_rec->revents = G_IO_IN;
   return (epoll_rec->revents != 0) + (wakeup_rec->revents != 0);
+}
+
+/* The context's poll function. Between connections' set-ups the context
+ * polls two fds, the epoll set and its own wake-up; with the wake-up in
+ * the epoll set too, one epoll_wait() stands for GLib's poll() and the
+ * epoll_wait() that would follow it, and its events go straight to the
+ * ready batch. Anything else (a connect, libsoup's sockets) is g_poll(). */
+static gint
+loop_poll (GPollFD * fds, guint nfds, gint timeout)
+{
+  SioLoop *loop = g_private_get (&loop_of_thread);
+  gint count;
+
+  if (loop == NULL)
+    return g_poll (fds, nfds, timeout);
+  /* see sio_loop_schedule(): the flag goes up before the queue is looked
+   * at, so work queued meanwhile either is seen here or wakes the poll */
+  g_atomic_int_set (&loop->polling, 1);
+  if (g_atomic_int_get (&loop->work_length) > 0)
+    timeout = 0;
+  /* while it sleeps another thread may enter the loop */
+  g_mutex_unlock (&loop->run_lock);
+  count = poll_once (loop, fds, nfds, timeout);
+  g_mutex_lock (&loop->run_lock);
+  g_atomic_int_set (&loop->polling, 0);
+  return count;
 }
 
 static gboolean
