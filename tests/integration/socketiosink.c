@@ -210,7 +210,7 @@ GST_START_TEST (test_batching_and_splitting)
   sio_test_stream_free (stream);
 
   /* 10000-byte buffers split at 4096 bytes: 3 events each */
-  sio_test_server_control (server, "reset");
+  json_object_unref (sio_test_server_control (server, "reset"));
   stream = sio_test_stream_new (server, "max-batch-bytes=4096");
   sio_test_stream_play (stream);
   g_assert_cmpint (sio_test_stream_push (stream, 50, 10000), ==, GST_FLOW_OK);
@@ -222,6 +222,31 @@ GST_START_TEST (test_batching_and_splitting)
   json_object_unref (stats);
   sio_test_stream_free (stream);
 
+  sio_test_server_stop (server);
+}
+
+GST_END_TEST;
+
+/* The server's counters reset while a sink streams: it counts on from
+ * zero. (server.js once crashed at the next event of a socket that had
+ * joined before the reset.) */
+GST_START_TEST (test_server_reset_while_streaming)
+{
+  SioTestServer *server = start_server (NULL);
+  SioTestStream *stream = sio_test_stream_new (server, "");
+  JsonObject *stats;
+
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 10, 2048), ==, GST_FLOW_OK);
+  sio_test_server_wait_events (server, 10);
+  json_object_unref (sio_test_server_control (server, "reset"));
+  g_assert_cmpint (sio_test_stream_push (stream, 10, 2048), ==, GST_FLOW_OK);
+  sio_test_server_wait_events (server, 10);
+  stats = sio_test_server_stats (server);
+  g_assert_cmpint (json_object_get_int_member (stats, "events"), ==, 10);
+  json_object_unref (stats);
+  sio_test_stream_finish (stream);
+  sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
 
@@ -786,6 +811,7 @@ socketiosink_integration_suite (void)
   tcase_add_test (tc, test_opus_batches);
   tcase_add_test (tc, test_flac_delivery);
   tcase_add_test (tc, test_batching_and_splitting);
+  tcase_add_test (tc, test_server_reset_while_streaming);
   tcase_add_test (tc, test_max_payload_respected);
   tcase_add_test (tc, test_in_flight_bounded_by_acks);
   tcase_add_test (tc, test_namespace_and_auth_accepted);
