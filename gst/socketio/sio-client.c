@@ -106,7 +106,9 @@ typedef struct
   GArray *slots;                /* PendingAck, ids first_id.. from head */
   guint head;
   gint64 first_id;
-  guint waiting;
+  /* written by the loop's thread only, atomically: an emitting thread
+   * reads it as a hint of whether the connection is busy */
+  gint waiting;
 } AckBook;
 
 static void
@@ -115,7 +117,7 @@ ack_book_init (AckBook * book)
   book->slots = g_array_new (FALSE, FALSE, sizeof (PendingAck));
   book->head = 0;
   book->first_id = 0;
-  book->waiting = 0;
+  g_atomic_int_set (&book->waiting, 0);
 }
 
 /* Drops the answered ones at the front; never while iterating. */
@@ -147,7 +149,7 @@ ack_book_add (AckBook * book, gint64 id, guint64 token, gint64 sent_us,
     book->first_id = id;
   g_return_if_fail (id == book->first_id + (book->slots->len - book->head));
   g_array_append_val (book->slots, pending);
-  book->waiting++;
+  g_atomic_int_inc (&book->waiting);
 }
 
 static PendingAck *
@@ -167,7 +169,7 @@ static void
 ack_book_done (AckBook * book, PendingAck * pending)
 {
   pending->waiting = FALSE;
-  book->waiting--;
+  g_atomic_int_add (&book->waiting, -1);
 }
 
 static PendingAck *
@@ -2621,9 +2623,13 @@ push_emit (SioClient * client, SioEmit * emit)
   g_mutex_unlock (&client->lock);
 
   /* a queue that was not empty has its turn at the gate already, or
-   * waits for room in the connection, which queues the gate */
+   * waits for room in the connection, which queues the gate. With acks
+   * outstanding, write_through() would only queue the gate, and entering
+   * the loop for that makes its thread, back from poll, wait for us. */
   /* (the emit may be written and freed by now: @want_ack is a copy) */
-  if (was_empty && !(want_ack && write_through (client)))
+  if (was_empty && !(want_ack &&
+          g_atomic_int_get (&client->pending_acks.waiting) == 0 &&
+          write_through (client)))
     mark_ready (client);
 }
 
