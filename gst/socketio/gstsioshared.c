@@ -22,7 +22,14 @@ typedef struct
   gpointer user_data;
   guint listener_id;
   GstSioDetached detached;
+  gchar *event;                 /* the audio events it takes */
 } SharedUser;
+
+static void
+shared_user_clear (gpointer data)
+{
+  g_free (((SharedUser *) data)->event);
+}
 
 struct _GstSioShared
 {
@@ -67,6 +74,7 @@ gst_sio_shared_publish (const gchar * location, const gchar * nsp,
     shared->key = key;
     shared->client = client;
     shared->users = g_array_new (FALSE, FALSE, sizeof (SharedUser));
+    g_array_set_clear_func (shared->users, shared_user_clear);
     g_hash_table_insert (registry, shared->key, shared);
     key = NULL;
   }
@@ -98,16 +106,28 @@ gst_sio_shared_unpublish (GstSioShared * shared)
 
 GstSioShared *
 gst_sio_shared_attach (const gchar * location, const gchar * nsp,
-    SioEventListener listener, GstSioDetached detached, gpointer user_data)
+    const gchar * event, SioEventListener listener, GstSioDetached detached,
+    gpointer user_data, gboolean * event_taken)
 {
   gchar *key = make_key (location, nsp);
   GstSioShared *shared = NULL;
+  guint i;
 
+  *event_taken = FALSE;
   g_mutex_lock (&registry_lock);
   if (registry)
     shared = g_hash_table_lookup (registry, key);
+  /* the first listener of an event takes all of it: a second one would
+   * get nothing, so it is refused */
+  for (i = 0; shared && i < shared->users->len; i++) {
+    if (g_strcmp0 (g_array_index (shared->users, SharedUser, i).event,
+            event) == 0) {
+      *event_taken = TRUE;
+      shared = NULL;
+    }
+  }
   if (shared) {
-    SharedUser user = { user_data, 0, detached };
+    SharedUser user = { user_data, 0, detached, g_strdup (event) };
 
     user.listener_id = sio_client_add_listener (shared->client, listener,
         user_data);

@@ -40,11 +40,13 @@ GstSioShared *gst_sio_shared_publish (const gchar * location,
 /* socketiosink, before it frees the client: detaches every user. */
 void gst_sio_shared_unpublish (GstSioShared * shared);
 
-/* socketiosrc: listens with @listener on the connection offered under
- * (@location, @nsp); NULL when none is. Detach before @user_data goes. */
+/* socketiosrc: listens with @listener for the audio events named @event
+ * on the connection offered under (@location, @nsp). NULL when none is,
+ * or when another user takes @event there already (@event_taken: TRUE).
+ * Detach before @user_data goes. */
 GstSioShared *gst_sio_shared_attach (const gchar * location,
-    const gchar * nsp, SioEventListener listener, GstSioDetached detached,
-    gpointer user_data);
+    const gchar * nsp, const gchar * event, SioEventListener listener,
+    GstSioDetached detached, gpointer user_data, gboolean * event_taken);
 
 /* Ends what gst_sio_shared_attach() began for @user_data, and drops the
  * reference it returned; nothing is called for @user_data afterwards. */

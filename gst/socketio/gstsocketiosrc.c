@@ -32,7 +32,10 @@
  * for raw interleaved audio, or with `"caps": "audio/x-opus, ..."` (and
  * optionally `"packet_sizes": [...]`, the attachment's packets) in place
  * of format, rate and channels for compressed audio. Other server events
- * go on the bus as the sink's `socketio-event` messages.
+ * go on the bus as the sink's `socketio-event` messages. An event reaches
+ * one source only: a second socketiosrc with the same location, namespace
+ * and event in the process fails to start, saying so (`tee` the first
+ * one's output instead).
  *
  * Timestamps: the first buffer after a pause is stamped with the running
  * time it arrived at; the next ones follow on without a hole as long as
@@ -628,6 +631,7 @@ gst_socketio_src_start (GstBaseSrc * bsrc)
   GstSocketIoSrc *self = GST_SOCKETIO_SRC (bsrc);
   gchar *location, *nsp;
   const gchar *problem = NULL;
+  gboolean event_taken;
 
   GST_OBJECT_LOCK (self);
   location = g_strdup (self->location);
@@ -680,11 +684,19 @@ gst_socketio_src_start (GstBaseSrc * bsrc)
   self->next_pts = GST_CLOCK_TIME_NONE;
   self->started_stream = FALSE;
 
-  self->shared = gst_sio_shared_attach (location, nsp, on_event, on_detached,
-      self);
-  if (self->shared == NULL && start_own_connection (self, location, nsp))
-    self->shared = gst_sio_shared_attach (location, nsp, on_event,
-        on_detached, self);
+  self->shared = gst_sio_shared_attach (location, nsp, self->listen_event,
+      on_event, on_detached, self, &event_taken);
+  if (self->shared == NULL && !event_taken &&
+      start_own_connection (self, location, nsp))
+    self->shared = gst_sio_shared_attach (location, nsp, self->listen_event,
+        on_event, on_detached, self, &event_taken);
+  if (event_taken)
+    GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+        (_("Another socketiosrc already takes the events named \"%s\" from "
+                "%s, namespace %s, and each event reaches one source only. "
+                "Give this source another event or namespace, or stop the "
+                "other source first."), self->listen_event,
+            self->display_location, nsp), (NULL));
   if (self->shared == NULL) {
     stop_own_connection (self);
     g_free (location);

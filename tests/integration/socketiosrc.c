@@ -714,6 +714,88 @@ GST_START_TEST (test_sink_stopped)
 
 GST_END_TEST;
 
+/* Two sources of one event on one connection: the first would take every
+ * event and the second get nothing, so the second is refused by name. */
+static void
+check_second_source_refused (const gchar * description)
+{
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  GError *error = NULL;
+  const gchar *from;
+
+  g_assert_nonnull (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  from = GST_OBJECT_NAME (GST_MESSAGE_SRC (msg));
+  g_assert_true (g_str_equal (from, "first") || g_str_equal (from, "second"));
+  gst_message_parse_error (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "already takes the events "
+          "named \"reply\""));
+  g_assert_null (strstr (error->message, "secret"));
+  g_error_free (error);
+  gst_message_unref (msg);
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_NULL), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+GST_START_TEST (test_same_event_twice_refused)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  gchar *url = g_strdup_printf ("%s/?token=secret",
+      sio_test_server_get_url (server));
+  gchar *description;
+
+  /* on a socketiosink's connection */
+  description = g_strdup_printf ("audiotestsrc is-live=true wave=silence ! "
+      RAW_CAPS " ! socketiosink location=%s "
+      "socketiosrc name=first location=%s event=reply ! fakesink "
+      "socketiosrc name=second location=%s event=reply ! fakesink",
+      url, url, url);
+  check_second_source_refused (description);
+  g_free (description);
+
+  /* on a connection of the first source's own */
+  description = g_strdup_printf ("socketiosrc name=first location=%s "
+      "event=reply ! fakesink socketiosrc name=second location=%s "
+      "event=reply ! fakesink", url, url);
+  check_second_source_refused (description);
+  g_free (description);
+
+  g_free (url);
+  sio_test_server_stop (server);
+}
+
+GST_END_TEST;
+
+/* Two sources of different events share the connection: neither fails. */
+GST_START_TEST (test_two_events_two_sources)
+{
+  SioTestServer *server = sio_test_server_start (SIO_TEST_SERVER_NODE, NULL);
+  const gchar *url = sio_test_server_get_url (server);
+  gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
+      "wave=silence ! " RAW_CAPS " ! socketiosink name=sink location=%s "
+      "socketiosrc name=src location=%s event=reply ! fakesink "
+      "socketiosrc location=%s event=other ! fakesink", url, url, url);
+  SioTestLive *live = sio_test_live_launch (description);
+  GstMessage *msg;
+
+  sio_test_live_wait_element_message (live, "socketio-connected",
+      10 * GST_SECOND);
+  msg = gst_bus_timed_pop_filtered (live->bus, GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_null (msg);
+
+  sio_test_live_free (live);
+  sio_test_server_stop (server);
+  g_free (description);
+}
+
+GST_END_TEST;
+
 static Suite *
 socketiosrc_suite (void)
 {
@@ -731,6 +813,8 @@ socketiosrc_suite (void)
   tcase_add_test (tc, test_held_acks_sent_at_stop);
   tcase_add_test (tc, test_unknown_duration_bounded);
   tcase_add_test (tc, test_sink_stopped);
+  tcase_add_test (tc, test_same_event_twice_refused);
+  tcase_add_test (tc, test_two_events_two_sources);
   return s;
 }
 
