@@ -22,14 +22,7 @@ typedef struct
   gpointer user_data;
   guint listener_id;
   GstSioDetached detached;
-  gchar *event;                 /* the audio events it takes */
 } SharedUser;
-
-static void
-shared_user_clear (gpointer data)
-{
-  g_free (((SharedUser *) data)->event);
-}
 
 struct _GstSioShared
 {
@@ -41,6 +34,8 @@ struct _GstSioShared
 
 static GMutex registry_lock;
 static GHashTable *registry;    /* key -> GstSioShared, published ones */
+/* "location\nnsp\nevent" of every audio event a source takes */
+static GHashTable *claimed_events;
 
 static gchar *
 make_key (const gchar * location, const gchar * nsp)
@@ -74,7 +69,6 @@ gst_sio_shared_publish (const gchar * location, const gchar * nsp,
     shared->key = key;
     shared->client = client;
     shared->users = g_array_new (FALSE, FALSE, sizeof (SharedUser));
-    g_array_set_clear_func (shared->users, shared_user_clear);
     g_hash_table_insert (registry, shared->key, shared);
     key = NULL;
   }
@@ -106,28 +100,16 @@ gst_sio_shared_unpublish (GstSioShared * shared)
 
 GstSioShared *
 gst_sio_shared_attach (const gchar * location, const gchar * nsp,
-    const gchar * event, SioEventListener listener, GstSioDetached detached,
-    gpointer user_data, gboolean * event_taken)
+    SioEventListener listener, GstSioDetached detached, gpointer user_data)
 {
   gchar *key = make_key (location, nsp);
   GstSioShared *shared = NULL;
-  guint i;
 
-  *event_taken = FALSE;
   g_mutex_lock (&registry_lock);
   if (registry)
     shared = g_hash_table_lookup (registry, key);
-  /* the first listener of an event takes all of it: a second one would
-   * get nothing, so it is refused */
-  for (i = 0; shared && i < shared->users->len; i++) {
-    if (g_strcmp0 (g_array_index (shared->users, SharedUser, i).event,
-            event) == 0) {
-      *event_taken = TRUE;
-      shared = NULL;
-    }
-  }
   if (shared) {
-    SharedUser user = { user_data, 0, detached, g_strdup (event) };
+    SharedUser user = { user_data, 0, detached };
 
     user.listener_id = sio_client_add_listener (shared->client, listener,
         user_data);
@@ -168,4 +150,34 @@ gst_sio_shared_ack_event (GstSioShared * shared, guint epoch, gint64 ack_id,
   else
     g_free (args_json);
   g_mutex_unlock (&registry_lock);
+}
+
+gchar *
+gst_sio_shared_claim_event (const gchar * location, const gchar * nsp,
+    const gchar * event)
+{
+  gchar *key = g_strconcat (location, "\n", nsp ? nsp : "/", "\n", event,
+      NULL);
+
+  g_mutex_lock (&registry_lock);
+  if (claimed_events == NULL)
+    claimed_events = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        NULL);
+  if (g_hash_table_contains (claimed_events, key))
+    g_clear_pointer (&key, g_free);
+  else
+    g_hash_table_add (claimed_events, g_strdup (key));
+  g_mutex_unlock (&registry_lock);
+  return key;
+}
+
+void
+gst_sio_shared_release_event (gchar * claim)
+{
+  if (claim == NULL)
+    return;
+  g_mutex_lock (&registry_lock);
+  g_hash_table_remove (claimed_events, claim);
+  g_mutex_unlock (&registry_lock);
+  g_free (claim);
 }

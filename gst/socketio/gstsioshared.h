@@ -40,17 +40,24 @@ GstSioShared *gst_sio_shared_publish (const gchar * location,
 /* socketiosink, before it frees the client: detaches every user. */
 void gst_sio_shared_unpublish (GstSioShared * shared);
 
-/* socketiosrc: listens with @listener for the audio events named @event
- * on the connection offered under (@location, @nsp). NULL when none is,
- * or when another user takes @event there already (@event_taken: TRUE).
- * Detach before @user_data goes. */
+/* socketiosrc: listens with @listener on the connection offered under
+ * (@location, @nsp); NULL when none is. Detach before @user_data goes. */
 GstSioShared *gst_sio_shared_attach (const gchar * location,
-    const gchar * nsp, const gchar * event, SioEventListener listener,
-    GstSioDetached detached, gpointer user_data, gboolean * event_taken);
+    const gchar * nsp, SioEventListener listener, GstSioDetached detached,
+    gpointer user_data);
 
 /* Ends what gst_sio_shared_attach() began for @user_data, and drops the
  * reference it returned; nothing is called for @user_data afterwards. */
 void gst_sio_shared_detach (GstSioShared * shared, gpointer user_data);
+
+/* socketiosrc, before it looks for a connection: the first listener of an
+ * event on a connection takes every such event, so a second source of
+ * (@location, @nsp, @event) would get none. NULL when another source has
+ * claimed it already; otherwise the claim, for
+ * gst_sio_shared_release_event(), which frees it. */
+gchar *gst_sio_shared_claim_event (const gchar * location, const gchar * nsp,
+    const gchar * event);
+void gst_sio_shared_release_event (gchar * claim);
 
 /* sio_client_ack_event() on the shared connection, if it is still there. */
 void gst_sio_shared_ack_event (GstSioShared * shared, guint epoch,

@@ -631,7 +631,6 @@ gst_socketio_src_start (GstBaseSrc * bsrc)
   GstSocketIoSrc *self = GST_SOCKETIO_SRC (bsrc);
   gchar *location, *nsp;
   const gchar *problem = NULL;
-  gboolean event_taken;
 
   GST_OBJECT_LOCK (self);
   location = g_strdup (self->location);
@@ -684,21 +683,29 @@ gst_socketio_src_start (GstBaseSrc * bsrc)
   self->next_pts = GST_CLOCK_TIME_NONE;
   self->started_stream = FALSE;
 
-  self->shared = gst_sio_shared_attach (location, nsp, self->listen_event,
-      on_event, on_detached, self, &event_taken);
-  if (self->shared == NULL && !event_taken &&
-      start_own_connection (self, location, nsp))
-    self->shared = gst_sio_shared_attach (location, nsp, self->listen_event,
-        on_event, on_detached, self, &event_taken);
-  if (event_taken)
+  /* claimed first, so that two sources starting at once cannot both
+   * find no connection, make one each or take each other's */
+  self->event_claim = gst_sio_shared_claim_event (location, nsp,
+      self->listen_event);
+  if (self->event_claim == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
         (_("Another socketiosrc already takes the events named \"%s\" from "
                 "%s, namespace %s, and each event reaches one source only. "
                 "Give this source another event or namespace, or stop the "
                 "other source first."), self->listen_event,
             self->display_location, nsp), (NULL));
+    g_free (location);
+    g_free (nsp);
+    return FALSE;
+  }
+  self->shared = gst_sio_shared_attach (location, nsp, on_event, on_detached,
+      self);
+  if (self->shared == NULL && start_own_connection (self, location, nsp))
+    self->shared = gst_sio_shared_attach (location, nsp, on_event,
+        on_detached, self);
   if (self->shared == NULL) {
     stop_own_connection (self);
+    gst_sio_shared_release_event (g_steal_pointer (&self->event_claim));
     g_free (location);
     g_free (nsp);
     return FALSE;
@@ -839,6 +846,7 @@ gst_socketio_src_stop (GstBaseSrc * bsrc)
     g_array_unref (acks);
   }
   stop_own_connection (self);
+  gst_sio_shared_release_event (g_steal_pointer (&self->event_claim));
   gst_clear_caps (&self->caps);
   g_clear_pointer (&self->last_caps_key, g_free);
   gst_clear_caps (&self->last_caps);

@@ -35,6 +35,7 @@ struct _GstSocketIoSrc
 
   /* state-change thread: set in start(), cleared in stop() */
   GstSioShared *shared;
+  gchar *event_claim;           /* gst_sio_shared_claim_event() */
   gchar *display_location;
   /* the socketiosink of its own, when there is no other to listen on */
   GstElement *connection_sink;

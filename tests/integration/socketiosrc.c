@@ -732,6 +732,8 @@ check_second_source_refused (const gchar * description)
   from = GST_OBJECT_NAME (GST_MESSAGE_SRC (msg));
   g_assert_true (g_str_equal (from, "first") || g_str_equal (from, "second"));
   gst_message_parse_error (msg, &error, NULL);
+  g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_BUSY));
   g_assert_nonnull (strstr (error->message, "already takes the events "
           "named \"reply\""));
   g_assert_null (strstr (error->message, "secret"));
@@ -779,7 +781,7 @@ GST_START_TEST (test_two_events_two_sources)
   const gchar *url = sio_test_server_get_url (server);
   gchar *description = g_strdup_printf ("audiotestsrc is-live=true "
       "wave=silence ! " RAW_CAPS " ! socketiosink name=sink location=%s "
-      "socketiosrc name=src location=%s event=reply ! fakesink "
+      "socketiosrc location=%s event=reply ! fakesink "
       "socketiosrc location=%s event=other ! fakesink", url, url, url);
   SioTestLive *live = sio_test_live_launch (description);
   GstMessage *msg;
