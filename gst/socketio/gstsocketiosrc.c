@@ -1200,8 +1200,9 @@ gst_socketio_src_class_init (GstSocketIoSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_EVENT,
       g_param_spec_string ("event", "Event",
           "The name of the server's audio events; other server events go on "
-          "the bus as the socketiosink's socketio-event messages",
-          DEFAULT_EVENT, flags));
+          "the bus as the socketiosink's socketio-event messages. One source "
+          "per event, location and namespace in a process: a second one "
+          "fails to start", DEFAULT_EVENT, flags));
   g_object_class_install_property (gobject_class, PROP_PAYLOAD_KEY,
       g_param_spec_string ("payload-key", "Payload key",
           "The key of the binary audio in the event's first argument",
