@@ -34,13 +34,15 @@ struct _GstSioShared
 
 static GMutex registry_lock;
 static GHashTable *registry;    /* key -> GstSioShared, published ones */
-/* "location\nnsp\nevent" of every audio event a source takes */
+/* the keys, with their event, of every audio event a source takes */
 static GHashTable *claimed_events;
 
+/* "location\nnsp", or with @event "location\nnsp\nevent" */
 static gchar *
-make_key (const gchar * location, const gchar * nsp)
+make_key (const gchar * location, const gchar * nsp, const gchar * event)
 {
-  return g_strconcat (location, "\n", nsp ? nsp : "/", NULL);
+  return g_strconcat (location, "\n", nsp ? nsp : "/", event ? "\n" : NULL,
+      event, NULL);
 }
 
 static void
@@ -57,7 +59,7 @@ GstSioShared *
 gst_sio_shared_publish (const gchar * location, const gchar * nsp,
     SioClient * client)
 {
-  gchar *key = make_key (location, nsp);
+  gchar *key = make_key (location, nsp, NULL);
   GstSioShared *shared = NULL;
 
   g_mutex_lock (&registry_lock);
@@ -102,7 +104,7 @@ GstSioShared *
 gst_sio_shared_attach (const gchar * location, const gchar * nsp,
     SioEventListener listener, GstSioDetached detached, gpointer user_data)
 {
-  gchar *key = make_key (location, nsp);
+  gchar *key = make_key (location, nsp, NULL);
   GstSioShared *shared = NULL;
 
   g_mutex_lock (&registry_lock);
@@ -156,8 +158,7 @@ gchar *
 gst_sio_shared_claim_event (const gchar * location, const gchar * nsp,
     const gchar * event)
 {
-  gchar *key = g_strconcat (location, "\n", nsp ? nsp : "/", "\n", event,
-      NULL);
+  gchar *key = make_key (location, nsp, event);
 
   g_mutex_lock (&registry_lock);
   if (claimed_events == NULL)

@@ -2595,7 +2595,12 @@ write_through (SioClient * client)
 {
   SioEngine *engine = client->engine;
 
-  if (engine->share_key != NULL || !sio_loop_try_enter (engine->loop))
+  /* the ack count, read without entering, is only a hint; but entering
+   * to find it busy would only queue the gate, while the loop's thread,
+   * back from poll, waits for us */
+  if (engine->share_key != NULL ||
+      g_atomic_int_get (&client->pending_acks.waiting) != 0 ||
+      !sio_loop_try_enter (engine->loop))
     return FALSE;
   /* inside: the engine's state is ours to read until we leave */
   if (engine->ws != NULL && engine->polling == NULL &&
@@ -2623,13 +2628,9 @@ push_emit (SioClient * client, SioEmit * emit)
   g_mutex_unlock (&client->lock);
 
   /* a queue that was not empty has its turn at the gate already, or
-   * waits for room in the connection, which queues the gate. With acks
-   * outstanding, write_through() would only queue the gate, and entering
-   * the loop for that makes its thread, back from poll, wait for us. */
+   * waits for room in the connection, which queues the gate */
   /* (the emit may be written and freed by now: @want_ack is a copy) */
-  if (was_empty && !(want_ack &&
-          g_atomic_int_get (&client->pending_acks.waiting) == 0 &&
-          write_through (client)))
+  if (was_empty && !(want_ack && write_through (client)))
     mark_ready (client);
 }
 
