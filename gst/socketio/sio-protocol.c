@@ -781,15 +781,18 @@ parse_namespace_and_id (const gchar * data, gsize length, gsize * pos,
   }
 
   if (*pos < length && g_ascii_isdigit (data[*pos])) {
-    gsize start = *pos;
+    /* in locals: the pointers could alias @data, every ack goes here */
+    gsize start = *pos, at = start;
+    gint64 id = 0;
 
-    *ack_id = 0;
-    while (*pos < length && g_ascii_isdigit (data[*pos])) {
-      if (*pos - start >= SIO_MAX_ACK_ID_DIGITS)
+    while (at < length && g_ascii_isdigit (data[at])) {
+      if (at - start >= SIO_MAX_ACK_ID_DIGITS)
         return "ack id too long";
-      *ack_id = *ack_id * 10 + (data[*pos] - '0');
-      (*pos)++;
+      id = id * 10 + (data[at] - '0');
+      at++;
     }
+    *pos = at;
+    *ack_id = id;
   }
   return NULL;
 }
@@ -1035,20 +1038,33 @@ void
 sio_packet_encode (GString * out, SioPacketType type, const gchar * nsp,
     guint attachments, gint64 ack_id, const gchar * json_data)
 {
-  g_string_append_c (out, '0' + SIO_EIO_MESSAGE);
-  g_string_append_c (out, '0' + type);
+  gboolean named = nsp != NULL && strcmp (nsp, "/") != 0;
+  gsize nsp_length = named ? strlen (nsp) : 0;
+  gsize json_length = json_data ? strlen (json_data) : 0;
+  gsize start = out->len;
+  gchar *p;
+
+  /* once per emit: one resize to the most it can take, then plain
+   * stores (GString's appends cost more than the packet's bytes) */
+  g_string_set_size (out, start + 2 + 2 * SIO_UINT64_DIGITS + 2 +
+      nsp_length + json_length);
+  p = out->str + start;
+  *p++ = '0' + SIO_EIO_MESSAGE;
+  *p++ = '0' + type;
   if (type == SIO_PACKET_BINARY_EVENT || type == SIO_PACKET_BINARY_ACK) {
-    sio_append_uint64 (out, attachments);
-    g_string_append_c (out, '-');
+    p += sio_format_uint64 (p, attachments);
+    *p++ = '-';
   }
-  if (nsp != NULL && strcmp (nsp, "/") != 0) {
-    g_string_append (out, nsp);
-    g_string_append_c (out, ',');
+  if (named) {
+    memcpy (p, nsp, nsp_length);
+    p += nsp_length;
+    *p++ = ',';
   }
   if (ack_id >= 0)
-    sio_append_uint64 (out, ack_id);
-  if (json_data != NULL)
-    g_string_append (out, json_data);
+    p += sio_format_uint64 (p, ack_id);
+  memcpy (p, json_data ? json_data : "", json_length);
+  p += json_length;
+  g_string_truncate (out, p - out->str);
 }
 
 void
