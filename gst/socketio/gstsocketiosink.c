@@ -166,6 +166,8 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define DEFAULT_MAX_BATCH_BYTES (64 * 1024)
 #define DEFAULT_ACK TRUE
 #define DEFAULT_MAX_IN_FLIGHT 32
+/* GstMapInfo records kept for reuse: a window of events and more */
+#define SPARE_MAPS_MAX 64
 #define DEFAULT_ACK_TIMEOUT (10 * GST_SECOND)
 #define MAX_TIMEOUT (3600 * GST_SECOND)
 #define DEFAULT_CONNECT_TIMEOUT (10 * GST_SECOND)
@@ -1511,6 +1513,7 @@ clear_batch (GstSocketIoSink * self)
 {
   gst_adapter_clear (self->batch);
   gst_queue_array_clear (self->batch_seqs);
+  self->bypass_end_pts = GST_CLOCK_TIME_NONE;
 }
 
 /* Streaming thread, with self->lock held. After a reconnection, when an
@@ -1593,32 +1596,41 @@ request_replay (GstSocketIoSink * self, guint64 from_seq)
           (unsigned long long) unconfirmed), (NULL));
 }
 
+/* Whichever thread wrote the emit (or dropped it), before the client is
+ * freed: the map goes back to the sink's spares, for the next event. */
 static void
 unmap_and_unref (gpointer data)
 {
   GstMapInfo *map = data;
   GstBuffer *buffer = map->user_data[0];
+  GstSocketIoSink *self = map->user_data[1];
 
   gst_buffer_unmap (buffer, map);
   gst_buffer_unref (buffer);
-  g_free (map);
+  if (gst_atomic_queue_length (self->spare_maps) < SPARE_MAPS_MAX)
+    gst_atomic_queue_push (self->spare_maps, map);
+  else
+    g_free (map);
 }
 
-/* Wraps the buffer's memory without a copy: the WebSocket copies each frame as
- * it masks it, so the buffer is released as soon as it is written. */
-static GBytes *
-buffer_to_bytes (GstBuffer * buffer)
+/* Maps @buffer for the client without a copy: the WebSocket copies each
+ * frame as it masks it, so unmap_and_unref() releases the buffer as soon
+ * as it is written. NULL (@buffer unreffed) if it cannot be read. */
+static GstMapInfo *
+map_for_client (GstSocketIoSink * self, GstBuffer * buffer)
 {
-  GstMapInfo *map = g_new (GstMapInfo, 1);
+  GstMapInfo *map = gst_atomic_queue_pop (self->spare_maps);
 
+  if (map == NULL)
+    map = g_new (GstMapInfo, 1);
   if (!gst_buffer_map (buffer, map, GST_MAP_READ)) {
     g_free (map);
     gst_buffer_unref (buffer);
     return NULL;
   }
   map->user_data[0] = buffer;
-  return g_bytes_new_with_free_func (map->data, map->size, unmap_and_unref,
-      map);
+  map->user_data[1] = self;
+  return map;
 }
 
 static void
@@ -1659,13 +1671,15 @@ prepare_event_args (GstSocketIoSink * self)
   self->args_format = g_string_free (format, FALSE);
 }
 
-/* @missing: the audio that went missing just before this event (0: none),
- * announced with "discont". @packet_sizes: compressed audio's packets in
- * the event (guint), NULL for raw audio. */
-static gchar *
+/* Streaming thread: the event's arguments, in self->args_scratch (valid
+ * until the next call; the client copies them). @missing: the audio that
+ * went missing just before this event (0: none), announced with
+ * "discont". @packet_sizes: compressed audio's packets in the event
+ * (guint), NULL for raw audio. @length: the text's length. */
+static const gchar *
 build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
     GstClockTime duration, gboolean replay, GstClockTime missing,
-    const GArray * packet_sizes)
+    const GArray * packet_sizes, gsize * length)
 {
   static const gchar pts_key[] = ",\"pts\":", duration_key[] =
       ",\"duration\":", replay_member[] = ",\"replay\":true",
@@ -1673,13 +1687,18 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
       samples_key[] = ",\"missing_samples\":", sizes_key[] =
       ",\"packet_sizes\":[";
   guint packets = packet_sizes ? packet_sizes->len : 0, i;
-  gchar *args = g_malloc (self->args_prefix_length + 5 * SIO_UINT64_DIGITS +
+  gsize most = self->args_prefix_length + 5 * SIO_UINT64_DIGITS +
       sizeof (pts_key) + sizeof (duration_key) + sizeof (replay_member) +
       sizeof (discont_key) + sizeof (samples_key) + sizeof (sizes_key) +
-      packets * (SIO_UINT64_DIGITS + 1) + self->args_format_length + 1);
-  gchar *p = args;
+      packets * (SIO_UINT64_DIGITS + 1) + self->args_format_length + 1;
+  gchar *args, *p;
 
-  /* once per event: one allocation of the right size, no printf */
+  /* once per event: no allocation, no printf */
+  if (most > self->args_scratch_size) {
+    self->args_scratch = g_realloc (self->args_scratch, most);
+    self->args_scratch_size = most;
+  }
+  args = p = self->args_scratch;
   memcpy (p, self->args_prefix, self->args_prefix_length);
   p += self->args_prefix_length;
   p += sio_format_uint64 (p, seq);
@@ -1714,6 +1733,7 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
   }
   if (packets == 0) {
     memcpy (p, self->args_format, self->args_format_length + 1);
+    *length = p - args + self->args_format_length;
     return args;
   }
   /* the format's members, then the sizes, then its closing "}]" */
@@ -1727,6 +1747,7 @@ build_event_args (GstSocketIoSink * self, guint64 seq, GstClockTime pts,
     p += sio_format_uint64 (p, g_array_index (packet_sizes, guint, i));
   }
   memcpy (p, "]}]", 4);
+  *length = p - args + 3;
   return args;
 }
 
@@ -1834,11 +1855,11 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   GstClockTime duration, missing = 0;
   GstFlowReturn ret;
   guint64 token, from_seq = 0, payload_seq, max_payload;
-  gsize size = gst_buffer_get_size (batch);
-  gboolean ack;
-  GBytes *bytes;
+  gsize size = gst_buffer_get_size (batch), args_length;
+  gboolean ack, more;
+  GstMapInfo *map;
   GArray *safe = NULL;
-  gchar *args;
+  const gchar *args;
   guint i, epoch;
 
   if (self->compressed)
@@ -1869,6 +1890,8 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
     self->wake_threshold = 0;
     if (ret != GST_FLOW_OK)
       break;
+    /* the producer is ahead of the server: what follows comes at once */
+    self->refilling = TRUE;
   }
   if (ret == FLOW_DROP) {
     self->dropped_buffers++;
@@ -1905,6 +1928,12 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   }
   token = self->next_seq++;
   self->in_flight++;
+  /* the emits that refill the window follow one another: the client may
+   * hold them back until the one that fills it, which goes out with them
+   * in one write, or until the last ack outstanding comes back */
+  more = self->refilling && self->in_flight < self->max_in_flight;
+  if (!more)
+    self->refilling = FALSE;
   self->emitted++;
   self->audio_bytes += size;
   for (i = 0; i < seqs_length (seqs); i++)
@@ -1927,13 +1956,13 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
    * them, so a server can spot replayed duplicates */
   payload_seq = has_seq ? first_seq : token;
   args = build_event_args (self, payload_seq, pts, duration, replay, missing,
-      packet_sizes);
+      packet_sizes, &args_length);
 
   /* the event's text frame (args, packet type, namespace, ack id) must fit
    * the server's maxPayload too, or the server drops the connection at
    * every attempt */
   max_payload = sio_client_get_max_payload (self->client);
-  if (max_payload > 0 && strlen (args) + strlen (self->configured_nsp) + 32 >
+  if (max_payload > 0 && args_length + strlen (self->configured_nsp) + 32 >
       max_payload) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         (_("The Socket.IO server at %s accepts messages of at most %llu "
@@ -1941,18 +1970,16 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
                 "bytes of metadata. Raise the server's maxHttpBufferSize "
                 "(max_http_buffer_size)."), self->display_location,
             (unsigned long long) max_payload,
-            (unsigned long long) (strlen (args) + 32)), (NULL));
-    g_free (args);
+            (unsigned long long) (args_length + 32)), (NULL));
     gst_buffer_unref (batch);
     on_emit_done (self->client, token, SIO_EMIT_LOST, -1, self);
     return GST_FLOW_ERROR;
   }
 
-  bytes = buffer_to_bytes (batch);
-  if (bytes == NULL) {
+  map = map_for_client (self, batch);
+  if (map == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
         ("could not map a buffer for reading"));
-    g_free (args);
     on_emit_done (self->client, token, SIO_EMIT_LOST, -1, self);
     return GST_FLOW_ERROR;
   }
@@ -1962,7 +1989,8 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
       payload_seq, GST_TIME_ARGS (pts));
   if (self->compressed && self->headers_epoch != epoch)
     send_headers (self, epoch);
-  sio_client_emit (self->client, epoch, token, args, bytes, ack);
+  sio_client_emit (self->client, epoch, token, args, args_length, map->data,
+      map->size, unmap_and_unref, map, ack, more);
   return GST_FLOW_OK;
 }
 
@@ -2257,6 +2285,51 @@ note_replay_continuity (GstSocketIoSink * self, GstBuffer * buffer)
   return GST_FLOW_OK;
 }
 
+/* Streaming thread: TRUE when raw @buffer, timed, would make one whole
+ * batch of its own in an empty batch, the usual case (a source's buffer
+ * per event): emit_ready_batches() would take exactly it. */
+static gboolean
+is_whole_batch (GstSocketIoSink * self, GstBuffer * buffer, gsize size)
+{
+  gint bpf = GST_AUDIO_INFO_BPF (&self->info);
+  guint64 batch_duration;
+
+  if (self->compressed || !GST_BUFFER_PTS_IS_VALID (buffer) ||
+      size % bpf != 0 || gst_adapter_available (self->batch) > 0)
+    return FALSE;
+  if (size > batch_limit (self))
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  batch_duration = self->batch_duration;
+  GST_OBJECT_UNLOCK (self);
+  return batch_duration == 0 || gst_util_uint64_scale_int (size / bpf,
+      GST_SECOND, GST_AUDIO_INFO_RATE (&self->info)) >= batch_duration;
+}
+
+/* Streaming thread: emits @buffer as it is, past the batch (no copy into
+ * it and out). Its seq's one part is the emit's, so the buffer is not
+ * held here first. */
+static GstFlowReturn
+emit_whole_buffer (GstSocketIoSink * self, GstBuffer * buffer,
+    GstSioSeqMeta * meta, gsize size)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
+  GArray *seqs = NULL;
+  GstFlowReturn ret;
+
+  if (meta)
+    seqs_append (&seqs, meta->seq);
+  self->bypass_end_pts = pts + gst_util_uint64_scale_int (size /
+      GST_AUDIO_INFO_BPF (&self->info), GST_SECOND,
+      GST_AUDIO_INFO_RATE (&self->info));
+  ret = emit_batch (self, gst_buffer_ref (buffer), pts, GST_CLOCK_TIME_NONE,
+      NULL, seqs, NULL, meta != NULL, meta ? meta->seq : 0,
+      meta ? meta->replay : FALSE, 0);
+  if (!batch_ends_loop (self, &ret))
+    ret = GST_FLOW_OK;
+  return ret;
+}
+
 static GstFlowReturn
 gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
@@ -2326,6 +2399,20 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     ret = note_replay_continuity (self, buffer);
   if (ret != GST_FLOW_OK)
     return ret;
+  if (is_whole_batch (self, buffer, size))
+    return emit_whole_buffer (self, buffer, meta, size);
+  if (GST_CLOCK_TIME_IS_VALID (self->bypass_end_pts)) {
+    /* the batch did not see the buffers before this one */
+    if (!GST_BUFFER_PTS_IS_VALID (buffer)) {
+      buffer = gst_buffer_copy (buffer);
+      GST_BUFFER_PTS (buffer) = self->bypass_end_pts;
+    } else {
+      gst_buffer_ref (buffer);
+    }
+    self->bypass_end_pts = GST_CLOCK_TIME_NONE;
+  } else {
+    gst_buffer_ref (buffer);
+  }
   entry.bytes = size;
   entry.duration = GST_BUFFER_DURATION (buffer);
   if (meta) {
@@ -2339,7 +2426,7 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     g_mutex_unlock (&self->lock);
   }
   gst_queue_array_push_tail_struct (self->batch_seqs, &entry);
-  gst_adapter_push (self->batch, gst_buffer_ref (buffer));
+  gst_adapter_push (self->batch, buffer);
   return emit_ready_batches (self, FALSE, 0);
 }
 
@@ -2607,6 +2694,7 @@ gst_socketio_sink_start (GstBaseSink * bsink)
   g_mutex_lock (&self->lock);
   self->unlocking = FALSE;
   self->in_flight = 0;
+  self->refilling = FALSE;
   self->next_seq = 0;
   self->have_failed_seq = FALSE;
   self->timeouts_in_a_row = 0;
@@ -3569,9 +3657,11 @@ static void
 gst_socketio_sink_finalize (GObject * object)
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (object);
+  GstMapInfo *map;
 
   g_free (self->location);
   g_free (self->caps_text);
+  g_free (self->args_scratch);
   if (self->headers)
     g_byte_array_unref (self->headers);
   if (self->header_sizes)
@@ -3604,6 +3694,9 @@ gst_socketio_sink_finalize (GObject * object)
   g_object_unref (self->cookie_jar);
   g_object_unref (self->batch);
   gst_queue_array_free (self->batch_seqs);
+  while ((map = gst_atomic_queue_pop (self->spare_maps)) != NULL)
+    g_free (map);
+  gst_atomic_queue_unref (self->spare_maps);
   g_hash_table_unref (self->unacked_parts);
   emits_clear_locked (self);
   g_array_free (self->emits, TRUE);
@@ -3647,6 +3740,8 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->cookie_jar = soup_cookie_jar_new ();
   self->display_location = sio_url_for_display (NULL);
   self->batch = gst_adapter_new ();
+  self->spare_maps = gst_atomic_queue_new (SPARE_MAPS_MAX);
+  self->bypass_end_pts = GST_CLOCK_TIME_NONE;
   self->batch_seqs = gst_queue_array_new_for_struct (sizeof (BatchSeq), 8);
   self->unacked_parts = g_hash_table_new_full (g_int64_hash, g_int64_equal,
       g_free, NULL);

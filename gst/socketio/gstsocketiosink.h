@@ -141,9 +141,18 @@ struct _GstSocketIoSink
   GArray *header_sizes;         /* guint, one per header buffer */
   guint headers_epoch;          /* connection they were last sent on */
   GstAdapter *batch;
+  /* where the last buffer that went past the empty batch ended, NONE
+   * when the batch saw the newest buffer: the pts the batch would have
+   * interpolated for an untimed buffer that follows */
+  GstClockTime bypass_end_pts;
   gchar *args_prefix;           /* ["event",{"key":{placeholder},"seq": */
   gchar *args_format;           /* ,"format":…,"channels":…,"stream_id":…}] */
   gsize args_prefix_length, args_format_length;
+  gchar *args_scratch;          /* each event's arguments, built here */
+  /* GstMapInfo, for the events' buffers: the streaming thread takes,
+   * whichever thread writes gives back (at most SPARE_MAPS_MAX) */
+  GstAtomicQueue *spare_maps;
+  gsize args_scratch_size;
   gchar *engineio_url;
   gchar *configured_nsp;
   /* the location without query or user info: the only form that appears
@@ -192,6 +201,7 @@ struct _GstSocketIoSink
   guint64 unconfirmed;          /* emits lost or timed out since a replay */
   GstClockTime unconfirmed_duration;
   guint wake_threshold;         /* on_emit_done() wakes waiters at or below */
+  gboolean refilling;           /* woken by a full window, not yet full again */
   guint cond_waiters;           /* threads in wait_locked(), under lock */
   gboolean window_wake_sent;    /* an ack woke them since they last waited */
   guint64 next_seq;

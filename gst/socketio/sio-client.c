@@ -34,6 +34,10 @@ GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
 /* How much one dispatch of the send gate writes at once: it bounds the
  * frame buffer and how long one dispatch keeps the thread busy. */
 #define GATE_MAX_EMITS 16
+/* cleared SioEmit records a client keeps for reuse: a window and more */
+#define SPARE_EMITS_MAX 64
+/* room in each for an event's arguments: an audio event's take ~200 */
+#define EMIT_INLINE_ARGS 384
 #define GATE_MAX_BYTES (256 * 1024)
 
 /* Engine.IO timings outside these bounds are not believed: a server
@@ -72,13 +76,20 @@ typedef struct
   GList link;                   /* in the client's outgoing queue */
   guint epoch;
   guint64 token;
-  gchar *args_json;
-  GBytes *attachment;           /* NULL: a plain EVENT packet */
+  gchar *args_json;             /* inline_args, or an allocation of its own */
+  /* NULL: a plain EVENT packet; else released by release(release_data)
+   * once written or dropped */
+  const guint8 *attachment;
+  gsize attachment_size;
+  GDestroyNotify release;
+  gpointer release_data;
   gboolean want_ack;
   gboolean want_ack_args;
   gint64 answers;               /* >= 0: an ACK of the server's event with
                                  * this id (args_json its arguments), no
                                  * emit_done() */
+  /* an audio event's arguments fit: no allocation of their own */
+  gchar inline_args[EMIT_INLINE_ARGS];
 } SioEmit;
 
 typedef struct
@@ -230,10 +241,19 @@ struct _SioClient
   /* shared with the caller's threads */
   GMutex lock;
   GQueue outgoing;              /* SioEmit, under lock */
+  /* SioEmit records written and cleared, for the next emits: a refill
+   * hands over a window's worth at once, more than malloc's per-thread
+   * cache keeps; under lock, at most SPARE_EMITS_MAX */
+  GQueue spare_emits;
   gint outgoing_length;         /* atomic copy for the gate */
   gint state;                   /* atomic SioClientState */
   gsize bytes_written;          /* atomic: this namespace's packets */
   gchar *auth_json;             /* under lock: set_auth() replaces it */
+  /* under lock: queued emits handed over with more to follow, for which
+   * no gate was queued yet; hold_refused: an ack released them, so
+   * nothing more is held until an emit comes without more */
+  gboolean holding;
+  gboolean hold_refused;
   gboolean in_ready;            /* under the engine's ready_lock */
   GList ready_link;             /* in the engine's ready queue, likewise */
 };
@@ -376,11 +396,20 @@ other_live_members (SioEngine * engine, SioClient * except)
   return n;
 }
 
+/* What @emit holds, not the record itself. */
+static void
+emit_clear (SioEmit * emit)
+{
+  if (emit->args_json != emit->inline_args)
+    g_free (emit->args_json);
+  if (emit->attachment)
+    emit->release (emit->release_data);
+}
+
 static void
 emit_free (SioEmit * emit)
 {
-  g_free (emit->args_json);
-  g_bytes_unref (emit->attachment);
+  emit_clear (emit);
   g_free (emit);
 }
 
@@ -432,6 +461,7 @@ fail_all_emits (SioClient * client, gboolean keep_next)
     }
   }
   g_atomic_int_set (&client->outgoing_length, client->outgoing.length);
+  client->holding = FALSE;
   g_mutex_unlock (&client->lock);
 
   for (i = client->pending_acks.head; i < client->pending_acks.slots->len; i++) {
@@ -893,13 +923,13 @@ transport_pending (SioEngine * engine)
   return 0;
 }
 
-static void
+/* Returns @emit's record, cleared, when it is free to reuse; NULL when
+ * it was freed. */
+static SioEmit *
 write_one_emit (SioClient * client, SioEmit * emit)
 {
   GString *scratch = client->engine->scratch;
   gint64 ack_id = -1;
-  gsize size;
-  const guint8 *data;
 
   if (emit->answers >= 0) {
     g_string_truncate (scratch, 0);
@@ -907,7 +937,7 @@ write_one_emit (SioClient * client, SioEmit * emit)
         emit->answers, emit->args_json ? emit->args_json : "[]");
     client_send_scratch (client);
     emit_free (emit);
-    return;
+    return NULL;
   }
   if (emit->want_ack) {
     ack_id = client->next_ack_id++;
@@ -920,10 +950,8 @@ write_one_emit (SioClient * client, SioEmit * emit)
       emit->attachment ? 1 : 0, ack_id, emit->args_json);
   /* header and attachment go out back to back, in the same buffer */
   client_send_scratch (client);
-  if (emit->attachment) {
-    data = g_bytes_get_data (emit->attachment, &size);
-    client_send (client, TRUE, data, size);
-  }
+  if (emit->attachment)
+    client_send (client, TRUE, emit->attachment, emit->attachment_size);
 
   if (emit->want_ack) {
     gint64 sent_us = g_get_monotonic_time ();
@@ -933,10 +961,11 @@ write_one_emit (SioClient * client, SioEmit * emit)
     if (client->ack_timeout_ms > 0)
       arm_deadline (client->engine,
           sent_us + (gint64) client->ack_timeout_ms * 1000);
-    emit_free (emit);
-  } else {
-    emit_finish (client, emit, SIO_EMIT_WRITTEN);
+    emit_clear (emit);
+    return emit;
   }
+  emit_finish (client, emit, SIO_EMIT_WRITTEN);
+  return NULL;
 }
 
 /* The send gate: it writes queued emits while the connection's output
@@ -990,6 +1019,27 @@ mark_ready (SioClient * client)
   schedule_gate (engine);
 }
 
+/* Network thread, after an ack was answered or given up: emits held back
+ * for more to follow go out once no ack is left that would otherwise
+ * bring the connection's thread back to them. */
+static void
+release_held (SioClient * client)
+{
+  gboolean release = FALSE;
+
+  if (g_atomic_int_get (&client->pending_acks.waiting) != 0)
+    return;
+  g_mutex_lock (&client->lock);
+  if (client->holding) {
+    client->holding = FALSE;
+    client->hold_refused = TRUE;
+    release = TRUE;
+  }
+  g_mutex_unlock (&client->lock);
+  if (release)
+    mark_ready (client);
+}
+
 static SioClient *
 next_ready (SioEngine * engine)
 {
@@ -1005,11 +1055,25 @@ next_ready (SioEngine * engine)
   return client;
 }
 
+/* With client->lock held: keeps the cleared record @spent (may be NULL)
+ * for a later emit; returns it when there are enough already. */
+static SioEmit *
+keep_spare_locked (SioClient * client, SioEmit * spent)
+{
+  if (spent == NULL || client->spare_emits.length >= SPARE_EMITS_MAX)
+    return spent;
+  spent->link.data = spent;
+  spent->link.next = spent->link.prev = NULL;
+  g_queue_push_head_link (&client->spare_emits, &spent->link);
+  return NULL;
+}
+
 /* Writes up to @budget of @client's emits; the number written. */
 static guint
 write_emits (SioClient * client, guint budget)
 {
   guint written = 0;
+  SioEmit *spent = NULL;
 
   while (written < budget && gate_open (client->engine) &&
       client_has_work (client)) {
@@ -1017,12 +1081,15 @@ write_emits (SioClient * client, guint budget)
     GList *link;
 
     g_mutex_lock (&client->lock);
+    spent = keep_spare_locked (client, spent);
     link = g_queue_pop_head_link (&client->outgoing);
     if (link) {
       emit = link->data;
       g_atomic_int_add (&client->outgoing_length, -1);
     }
     g_mutex_unlock (&client->lock);
+    g_free (spent);
+    spent = NULL;
     if (emit == NULL)
       break;
 
@@ -1031,8 +1098,14 @@ write_emits (SioClient * client, guint budget)
       emit_finish (client, emit, SIO_EMIT_LOST);
       continue;
     }
-    write_one_emit (client, emit);
+    spent = write_one_emit (client, emit);
     written++;
+  }
+  if (spent) {
+    g_mutex_lock (&client->lock);
+    spent = keep_spare_locked (client, spent);
+    g_mutex_unlock (&client->lock);
+    g_free (spent);
   }
   return written;
 }
@@ -1048,10 +1121,10 @@ uncork (SioEngine * engine, SioWebSocket * ws, SioPolling * polling)
     sio_polling_set_corked (polling, FALSE);
 }
 
+/* One turn of the gate: at most @budget emits, in one write. */
 static void
-gate_run (gpointer user_data)
+gate_run_budget (SioEngine * engine, guint budget)
 {
-  SioEngine *engine = user_data;
   SioWebSocket *ws = engine->ws;
   SioPolling *polling = engine->polling;
   guint emits = 0, turns, share;
@@ -1068,7 +1141,7 @@ gate_run (gpointer user_data)
     client = engine->members->len ? g_ptr_array_index (engine->members, 0) :
         NULL;
     if (client)
-      write_emits (client, GATE_MAX_EMITS);
+      write_emits (client, budget);
     uncork (engine, ws, polling);
     if (client && client_has_work (client) && gate_open (engine))
       schedule_gate (engine);
@@ -1078,10 +1151,10 @@ gate_run (gpointer user_data)
   g_mutex_lock (&engine->ready_lock);
   turns = g_queue_get_length (&engine->ready);
   g_mutex_unlock (&engine->ready_lock);
-  share = MAX (1, GATE_MAX_EMITS / MAX (turns, 1));
-  while (emits < GATE_MAX_EMITS && gate_open (engine) &&
+  share = MAX (1, budget / MAX (turns, 1));
+  while (emits < budget && gate_open (engine) &&
       (client = next_ready (engine)) != NULL) {
-    emits += write_emits (client, MIN (share, GATE_MAX_EMITS - emits));
+    emits += write_emits (client, MIN (share, budget - emits));
     /* more left: its next turn comes after the others' */
     if (client_has_work (client))
       mark_ready (client);
@@ -1093,6 +1166,12 @@ gate_run (gpointer user_data)
   g_mutex_unlock (&engine->ready_lock);
   if (turns > 0 && gate_open (engine))
     schedule_gate (engine);
+}
+
+static void
+gate_run (gpointer user_data)
+{
+  gate_run_budget (user_data, GATE_MAX_EMITS);
 }
 
 static void
@@ -1284,6 +1363,7 @@ handle_ack_id (SioClient * client, gint64 ack_id, const SioPacket * packet)
   token = pending->token;
   rtt_us = g_get_monotonic_time () - pending->sent_us;
   ack_book_done (&client->pending_acks, pending);
+  release_held (client);
   client->ack_args_json = args;
   client->callbacks.emit_done (client, token, SIO_EMIT_ACKED, rtt_us,
       client->user_data);
@@ -2015,6 +2095,7 @@ expire_acks (SioClient * client, gint64 now)
     if (pending->sent_us > limit)
       break;
     ack_book_done (&client->pending_acks, pending);
+    release_held (client);
     client->callbacks.emit_done (client, token, SIO_EMIT_ACK_TIMEOUT, -1,
         client->user_data);
   }
@@ -2574,6 +2655,7 @@ sio_client_new (const SioClientConfig * config,
   g_mutex_init (&client->listeners_lock);
   client->listeners = g_array_new (FALSE, FALSE, sizeof (Listener));
   g_queue_init (&client->outgoing);
+  g_queue_init (&client->spare_emits);
   ack_book_init (&client->pending_acks);
   g_atomic_int_set (&client->state, SIO_CLIENT_STATE_IDLE);
 
@@ -2591,90 +2673,142 @@ sio_client_new (const SioClientConfig * config,
  * acks outstanding is busy, and its emits go to the gate, which writes
  * many in one go. TRUE when it ran the gate (or queued it from inside). */
 static gboolean
-write_through (SioClient * client)
+write_through (SioClient * client, gboolean batch)
 {
   SioEngine *engine = client->engine;
 
   /* the ack count, read without entering, is only a hint; but entering
    * to find it busy would only queue the gate, while the loop's thread,
-   * back from poll, waits for us */
+   * back from poll, waits for us. A batch held back is worth one write
+   * of our own whatever the count. */
   if (engine->share_key != NULL ||
-      g_atomic_int_get (&client->pending_acks.waiting) != 0 ||
+      (!batch && g_atomic_int_get (&client->pending_acks.waiting) != 0) ||
       !sio_loop_try_enter (engine->loop))
     return FALSE;
   /* inside: the engine's state is ours to read until we leave */
   if (engine->ws != NULL && engine->polling == NULL &&
-      client->pending_acks.waiting == 0 &&
+      (batch || client->pending_acks.waiting == 0) &&
       sio_websocket_get_pending (engine->ws) == 0)
-    gate_run (engine);
+    gate_run_budget (engine, batch ? G_MAXUINT : GATE_MAX_EMITS);
   else
     schedule_gate (engine);
   sio_loop_leave (engine->loop);
   return TRUE;
 }
 
+/* Queues a copy of @fields (but inline_args), in a spare record if there
+ * is one, with a copy of the @args_length bytes at @args as its
+ * arguments, or, when @args is NULL, fields->args_json, taken. */
 static void
-push_emit (SioClient * client, SioEmit * emit)
+push_emit (SioClient * client, const SioEmit * fields, const gchar * args,
+    gsize args_length, gboolean more)
 {
-  gboolean was_empty, want_ack = emit->want_ack;
+  gboolean was_empty, held, want_ack = fields->want_ack;
+  GList *spare;
+  SioEmit *emit;
 
+  g_mutex_lock (&client->lock);
+  spare = g_queue_pop_head_link (&client->spare_emits);
+  emit = spare ? spare->data : g_new (SioEmit, 1);
+  memcpy (emit, fields, G_STRUCT_OFFSET (SioEmit, inline_args));
+  if (args && args_length < sizeof (emit->inline_args)) {
+    memcpy (emit->inline_args, args, args_length);
+    emit->inline_args[args_length] = '\0';
+    emit->args_json = emit->inline_args;
+  } else if (args) {
+    emit->args_json = g_strndup (args, args_length);
+  }
   /* the queue's link is the emit's own: no allocation per emit */
   emit->link.data = emit;
   emit->link.next = emit->link.prev = NULL;
-  g_mutex_lock (&client->lock);
   was_empty = g_queue_is_empty (&client->outgoing);
   g_queue_push_tail_link (&client->outgoing, &emit->link);
   g_atomic_int_add (&client->outgoing_length, 1);
+  /* more follow at once, and an ack to come will bring the loop's thread
+   * here anyway (release_held()): no need to wake it, nor to write one
+   * emit alone */
+  if (more && want_ack && !client->hold_refused &&
+      client->engine->share_key == NULL &&
+      g_atomic_int_get (&client->pending_acks.waiting) != 0) {
+    client->holding = TRUE;
+    g_mutex_unlock (&client->lock);
+    return;
+  }
+  if (!more)
+    client->hold_refused = FALSE;
+  held = client->holding;
+  client->holding = FALSE;
   g_mutex_unlock (&client->lock);
 
   /* a queue that was not empty has its turn at the gate already, or
    * waits for room in the connection, which queues the gate */
   /* (the emit may be written and freed by now: @want_ack is a copy) */
-  if (was_empty && !(want_ack && write_through (client)))
+  if ((was_empty || held) && !(want_ack && write_through (client, held)))
     mark_ready (client);
 }
 
+/* @args_json (taken) or, when it is NULL, a copy of @args. */
 static void
 queue_emit (SioClient * client, guint epoch, guint64 token,
-    gchar * args_json, GBytes * attachment, gboolean want_ack,
-    gboolean want_ack_args)
+    gchar * args_json, const gchar * args, gsize args_length,
+    const guint8 * attachment, gsize attachment_size,
+    GDestroyNotify release, gpointer release_data, gboolean want_ack,
+    gboolean want_ack_args, gboolean more)
 {
-  SioEmit *emit = g_new (SioEmit, 1);
+  SioEmit emit;
 
-  emit->epoch = epoch;
-  emit->token = token;
-  emit->args_json = args_json;
-  emit->attachment = attachment;
-  emit->want_ack = want_ack;
-  emit->want_ack_args = want_ack_args;
-  emit->answers = -1;
-  push_emit (client, emit);
+  emit.epoch = epoch;
+  emit.token = token;
+  emit.args_json = args_json;
+  emit.attachment = attachment;
+  emit.attachment_size = attachment_size;
+  emit.release = release;
+  emit.release_data = release_data;
+  emit.want_ack = want_ack;
+  emit.want_ack_args = want_ack_args;
+  emit.answers = -1;
+  push_emit (client, &emit, args, args_length, more);
 }
 
 void
 sio_client_emit (SioClient * client, guint epoch, guint64 token,
-    gchar * args_json, GBytes * attachment, gboolean want_ack)
+    const gchar * args_json, gsize args_length, const guint8 * attachment,
+    gsize attachment_size, GDestroyNotify release, gpointer release_data,
+    gboolean want_ack, gboolean more)
 {
-  queue_emit (client, epoch, token, args_json, attachment, want_ack, FALSE);
+  queue_emit (client, epoch, token, NULL, args_json, args_length,
+      attachment, attachment_size, release, release_data, want_ack, FALSE,
+      more);
 }
 
 void
 sio_client_emit_event (SioClient * client, guint epoch, guint64 token,
     gchar * args_json, GBytes * attachment, gboolean want_ack)
 {
-  queue_emit (client, epoch, token, args_json, attachment, want_ack, TRUE);
+  const guint8 *data = NULL;
+  gsize size = 0;
+
+  if (attachment) {
+    data = g_bytes_get_data (attachment, &size);
+    /* an empty GBytes may have no data, and is still an attachment */
+    if (data == NULL)
+      data = (const guint8 *) "";
+  }
+  queue_emit (client, epoch, token, args_json, NULL, 0, data, size,
+      (GDestroyNotify) g_bytes_unref, attachment, want_ack, TRUE, FALSE);
 }
 
 void
 sio_client_ack_event (SioClient * client, guint epoch, gint64 ack_id,
     gchar * args_json)
 {
-  SioEmit *emit = g_new0 (SioEmit, 1);
+  SioEmit emit;
 
-  emit->epoch = epoch;
-  emit->args_json = args_json;
-  emit->answers = ack_id;
-  push_emit (client, emit);
+  memset (&emit, 0, G_STRUCT_OFFSET (SioEmit, inline_args));
+  emit.epoch = epoch;
+  emit.args_json = args_json;
+  emit.answers = ack_id;
+  push_emit (client, &emit, NULL, 0, FALSE);
 }
 
 guint
@@ -2735,6 +2869,8 @@ sio_client_free (SioClient * client)
 
   engine_release (engine, client->nsp_key);
   g_array_unref (client->pending_acks.slots);
+  while (!g_queue_is_empty (&client->spare_emits))
+    g_free (g_queue_pop_head_link (&client->spare_emits)->data);
   g_mutex_clear (&client->lock);
   g_mutex_clear (&client->listeners_lock);
   g_array_unref (client->listeners);

@@ -209,18 +209,27 @@ void sio_client_init_types (void);
 SioClient *sio_client_new (const SioClientConfig * config,
     const SioClientCallbacks * callbacks, gpointer user_data);
 
-/* Queues one binary event: @args_json is the whole JSON array (event name
- * first) with a placeholder for attachment 0; @attachment is sent as the
- * single binary frame. emit_done() reports @token exactly once. @epoch is
- * the connection the caller means it for (the last CONNECTED epoch it saw):
- * an emit for an older connection is never written on a newer one, it is
- * reported LOST, so after a reconnection nothing goes out before the caller
- * has seen the new epoch (and, say, asked for a replay). An emit for the
- * epoch after the current one (handed over while no connection is up)
- * waits for that connection, across failed attempts, and is reported LOST
- * only if the client closes first. */
+/* Queues one binary event: @args_json (@args_length bytes, copied) is the
+ * whole JSON array (event name first) with a placeholder for attachment
+ * 0; the @attachment_size bytes at @attachment are sent as the single
+ * binary frame, untouched until @release (@release_data) is called, from
+ * whichever thread is done with them. emit_done() reports @token exactly
+ * once. @epoch is the connection the caller means it for (the last
+ * CONNECTED epoch it saw): an emit for an older connection is never
+ * written on a newer one, it is reported LOST, so after a reconnection
+ * nothing goes out before the caller has seen the new epoch (and, say,
+ * asked for a replay). An emit for the epoch after the current one
+ * (handed over while no connection is up) waits for that connection,
+ * across failed attempts, and is reported LOST only if the client closes
+ * first. @more: more emits follow at once, so the client may hold this
+ * acked one back (no wake-up, no write of its own) until an emit comes
+ * without @more, which writes them all in one go, or, at the latest,
+ * until no ack is outstanding on the connection any more; after that it
+ * holds nothing until an emit without @more. */
 void sio_client_emit (SioClient * client, guint epoch, guint64 token,
-    gchar * args_json, GBytes * attachment, gboolean want_ack);
+    const gchar * args_json, gsize args_length, const guint8 * attachment,
+    gsize attachment_size, GDestroyNotify release, gpointer release_data,
+    gboolean want_ack, gboolean more);
 
 /* As sio_client_emit(), for an event of the application's: @args_json
  * has no placeholder when @attachment is NULL (then a plain EVENT packet

@@ -1345,6 +1345,22 @@ GST_START_TEST (test_ack_timeout)
 
 GST_END_TEST;
 
+/* TRUE once @fake saw the default audio event of ack id and seq @seq,
+ * with @pts and @duration. */
+static gboolean
+fake_saw_audio_event (FakeServer * fake, guint seq, GstClockTime pts,
+    GstClockTime duration)
+{
+  gchar *text = g_strdup_printf ("451-%u[\"audio_data\",{\"audio_data\":"
+      "{\"_placeholder\":true,\"num\":0},\"seq\":%u,\"pts\":%"
+      G_GUINT64_FORMAT ",\"duration\":%" G_GUINT64_FORMAT ",", seq, seq,
+      pts, duration);
+  gboolean seen = fake_saw_text (fake, text, 5 * GST_SECOND);
+
+  g_free (text);
+  return seen;
+}
+
 /* Buffers larger than max-batch-bytes are split on sample boundaries and
  * keep exact timestamps. */
 GST_START_TEST (test_split_timestamps)
@@ -1357,16 +1373,35 @@ GST_START_TEST (test_split_timestamps)
   /* 1001 bytes round down to 250 stereo frames = 1000 bytes, 15.625 ms */
   g_assert_cmpint (gst_harness_push (h, audio_buffer (2500, 0, GST_SECOND)),
       ==, GST_FLOW_OK);
-  g_assert_true (fake_saw_text (fake, "451-0[\"audio_data\",{\"audio_data\":"
-          "{\"_placeholder\":true,\"num\":0},\"seq\":0,\"pts\":1000000000,"
-          "\"duration\":15625000,", 5 * GST_SECOND));
-  g_assert_true (fake_saw_text (fake, "451-1[\"audio_data\",{\"audio_data\":"
-          "{\"_placeholder\":true,\"num\":0},\"seq\":1,\"pts\":1015625000,"
-          "\"duration\":15625000,", 5 * GST_SECOND));
+  g_assert_true (fake_saw_audio_event (fake, 0, 1000000000, 15625000));
+  g_assert_true (fake_saw_audio_event (fake, 1, 1015625000, 15625000));
   g_assert_true (fake_saw_text (fake, "451-2[\"audio_data\",{\"audio_data\":"
           "{\"_placeholder\":true,\"num\":0},\"seq\":2,\"pts\":1031250000,"
           "\"duration\":7812500,\"format\":\"S16LE\",\"rate\":16000,"
           "\"channels\":2,\"stream_id\":\"", 5 * GST_SECOND));
+  teardown (h);
+  fake_server_free (fake);
+}
+
+GST_END_TEST;
+
+/* A buffer that makes an event of its own goes past the batch; an
+ * untimed one after it still gets the pts where it starts, and so does
+ * the next, as when every buffer went through the batch. */
+GST_START_TEST (test_untimed_after_whole_buffers)
+{
+  FakeServer *fake = fake_server_new (NULL, NULL, TRUE);
+  GstHarness *h = harness_new (fake->url, NULL);
+
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (2048, 0, GST_SECOND)),
+      ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (2048, 0,
+              GST_CLOCK_TIME_NONE)), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_harness_push (h, audio_buffer (2048, 0,
+              GST_CLOCK_TIME_NONE)), ==, GST_FLOW_OK);
+  g_assert_true (fake_saw_audio_event (fake, 0, 1000000000, 64000000));
+  g_assert_true (fake_saw_audio_event (fake, 1, 1064000000, 64000000));
+  g_assert_true (fake_saw_audio_event (fake, 2, 1128000000, 64000000));
   teardown (h);
   fake_server_free (fake);
 }
@@ -3398,6 +3433,7 @@ socketiosink_suite (void)
   tcase_add_test (tc, test_redirect_refused);
   tcase_add_test (tc, test_stats_while_stopping);
   tcase_add_test (tc, test_split_timestamps);
+  tcase_add_test (tc, test_untimed_after_whole_buffers);
   tcase_add_test (tc, test_acks_sent_upstream);
   tcase_add_test (tc, test_no_ack_support_without_acks);
   tcase_add_test (tc, test_replay_after_reconnect);

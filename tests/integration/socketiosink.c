@@ -316,6 +316,58 @@ GST_START_TEST (test_in_flight_bounded_by_acks)
 
 GST_END_TEST;
 
+/* When the server keeps stopped-up acks to come, the emits that refill a
+ * full window are held back and written together with the one that fills
+ * it (issue 11: one write and no wake-up per refill). A refill the
+ * producer stops short of still goes out, when the last ack outstanding
+ * comes back; and what follows that is no longer held. */
+static gint64
+wait_events_at (SioTestServer * server, gint64 events)
+{
+  sio_test_server_wait_events (server, events);
+  return g_get_monotonic_time ();
+}
+
+GST_START_TEST (test_short_refill_not_stranded)
+{
+  SioTestServer *server = start_server ("--ack-delay-ms", "1000", NULL);
+  SioTestStream *stream = sio_test_stream_new (server, "max-in-flight=4");
+  gint64 first_two, next_two, fifth, sixth, pushed;
+
+  sio_test_stream_play (stream);
+  g_assert_cmpint (sio_test_stream_push (stream, 2, 2048), ==, GST_FLOW_OK);
+  first_two = wait_events_at (server, 2);
+  g_usleep (400 * 1000);
+  g_assert_cmpint (sio_test_stream_push (stream, 2, 2048), ==, GST_FLOW_OK);
+  next_two = wait_events_at (server, 4);
+  /* the window is full: the fifth waits for the first two acks, then is
+   * a refill of one, which stops short of filling the window */
+  g_assert_cmpint (sio_test_stream_push (stream, 1, 2048), ==, GST_FLOW_OK);
+  fifth = wait_events_at (server, 5);
+  GST_INFO ("fifth event %" G_GINT64_FORMAT " ms after the first two, %"
+      G_GINT64_FORMAT " ms after the next two", (fifth - first_two) / 1000,
+      (fifth - next_two) / 1000);
+  /* held until the acks of events 3 and 4, not written at those of 1 and
+   * 2 (about 400 ms earlier) */
+  g_assert_cmpint (fifth - next_two, >=, 900 * 1000);
+
+  /* the hold was released: the sixth goes out at once, not when the
+   * fifth's ack comes back, a second later */
+  pushed = g_get_monotonic_time ();
+  g_assert_cmpint (sio_test_stream_push (stream, 1, 2048), ==, GST_FLOW_OK);
+  sixth = wait_events_at (server, 6);
+  GST_INFO ("sixth event %" G_GINT64_FORMAT " ms after its push",
+      (sixth - pushed) / 1000);
+  g_assert_cmpint (sixth - pushed, <, 600 * 1000);
+
+  sio_test_stream_finish (stream);
+  sio_test_check_delivery (server, stream, 6);
+  sio_test_stream_free (stream);
+  sio_test_server_stop (server);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_namespace_and_auth_accepted)
 {
   SioTestServer *server = start_server ("--token", "abc", NULL);
@@ -814,6 +866,7 @@ socketiosink_integration_suite (void)
   tcase_add_test (tc, test_server_reset_while_streaming);
   tcase_add_test (tc, test_max_payload_respected);
   tcase_add_test (tc, test_in_flight_bounded_by_acks);
+  tcase_add_test (tc, test_short_refill_not_stranded);
   tcase_add_test (tc, test_namespace_and_auth_accepted);
   tcase_add_test (tc, test_auth_rejected);
   tcase_add_test (tc, test_missing_auth_rejected);
