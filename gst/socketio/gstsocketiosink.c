@@ -3740,7 +3740,8 @@ gst_socketio_sink_init (GstSocketIoSink * self)
   self->cookie_jar = soup_cookie_jar_new ();
   self->display_location = sio_url_for_display (NULL);
   self->batch = gst_adapter_new ();
-  self->spare_maps = gst_atomic_queue_new (SPARE_MAPS_MAX);
+  /* it grows to what a saturated window needs; a live stream needs 1 */
+  self->spare_maps = gst_atomic_queue_new (4);
   self->bypass_end_pts = GST_CLOCK_TIME_NONE;
   self->batch_seqs = gst_queue_array_new_for_struct (sizeof (BatchSeq), 8);
   self->unacked_parts = g_hash_table_new_full (g_int64_hash, g_int64_equal,
