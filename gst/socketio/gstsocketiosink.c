@@ -166,7 +166,7 @@ GST_DEBUG_CATEGORY (gst_socketio_sink_debug);
 #define DEFAULT_MAX_BATCH_BYTES (64 * 1024)
 #define DEFAULT_ACK TRUE
 #define DEFAULT_MAX_IN_FLIGHT 32
-/* GstMapInfo records kept for reuse: a window of events and more */
+/* buffer maps kept for reuse: a window of events and more */
 #define SPARE_MAPS_MAX 64
 #define DEFAULT_ACK_TIMEOUT (10 * GST_SECOND)
 #define MAX_TIMEOUT (3600 * GST_SECOND)
@@ -1596,17 +1596,25 @@ request_replay (GstSocketIoSink * self, guint64 from_seq)
           (unsigned long long) unconfirmed), (NULL));
 }
 
+/* A buffer mapped for the client (GstMapInfo's user_data is the memory's
+ * own, not ours). */
+typedef struct
+{
+  GstMapInfo info;
+  GstBuffer *buffer;
+  GstSocketIoSink *sink;
+} ClientMap;
+
 /* Whichever thread wrote the emit (or dropped it), before the client is
  * freed: the map goes back to the sink's spares, for the next event. */
 static void
 unmap_and_unref (gpointer data)
 {
-  GstMapInfo *map = data;
-  GstBuffer *buffer = map->user_data[0];
-  GstSocketIoSink *self = map->user_data[1];
+  ClientMap *map = data;
+  GstSocketIoSink *self = map->sink;
 
-  gst_buffer_unmap (buffer, map);
-  gst_buffer_unref (buffer);
+  gst_buffer_unmap (map->buffer, &map->info);
+  gst_buffer_unref (map->buffer);
   if (gst_atomic_queue_length (self->spare_maps) < SPARE_MAPS_MAX)
     gst_atomic_queue_push (self->spare_maps, map);
   else
@@ -1616,20 +1624,20 @@ unmap_and_unref (gpointer data)
 /* Maps @buffer for the client without a copy: the WebSocket copies each
  * frame as it masks it, so unmap_and_unref() releases the buffer as soon
  * as it is written. NULL (@buffer unreffed) if it cannot be read. */
-static GstMapInfo *
+static ClientMap *
 map_for_client (GstSocketIoSink * self, GstBuffer * buffer)
 {
-  GstMapInfo *map = gst_atomic_queue_pop (self->spare_maps);
+  ClientMap *map = gst_atomic_queue_pop (self->spare_maps);
 
   if (map == NULL)
-    map = g_new (GstMapInfo, 1);
-  if (!gst_buffer_map (buffer, map, GST_MAP_READ)) {
+    map = g_new (ClientMap, 1);
+  if (!gst_buffer_map (buffer, &map->info, GST_MAP_READ)) {
     g_free (map);
     gst_buffer_unref (buffer);
     return NULL;
   }
-  map->user_data[0] = buffer;
-  map->user_data[1] = self;
+  map->buffer = buffer;
+  map->sink = self;
   return map;
 }
 
@@ -1857,7 +1865,7 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   guint64 token, from_seq = 0, payload_seq, max_payload;
   gsize size = gst_buffer_get_size (batch), args_length;
   gboolean ack, more;
-  GstMapInfo *map;
+  ClientMap *map;
   GArray *safe = NULL;
   const gchar *args;
   guint i, epoch;
@@ -1905,6 +1913,7 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
     self->unconfirmed_duration += duration;
   }
   if (ret != GST_FLOW_OK) {
+    self->refilling = FALSE;
     /* a replay cleared the books; otherwise these buffers are not sent */
     for (i = 0; ret != FLOW_REPLAYING && i < seqs_length (seqs); i++)
       mark_failed_locked (self, g_array_index (seqs, guint64, i));
@@ -1931,7 +1940,8 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   /* the emits that refill the window follow one another: the client may
    * hold them back until the one that fills it, which goes out with them
    * in one write, or until the last ack outstanding comes back */
-  more = self->refilling && self->in_flight < self->max_in_flight;
+  more = self->refilling && !self->draining &&
+      self->in_flight < self->max_in_flight;
   if (!more)
     self->refilling = FALSE;
   self->emitted++;
@@ -1989,8 +1999,8 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
       payload_seq, GST_TIME_ARGS (pts));
   if (self->compressed && self->headers_epoch != epoch)
     send_headers (self, epoch);
-  sio_client_emit (self->client, epoch, token, args, args_length, map->data,
-      map->size, unmap_and_unref, map, ack, more);
+  sio_client_emit (self->client, epoch, token, args, args_length,
+      map->info.data, map->info.size, unmap_and_unref, map, ack, more);
   return GST_FLOW_OK;
 }
 
@@ -2467,8 +2477,12 @@ finish_stream (GstSocketIoSink * self)
   if (ack_timeout > 0)
     deadline = g_get_monotonic_time () + ack_timeout / GST_USECOND;
 
+  /* nothing follows: no emit is held back for more (sio_client_emit()) */
+  self->draining = TRUE;
   if (emit_ready_batches (self, TRUE, deadline) != GST_FLOW_OK)
     clear_batch (self);
+  self->draining = FALSE;
+  sio_client_release_held (self->client);
 
   g_mutex_lock (&self->lock);
   while (self->in_flight > 0 && self->state == SIO_CLIENT_STATE_CONNECTED) {
@@ -3657,7 +3671,7 @@ static void
 gst_socketio_sink_finalize (GObject * object)
 {
   GstSocketIoSink *self = GST_SOCKETIO_SINK (object);
-  GstMapInfo *map;
+  gpointer map;
 
   g_free (self->location);
   g_free (self->caps_text);

@@ -145,11 +145,12 @@ struct _GstSocketIoSink
    * when the batch saw the newest buffer: the pts the batch would have
    * interpolated for an untimed buffer that follows */
   GstClockTime bypass_end_pts;
+  gboolean draining;            /* EOS: the last batches, nothing follows */
   gchar *args_prefix;           /* ["event",{"key":{placeholder},"seq": */
   gchar *args_format;           /* ,"format":…,"channels":…,"stream_id":…}] */
   gsize args_prefix_length, args_format_length;
   gchar *args_scratch;          /* each event's arguments, built here */
-  /* GstMapInfo, for the events' buffers: the streaming thread takes,
+  /* ClientMap, for the events' buffers: the streaming thread takes,
    * whichever thread writes gives back (at most SPARE_MAPS_MAX) */
   GstAtomicQueue *spare_maps;
   gsize args_scratch_size;

@@ -38,6 +38,9 @@ GST_DEBUG_CATEGORY_EXTERN (gst_socketio_sink_debug);
 #define SPARE_EMITS_MAX 64
 /* room in each for an event's arguments: an audio event's take ~200 */
 #define EMIT_INLINE_ARGS 384
+/* the longest an emit is held back for more to follow (a refill's emits
+ * come microseconds apart), counted at the next emit or ack */
+#define HOLD_MAX_US 1000
 #define GATE_MAX_BYTES (256 * 1024)
 
 /* Engine.IO timings outside these bounds are not believed: a server
@@ -250,10 +253,16 @@ struct _SioClient
   gsize bytes_written;          /* atomic: this namespace's packets */
   gchar *auth_json;             /* under lock: set_auth() replaces it */
   /* under lock: queued emits handed over with more to follow, for which
-   * no gate was queued yet; hold_refused: an ack released them, so
+   * no gate was queued yet, since hold_since_us; hold_refused: they were
+   * released (an ack, HOLD_MAX_US, sio_client_release_held()), so
    * nothing more is held until an emit comes without more */
   gboolean holding;
   gboolean hold_refused;
+  gint64 hold_since_us;
+  /* atomic copy of holding, for the network thread to look without the
+   * lock: a stale FALSE only leaves the release to the next ack or emit,
+   * the last ack always takes the lock */
+  gint holding_hint;
   gboolean in_ready;            /* under the engine's ready_lock */
   GList ready_link;             /* in the engine's ready queue, likewise */
 };
@@ -396,6 +405,14 @@ other_live_members (SioEngine * engine, SioClient * except)
   return n;
 }
 
+/* With client->lock held. */
+static void
+set_holding_locked (SioClient * client, gboolean holding)
+{
+  client->holding = holding;
+  g_atomic_int_set (&client->holding_hint, holding);
+}
+
 /* What @emit holds, not the record itself. */
 static void
 emit_clear (SioEmit * emit)
@@ -461,7 +478,7 @@ fail_all_emits (SioClient * client, gboolean keep_next)
     }
   }
   g_atomic_int_set (&client->outgoing_length, client->outgoing.length);
-  client->holding = FALSE;
+  set_holding_locked (client, FALSE);
   g_mutex_unlock (&client->lock);
 
   for (i = client->pending_acks.head; i < client->pending_acks.slots->len; i++) {
@@ -1019,19 +1036,23 @@ mark_ready (SioClient * client)
   schedule_gate (engine);
 }
 
-/* Network thread, after an ack was answered or given up: emits held back
- * for more to follow go out once no ack is left that would otherwise
- * bring the connection's thread back to them. */
+/* Network thread, after an ack was answered or given up at @now: emits
+ * held back for more to follow go out once no ack is left that would
+ * bring the connection's thread back to them, or once they were held
+ * HOLD_MAX_US (a refill comes at once; one that does not is no refill). */
 static void
-release_held (SioClient * client)
+release_held (SioClient * client, gint64 now)
 {
   gboolean release = FALSE;
 
-  if (g_atomic_int_get (&client->pending_acks.waiting) != 0)
+  if (g_atomic_int_get (&client->pending_acks.waiting) != 0 &&
+      !g_atomic_int_get (&client->holding_hint))
     return;
   g_mutex_lock (&client->lock);
-  if (client->holding) {
-    client->holding = FALSE;
+  if (client->holding &&
+      (g_atomic_int_get (&client->pending_acks.waiting) == 0 ||
+          now - client->hold_since_us >= HOLD_MAX_US)) {
+    set_holding_locked (client, FALSE);
     client->hold_refused = TRUE;
     release = TRUE;
   }
@@ -1347,7 +1368,7 @@ handle_ack_id (SioClient * client, gint64 ack_id, const SioPacket * packet)
   PendingAck *pending;
   gchar *args = NULL;
   guint64 token;
-  gint64 rtt_us;
+  gint64 rtt_us, now;
 
   pending = ack_book_lookup (&client->pending_acks, ack_id);
   if (pending == NULL) {
@@ -1361,9 +1382,10 @@ handle_ack_id (SioClient * client, gint64 ack_id, const SioPacket * packet)
     args = packet ? sio_packet_dup_args_json (packet) : g_strdup ("[]");
   /* copied out: the callback may add to the book, which moves it */
   token = pending->token;
-  rtt_us = g_get_monotonic_time () - pending->sent_us;
+  now = g_get_monotonic_time ();
+  rtt_us = now - pending->sent_us;
   ack_book_done (&client->pending_acks, pending);
-  release_held (client);
+  release_held (client, now);
   client->ack_args_json = args;
   client->callbacks.emit_done (client, token, SIO_EMIT_ACKED, rtt_us,
       client->user_data);
@@ -2095,7 +2117,7 @@ expire_acks (SioClient * client, gint64 now)
     if (pending->sent_us > limit)
       break;
     ack_book_done (&client->pending_acks, pending);
-    release_held (client);
+    release_held (client, now);
     client->callbacks.emit_done (client, token, SIO_EMIT_ACK_TIMEOUT, -1,
         client->user_data);
   }
@@ -2726,24 +2748,48 @@ push_emit (SioClient * client, const SioEmit * fields, const gchar * args,
   g_atomic_int_add (&client->outgoing_length, 1);
   /* more follow at once, and an ack to come will bring the loop's thread
    * here anyway (release_held()): no need to wake it, nor to write one
-   * emit alone */
+   * emit alone. A hold that lasted HOLD_MAX_US was no burst: it ends. */
   if (more && want_ack && !client->hold_refused &&
       client->engine->share_key == NULL &&
       g_atomic_int_get (&client->pending_acks.waiting) != 0) {
-    client->holding = TRUE;
-    g_mutex_unlock (&client->lock);
-    return;
+    gint64 now = g_get_monotonic_time ();
+
+    if (!client->holding) {
+      set_holding_locked (client, TRUE);
+      client->hold_since_us = now;
+    }
+    if (now - client->hold_since_us < HOLD_MAX_US) {
+      g_mutex_unlock (&client->lock);
+      return;
+    }
+    client->hold_refused = TRUE;
   }
   if (!more)
     client->hold_refused = FALSE;
   held = client->holding;
-  client->holding = FALSE;
+  set_holding_locked (client, FALSE);
   g_mutex_unlock (&client->lock);
 
   /* a queue that was not empty has its turn at the gate already, or
    * waits for room in the connection, which queues the gate */
   /* (the emit may be written and freed by now: @want_ack is a copy) */
   if ((was_empty || held) && !(want_ack && write_through (client, held)))
+    mark_ready (client);
+}
+
+void
+sio_client_release_held (SioClient * client)
+{
+  gboolean held;
+
+  g_mutex_lock (&client->lock);
+  held = client->holding;
+  if (held) {
+    set_holding_locked (client, FALSE);
+    client->hold_refused = TRUE;
+  }
+  g_mutex_unlock (&client->lock);
+  if (held && !write_through (client, TRUE))
     mark_ready (client);
 }
 

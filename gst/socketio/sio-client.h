@@ -223,13 +223,18 @@ SioClient *sio_client_new (const SioClientConfig * config,
  * across failed attempts, and is reported LOST only if the client closes
  * first. @more: more emits follow at once, so the client may hold this
  * acked one back (no wake-up, no write of its own) until an emit comes
- * without @more, which writes them all in one go, or, at the latest,
- * until no ack is outstanding on the connection any more; after that it
- * holds nothing until an emit without @more. */
+ * without @more, which writes them all in one go, or
+ * sio_client_release_held(); at the latest, until the next ack or emit
+ * after it was held 1 ms, or until no ack is outstanding any more. After
+ * such a release it holds nothing until an emit without @more. */
 void sio_client_emit (SioClient * client, guint epoch, guint64 token,
     const gchar * args_json, gsize args_length, const guint8 * attachment,
     gsize attachment_size, GDestroyNotify release, gpointer release_data,
     gboolean want_ack, gboolean more);
+
+/* Writes at once what sio_client_emit() holds back for more to follow
+ * (the caller has no more: end of stream). */
+void sio_client_release_held (SioClient * client);
 
 /* As sio_client_emit(), for an event of the application's: @args_json
  * has no placeholder when @attachment is NULL (then a plain EVENT packet

@@ -328,22 +328,50 @@ wait_events_at (SioTestServer * server, gint64 events)
   return g_get_monotonic_time ();
 }
 
+/* Starts @stream and pushes @groups (0-terminated counts of buffers),
+ * 400 ms apart, each once the server has the one before; @arrivals: when
+ * each group's last event reached the server. With the server's acks a
+ * second late, the acks come back in the same groups. */
+static void
+push_groups (SioTestServer * server, SioTestStream * stream,
+    const guint * groups, gint64 * arrivals)
+{
+  gint64 events = 0;
+  guint i;
+
+  sio_test_stream_play (stream);
+  for (i = 0; groups[i] > 0; i++) {
+    if (i > 0)
+      g_usleep (400 * 1000);
+    g_assert_cmpint (sio_test_stream_push (stream, groups[i], 2048), ==,
+        GST_FLOW_OK);
+    events += groups[i];
+    arrivals[i] = wait_events_at (server, events);
+  }
+}
+
+/* After push_groups() filled the window: pushes the fifth buffer, which
+ * waits for room and then refills the window, stopping short of filling
+ * it; when it reached the server. */
+static gint64
+push_short_refill (SioTestServer * server, SioTestStream * stream)
+{
+  g_assert_cmpint (sio_test_stream_push (stream, 1, 2048), ==, GST_FLOW_OK);
+  return wait_events_at (server, 5);
+}
+
 GST_START_TEST (test_short_refill_not_stranded)
 {
   SioTestServer *server = start_server ("--ack-delay-ms", "1000", NULL);
   SioTestStream *stream = sio_test_stream_new (server, "max-in-flight=4");
-  gint64 first_two, next_two, fifth, sixth, pushed;
+  const guint groups[] = { 2, 2, 0 };
+  gint64 arrivals[2], first_two, next_two, fifth, sixth, pushed;
 
-  sio_test_stream_play (stream);
-  g_assert_cmpint (sio_test_stream_push (stream, 2, 2048), ==, GST_FLOW_OK);
-  first_two = wait_events_at (server, 2);
-  g_usleep (400 * 1000);
-  g_assert_cmpint (sio_test_stream_push (stream, 2, 2048), ==, GST_FLOW_OK);
-  next_two = wait_events_at (server, 4);
-  /* the window is full: the fifth waits for the first two acks, then is
-   * a refill of one, which stops short of filling the window */
-  g_assert_cmpint (sio_test_stream_push (stream, 1, 2048), ==, GST_FLOW_OK);
-  fifth = wait_events_at (server, 5);
+  push_groups (server, stream, groups, arrivals);
+  first_two = arrivals[0];
+  next_two = arrivals[1];
+  /* the fifth waits for the first two acks */
+  fifth = push_short_refill (server, stream);
   GST_INFO ("fifth event %" G_GINT64_FORMAT " ms after the first two, %"
       G_GINT64_FORMAT " ms after the next two", (fifth - first_two) / 1000,
       (fifth - next_two) / 1000);
@@ -362,6 +390,71 @@ GST_START_TEST (test_short_refill_not_stranded)
 
   sio_test_stream_finish (stream);
   sio_test_check_delivery (server, stream, 6);
+  sio_test_stream_free (stream);
+  sio_test_server_stop (server);
+}
+
+GST_END_TEST;
+
+/* A refill cut short is held for more at most until the next ack after
+ * a millisecond, not until the last ack outstanding. */
+GST_START_TEST (test_short_refill_released_by_next_ack)
+{
+  SioTestServer *server = start_server ("--ack-delay-ms", "1000", NULL);
+  SioTestStream *stream = sio_test_stream_new (server, "max-in-flight=4");
+  const guint groups[] = { 2, 1, 1, 0 };
+  gint64 arrivals[3], third, fifth;
+
+  push_groups (server, stream, groups, arrivals);
+  third = arrivals[1];
+  /* the fifth refills the window after the first two acks and is held:
+   * the third's ack, 400 ms later, releases it; the fourth's would come
+   * 800 ms later */
+  fifth = push_short_refill (server, stream);
+  GST_INFO ("fifth event %" G_GINT64_FORMAT " ms after the third",
+      (fifth - third) / 1000);
+  g_assert_cmpint (fifth - third, >=, 900 * 1000);
+  g_assert_cmpint (fifth - third, <, 1300 * 1000);
+
+  sio_test_stream_finish (stream);
+  sio_test_check_delivery (server, stream, 5);
+  sio_test_stream_free (stream);
+  sio_test_server_stop (server);
+}
+
+GST_END_TEST;
+
+/* A refill cut short by the end of the stream is not held back for what
+ * would follow: EOS writes it at once, not when acks outstanding come
+ * back. */
+GST_START_TEST (test_eos_writes_held_refill)
+{
+  SioTestServer *server = start_server ("--ack-delay-ms", "1000", NULL);
+  SioTestStream *stream = sio_test_stream_new (server, "max-in-flight=4");
+  const guint groups[] = { 2, 2, 0 };
+  gint64 arrivals[2], next_two, fifth;
+  GstMessage *msg;
+
+  push_groups (server, stream, groups, arrivals);
+  next_two = arrivals[1];
+  /* the fifth waits for room, refills the window after the first two
+   * acks, and the stream ends with it */
+  g_assert_cmpint (sio_test_stream_push (stream, 1, 2048), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_app_src_end_of_stream (GST_APP_SRC (stream->src)), ==,
+      GST_FLOW_OK);
+  fifth = wait_events_at (server, 5);
+  GST_INFO ("fifth event %" G_GINT64_FORMAT " ms after the next two",
+      (fifth - next_two) / 1000);
+  /* written at the first two acks (about 600 ms after events 3 and 4),
+   * not held until those of 3 and 4 (1000 ms after them) */
+  g_assert_cmpint (fifth - next_two, <, 850 * 1000);
+
+  msg = sio_test_stream_wait_message (stream, GST_MESSAGE_EOS |
+      GST_MESSAGE_ERROR, 30 * GST_SECOND);
+  g_assert_nonnull (msg);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  sio_test_check_delivery (server, stream, 5);
   sio_test_stream_free (stream);
   sio_test_server_stop (server);
 }
@@ -867,6 +960,8 @@ socketiosink_integration_suite (void)
   tcase_add_test (tc, test_max_payload_respected);
   tcase_add_test (tc, test_in_flight_bounded_by_acks);
   tcase_add_test (tc, test_short_refill_not_stranded);
+  tcase_add_test (tc, test_eos_writes_held_refill);
+  tcase_add_test (tc, test_short_refill_released_by_next_ack);
   tcase_add_test (tc, test_namespace_and_auth_accepted);
   tcase_add_test (tc, test_auth_rejected);
   tcase_add_test (tc, test_missing_auth_rejected);
