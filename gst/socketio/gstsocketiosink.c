@@ -1508,6 +1508,14 @@ wait_connected_locked (GstSocketIoSink * self, gint64 deadline_us)
   return GST_FLOW_OK;
 }
 
+/* How long @bytes of the negotiated raw audio last. */
+static GstClockTime
+raw_duration (GstSocketIoSink * self, guint64 bytes)
+{
+  return gst_util_uint64_scale_int (bytes / GST_AUDIO_INFO_BPF (&self->info),
+      GST_SECOND, GST_AUDIO_INFO_RATE (&self->info));
+}
+
 static void
 clear_batch (GstSocketIoSink * self)
 {
@@ -1873,9 +1881,7 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   if (self->compressed)
     duration = GST_CLOCK_TIME_IS_VALID (packet_duration) ? packet_duration : 0;
   else
-    duration = gst_util_uint64_scale_int (size /
-        GST_AUDIO_INFO_BPF (&self->info), GST_SECOND,
-        GST_AUDIO_INFO_RATE (&self->info));
+    duration = raw_duration (self, size);
 
   GST_OBJECT_LOCK (self);
   ack = self->ack;
@@ -1939,7 +1945,7 @@ emit_batch (GstSocketIoSink * self, GstBuffer * batch, GstClockTime pts,
   self->in_flight++;
   /* the emits that refill the window follow one another: the client may
    * hold them back until the one that fills it, which goes out with them
-   * in one write, or until the last ack outstanding comes back */
+   * in one write (sio_client_emit() says what else ends a hold) */
   more = self->refilling && !self->draining &&
       self->in_flight < self->max_in_flight;
   if (!more)
@@ -2129,7 +2135,6 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
 {
   gsize limit;
   gint bpf = GST_AUDIO_INFO_BPF (&self->info);
-  gint rate = GST_AUDIO_INFO_RATE (&self->info);
   guint64 batch_duration;
 
   if (self->compressed)
@@ -2150,8 +2155,7 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
     if (available == 0)
       break;
     if (!drain && available < limit && batch_duration > 0 &&
-        gst_util_uint64_scale_int (available / bpf, GST_SECOND,
-            rate) < batch_duration)
+        raw_duration (self, available) < batch_duration)
       break;
 
     size = MIN (available, limit);
@@ -2160,7 +2164,7 @@ emit_ready_batches (GstSocketIoSink * self, gboolean drain, gint64 deadline_us)
 
     pts = gst_adapter_prev_pts (self->batch, &distance);
     if (GST_CLOCK_TIME_IS_VALID (pts))
-      pts += gst_util_uint64_scale_int (distance / bpf, GST_SECOND, rate);
+      pts += raw_duration (self, distance);
 
     {
       GArray *seqs, *finished;
@@ -2262,9 +2266,7 @@ note_continuity (GstSocketIoSink * self, GstBuffer * buffer, gsize size)
       sent_end = acked_end;
   }
   if (!GST_CLOCK_TIME_IS_VALID (duration))
-    duration = self->compressed ? 0 : gst_util_uint64_scale_int (size /
-        GST_AUDIO_INFO_BPF (&self->info), GST_SECOND,
-        GST_AUDIO_INFO_RATE (&self->info));
+    duration = self->compressed ? 0 : raw_duration (self, size);
   if (GST_CLOCK_TIME_IS_VALID (sent_end) && pts > sent_end + threshold)
     ret = record_gap (self, sent_end, pts, "a hole in the timestamps");
   if (!GST_CLOCK_TIME_IS_VALID (self->expected_pts) ||
@@ -2312,8 +2314,7 @@ is_whole_batch (GstSocketIoSink * self, GstBuffer * buffer, gsize size)
   GST_OBJECT_LOCK (self);
   batch_duration = self->batch_duration;
   GST_OBJECT_UNLOCK (self);
-  return batch_duration == 0 || gst_util_uint64_scale_int (size / bpf,
-      GST_SECOND, GST_AUDIO_INFO_RATE (&self->info)) >= batch_duration;
+  return batch_duration == 0 || raw_duration (self, size) >= batch_duration;
 }
 
 /* Streaming thread: emits @buffer as it is, past the batch (no copy into
@@ -2329,9 +2330,7 @@ emit_whole_buffer (GstSocketIoSink * self, GstBuffer * buffer,
 
   if (meta)
     seqs_append (&seqs, meta->seq);
-  self->bypass_end_pts = pts + gst_util_uint64_scale_int (size /
-      GST_AUDIO_INFO_BPF (&self->info), GST_SECOND,
-      GST_AUDIO_INFO_RATE (&self->info));
+  self->bypass_end_pts = pts + raw_duration (self, size);
   ret = emit_batch (self, gst_buffer_ref (buffer), pts, GST_CLOCK_TIME_NONE,
       NULL, seqs, NULL, meta != NULL, meta ? meta->seq : 0,
       meta ? meta->replay : FALSE, 0);
@@ -2411,18 +2410,15 @@ gst_socketio_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     return ret;
   if (is_whole_batch (self, buffer, size))
     return emit_whole_buffer (self, buffer, meta, size);
-  if (GST_CLOCK_TIME_IS_VALID (self->bypass_end_pts)) {
+  if (GST_CLOCK_TIME_IS_VALID (self->bypass_end_pts) &&
+      !GST_BUFFER_PTS_IS_VALID (buffer)) {
     /* the batch did not see the buffers before this one */
-    if (!GST_BUFFER_PTS_IS_VALID (buffer)) {
-      buffer = gst_buffer_copy (buffer);
-      GST_BUFFER_PTS (buffer) = self->bypass_end_pts;
-    } else {
-      gst_buffer_ref (buffer);
-    }
-    self->bypass_end_pts = GST_CLOCK_TIME_NONE;
+    buffer = gst_buffer_copy (buffer);
+    GST_BUFFER_PTS (buffer) = self->bypass_end_pts;
   } else {
     gst_buffer_ref (buffer);
   }
+  self->bypass_end_pts = GST_CLOCK_TIME_NONE;
   entry.bytes = size;
   entry.duration = GST_BUFFER_DURATION (buffer);
   if (meta) {

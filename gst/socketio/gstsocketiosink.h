@@ -150,10 +150,10 @@ struct _GstSocketIoSink
   gchar *args_format;           /* ,"format":…,"channels":…,"stream_id":…}] */
   gsize args_prefix_length, args_format_length;
   gchar *args_scratch;          /* each event's arguments, built here */
+  gsize args_scratch_size;
   /* ClientMap, for the events' buffers: the streaming thread takes,
    * whichever thread writes gives back (at most SPARE_MAPS_MAX) */
   GstAtomicQueue *spare_maps;
-  gsize args_scratch_size;
   gchar *engineio_url;
   gchar *configured_nsp;
   /* the location without query or user info: the only form that appears

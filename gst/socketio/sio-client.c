@@ -413,6 +413,20 @@ set_holding_locked (SioClient * client, gboolean holding)
   g_atomic_int_set (&client->holding_hint, holding);
 }
 
+/* With client->lock held: ends a hold, and nothing more is held until an
+ * emit comes without more. TRUE when emits were held. */
+static gboolean
+end_hold_locked (SioClient * client)
+{
+  gboolean held = client->holding;
+
+  if (held) {
+    set_holding_locked (client, FALSE);
+    client->hold_refused = TRUE;
+  }
+  return held;
+}
+
 /* What @emit holds, not the record itself. */
 static void
 emit_clear (SioEmit * emit)
@@ -1049,13 +1063,9 @@ release_held (SioClient * client, gint64 now)
       !g_atomic_int_get (&client->holding_hint))
     return;
   g_mutex_lock (&client->lock);
-  if (client->holding &&
-      (g_atomic_int_get (&client->pending_acks.waiting) == 0 ||
-          now - client->hold_since_us >= HOLD_MAX_US)) {
-    set_holding_locked (client, FALSE);
-    client->hold_refused = TRUE;
-    release = TRUE;
-  }
+  if (g_atomic_int_get (&client->pending_acks.waiting) == 0 ||
+      now - client->hold_since_us >= HOLD_MAX_US)
+    release = end_hold_locked (client);
   g_mutex_unlock (&client->lock);
   if (release)
     mark_ready (client);
@@ -2783,11 +2793,7 @@ sio_client_release_held (SioClient * client)
   gboolean held;
 
   g_mutex_lock (&client->lock);
-  held = client->holding;
-  if (held) {
-    set_holding_locked (client, FALSE);
-    client->hold_refused = TRUE;
-  }
+  held = end_hold_locked (client);
   g_mutex_unlock (&client->lock);
   if (held && !write_through (client, TRUE))
     mark_ready (client);

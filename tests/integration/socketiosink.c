@@ -319,8 +319,9 @@ GST_END_TEST;
 /* When the server keeps stopped-up acks to come, the emits that refill a
  * full window are held back and written together with the one that fills
  * it (issue 11: one write and no wake-up per refill). A refill the
- * producer stops short of still goes out, when the last ack outstanding
- * comes back; and what follows that is no longer held. */
+ * producer stops short of still goes out: at the next ack or emit a
+ * millisecond on, when the last ack outstanding comes back, or at EOS;
+ * and what follows that is no longer held. */
 static gint64
 wait_events_at (SioTestServer * server, gint64 events)
 {
@@ -328,135 +329,133 @@ wait_events_at (SioTestServer * server, gint64 events)
   return g_get_monotonic_time ();
 }
 
-/* Starts @stream and pushes @groups (0-terminated counts of buffers),
- * 400 ms apart, each once the server has the one before; @arrivals: when
- * each group's last event reached the server. With the server's acks a
- * second late, the acks come back in the same groups. */
+typedef struct
+{
+  SioTestServer *server;
+  SioTestStream *stream;
+  gint64 arrivals[4];           /* when each group's last event arrived */
+  gint64 fifth;                 /* when the short refill's event arrived */
+} ShortRefill;
+
+/* Fills a window of 4 with @groups (0-terminated counts of buffers, 400
+ * ms apart, each once the server has the one before; its acks, a second
+ * late, come back in the same groups), then pushes a fifth buffer: it
+ * waits for room and refills the window, stopping short of filling it. */
 static void
-push_groups (SioTestServer * server, SioTestStream * stream,
-    const guint * groups, gint64 * arrivals)
+short_refill_start (ShortRefill * t, const guint * groups)
 {
   gint64 events = 0;
   guint i;
 
-  sio_test_stream_play (stream);
+  t->server = start_server ("--ack-delay-ms", "1000", NULL);
+  t->stream = sio_test_stream_new (t->server, "max-in-flight=4");
+  sio_test_stream_play (t->stream);
   for (i = 0; groups[i] > 0; i++) {
+    g_assert_cmpuint (i, <, G_N_ELEMENTS (t->arrivals));
     if (i > 0)
       g_usleep (400 * 1000);
-    g_assert_cmpint (sio_test_stream_push (stream, groups[i], 2048), ==,
+    g_assert_cmpint (sio_test_stream_push (t->stream, groups[i], 2048), ==,
         GST_FLOW_OK);
     events += groups[i];
-    arrivals[i] = wait_events_at (server, events);
+    t->arrivals[i] = wait_events_at (t->server, events);
   }
+  g_assert_cmpint (events, ==, 4);
+  g_assert_cmpint (sio_test_stream_push (t->stream, 1, 2048), ==, GST_FLOW_OK);
 }
 
-/* After push_groups() filled the window: pushes the fifth buffer, which
- * waits for room and then refills the window, stopping short of filling
- * it; when it reached the server. */
-static gint64
-push_short_refill (SioTestServer * server, SioTestStream * stream)
+static void
+short_refill_arrived (ShortRefill * t)
 {
-  g_assert_cmpint (sio_test_stream_push (stream, 1, 2048), ==, GST_FLOW_OK);
-  return wait_events_at (server, 5);
+  t->fifth = wait_events_at (t->server, 5);
+}
+
+/* EOS (unless @eos_sent: then only waits for it), and all @events were
+ * delivered. */
+static void
+short_refill_finish (ShortRefill * t, gint64 events, gboolean eos_sent)
+{
+  if (eos_sent) {
+    GstMessage *msg = sio_test_stream_wait_message (t->stream,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 30 * GST_SECOND);
+
+    g_assert_nonnull (msg);
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+    gst_message_unref (msg);
+  } else {
+    sio_test_stream_finish (t->stream);
+  }
+  sio_test_check_delivery (t->server, t->stream, events);
+  sio_test_stream_free (t->stream);
+  sio_test_server_stop (t->server);
 }
 
 GST_START_TEST (test_short_refill_not_stranded)
 {
-  SioTestServer *server = start_server ("--ack-delay-ms", "1000", NULL);
-  SioTestStream *stream = sio_test_stream_new (server, "max-in-flight=4");
   const guint groups[] = { 2, 2, 0 };
-  gint64 arrivals[2], first_two, next_two, fifth, sixth, pushed;
+  ShortRefill t;
+  gint64 sixth, pushed;
 
-  push_groups (server, stream, groups, arrivals);
-  first_two = arrivals[0];
-  next_two = arrivals[1];
-  /* the fifth waits for the first two acks */
-  fifth = push_short_refill (server, stream);
+  short_refill_start (&t, groups);
+  short_refill_arrived (&t);
   GST_INFO ("fifth event %" G_GINT64_FORMAT " ms after the first two, %"
-      G_GINT64_FORMAT " ms after the next two", (fifth - first_two) / 1000,
-      (fifth - next_two) / 1000);
+      G_GINT64_FORMAT " ms after the next two",
+      (t.fifth - t.arrivals[0]) / 1000, (t.fifth - t.arrivals[1]) / 1000);
   /* held until the acks of events 3 and 4, not written at those of 1 and
    * 2 (about 400 ms earlier) */
-  g_assert_cmpint (fifth - next_two, >=, 900 * 1000);
+  g_assert_cmpint (t.fifth - t.arrivals[1], >=, 900 * 1000);
 
   /* the hold was released: the sixth goes out at once, not when the
    * fifth's ack comes back, a second later */
   pushed = g_get_monotonic_time ();
-  g_assert_cmpint (sio_test_stream_push (stream, 1, 2048), ==, GST_FLOW_OK);
-  sixth = wait_events_at (server, 6);
+  g_assert_cmpint (sio_test_stream_push (t.stream, 1, 2048), ==, GST_FLOW_OK);
+  sixth = wait_events_at (t.server, 6);
   GST_INFO ("sixth event %" G_GINT64_FORMAT " ms after its push",
       (sixth - pushed) / 1000);
   g_assert_cmpint (sixth - pushed, <, 600 * 1000);
 
-  sio_test_stream_finish (stream);
-  sio_test_check_delivery (server, stream, 6);
-  sio_test_stream_free (stream);
-  sio_test_server_stop (server);
+  short_refill_finish (&t, 6, FALSE);
 }
 
 GST_END_TEST;
 
-/* A refill cut short is held for more at most until the next ack after
- * a millisecond, not until the last ack outstanding. */
+/* Held for more at most until the next ack after a millisecond, not until
+ * the last ack outstanding. */
 GST_START_TEST (test_short_refill_released_by_next_ack)
 {
-  SioTestServer *server = start_server ("--ack-delay-ms", "1000", NULL);
-  SioTestStream *stream = sio_test_stream_new (server, "max-in-flight=4");
   const guint groups[] = { 2, 1, 1, 0 };
-  gint64 arrivals[3], third, fifth;
+  ShortRefill t;
 
-  push_groups (server, stream, groups, arrivals);
-  third = arrivals[1];
-  /* the fifth refills the window after the first two acks and is held:
-   * the third's ack, 400 ms later, releases it; the fourth's would come
-   * 800 ms later */
-  fifth = push_short_refill (server, stream);
+  short_refill_start (&t, groups);
+  short_refill_arrived (&t);
+  /* held after the first two acks: the third's ack, 400 ms later,
+   * releases it; the fourth's would come 800 ms later */
   GST_INFO ("fifth event %" G_GINT64_FORMAT " ms after the third",
-      (fifth - third) / 1000);
-  g_assert_cmpint (fifth - third, >=, 900 * 1000);
-  g_assert_cmpint (fifth - third, <, 1300 * 1000);
-
-  sio_test_stream_finish (stream);
-  sio_test_check_delivery (server, stream, 5);
-  sio_test_stream_free (stream);
-  sio_test_server_stop (server);
+      (t.fifth - t.arrivals[1]) / 1000);
+  g_assert_cmpint (t.fifth - t.arrivals[1], >=, 900 * 1000);
+  g_assert_cmpint (t.fifth - t.arrivals[1], <, 1300 * 1000);
+  short_refill_finish (&t, 5, FALSE);
 }
 
 GST_END_TEST;
 
-/* A refill cut short by the end of the stream is not held back for what
- * would follow: EOS writes it at once, not when acks outstanding come
- * back. */
+/* Cut short by the end of the stream, the refill is not held back for
+ * what would follow: EOS writes it at once, not when acks outstanding
+ * come back. */
 GST_START_TEST (test_eos_writes_held_refill)
 {
-  SioTestServer *server = start_server ("--ack-delay-ms", "1000", NULL);
-  SioTestStream *stream = sio_test_stream_new (server, "max-in-flight=4");
   const guint groups[] = { 2, 2, 0 };
-  gint64 arrivals[2], next_two, fifth;
-  GstMessage *msg;
+  ShortRefill t;
 
-  push_groups (server, stream, groups, arrivals);
-  next_two = arrivals[1];
-  /* the fifth waits for room, refills the window after the first two
-   * acks, and the stream ends with it */
-  g_assert_cmpint (sio_test_stream_push (stream, 1, 2048), ==, GST_FLOW_OK);
-  g_assert_cmpint (gst_app_src_end_of_stream (GST_APP_SRC (stream->src)), ==,
-      GST_FLOW_OK);
-  fifth = wait_events_at (server, 5);
+  short_refill_start (&t, groups);
+  g_assert_cmpint (gst_app_src_end_of_stream (GST_APP_SRC (t.stream->src)),
+      ==, GST_FLOW_OK);
+  short_refill_arrived (&t);
   GST_INFO ("fifth event %" G_GINT64_FORMAT " ms after the next two",
-      (fifth - next_two) / 1000);
+      (t.fifth - t.arrivals[1]) / 1000);
   /* written at the first two acks (about 600 ms after events 3 and 4),
    * not held until those of 3 and 4 (1000 ms after them) */
-  g_assert_cmpint (fifth - next_two, <, 850 * 1000);
-
-  msg = sio_test_stream_wait_message (stream, GST_MESSAGE_EOS |
-      GST_MESSAGE_ERROR, 30 * GST_SECOND);
-  g_assert_nonnull (msg);
-  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-  sio_test_check_delivery (server, stream, 5);
-  sio_test_stream_free (stream);
-  sio_test_server_stop (server);
+  g_assert_cmpint (t.fifth - t.arrivals[1], <, 850 * 1000);
+  short_refill_finish (&t, 5, TRUE);
 }
 
 GST_END_TEST;
